@@ -1,0 +1,13 @@
+# How each library is found on Debian 12 (see ../shared/FACTS.md and README "Dependencies").
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(nlohmann_json 3.10 REQUIRED)
+if(NOT RP_FUZZ_ONLY)
+  find_package(CLI11 REQUIRED)
+  if(RP_TESTS)
+    find_package(GTest REQUIRED)
+  endif()
+endif()

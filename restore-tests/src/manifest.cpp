@@ -1,0 +1,259 @@
+#include "rp/manifest.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "rp/path_text.h"
+
+namespace rp {
+namespace {
+
+bool IsWhite(char c) { return c == ' ' || c == '\t'; }
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// coreutils' filename_unescape: "\\\\" -> '\\', "\\n" -> newline, "\\r" -> CR.
+std::optional<std::string> UnescapeName(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') { out += s[i]; continue; }
+    if (++i >= s.size()) return std::nullopt;
+    switch (s[i]) {
+      case '\\': out += '\\'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      default: return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::optional<HashAlgo> AlgoForHexLength(size_t len, std::optional<HashAlgo> hint) {
+  if (hint && HashHexLength(*hint) == len) return hint;
+  switch (len) {
+    case 8: return HashAlgo::kXxh32;
+    case 16: return HashAlgo::kXxh64;
+    case 32: return HashAlgo::kXxh128;
+    case 64: return HashAlgo::kSha256;
+    case 128: return HashAlgo::kSha512;
+    default: return std::nullopt;
+  }
+}
+
+struct ParsedLine {
+  HashAlgo algo;
+  std::string hex;
+  std::string name;  // raw, unescaped
+};
+
+// Parses one non-empty, non-comment line. On failure returns nullopt and sets *why.
+std::optional<ParsedLine> ParseLine(std::string_view s, std::optional<HashAlgo> hint,
+                                    int* single_space_style, std::string* why) {
+  size_t i = 0;
+  while (i < s.size() && IsWhite(s[i])) ++i;
+  bool escaped = false;
+  if (i < s.size() && s[i] == '\\') {
+    escaped = true;
+    ++i;
+  }
+  const std::string_view rest = s.substr(i);
+
+  // BSD tag style: TAG (name) = HEX, spaces around '=' optional.
+  const size_t paren = rest.find(" (");
+  if (paren != std::string_view::npos && paren > 0) {
+    if (auto algo = HashAlgoFromTag(rest.substr(0, paren))) {
+      const size_t close = rest.rfind(')');
+      if (close == std::string_view::npos || close < paren + 2) {
+        *why = "tag line without ')' closing the file name";
+        return std::nullopt;
+      }
+      size_t j = close + 1;
+      while (j < rest.size() && IsWhite(rest[j])) ++j;
+      if (j >= rest.size() || rest[j] != '=') {
+        *why = "tag line without '=' after the file name";
+        return std::nullopt;
+      }
+      ++j;
+      while (j < rest.size() && IsWhite(rest[j])) ++j;
+      const std::string_view hex = rest.substr(j);
+      if (hex.size() != HashHexLength(*algo)) {
+        *why = "digest has " + std::to_string(hex.size()) + " characters, " +
+               std::string(HashAlgoTag(*algo)) + " needs " +
+               std::to_string(HashHexLength(*algo));
+        return std::nullopt;
+      }
+      for (char c : hex)
+        if (!IsHex(c)) {
+          *why = "digest is not hexadecimal";
+          return std::nullopt;
+        }
+      std::string_view raw_name = rest.substr(paren + 2, close - (paren + 2));
+      std::string name(raw_name);
+      if (escaped) {
+        auto un = UnescapeName(raw_name);
+        if (!un) {
+          *why = "invalid backslash escape in file name";
+          return std::nullopt;
+        }
+        name = std::move(*un);
+      }
+      return ParsedLine{*algo, Lower(hex), std::move(name)};
+    }
+  }
+
+  // GNU style: HEX, whitespace, then ' ' or '*', then the name.
+  size_t h = 0;
+  while (h < rest.size() && IsHex(rest[h])) ++h;
+  if (h == 0) {
+    *why = "neither 'HASH  name' nor 'TAG (name) = HASH'";
+    return std::nullopt;
+  }
+  auto algo = AlgoForHexLength(h, hint);
+  if (!algo) {
+    *why = "digest of " + std::to_string(h) + " hex digits matches no supported algorithm";
+    return std::nullopt;
+  }
+  if (h >= rest.size() || !IsWhite(rest[h])) {
+    *why = "digest not followed by a space";
+    return std::nullopt;
+  }
+  size_t n = h + 1;
+  if (rest.size() - n == 0) {
+    *why = "no file name after the digest";
+    return std::nullopt;
+  }
+  if (rest[n] == ' ' || rest[n] == '*') {
+    if (*single_space_style == 1) {
+      *why = "mixes 'HASH name' and 'HASH  name' lines";
+      return std::nullopt;
+    }
+    *single_space_style = 0;
+    ++n;
+  } else {
+    // "HASH name" (md5 -r style) is accepted when the whole file uses it.
+    if (*single_space_style == 0) {
+      *why = "mixes 'HASH name' and 'HASH  name' lines";
+      return std::nullopt;
+    }
+    *single_space_style = 1;
+  }
+  std::string_view raw_name = rest.substr(n);
+  if (raw_name.empty()) {
+    *why = "no file name after the digest";
+    return std::nullopt;
+  }
+  std::string name(raw_name);
+  if (escaped) {
+    auto un = UnescapeName(raw_name);
+    if (!un) {
+      *why = "invalid backslash escape in file name";
+      return std::nullopt;
+    }
+    name = std::move(*un);
+  }
+  return ParsedLine{*algo, Lower(rest.substr(0, h)), std::move(name)};
+}
+
+}  // namespace
+
+ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
+                                  std::optional<HashAlgo> algo_hint) {
+  ManifestParseResult result;
+  int single_space_style = -1;
+  std::optional<HashAlgo> algo = algo_hint;
+  size_t line_no = 0;
+  size_t pos = 0;
+  auto fail = [&](const std::string& why) {
+    result.status = Status::Usage(std::string(name) + ":" + std::to_string(line_no) +
+                                  ": malformed manifest line: " + why);
+    result.manifest.entries.clear();
+    return result;
+  };
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    std::string why;
+    auto parsed = ParseLine(line, algo, &single_space_style, &why);
+    if (!parsed) return fail(why);
+    if (algo && *algo != parsed->algo) {
+      return fail("uses " + std::string(HashAlgoName(parsed->algo)) + " but earlier lines use " +
+                  std::string(HashAlgoName(*algo)) + "; one manifest holds one algorithm");
+    }
+    algo = parsed->algo;
+    std::string unsafe;
+    auto norm = NormaliseMemberPath(parsed->name, &unsafe);
+    if (!norm || norm->empty()) {
+      return fail("file name '" + EscapePath(parsed->name) + "' is not a relative path inside the tree" +
+                  (unsafe.empty() ? "" : " (" + unsafe + ")"));
+    }
+    result.manifest.entries.push_back(ManifestEntry{std::move(*norm), std::move(parsed->hex), line_no});
+  }
+  if (algo) result.manifest.algo = *algo;
+  return result;
+}
+
+ManifestParseResult LoadManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ManifestParseResult r;
+    r.status = Status::Environment("cannot read manifest " + path);
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!algo_hint) algo_hint = AlgoHintFromFileName(path);
+  return ParseManifest(ss.str(), path, algo_hint);
+}
+
+std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string_view hex) {
+  const bool openssl_algo =
+      algo == HashAlgo::kSha256 || algo == HashAlgo::kSha512 || algo == HashAlgo::kBlake2b;
+  const bool needs_escape = path.find('\n') != std::string_view::npos ||
+                            path.find('\r') != std::string_view::npos ||
+                            (openssl_algo && path.find('\\') != std::string_view::npos);
+  std::string name;
+  if (needs_escape) {
+    for (char c : path) {
+      if (c == '\\') name += "\\\\";
+      else if (c == '\n') name += "\\n";
+      else if (c == '\r') name += "\\r";
+      else name += c;
+    }
+  } else {
+    name = path;
+  }
+  std::string line;
+  if (needs_escape) line += '\\';
+  if (algo == HashAlgo::kXxh3_64) {
+    line += "XXH3 (" + name + ") = " + std::string(hex);
+  } else {
+    line += std::string(hex) + "  " + name;
+  }
+  line += '\n';
+  return line;
+}
+
+std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name) {
+  const size_t slash = file_name.rfind('/');
+  const std::string_view base = slash == std::string_view::npos ? file_name : file_name.substr(slash + 1);
+  if (base.find("b2") != std::string_view::npos || base.find("blake2") != std::string_view::npos)
+    return HashAlgo::kBlake2b;
+  return std::nullopt;
+}
+
+}  // namespace rp

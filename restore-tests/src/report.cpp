@@ -1,0 +1,84 @@
+#include "rp/report.h"
+
+#include <array>
+#include <utility>
+
+namespace rp {
+namespace {
+
+constexpr size_t kMaxStoredFindings = 100'000;
+
+constexpr std::array<std::pair<FindingKind, std::string_view>, 14> kKinds{{
+    {FindingKind::kChecksumMismatch, "checksum-mismatch"},
+    {FindingKind::kMissing, "missing"},
+    {FindingKind::kUnexpected, "unexpected"},
+    {FindingKind::kTypeMismatch, "type-mismatch"},
+    {FindingKind::kSizeMismatch, "size-mismatch"},
+    {FindingKind::kCorrupt, "corrupt"},
+    {FindingKind::kTruncated, "truncated"},
+    {FindingKind::kUnsafeEntry, "unsafe-entry"},
+    {FindingKind::kLimitExceeded, "limit-exceeded"},
+    {FindingKind::kEncrypted, "encrypted"},
+    {FindingKind::kReadbackMismatch, "readback-mismatch"},
+    {FindingKind::kIoError, "io-error"},
+    {FindingKind::kModeCleared, "mode-cleared"},
+    {FindingKind::kWorkerDied, "worker-died"},
+}};
+
+}  // namespace
+
+std::string_view FindingKindName(FindingKind kind) {
+  for (const auto& [k, n] : kKinds)
+    if (k == kind) return n;
+  return "unknown";
+}
+
+std::optional<FindingKind> ParseFindingKind(std::string_view name) {
+  for (const auto& [k, n] : kKinds)
+    if (n == name) return k;
+  return std::nullopt;
+}
+
+bool FindingFailsRun(FindingKind kind) { return kind != FindingKind::kModeCleared; }
+
+std::string_view RunStatusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::kPassed: return "passed";
+    case RunStatus::kFailed: return "failed";
+    case RunStatus::kAborted: return "aborted";
+  }
+  return "aborted";
+}
+
+void VerifyReport::Add(Finding f) {
+  if (findings.size() >= kMaxStoredFindings) {
+    ++findings_dropped;
+    if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;
+    return;
+  }
+  findings.push_back(std::move(f));
+}
+
+bool VerifyReport::HasFailingFinding() const {
+  for (const auto& f : findings)
+    if (FindingFailsRun(f.kind)) return true;
+  return false;
+}
+
+void VerifyReport::Conclude() {
+  if (status == RunStatus::kAborted) return;
+  status = (HasFailingFinding() || status == RunStatus::kFailed) ? RunStatus::kFailed
+                                                                  : RunStatus::kPassed;
+}
+
+int ExitCodeFor(const VerifyReport& report) {
+  switch (report.status) {
+    case RunStatus::kPassed: return 0;
+    case RunStatus::kFailed: return 1;
+    case RunStatus::kAborted:
+      return report.abort_status.code() == Status::Code::kUsage ? 2 : 3;
+  }
+  return 3;
+}
+
+}  // namespace rp

@@ -1,0 +1,213 @@
+// Producer: walks a directory tree (a directory snapshot) without following symlinks and
+// streams it into the message queue exactly like an archive.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "entry_stream.h"
+
+namespace rp::detail {
+namespace {
+
+class DirReader {
+ public:
+  DirReader(const std::string& root, ReaderContext* ctx) : root_(root), ctx_(ctx) {}
+
+  void Run() {
+    ctx_->format = "directory";
+    const int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      ctx_->abort = Status::Environment("cannot open source directory " + root_ + ": " + std::strerror(errno));
+    } else {
+      Walk(fd, "", 0);
+    }
+    ctx_->source_bytes = bytes_read_;
+    Message end;
+    end.end_of_stream = true;
+    ctx_->queue->Push(std::move(end));
+  }
+
+ private:
+  void Push(Message&& m) {
+    if (!ctx_->queue->Push(std::move(m))) stopped_ = true;
+  }
+  void Report(FindingKind kind, const std::string& path, const std::string& msg) {
+    Message m;
+    m.finding = Finding{kind, path, msg, -1};
+    Push(std::move(m));
+  }
+  bool OverLimits(const std::string& path) {
+    const Limits& lim = *ctx_->limits;
+    std::string why;
+    if (entries_ > lim.max_entries) why = "more than " + std::to_string(lim.max_entries) + " entries";
+    else if (bytes_read_ > lim.max_total_bytes) why = "more than " + std::to_string(lim.max_total_bytes) + " bytes restored";
+    else if (MonotonicSeconds() > ctx_->deadline_monotonic_s) why = "wall time";
+    if (why.empty()) return false;
+    Report(FindingKind::kLimitExceeded, path, "limit exceeded: " + why);
+    stopped_ = true;
+    return true;
+  }
+
+  // Takes ownership of dfd.
+  void Walk(int dfd, const std::string& prefix, unsigned depth) {
+    DIR* dir = fdopendir(dfd);
+    if (!dir) {
+      close(dfd);
+      Report(FindingKind::kIoError, prefix, std::string("cannot list directory: ") + std::strerror(errno));
+      return;
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (dirent* de = readdir(dir)) {
+      if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0)
+        names.emplace_back(de->d_name);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      if (stopped_) break;
+      const std::string path = prefix.empty() ? name : prefix + "/" + name;
+      struct stat st {};
+      if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        Report(FindingKind::kIoError, path, std::string("cannot stat: ") + std::strerror(errno));
+        continue;
+      }
+      ++entries_;
+      if (OverLimits(path)) break;
+      EntryHeader h;
+      h.path = path;
+      h.mode = st.st_mode & 07777;
+      h.mtime_sec = st.st_mtim.tv_sec;
+      h.mtime_nsec = st.st_mtim.tv_nsec;
+      if (S_ISDIR(st.st_mode)) {
+        h.type = EntryType::kDirectory;
+        Message m;
+        m.header = std::move(h);
+        m.end_of_entry = true;
+        Push(std::move(m));
+        const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+          Report(FindingKind::kIoError, path, std::string("cannot open directory: ") + std::strerror(errno));
+          continue;
+        }
+        Walk(sub, path, depth + 1);
+      } else if (S_ISLNK(st.st_mode)) {
+        h.type = EntryType::kSymlink;
+        std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
+        const ssize_t n = readlinkat(dirfd(dir), name.c_str(), buf.data(), buf.size());
+        if (n < 0) {
+          Report(FindingKind::kIoError, path, std::string("cannot read link: ") + std::strerror(errno));
+          continue;
+        }
+        h.link_target.assign(buf.data(), static_cast<size_t>(n));
+        Message m;
+        m.header = std::move(h);
+        m.end_of_entry = true;
+        Push(std::move(m));
+      } else if (S_ISREG(st.st_mode)) {
+        if (st.st_nlink > 1) {
+          auto [it, inserted] = links_.try_emplace({st.st_dev, st.st_ino}, path);
+          if (!inserted) {
+            h.type = EntryType::kHardlink;
+            h.link_target = it->second;
+            Message m;
+            m.header = std::move(h);
+            m.end_of_entry = true;
+            Push(std::move(m));
+            continue;
+          }
+        }
+        h.type = EntryType::kFile;
+        h.size = static_cast<uint64_t>(st.st_size);
+        File(dirfd(dir), name, std::move(h));
+      } else {
+        h.type = EntryType::kOther;
+        h.other_kind = S_ISCHR(st.st_mode)   ? "character device"
+                       : S_ISBLK(st.st_mode) ? "block device"
+                       : S_ISFIFO(st.st_mode) ? "FIFO"
+                       : S_ISSOCK(st.st_mode) ? "socket"
+                                              : "entry of unknown type";
+        Message m;
+        m.header = std::move(h);
+        m.end_of_entry = true;
+        Push(std::move(m));
+      }
+    }
+    closedir(dir);
+  }
+
+  void File(int dfd, const std::string& name, EntryHeader h) {
+    const std::string path = h.path;
+    if (h.size && *h.size > ctx_->limits->max_file_bytes) {
+      Report(FindingKind::kLimitExceeded, path, "limit exceeded: file larger than " +
+                                                    std::to_string(ctx_->limits->max_file_bytes) + " bytes");
+      stopped_ = true;
+      return;
+    }
+    Message m;
+    m.header = std::move(h);
+    const int fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      m.end_of_entry = true;
+      m.entry_damaged = true;
+      Push(std::move(m));
+      Report(FindingKind::kIoError, path, std::string("cannot open: ") + std::strerror(errno));
+      return;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+    uint64_t offset = 0;
+    for (;;) {
+      m.data.resize(kChunkBytes);
+      const ssize_t n = read(fd, m.data.data(), kChunkBytes);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        m.data.clear();
+        m.end_of_entry = true;
+        m.entry_damaged = true;
+        Push(std::move(m));
+        Report(FindingKind::kIoError, path, std::string("read error: ") + std::strerror(errno));
+        break;
+      }
+      m.data.resize(static_cast<size_t>(n));
+      bytes_read_ += static_cast<uint64_t>(n);
+      if (n == 0) {
+        m.end_of_entry = true;
+        Push(std::move(m));
+        break;
+      }
+      offset += static_cast<uint64_t>(n);
+      Push(std::move(m));
+      m = Message{};
+      m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+      m.data_offset = offset;
+      if (OverLimits(path) || stopped_) {
+        m.end_of_entry = true;
+        m.entry_damaged = true;
+        Push(std::move(m));
+        break;
+      }
+    }
+    close(fd);
+  }
+
+  const std::string root_;
+  ReaderContext* ctx_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  uint64_t entries_ = 0;
+  uint64_t bytes_read_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+void ReadDirectory(const std::string& path, ReaderContext* ctx) { DirReader(path, ctx).Run(); }
+
+}  // namespace rp::detail

@@ -1,0 +1,137 @@
+// Internal: the messages a source reader (producer thread) hands the sandbox writer
+// (consumer thread), and the bounded queue between them. The queue is bounded in bytes and
+// messages so memory stays flat whatever the archive size; buffers are recycled.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rp/report.h"
+
+namespace rp::detail {
+
+enum class EntryType { kFile, kDirectory, kSymlink, kHardlink, kOther };
+
+struct EntryHeader {
+  std::string path;         // raw member name as the source spells it
+  EntryType type = EntryType::kFile;
+  std::string other_kind;   // for kOther: "character device", "FIFO", ...
+  std::string link_target;  // symlink target or hardlink target (raw)
+  uint32_t mode = 0644;
+  int64_t mtime_sec = 0;
+  long mtime_nsec = 0;
+  std::optional<uint64_t> size;  // declared size of the content
+  bool encrypted = false;
+  bool sparse = false;  // content has holes: bytes not delivered are zeros
+  int64_t offset = -1;  // where in the (uncompressed) source the header starts
+};
+
+struct Message {
+  std::optional<EntryHeader> header;  // starts a new entry
+  std::vector<char> data;             // content bytes of the current entry
+  uint64_t data_offset = 0;           // offset of `data` within the entry (sparse files)
+  bool end_of_entry = false;
+  std::optional<Finding> finding;  // found by the reader; concerns the current entry if any
+  bool entry_damaged = false;      // the current entry's content is known to be bad
+  bool end_of_stream = false;
+};
+
+class MessageQueue {
+ public:
+  MessageQueue(size_t max_bytes, size_t max_messages)
+      : max_bytes_(max_bytes), max_messages_(max_messages) {}
+
+  // Blocks while full. Returns false if the queue was cancelled.
+  bool Push(Message&& m) {
+    std::unique_lock lock(mu_);
+    const size_t sz = m.data.size();
+    not_full_.wait(lock, [&] {
+      return cancelled_ || q_.empty() ||
+             (bytes_ + sz <= max_bytes_ && q_.size() < max_messages_);
+    });
+    if (cancelled_) return false;
+    bytes_ += sz;
+    q_.push_back(std::move(m));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  // Blocks while empty. Returns nullopt if cancelled.
+  std::optional<Message> Pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return cancelled_ || !q_.empty(); });
+    if (q_.empty()) return std::nullopt;
+    Message m = std::move(q_.front());
+    q_.pop_front();
+    bytes_ -= m.data.size();
+    not_full_.notify_one();
+    return m;
+  }
+
+  void Cancel() {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+
+  // Recycled data buffers, so steady state does no allocation.
+  std::vector<char> TakeBuffer(size_t capacity) {
+    std::lock_guard lock(mu_);
+    if (!free_.empty()) {
+      std::vector<char> b = std::move(free_.back());
+      free_.pop_back();
+      b.clear();
+      return b;
+    }
+    std::vector<char> b;
+    b.reserve(capacity);
+    return b;
+  }
+  void ReturnBuffer(std::vector<char>&& b) {
+    if (b.capacity() == 0) return;
+    std::lock_guard lock(mu_);
+    if (free_.size() < 8) free_.push_back(std::move(b));
+  }
+
+ private:
+  const size_t max_bytes_;
+  const size_t max_messages_;
+  mutable std::mutex mu_;
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::deque<Message> q_;
+  std::vector<std::vector<char>> free_;
+  size_t bytes_ = 0;
+  bool cancelled_ = false;
+};
+
+// What a source reader needs from the run: the queue, limits, and where to note totals.
+struct ReaderContext {
+  MessageQueue* queue;
+  const Limits* limits;
+  double deadline_monotonic_s;  // CLOCK_MONOTONIC seconds at which the run must stop
+  // Written by the reader thread, read by the consumer after the reader has finished.
+  std::string format;
+  uint64_t source_bytes = 0;
+  std::optional<Status> abort;  // environment/usage failure opening the source
+};
+
+constexpr size_t kChunkBytes = 256 * 1024;
+
+// Each reader runs on its own thread, pushes messages and always ends with end_of_stream.
+void ReadArchive(const std::string& path, ReaderContext* ctx);
+void ReadDirectory(const std::string& path, ReaderContext* ctx);
+
+double MonotonicSeconds();
+
+}  // namespace rp::detail

@@ -1,0 +1,111 @@
+#include "rp/report_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include "rp/path_text.h"
+
+namespace rp {
+
+using nlohmann::json;
+
+std::string ReportToJson(const VerifyReport& r, int indent) {
+  json j;
+  j["status"] = RunStatusName(r.status);
+  j["source"] = EscapePath(r.source);
+  j["format"] = EscapePath(r.format);
+  j["algorithm"] = HashAlgoName(r.algo);
+  j["manifest_used"] = r.manifest_used;
+  j["files"] = r.files;
+  j["directories"] = r.directories;
+  j["symlinks"] = r.symlinks;
+  j["hardlinks"] = r.hardlinks;
+  j["entries"] = r.entries;
+  j["bytes"] = r.bytes;
+  j["source_bytes"] = r.source_bytes;
+  j["duration_s"] = r.duration_s;
+  json mismatched = json::array(), missing = json::array(), unexpected = json::array();
+  json errors = json::array(), findings = json::array();
+  for (const auto& f : r.findings) {
+    const std::string p = EscapePath(f.path);
+    json jf{{"kind", FindingKindName(f.kind)}, {"path", p}, {"message", EscapePath(f.message)}};
+    if (f.offset >= 0) jf["offset"] = f.offset;
+    findings.push_back(jf);
+    switch (f.kind) {
+      case FindingKind::kChecksumMismatch: mismatched.push_back(p); break;
+      case FindingKind::kMissing: missing.push_back(p); break;
+      case FindingKind::kUnexpected: unexpected.push_back(p); break;
+      case FindingKind::kModeCleared: break;
+      default: errors.push_back(json{{"path", p}, {"message", EscapePath(f.message)}, {"kind", FindingKindName(f.kind)}});
+    }
+  }
+  j["mismatched"] = mismatched;
+  j["missing"] = missing;
+  j["unexpected"] = unexpected;
+  j["errors"] = errors;
+  j["findings"] = findings;
+  j["findings_dropped"] = r.findings_dropped;
+  j["sandbox"] = {{"path", EscapePath(r.sandbox)}, {"removed", r.sandbox_removed}};
+  j["readback"] = r.readback;
+  j["isolation"] = r.isolation;
+  j["limits"] = {{"max_total_bytes", r.limits.max_total_bytes},
+                 {"max_entries", r.limits.max_entries},
+                 {"max_file_bytes", r.limits.max_file_bytes},
+                 {"max_depth", r.limits.max_depth},
+                 {"max_ratio", r.limits.max_ratio},
+                 {"ratio_floor_bytes", r.limits.ratio_floor_bytes},
+                 {"max_seconds", r.limits.max_seconds}};
+  if (r.status == RunStatus::kAborted) {
+    j["abort"] = {{"exit_code", ExitCodeFor(r)}, {"message", EscapePath(r.abort_status.message())}};
+  }
+  return j.dump(indent);
+}
+
+std::optional<VerifyReport> ReportFromJson(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    VerifyReport r;
+    const std::string status = j.at("status").get<std::string>();
+    r.status = status == "passed" ? RunStatus::kPassed : status == "failed" ? RunStatus::kFailed : RunStatus::kAborted;
+    auto un = [](const json& v) { return UnescapePath(v.get<std::string>()).value_or(v.get<std::string>()); };
+    r.source = un(j.at("source"));
+    r.format = un(j.at("format"));
+    if (auto a = ParseHashAlgo(j.at("algorithm").get<std::string>())) r.algo = *a;
+    r.manifest_used = j.at("manifest_used").get<bool>();
+    r.files = j.at("files").get<uint64_t>();
+    r.directories = j.at("directories").get<uint64_t>();
+    r.symlinks = j.at("symlinks").get<uint64_t>();
+    r.hardlinks = j.at("hardlinks").get<uint64_t>();
+    r.entries = j.at("entries").get<uint64_t>();
+    r.bytes = j.at("bytes").get<uint64_t>();
+    r.source_bytes = j.at("source_bytes").get<uint64_t>();
+    r.duration_s = j.at("duration_s").get<double>();
+    for (const auto& jf : j.at("findings")) {
+      auto kind = ParseFindingKind(jf.at("kind").get<std::string>());
+      if (!kind) return std::nullopt;
+      r.findings.push_back(Finding{*kind, un(jf.at("path")), un(jf.at("message")), jf.value("offset", int64_t{-1})});
+    }
+    r.findings_dropped = j.at("findings_dropped").get<uint64_t>();
+    r.sandbox = un(j.at("sandbox").at("path"));
+    r.sandbox_removed = j.at("sandbox").at("removed").get<bool>();
+    r.readback = j.at("readback").get<bool>();
+    r.isolation = j.at("isolation").get<std::map<std::string, std::string>>();
+    const json& l = j.at("limits");
+    r.limits.max_total_bytes = l.at("max_total_bytes").get<uint64_t>();
+    r.limits.max_entries = l.at("max_entries").get<uint64_t>();
+    r.limits.max_file_bytes = l.at("max_file_bytes").get<uint64_t>();
+    r.limits.max_depth = l.at("max_depth").get<uint32_t>();
+    r.limits.max_ratio = l.at("max_ratio").get<double>();
+    r.limits.ratio_floor_bytes = l.at("ratio_floor_bytes").get<uint64_t>();
+    r.limits.max_seconds = l.at("max_seconds").get<double>();
+    if (r.status == RunStatus::kAborted) {
+      const json& a = j.at("abort");
+      const std::string msg = un(a.at("message"));
+      r.abort_status = a.at("exit_code").get<int>() == 2 ? Status::Usage(msg) : Status::Environment(msg);
+    }
+    return r;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace rp

@@ -1,0 +1,106 @@
+#include "rp/sandbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace rp {
+namespace {
+
+std::string Errno(int e) { return std::strerror(e); }
+
+// Removes everything inside the directory open at `dfd` (which it closes). Never follows a
+// symlink: entries are unlinked by name, subdirectories opened with O_NOFOLLOW.
+bool RemoveContents(int dfd, std::string* err) {
+  DIR* dir = fdopendir(dfd);
+  if (!dir) {
+    *err = "fdopendir: " + Errno(errno);
+    close(dfd);
+    return false;
+  }
+  bool ok = true;
+  std::vector<std::string> subdirs;
+  while (dirent* de = readdir(dir)) {
+    const std::string name = de->d_name;
+    if (name == "." || name == "..") continue;
+    if (unlinkat(dirfd(dir), name.c_str(), 0) == 0) continue;
+    if (errno == EISDIR || errno == EPERM) {
+      subdirs.push_back(name);
+    } else if (errno != ENOENT) {
+      *err = "unlink " + name + ": " + Errno(errno);
+      ok = false;
+    }
+  }
+  for (const auto& name : subdirs) {
+    // Make sure we may list and delete inside, whatever mode the archive gave it.
+    fchmodat(dirfd(dir), name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
+    const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+      *err = "open " + name + ": " + Errno(errno);
+      ok = false;
+      continue;
+    }
+    if (!RemoveContents(sub, err)) ok = false;
+    if (unlinkat(dirfd(dir), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      *err = "rmdir " + name + ": " + Errno(errno);
+      ok = false;
+    }
+  }
+  closedir(dir);
+  return ok;
+}
+
+}  // namespace
+
+Status CreateSandbox(const std::string& parent, Sandbox* out) {
+  if (mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::Environment("cannot create sandbox directory " + parent + ": " + Errno(errno));
+  std::string tmpl = parent + "/rp-sandbox-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data()))
+    return Status::Environment("cannot create a sandbox under " + parent + ": " + Errno(errno));
+  out->path = buf.data();
+  out->fd = open(out->path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (out->fd < 0) {
+    const int e = errno;
+    rmdir(out->path.c_str());
+    return Status::Environment("cannot open sandbox " + out->path + ": " + Errno(e));
+  }
+  return Status::Ok();
+}
+
+void CloseSandbox(Sandbox* sb) {
+  if (sb->fd >= 0) close(sb->fd);
+  sb->fd = -1;
+}
+
+Status RemoveTree(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::Environment("cannot inspect " + path + ": " + Errno(errno));
+  }
+  std::string err;
+  if (S_ISDIR(st.st_mode)) {
+    chmod(path.c_str(), 0700);
+    const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Status::Environment("cannot open " + path + " to wipe it: " + Errno(errno));
+    RemoveContents(fd, &err);
+    if (rmdir(path.c_str()) != 0 && errno != ENOENT && err.empty())
+      err = "rmdir: " + Errno(errno);
+  } else if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    err = "unlink: " + Errno(errno);
+  }
+  if (lstat(path.c_str(), &st) == 0 || errno != ENOENT)
+    return Status::Environment("sandbox " + path + " still exists after wiping" +
+                               (err.empty() ? "" : " (" + err + ")"));
+  return Status::Ok();
+}
+
+}  // namespace rp

@@ -1,0 +1,425 @@
+#include "sandbox_writer.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "rp/path_text.h"
+
+namespace rp::detail {
+namespace {
+
+std::string Errno(int e) { return std::strerror(e); }
+
+size_t Depth(const std::string& rel) {
+  return rel.empty() ? 0 : static_cast<size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
+}
+
+std::string ParentOf(const std::string& rel) {
+  const size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+// Lexically resolves `target` relative to the directory `dir` (relative to the sandbox root).
+// False when it climbs above the root.
+bool TargetStaysInside(const std::string& dir, const std::string& target) {
+  long depth = static_cast<long>(Depth(dir));
+  size_t pos = 0;
+  while (pos <= target.size()) {
+    size_t next = target.find('/', pos);
+    if (next == std::string::npos) next = target.size();
+    const std::string_view comp(target.data() + pos, next - pos);
+    pos = next + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      if (--depth < 0) return false;
+    } else {
+      ++depth;
+    }
+  }
+  return true;
+}
+
+bool WriteAll(int fd, const char* p, size_t n, int* err) {
+  while (n > 0) {
+    const ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct SandboxWriter::Current {
+  std::string path;  // normalised
+  EntryHeader header;
+  bool skip = false;  // refused or not restorable: ignore its data
+  int fd = -1;
+  uint64_t pos = 0;  // next write offset in the file
+  uint64_t written = 0;
+  bool damaged = false;
+  std::shared_ptr<RestoredContent> content;
+};
+
+SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, VerifyReport* report)
+    : root_fd_(root_fd), algo_(algo), limits_(limits), report_(report), hasher_(algo) {}
+
+SandboxWriter::~SandboxWriter() {
+  CloseCurrentFile();
+  if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
+}
+
+void SandboxWriter::CloseCurrentFile() {
+  if (cur_ && cur_->fd >= 0) {
+    close(cur_->fd);
+    cur_->fd = -1;
+  }
+}
+
+void SandboxWriter::StopRun() {
+  stop_ = true;
+  if (queue_) queue_->Cancel();
+}
+
+void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
+  report_->Add(Finding{FindingKind::kUnsafeEntry, path, "refused: " + why, -1});
+  if (cur_) cur_->skip = true;
+}
+
+void SandboxWriter::Consume(MessageQueue* queue) {
+  queue_ = queue;
+  while (!stop_) {
+    auto m = queue->Pop();
+    if (!m) break;
+    if (m->header) OnHeader(*m->header);
+    if (!m->data.empty() || (m->header && cur_ && !cur_->skip)) OnData(*m);
+    if (m->entry_damaged && cur_) cur_->damaged = true;
+    if (m->finding) {
+      if (m->finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
+      report_->Add(std::move(*m->finding));
+    }
+    if (m->end_of_entry) OnEndOfEntry();
+    queue->ReturnBuffer(std::move(m->data));
+    if (m->end_of_stream) break;
+  }
+  CloseCurrentFile();
+}
+
+int SandboxWriter::ParentDir(const std::string& rel, bool create, std::string* leaf, std::string* why) {
+  const std::string parent = ParentOf(rel);
+  *leaf = parent.empty() ? rel : rel.substr(parent.size() + 1);
+  if (parent.empty()) return root_fd_;
+  if (cached_parent_fd_ >= 0 && cached_parent_ == parent) return cached_parent_fd_;
+  if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
+  cached_parent_fd_ = -1;
+  cached_parent_.clear();
+
+  int fd = root_fd_;
+  size_t pos = 0;
+  while (pos < parent.size()) {
+    size_t next = parent.find('/', pos);
+    if (next == std::string::npos) next = parent.size();
+    const std::string comp = parent.substr(pos, next - pos);
+    pos = next + 1;
+    if (create && mkdirat(fd, comp.c_str(), 0700) == 0) report_->directories++;
+    const int sub = openat(fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int e = errno;
+    if (fd != root_fd_) close(fd);
+    if (sub < 0) {
+      const std::string where = parent.substr(0, next);
+      if (e == ELOOP || e == ENOTDIR)
+        *why = "'" + EscapePath(where) + "' is a symlink or not a directory; writing through it is refused";
+      else
+        *why = "cannot open directory '" + EscapePath(where) + "': " + Errno(e);
+      return -1;
+    }
+    fd = sub;
+  }
+  cached_parent_ = parent;
+  cached_parent_fd_ = fd;
+  return fd;
+}
+
+bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::string& rel, int* fd) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    *fd = openat(parent, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd >= 0) return true;
+    if (errno != EEXIST) break;
+    struct stat st {};
+    if (fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      Refuse(rel, "a file would replace a directory of the same name");
+      return false;
+    }
+    // A later entry of the same name replaces the earlier one, as tar does; a symlink is
+    // removed, never followed.
+    if (unlinkat(parent, leaf.c_str(), 0) != 0) break;
+  }
+  const int e = errno;
+  report_->Add(Finding{FindingKind::kIoError, rel, "cannot create file in sandbox: " + Errno(e), -1});
+  if (e == ENOSPC || e == EDQUOT) {
+    report_->status = RunStatus::kAborted;
+    report_->abort_status = Status::Environment("sandbox file system full while restoring " + EscapePath(rel));
+    StopRun();
+  }
+  return false;
+}
+
+void SandboxWriter::OnHeader(const EntryHeader& h) {
+  CloseCurrentFile();
+  cur_ = std::make_unique<Current>();
+  cur_->header = h;
+  report_->entries++;
+
+  std::string why;
+  auto norm = NormaliseMemberPath(h.path, &why);
+  if (!norm) {
+    cur_->path = h.path;
+    Refuse(h.path, why);
+    return;
+  }
+  cur_->path = *norm;
+  const std::string& rel = cur_->path;
+  if (rel.empty()) {  // the archive's own root ("./")
+    cur_->skip = true;
+    return;
+  }
+  if (Depth(rel) > limits_.max_depth) {
+    report_->Add(Finding{FindingKind::kLimitExceeded, rel,
+                         "limit exceeded: path deeper than " + std::to_string(limits_.max_depth) + " levels", -1});
+    limit_hit_ = true;
+    cur_->skip = true;
+    StopRun();
+    return;
+  }
+  if (h.encrypted) {
+    report_->Add(Finding{FindingKind::kEncrypted, rel, "encrypted, no passphrase configured", -1});
+    cur_->skip = true;
+    if (h.type == EntryType::kFile) records_[rel] = RestoredRecord{EntryType::kFile, nullptr, true};
+    return;
+  }
+  if (h.mode & 07000) {
+    report_->Add(Finding{FindingKind::kModeCleared, rel, "setuid/setgid/sticky bits cleared", -1});
+  }
+  if (h.type == EntryType::kOther) {
+    Refuse(rel, h.other_kind + " entries are never restored");
+    return;
+  }
+
+  std::string leaf;
+  const int parent = ParentDir(rel, true, &leaf, &why);
+  if (parent < 0) {
+    Refuse(rel, why);
+    return;
+  }
+
+  switch (h.type) {
+    case EntryType::kDirectory: {
+      if (mkdirat(parent, leaf.c_str(), 0700) == 0) {
+        report_->directories++;
+      } else {
+        struct stat st {};
+        if (errno != EEXIST || fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISDIR(st.st_mode)) {
+          Refuse(rel, "cannot create directory (a file or symlink of that name exists)");
+          return;
+        }
+      }
+      dirs_.push_back(DirMeta{rel, h.mode, h.mtime_sec, h.mtime_nsec});
+      records_[rel] = RestoredRecord{EntryType::kDirectory, nullptr, false};
+      cur_->skip = true;
+      return;
+    }
+    case EntryType::kSymlink: {
+      const std::string& target = h.link_target;
+      if (target.empty()) return Refuse(rel, "symlink with an empty target");
+      if (target.front() == '/') return Refuse(rel, "symlink to absolute path '" + EscapePath(target) + "' leaves the sandbox");
+      if (!TargetStaysInside(ParentOf(rel), target))
+        return Refuse(rel, "symlink target '" + EscapePath(target) + "' leaves the sandbox");
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        if (symlinkat(target.c_str(), parent, leaf.c_str()) == 0) break;
+        struct stat st {};
+        if (errno != EEXIST || attempt == 1 ||
+            (fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) ||
+            unlinkat(parent, leaf.c_str(), 0) != 0)
+          return Refuse(rel, "cannot create symlink: " + Errno(errno));
+      }
+      report_->symlinks++;
+      symlinks_.push_back(rel);
+      records_[rel] = RestoredRecord{EntryType::kSymlink, nullptr, false};
+      cur_->skip = true;
+      return;
+    }
+    case EntryType::kHardlink: {
+      std::string twhy;
+      auto target = NormaliseMemberPath(h.link_target, &twhy);
+      if (!target || target->empty())
+        return Refuse(rel, "hard link to '" + EscapePath(h.link_target) + "' outside the sandbox (" + twhy + ")");
+      auto it = records_.find(*target);
+      if (it == records_.end() || it->second.type != EntryType::kFile || !it->second.content)
+        return Refuse(rel, "hard link to '" + EscapePath(*target) + "', which is not a file restored from this source");
+      // Open the target's directory fresh: ParentDir's cache holds the link's own directory.
+      const std::string tparent_rel = ParentOf(*target);
+      int tparent = root_fd_;
+      if (!tparent_rel.empty()) {
+        std::string tleaf_unused;
+        const std::string probe = tparent_rel + "/x";
+        // Reuse the component-wise opener without creating anything, then reopen the
+        // link's parent (the cache now points at the target's directory).
+        int tfd = ParentDir(probe, false, &tleaf_unused, &twhy);
+        if (tfd < 0) return Refuse(rel, twhy);
+        tparent = dup(tfd);
+      }
+      const std::string tleaf = tparent_rel.empty() ? *target : target->substr(tparent_rel.size() + 1);
+      const int lparent = ParentDir(rel, false, &leaf, &why);
+      bool ok = lparent >= 0;
+      for (int attempt = 0; ok && attempt < 2; ++attempt) {
+        if (linkat(tparent, tleaf.c_str(), lparent, leaf.c_str(), 0) == 0) break;
+        if (errno != EEXIST || attempt == 1 || unlinkat(lparent, leaf.c_str(), 0) != 0) ok = false;
+      }
+      const int e = errno;
+      if (tparent != root_fd_) close(tparent);
+      if (!ok) return Refuse(rel, "cannot create hard link: " + (lparent < 0 ? why : Errno(e)));
+      report_->hardlinks++;
+      records_[rel] = RestoredRecord{EntryType::kFile, it->second.content, it->second.damaged};
+      cur_->content = it->second.content;
+      if (h.size.value_or(0) > 0) {
+        // Hard link carrying the content (cpio, some pax writers): rewrite it through the link.
+        cur_->fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        if (cur_->fd < 0) return Refuse(rel, "cannot open hard link for its content: " + Errno(errno));
+        report_->files++;
+      } else {
+        cur_->skip = true;
+      }
+      return;
+    }
+    case EntryType::kFile: {
+      int fd = -1;
+      if (!OpenNewFile(parent, leaf, rel, &fd)) {
+        cur_->skip = true;
+        return;
+      }
+      cur_->fd = fd;
+      cur_->content = std::make_shared<RestoredContent>();
+      records_[rel] = RestoredRecord{EntryType::kFile, cur_->content, false};
+      report_->files++;
+      return;
+    }
+    case EntryType::kOther: return;
+  }
+}
+
+void SandboxWriter::OnData(const Message& m) {
+  if (!cur_ || cur_->skip || cur_->fd < 0) return;
+  if (m.data_offset > cur_->pos) {
+    const uint64_t gap = m.data_offset - cur_->pos;
+    hasher_.UpdateZeros(gap);
+    if (lseek(cur_->fd, static_cast<off_t>(m.data_offset), SEEK_SET) < 0) cur_->damaged = true;
+    cur_->pos = m.data_offset;
+  }
+  if (m.data.empty()) return;
+  int err = 0;
+  if (!WriteAll(cur_->fd, m.data.data(), m.data.size(), &err)) {
+    cur_->damaged = true;
+    report_->Add(Finding{FindingKind::kIoError, cur_->path, "write to sandbox failed: " + Errno(err), -1});
+    if (err == ENOSPC || err == EDQUOT) {
+      report_->status = RunStatus::kAborted;
+      report_->abort_status =
+          Status::Environment("sandbox file system full while restoring " + EscapePath(cur_->path));
+    } else if (err == EFBIG) {
+      limit_hit_ = true;
+      report_->Add(Finding{FindingKind::kLimitExceeded, cur_->path, "limit exceeded: file size limit of the sandbox", -1});
+    }
+    StopRun();
+    return;
+  }
+  hasher_.Update(m.data.data(), m.data.size());
+  cur_->pos += m.data.size();
+  cur_->written += m.data.size();
+  report_->bytes += m.data.size();
+}
+
+void SandboxWriter::OnEndOfEntry() {
+  if (!cur_ || cur_->skip || cur_->fd < 0) return;
+  const EntryHeader& h = cur_->header;
+  if (h.sparse && h.size && *h.size > cur_->pos && !cur_->damaged) {
+    hasher_.UpdateZeros(*h.size - cur_->pos);
+    cur_->pos = *h.size;
+  }
+  if (ftruncate(cur_->fd, static_cast<off_t>(cur_->pos)) != 0) cur_->damaged = true;
+  fchmod(cur_->fd, static_cast<mode_t>((h.mode & 0777) | 0600));
+  const timespec times[2] = {{h.mtime_sec, h.mtime_nsec}, {h.mtime_sec, h.mtime_nsec}};
+  futimens(cur_->fd, times);
+  CloseCurrentFile();
+  cur_->content->size = cur_->pos;
+  cur_->content->hex = hasher_.FinishHex();
+  if (cur_->damaged) records_[cur_->path].damaged = true;
+  if (!cur_->damaged && h.size && *h.size != cur_->pos) {
+    report_->Add(Finding{FindingKind::kSizeMismatch, cur_->path,
+                         "source declared " + std::to_string(*h.size) + " bytes, restored " +
+                             std::to_string(cur_->pos), -1});
+    records_[cur_->path].damaged = true;
+  }
+}
+
+void SandboxWriter::Finalise() {
+  // Deepest directories first, so setting a parent's time is not undone by its children.
+  std::sort(dirs_.begin(), dirs_.end(), [](const DirMeta& a, const DirMeta& b) { return a.path > b.path; });
+  for (const auto& d : dirs_) {
+    std::string leaf, why;
+    const int parent = ParentDir(d.path, false, &leaf, &why);
+    if (parent < 0) continue;
+    fchmodat(parent, leaf.c_str(), static_cast<mode_t>((d.mode & 0777) | 0700), 0);
+    const timespec times[2] = {{d.mtime_sec, d.mtime_nsec}, {d.mtime_sec, d.mtime_nsec}};
+    utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  }
+  // The lexical check at creation cannot see links chained through other links; resolve
+  // each one now in the kernel, confined beneath the sandbox root.
+  bool have_openat2 = true;
+  for (const auto& rel : symlinks_) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const long fd = syscall(SYS_openat2, root_fd_, rel.c_str(), &how, sizeof how);
+    if (fd >= 0) {
+      close(static_cast<int>(fd));
+      continue;
+    }
+    if (errno == ENOSYS) {
+      have_openat2 = false;
+      break;
+    }
+    if (errno == EXDEV) {
+      std::string leaf, why;
+      const int parent = ParentDir(rel, false, &leaf, &why);
+      if (parent >= 0) unlinkat(parent, leaf.c_str(), 0);
+      records_.erase(rel);
+      report_->Add(Finding{FindingKind::kUnsafeEntry, rel,
+                           "refused: symlink chain resolves outside the sandbox (link removed)", -1});
+    }
+  }
+  report_->isolation["symlink_resolution_check"] =
+      have_openat2 ? "enforced" : "unavailable: openat2 not supported by this kernel (lexical check only)";
+}
+
+int SandboxWriter::OpenForRead(const std::string& rel, std::string* why) {
+  std::string leaf;
+  const int parent = ParentDir(rel, false, &leaf, why);
+  if (parent < 0) return -1;
+  const int fd = openat(parent, leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) *why = Errno(errno);
+  return fd;
+}
+
+}  // namespace rp::detail
