@@ -54,4 +54,7 @@ inline int Run(const std::string& cmd, std::string* out = nullptr) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+// Same as Run, for use inside TEST bodies where gtest's own Test::Run() hides the name.
+inline int RunShell(const std::string& cmd, std::string* out = nullptr) { return Run(cmd, out); }
+
 }  // namespace rp::test

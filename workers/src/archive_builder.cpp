@@ -120,8 +120,10 @@ Status WriteArchive(const std::string& path, const ArchiveSpec& spec, const std:
         archive_entry_set_filetype(ae, AE_IFREG);
         archive_entry_copy_hardlink(ae, e.target.c_str());
         archive_entry_set_nlink(ae, 2);
-        // zip and 7z have no hard links: they store the content again.
-        if ((spec.format == "zip" || spec.format == "7zip") && files.count(e.target)) {
+        // zip and 7z have no hard links, and cpio links by inode number, which this builder
+        // does not assign: those formats store the content again.
+        if ((spec.format == "zip" || spec.format == "7zip" || spec.format == "newc" || spec.format == "cpio") &&
+            files.count(e.target)) {
           archive_entry_set_hardlink(ae, nullptr);
           content = files[e.target];
           size = content->size;

@@ -1,12 +1,15 @@
 // Producer: streams an archive through libarchive into the message queue.
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "entry_stream.h"
 #include "rp/path_text.h"
@@ -35,28 +38,98 @@ std::string FormatDescription(archive* a) {
   return out;
 }
 
+constexpr size_t kReadBytes = 256 * 1024;
+
+// The source file as libarchive reads it, through our own callbacks so we know how far it
+// was read and whether the end of the file was reached (a failure there is a truncation).
+struct SourceFile {
+  int fd = -1;
+  bool seekable = false;
+  bool at_eof = false;  // the last sequential read hit the end of the file
+  int read_errno = 0;
+  uint64_t position = 0;
+  std::vector<char> buf;
+
+  ~SourceFile() {
+    if (fd >= 0) close(fd);
+  }
+
+  static la_ssize_t Read(archive* a, void* self, const void** out) {
+    auto* s = static_cast<SourceFile*>(self);
+    for (;;) {
+      const ssize_t n = read(s->fd, s->buf.data(), s->buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        s->read_errno = errno;
+        archive_set_error(a, errno, "read error at byte %llu: %s", static_cast<unsigned long long>(s->position),
+                          std::strerror(errno));
+        return -1;
+      }
+      s->at_eof = n == 0;
+      s->position += static_cast<uint64_t>(n);
+      *out = s->buf.data();
+      return n;
+    }
+  }
+
+  static la_int64_t Skip(archive*, void* self, la_int64_t request) {
+    auto* s = static_cast<SourceFile*>(self);
+    if (!s->seekable || request <= 0) return 0;  // libarchive then reads and discards
+    const off_t to = lseek(s->fd, static_cast<off_t>(request), SEEK_CUR);
+    if (to < 0) return 0;
+    s->position = static_cast<uint64_t>(to);
+    return request;
+  }
+
+  static la_int64_t Seek(archive*, void* self, la_int64_t offset, int whence) {
+    auto* s = static_cast<SourceFile*>(self);
+    const off_t to = lseek(s->fd, static_cast<off_t>(offset), whence);
+    if (to < 0) return ARCHIVE_FATAL;
+    s->position = static_cast<uint64_t>(to);
+    s->at_eof = false;
+    return to;
+  }
+};
+
 class ArchiveReader {
  public:
   ArchiveReader(const std::string& path, ReaderContext* ctx) : path_(path), ctx_(ctx) {}
 
   void Run() {
-    struct stat st {};
-    if (stat(path_.c_str(), &st) == 0) file_size_ = static_cast<uint64_t>(st.st_size);
     a_.reset(archive_read_new());
     archive_read_support_filter_all(a_.get());
     archive_read_support_format_all(a_.get());
     // No passphrase callback is installed: encrypted entries fail instead of prompting.
-    if (archive_read_open_filename(a_.get(), path_.c_str(), 64 * 1024) != ARCHIVE_OK) {
+    src_.fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (src_.fd < 0) {
+      ctx_->abort = Status::Environment("cannot read source " + path_ + ": " + std::strerror(errno));
+      Finish();
+      return;
+    }
+    struct stat fst {};
+    if (fstat(src_.fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
+      src_.seekable = true;
+      posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    src_.buf.resize(kReadBytes);
+    archive_read_set_callback_data(a_.get(), &src_);
+    archive_read_set_read_callback(a_.get(), &SourceFile::Read);
+    archive_read_set_skip_callback(a_.get(), &SourceFile::Skip);
+    if (src_.seekable) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
+    if (archive_read_open1(a_.get()) != ARCHIVE_OK) {
       const int e = archive_errno(a_.get());
       const std::string msg = ErrorString();
-      if (e == ENOENT || e == EACCES || e == EISDIR || e == ENOTDIR || e == ELOOP || e == EIO) {
+      if (src_.read_errno != 0 || e == EIO) {
         ctx_->abort = Status::Environment("cannot read source " + path_ + ": " + msg);
       } else {
-        Fail(FindingKind::kCorrupt, "", "not a readable archive: " + msg);
+        const FindingKind kind = ClassifyFailure();
+        Fail(kind, "", (kind == FindingKind::kTruncated ? "source ends early, cannot be read as an archive: "
+                                                         : "not a readable archive: ") + msg);
       }
       Finish();
       return;
     }
+    opened_ = true;
     Loop();
     Finish();
   }
@@ -74,8 +147,10 @@ class ArchiveReader {
 
   // A failure is a truncation when it happens with the whole source consumed.
   FindingKind ClassifyFailure() {
-    if (archive_read_has_encrypted_entries(a_.get()) > 0) return FindingKind::kEncrypted;
-    if (file_size_ > 0 && CompressedBytes() >= file_size_) return FindingKind::kTruncated;
+    // After a failed open libarchive has no format selected; asking it about encryption
+    // then crashes (libarchive 3.6.2), so ask only once the archive is open.
+    if (opened_ && archive_read_has_encrypted_entries(a_.get()) > 0) return FindingKind::kEncrypted;
+    if (src_.at_eof) return FindingKind::kTruncated;
     return FindingKind::kCorrupt;
   }
 
@@ -173,7 +248,10 @@ class ArchiveReader {
     while (!stopped_) {
       const int r = archive_read_next_header(a_.get(), &e);
       if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get());
-      if (r == ARCHIVE_EOF) break;
+      if (r == ARCHIVE_EOF) {
+        CheckEndOfArchiveMarker();
+        break;
+      }
       if (r == ARCHIVE_RETRY) {
         // The reader skipped damaged bytes and will try to resynchronise.
         Fail(ClassifyFailure(), "", "damaged archive header: " + ErrorString());
@@ -204,8 +282,30 @@ class ArchiveReader {
     }
   }
 
+  uint64_t UncompressedPosition() {
+    const la_int64_t n = archive_filter_bytes(a_.get(), 0);
+    return n > 0 ? static_cast<uint64_t>(n) : 0;
+  }
+
+  // libarchive accepts a tar stream that simply stops after an entry, so a tar cut exactly at
+  // an entry boundary would pass. A complete tar ends with zero blocks after the last entry's
+  // padded content; libarchive consumes them before reporting the end.
+  void CheckEndOfArchiveMarker() {
+    if ((archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR || entries_ == 0) return;
+    const uint64_t padded_end = (last_entry_end_ + 511) / 512 * 512;
+    if (UncompressedPosition() < padded_end + 512) {
+      Fail(FindingKind::kTruncated, "",
+           "tar archive ends after entry '" + EscapePath(last_path_) +
+               "' without its end-of-archive blocks: it was probably cut short at an entry boundary");
+    }
+  }
+
   // Streams one entry. Returns false when the run must stop.
   bool Entry(EntryHeader h) {
+    struct EndMark {
+      ArchiveReader* r;
+      ~EndMark() { r->last_entry_end_ = r->UncompressedPosition(); }
+    } end_mark{this};
     const std::string path = h.path;
     entry_bytes_ = 0;
     if (h.size && *h.size > ctx_->limits->max_file_bytes &&
@@ -307,12 +407,14 @@ class ArchiveReader {
 
   const std::string path_;
   ReaderContext* ctx_;
-  std::unique_ptr<archive, ArchiveDeleter> a_;
-  uint64_t file_size_ = 0;
+  SourceFile src_;
+  std::unique_ptr<archive, ArchiveDeleter> a_;  // declared after src_: freed first
+  bool opened_ = false;
   uint64_t entries_ = 0;
   uint64_t total_bytes_ = 0;
   uint64_t entry_bytes_ = 0;
   std::string last_path_;
+  uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;
 };
 

@@ -292,13 +292,13 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       if (tparent != root_fd_) close(tparent);
       if (!ok) return Refuse(rel, "cannot create hard link: " + (lparent < 0 ? why : Errno(e)));
       report_->hardlinks++;
+      report_->files++;
       records_[rel] = RestoredRecord{EntryType::kFile, it->second.content, it->second.damaged};
       cur_->content = it->second.content;
       if (h.size.value_or(0) > 0) {
         // Hard link carrying the content (cpio, some pax writers): rewrite it through the link.
         cur_->fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
         if (cur_->fd < 0) return Refuse(rel, "cannot open hard link for its content: " + Errno(errno));
-        report_->files++;
       } else {
         cur_->skip = true;
       }

@@ -1,0 +1,6 @@
+rp_add_gtest(engine_test engine_test.cpp)
+rp_add_gtest(damage_test damage_test.cpp)
+rp_add_gtest(hostile_test hostile_test.cpp)
+rp_add_gtest(limits_test limits_test.cpp)
+rp_add_gtest(corpus_test corpus_test.cpp)
+target_link_libraries(damage_test PRIVATE PkgConfig::LIBARCHIVE)

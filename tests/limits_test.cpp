@@ -1,0 +1,134 @@
+// Safety limits: each one stops the run with a limit-exceeded finding, removes the sandbox
+// (even when --keep was asked) and keeps the disk from filling.
+#include <sys/stat.h>
+
+#include "engine_support.h"
+
+namespace rp::test {
+namespace {
+
+using K = TreeEntry::Kind;
+
+void ExpectStoppedByLimit(const VerifyReport& r) {
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  EXPECT_FALSE(PathsOf(r, FindingKind::kLimitExceeded).empty()) << Describe(r);
+  EXPECT_TRUE(r.sandbox_removed) << "a limit hit always removes the sandbox";
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+TEST(Limits, TotalBytes) {
+  TempDir dir;
+  std::vector<TreeEntry> e;
+  for (int i = 0; i < 4; ++i) e.push_back({K::kFile, "f" + std::to_string(i), 2 << 20, static_cast<uint64_t>(i), false, "", 0644, 0});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, e).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.keep = true;
+  o.limits.max_total_bytes = 3 << 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_LE(r.bytes, (3u << 20) + (1u << 20)) << "stopped within a chunk of the limit";
+}
+
+TEST(Limits, Entries) {
+  TempDir dir;
+  std::vector<TreeEntry> e;
+  for (int i = 0; i < 500; ++i) e.push_back({K::kFile, "f" + std::to_string(i), 0, 0, true, "", 0644, 0});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar.gz", {"pax", {"gzip"}}, e).ok());
+  auto o = Options(dir, dir / "a.tar.gz");
+  o.limits.max_entries = 100;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_LE(r.files, 100u);
+}
+
+TEST(Limits, SingleFileSize) {
+  TempDir dir;
+  std::vector<TreeEntry> e = {{K::kFile, "small", 1000, 1, true, "", 0644, 0},
+                              {K::kFile, "huge", 5 << 20, 2, false, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.zip", {"zip", {}}, e).ok());
+  auto o = Options(dir, dir / "a.zip");
+  o.limits.max_file_bytes = 1 << 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_EQ(PathsOf(r, FindingKind::kLimitExceeded), std::vector<std::string>{"huge"});
+  EXPECT_LT(r.bytes, 1u << 20);
+}
+
+TEST(Limits, PathDepth) {
+  TempDir dir;
+  std::string deep = "d";
+  for (int i = 0; i < 40; ++i) deep += "/d";
+  std::vector<TreeEntry> e = {{K::kFile, deep + "/f", 10, 1, true, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, e).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.limits.max_depth = 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_EQ(r.files, 0u);
+}
+
+class ZstdBomb : public ::testing::Test {
+ protected:
+  // 1 GiB of zeros as one tar member, zstd-compressed to a few tens of KB.
+  void SetUp() override {
+    std::string out;
+    ASSERT_EQ(RunShell("cd " + dir_.path() + " && head -c 1G /dev/zero | (mkdir -p in && cat > in/zeros) && "
+                  "bsdtar --format ustar -cf - -C in zeros | zstd -q -o bomb.tar.zst && rm -rf in", &out), 0) << out;
+    ASSERT_LT(std::filesystem::file_size(dir_ / "bomb.tar.zst"), 100u * 1024);
+  }
+  TempDir dir_;
+};
+
+TEST_F(ZstdBomb, StopsAtTheCompressionRatioLimitWithDefaults) {
+  auto o = Options(dir_, dir_ / "bomb.tar.zst");
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  // The default ratio limit applies past the first 64 MiB: the disk sees about that much.
+  EXPECT_LT(r.bytes, 80u << 20) << Describe(r);
+}
+
+TEST_F(ZstdBomb, StopsAtTheTotalBytesLimitWhenTheRatioIsAllowed) {
+  auto o = Options(dir_, dir_ / "bomb.tar.zst");
+  o.limits.max_ratio = 1e9;
+  o.limits.max_total_bytes = 16 << 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_LT(r.bytes, 17u << 20);
+}
+
+TEST(Limits, WallTimeKillsARestoreThatHangs) {
+  TempDir dir;
+  // Opening a FIFO for reading blocks until a writer appears: a source that never answers.
+  ASSERT_EQ(mkfifo((dir / "stuck.tar").c_str(), 0600), 0);
+  auto o = Options(dir, dir / "stuck.tar");
+  o.limits.max_seconds = 0.5;
+  o.keep = true;
+  const VerifyReport r = RunVerifyIsolated(o);
+  ExpectStoppedByLimit(r);
+  EXPECT_LT(r.duration_s, 10.0);
+}
+
+TEST(Limits, WallTimeStopsASlowRestoreCooperatively) {
+  TempDir dir;
+  std::vector<TreeEntry> e;
+  for (int i = 0; i < 3000; ++i) e.push_back({K::kFile, "f" + std::to_string(i), 4096, static_cast<uint64_t>(i), false, "", 0644, 0});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar.xz", {"pax", {"xz"}}, e).ok());
+  auto o = Options(dir, dir / "a.tar.xz");
+  o.limits.max_seconds = 0.01;
+  const VerifyReport r = RunVerify(o);  // in-process: only the engine's own deadline checks
+  ExpectStoppedByLimit(r);
+  EXPECT_LT(r.files, 3000u);
+}
+
+TEST(Limits, LimitsInForceAreRecordedInTheReport) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SampleTree({})).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.limits.max_entries = 12345;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.limits.max_entries, 12345u);
+  EXPECT_EQ(r.limits.max_total_bytes, Limits{}.max_total_bytes);
+}
+
+}  // namespace
+}  // namespace rp::test
