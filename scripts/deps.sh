@@ -7,8 +7,8 @@ packages=(
   clang libclang-rt-14-dev
   libarchive-dev libarchive-tools libxxhash-dev xxhash libssl-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
-  zstd lz4 xz-utils bzip2 gzip cpio p7zip-full
-  restic borgbackup time
+  zstd lz4 xz-utils bzip2 gzip cpio coreutils
+  time
 )
 missing=()
 for p in "${packages[@]}"; do
