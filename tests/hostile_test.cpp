@@ -1,6 +1,11 @@
 // Hostile archives: every unsafe kind, in tar, zip and cpio, is refused and reported, and
 // nothing exists outside the sandbox afterwards.
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include "engine_support.h"
 
@@ -157,11 +162,21 @@ TEST(HostileDirectory, SnapshotWithDevicesAndOutwardLinksIsRefused) {
   WriteFile(snap + "/ok.txt", "fine");
   ASSERT_EQ(symlink("/etc/passwd", (snap + "/passwd").c_str()), 0);
   ASSERT_EQ(mkfifo((snap + "/pipe").c_str(), 0600), 0);
+  // A Unix socket (tar, zip and cpio cannot carry one; a directory snapshot can).
+  const int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string sock_path = snap + "/control.sock";
+  ASSERT_LT(sock_path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  close(sock);
   const VerifyReport r = RunVerifyIsolated(Options(dir, snap));
   EXPECT_EQ(r.status, RunStatus::kFailed);
   auto refused = PathsOf(r, FindingKind::kUnsafeEntry);
   std::sort(refused.begin(), refused.end());
-  EXPECT_EQ(refused, (std::vector<std::string>{"passwd", "pipe"})) << Describe(r);
+  EXPECT_EQ(refused, (std::vector<std::string>{"control.sock", "passwd", "pipe"})) << Describe(r);
 }
 
 }  // namespace
