@@ -137,7 +137,7 @@ class ArchiveReader {
  private:
   std::string ErrorString() {
     const char* s = archive_error_string(a_.get());
-    return s ? s : "unknown error";
+    return s ? s : "libarchive gave no reason";
   }
 
   uint64_t CompressedBytes() {

@@ -269,19 +269,11 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       auto it = records_.find(*target);
       if (it == records_.end() || it->second.type != EntryType::kFile || !it->second.content)
         return Refuse(rel, "hard link to '" + EscapePath(*target) + "', which is not a file restored from this source");
-      // Open the target's directory fresh: ParentDir's cache holds the link's own directory.
-      const std::string tparent_rel = ParentOf(*target);
-      int tparent = root_fd_;
-      if (!tparent_rel.empty()) {
-        std::string tleaf_unused;
-        const std::string probe = tparent_rel + "/x";
-        // Reuse the component-wise opener without creating anything, then reopen the
-        // link's parent (the cache now points at the target's directory).
-        int tfd = ParentDir(probe, false, &tleaf_unused, &twhy);
-        if (tfd < 0) return Refuse(rel, twhy);
-        tparent = dup(tfd);
-      }
-      const std::string tleaf = tparent_rel.empty() ? *target : target->substr(tparent_rel.size() + 1);
+      // The target's directory, held open while ParentDir's cache moves to the link's own.
+      std::string tleaf;
+      const int tcached = ParentDir(*target, false, &tleaf, &twhy);
+      if (tcached < 0) return Refuse(rel, twhy);
+      const int tparent = tcached == root_fd_ ? root_fd_ : dup(tcached);
       const int lparent = ParentDir(rel, false, &leaf, &why);
       bool ok = lparent >= 0;
       for (int attempt = 0; ok && attempt < 2; ++attempt) {
@@ -293,8 +285,10 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       if (!ok) return Refuse(rel, "cannot create hard link: " + (lparent < 0 ? why : Errno(e)));
       report_->hardlinks++;
       report_->files++;
-      records_[rel] = RestoredRecord{EntryType::kFile, it->second.content, it->second.damaged};
-      cur_->content = it->second.content;
+      // Copy before inserting: the insertion may rehash and invalidate `it`.
+      const RestoredRecord linked{EntryType::kFile, it->second.content, it->second.damaged};
+      records_[rel] = linked;
+      cur_->content = linked.content;
       if (h.size.value_or(0) > 0) {
         // Hard link carrying the content (cpio, some pax writers): rewrite it through the link.
         cur_->fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);

@@ -181,6 +181,7 @@ bool LimitWasHit(const VerifyReport& report) {
 }
 
 VerifyReport RunVerify(const VerifyOptions& options) {
+  const double start = detail::MonotonicSeconds();
   VerifyReport report;
   report.source = options.source;
   report.limits = options.limits;
@@ -205,8 +206,10 @@ VerifyReport RunVerify(const VerifyOptions& options) {
     detail::RestoreInto(job, &report);
   }
   if (out_fd >= 0) close(out_fd);
+  report.isolation["child_process"] = "not used: restored in the calling process";
   CloseSandbox(&sb);
   detail::FinishSandbox(options, &report);
+  report.duration_s = detail::MonotonicSeconds() - start;
   return report;
 }
 
