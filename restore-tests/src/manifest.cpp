@@ -1,5 +1,6 @@
 #include "rp/manifest.h"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -38,8 +39,9 @@ std::optional<std::string> UnescapeName(std::string_view s) {
   return out;
 }
 
+// The digest length decides; the hint only chooses between algorithms of equal length.
 std::optional<HashAlgo> AlgoForHexLength(size_t len, std::optional<HashAlgo> hint) {
-  if (hint && HashHexLength(*hint) == len) return hint;
+  if (hint && HashHexLength(*hint) == len && len == 128) return hint;
   switch (len) {
     case 8: return HashAlgo::kXxh32;
     case 16: return HashAlgo::kXxh64;
@@ -68,12 +70,15 @@ std::optional<ParsedLine> ParseLine(std::string_view s, std::optional<HashAlgo> 
   }
   const std::string_view rest = s.substr(i);
 
-  // BSD tag style: TAG (name) = HEX, spaces around '=' optional.
-  const size_t paren = rest.find(" (");
-  if (paren != std::string_view::npos && paren > 0) {
-    if (auto algo = HashAlgoFromTag(rest.substr(0, paren))) {
+  // BSD tag style: TAG (name) = HEX; the space before '(' and those around '=' optional,
+  // as coreutils reads them ("SHA256(a)= HEX" is what openssl dgst prints).
+  const size_t paren = rest.find('(');
+  std::string_view tag = paren == std::string_view::npos ? std::string_view() : rest.substr(0, paren);
+  if (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+  if (!tag.empty()) {
+    if (auto algo = HashAlgoFromTag(tag)) {
       const size_t close = rest.rfind(')');
-      if (close == std::string_view::npos || close < paren + 2) {
+      if (close == std::string_view::npos || close < paren + 1) {
         *why = "tag line without ')' closing the file name";
         return std::nullopt;
       }
@@ -97,7 +102,7 @@ std::optional<ParsedLine> ParseLine(std::string_view s, std::optional<HashAlgo> 
           *why = "digest is not hexadecimal";
           return std::nullopt;
         }
-      std::string_view raw_name = rest.substr(paren + 2, close - (paren + 2));
+      std::string_view raw_name = rest.substr(paren + 1, close - (paren + 1));
       std::string name(raw_name);
       if (escaped) {
         auto un = UnescapeName(raw_name);
@@ -127,25 +132,19 @@ std::optional<ParsedLine> ParseLine(std::string_view s, std::optional<HashAlgo> 
     *why = "digest not followed by a space";
     return std::nullopt;
   }
+  // As coreutils: "HASH  name" and "HASH *name" normally; "HASH name" (one space) is the
+  // reversed style, which once chosen holds for the whole file, where a following ' ' or '*'
+  // is part of the name.
   size_t n = h + 1;
-  if (rest.size() - n == 0) {
-    *why = "no file name after the digest";
-    return std::nullopt;
-  }
-  if (rest[n] == ' ' || rest[n] == '*') {
-    if (*single_space_style == 1) {
-      *why = "mixes 'HASH name' and 'HASH  name' lines";
-      return std::nullopt;
-    }
-    *single_space_style = 0;
-    ++n;
-  } else {
-    // "HASH name" (md5 -r style) is accepted when the whole file uses it.
+  if (rest.size() - n == 1 || (n < rest.size() && rest[n] != ' ' && rest[n] != '*') || n >= rest.size()) {
     if (*single_space_style == 0) {
       *why = "mixes 'HASH name' and 'HASH  name' lines";
       return std::nullopt;
     }
     *single_space_style = 1;
+  } else if (*single_space_style != 1) {
+    *single_space_style = 0;
+    ++n;
   }
   std::string_view raw_name = rest.substr(n);
   if (raw_name.empty()) {
@@ -170,7 +169,7 @@ ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
                                   std::optional<HashAlgo> algo_hint) {
   ManifestParseResult result;
   int single_space_style = -1;
-  std::optional<HashAlgo> algo = algo_hint;
+  std::optional<HashAlgo> algo;
   size_t line_no = 0;
   size_t pos = 0;
   auto fail = [&](const std::string& why) {
@@ -188,7 +187,7 @@ ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line.front() == '#') continue;
     std::string why;
-    auto parsed = ParseLine(line, algo, &single_space_style, &why);
+    auto parsed = ParseLine(line, algo_hint, &single_space_style, &why);
     if (!parsed) return fail(why);
     if (algo && *algo != parsed->algo) {
       return fail("uses " + std::string(HashAlgoName(parsed->algo)) + " but earlier lines use " +
@@ -250,8 +249,11 @@ std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string
 
 std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name) {
   const size_t slash = file_name.rfind('/');
-  const std::string_view base = slash == std::string_view::npos ? file_name : file_name.substr(slash + 1);
-  if (base.find("b2") != std::string_view::npos || base.find("blake2") != std::string_view::npos)
+  std::string base(slash == std::string_view::npos ? file_name : file_name.substr(slash + 1));
+  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (base.find("sha512") != std::string::npos) return HashAlgo::kSha512;
+  if (base.find("blake2") != std::string::npos || base.find("b2sum") != std::string::npos ||
+      base.rfind("b2", 0) == 0 || (base.size() >= 3 && base.compare(base.size() - 3, 3, ".b2") == 0))
     return HashAlgo::kBlake2b;
   return std::nullopt;
 }

@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
@@ -98,7 +99,23 @@ class ArchiveReader {
   void Run() {
     a_.reset(archive_read_new());
     archive_read_support_filter_all(a_.get());
-    archive_read_support_format_all(a_.get());
+    // Every archive format libarchive reads, except two: mtree, whose entries name files on
+    // the local disk that the reader would then open (a manifest that reads /etc/shadow into
+    // the sandbox), and raw, which would take any byte stream for a one-file archive.
+    archive* a = a_.get();
+    archive_read_support_format_7zip(a);
+    archive_read_support_format_ar(a);
+    archive_read_support_format_cab(a);
+    archive_read_support_format_cpio(a);
+    archive_read_support_format_empty(a);
+    archive_read_support_format_iso9660(a);
+    archive_read_support_format_lha(a);
+    archive_read_support_format_rar(a);
+    archive_read_support_format_rar5(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_warc(a);
+    archive_read_support_format_xar(a);
+    archive_read_support_format_zip(a);
     // No passphrase callback is installed: encrypted entries fail instead of prompting.
     src_.fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (src_.fd < 0) {
@@ -208,6 +225,7 @@ class ArchiveReader {
     const char* p = archive_entry_pathname(e);
     if (!p) p = archive_entry_pathname_utf8(e);
     h.path = p ? p : "";
+    h.name_unreadable = p == nullptr || *p == '\0';
     h.offset = archive_read_header_position(a_.get());
     h.mode = static_cast<uint32_t>(archive_entry_perm(e)) | (archive_entry_mode(e) & 07000);
     h.mtime_sec = archive_entry_mtime(e);
@@ -268,7 +286,13 @@ class ArchiveReader {
         Fail(ClassifyFailure(), p ? p : "", "entry header unreadable: " + ErrorString());
         continue;
       }
-      // ARCHIVE_OK or ARCHIVE_WARN (e.g. a name that cannot be converted): the header is usable.
+      // ARCHIVE_WARN: the header is usable but libarchive found something wrong with it
+      // (a directory beyond the end of the medium, a bad extended header, a name it could
+      // not convert): an integrity finding, and the entry is still restored.
+      if (r == ARCHIVE_WARN) {
+        const char* p = archive_entry_pathname(e);
+        Fail(FindingKind::kCorrupt, p ? p : "", "archive warning: " + ErrorString());
+      }
       ++entries_;
       if (entries_ > ctx_->limits->max_entries) {
         Fail(FindingKind::kLimitExceeded, "",
@@ -420,6 +444,16 @@ class ArchiveReader {
 
 }  // namespace
 
-void ReadArchive(const std::string& path, ReaderContext* ctx) { ArchiveReader(path, ctx).Run(); }
+void ReadArchive(const std::string& path, ReaderContext* ctx) {
+  // libarchive converts names between the archive's charset and the current locale's. This
+  // thread uses UTF-8 so zip, 7z, rar and lha names convert; tar names stay raw bytes.
+  locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  locale_t previous = utf8 ? uselocale(utf8) : static_cast<locale_t>(nullptr);
+  ArchiveReader(path, ctx).Run();
+  if (utf8) {
+    uselocale(previous);
+    freelocale(utf8);
+  }
+}
 
 }  // namespace rp::detail

@@ -27,7 +27,8 @@ struct EntryHeader {
   long mtime_nsec = 0;
   std::optional<uint64_t> size;  // declared size of the content
   bool encrypted = false;
-  bool sparse = false;  // content has holes: bytes not delivered are zeros
+  bool sparse = false;           // content has holes: bytes not delivered are zeros
+  bool name_unreadable = false;  // the source gave no usable name
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
 };
 

@@ -74,7 +74,7 @@ struct SandboxWriter::Current {
 };
 
 SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, VerifyReport* report)
-    : root_fd_(root_fd), algo_(algo), limits_(limits), report_(report), hasher_(algo) {}
+    : root_fd_(root_fd), limits_(limits), report_(report), hasher_(algo) {}
 
 SandboxWriter::~SandboxWriter() {
   CloseCurrentFile();
@@ -183,6 +183,11 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   report_->entries++;
 
   std::string why;
+  if (h.name_unreadable) {
+    report_->Add(Finding{FindingKind::kCorrupt, h.path, "entry without a readable name skipped", h.offset});
+    cur_->skip = true;
+    return;
+  }
   auto norm = NormaliseMemberPath(h.path, &why);
   if (!norm) {
     cur_->path = h.path;

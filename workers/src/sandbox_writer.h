@@ -56,7 +56,6 @@ class SandboxWriter {
   void CloseCurrentFile();
 
   const int root_fd_;
-  const HashAlgo algo_;
   const Limits limits_;
   VerifyReport* report_;
   MessageQueue* queue_ = nullptr;

@@ -31,8 +31,9 @@ struct ManifestParseResult {
   Manifest manifest;
 };
 
-// `algo_hint` resolves GNU lines whose digest length fits several algorithms (128 hex digits:
-// SHA-512 or BLAKE2b) and forces the algorithm when given. `name` is used in messages.
+// The digest length decides a GNU line's algorithm; `algo_hint` only chooses between
+// algorithms of the same length (128 hex digits: SHA-512 or BLAKE2b; default SHA-512).
+// `name` is used in messages.
 ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
                                   std::optional<HashAlgo> algo_hint = std::nullopt);
 ManifestParseResult LoadManifestFile(const std::string& path,
@@ -44,7 +45,8 @@ ManifestParseResult LoadManifestFile(const std::string& path,
 // 0.8.1 reads names literally (docs/manifest.md).
 std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string_view hex);
 
-// Guess the algorithm from a manifest file name (".b2", "b2sum" -> BLAKE2b).
+// Guess the algorithm from a manifest file's base name, case-insensitively ("B2SUMS",
+// "x.b2", "blake2" -> BLAKE2b; "sha512" -> SHA-512). LoadManifestFile uses it as the hint.
 std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name);
 
 }  // namespace rp
