@@ -1,0 +1,108 @@
+# Fuzz smoke tests (fuzz/README.md). Included by the top-level CMakeLists.txt after
+# enable_testing(). The fuzzers need clang and libFuzzer; when this build uses another
+# compiler, this same source tree is configured again into ${CMAKE_BINARY_DIR}/fuzz-clang with
+# clang, -DRP_FUZZ=ON and -DRP_FUZZ_ONLY=ON, built on every build, and CTest runs each fuzzer
+# briefly: fuzz_manifest_smoke and fuzz_verify_smoke. Without clang or libFuzzer the tests
+# are skipped with a message saying why.
+option(RP_FUZZ_SMOKE "Build the libFuzzer targets with clang and run them briefly under CTest" ON)
+set(RP_FUZZ_MANIFEST_SECONDS 20 CACHE STRING "How long fuzz_manifest_smoke fuzzes, in seconds")
+set(RP_FUZZ_VERIFY_SECONDS 40 CACHE STRING "How long fuzz_verify_smoke fuzzes, in seconds")
+
+# Adds the two smoke tests for fuzzers at the given paths.
+function(rp_add_fuzz_smoke_tests manifest_exe verify_exe)
+  set(work "${CMAKE_BINARY_DIR}/fuzz-work")
+  set(shared_corpus "${PROJECT_SOURCE_DIR}/../shared/corpus")
+  add_test(NAME fuzz_manifest_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${manifest_exe}"
+      "-DWORK_DIR=${work}/manifest"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/manifest|${PROJECT_SOURCE_DIR}/fuzz/regressions/manifest"
+      "-DMAX_TIME=${RP_FUZZ_MANIFEST_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  add_test(NAME fuzz_verify_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${verify_exe}"
+      "-DWORK_DIR=${work}/verify"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/verify|${shared_corpus}/libarchive|${PROJECT_SOURCE_DIR}/fuzz/regressions/verify"
+      "-DEXCLUDE_INDEX=${shared_corpus}/libarchive-index.tsv"
+      "-DMAX_TIME=${RP_FUZZ_VERIFY_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  # Time for the seeds, the last input (-timeout=10) and start-up, beyond the fuzzing time.
+  math(EXPR manifest_limit "${RP_FUZZ_MANIFEST_SECONDS} + 120")
+  math(EXPR verify_limit "${RP_FUZZ_VERIFY_SECONDS} + 180")
+  set_tests_properties(fuzz_manifest_smoke PROPERTIES TIMEOUT ${manifest_limit} LABELS fuzz)
+  set_tests_properties(fuzz_verify_smoke PROPERTIES TIMEOUT ${verify_limit} LABELS fuzz)
+endfunction()
+
+if(NOT RP_FUZZ_SMOKE)
+  message(STATUS "Fuzz smoke tests: off (RP_FUZZ_SMOKE=OFF)")
+  return()
+endif()
+
+if(RP_FUZZ)
+  # This build is the clang fuzz build itself: test its own fuzzers (fuzz/CMakeLists.txt).
+  rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>")
+  return()
+endif()
+
+find_program(RP_FUZZ_CLANGXX NAMES clang++ clang++-14 DOC "clang++ for the fuzz sub-build")
+find_program(RP_FUZZ_CLANG NAMES clang clang-14 DOC "clang for the fuzz sub-build")
+if(NOT RP_FUZZ_CLANGXX OR NOT RP_FUZZ_CLANG)
+  message(STATUS "Fuzz smoke tests: skipped, clang/clang++ not found (Debian: apt-get install clang)")
+  return()
+endif()
+
+# libFuzzer ships apart from the compiler (Debian: libclang-rt-14-dev). Link a tiny fuzzer to
+# find out; a success is remembered for this compiler, a failure is checked again next time.
+if(NOT RP_FUZZ_PROBED_COMPILER STREQUAL RP_FUZZ_CLANGXX)
+  set(probe_dir "${CMAKE_BINARY_DIR}/fuzz-probe")
+  file(WRITE "${probe_dir}/probe.cpp"
+    "#include <cstddef>\n#include <cstdint>\n"
+    "extern \"C\" int LLVMFuzzerTestOneInput(const uint8_t*, size_t) { return 0; }\n")
+  execute_process(
+    COMMAND "${RP_FUZZ_CLANGXX}" -fsanitize=fuzzer,address,undefined "${probe_dir}/probe.cpp"
+            -o "${probe_dir}/probe"
+    RESULT_VARIABLE probe_rc OUTPUT_VARIABLE probe_out ERROR_VARIABLE probe_out)
+  if(NOT probe_rc EQUAL 0)
+    string(STRIP "${probe_out}" probe_out)
+    message(STATUS "Fuzz smoke tests: skipped, ${RP_FUZZ_CLANGXX} cannot link a libFuzzer target "
+                   "with address and undefined sanitizers (Debian: apt-get install libclang-rt-14-dev): "
+                   "${probe_out}")
+    return()
+  endif()
+  set(RP_FUZZ_PROBED_COMPILER "${RP_FUZZ_CLANGXX}" CACHE INTERNAL "clang++ known to link libFuzzer targets")
+endif()
+
+set(sub_args
+  -DCMAKE_CXX_COMPILER=${RP_FUZZ_CLANGXX}
+  -DCMAKE_C_COMPILER=${RP_FUZZ_CLANG}
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  -DRP_FUZZ=ON
+  -DRP_FUZZ_ONLY=ON)
+if(CCACHE_PROGRAM)
+  list(APPEND sub_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE_PROGRAM} -DCMAKE_C_COMPILER_LAUNCHER=${CCACHE_PROGRAM})
+endif()
+find_program(RP_NINJA NAMES ninja ninja-build)
+if(RP_NINJA)
+  set(sub_generator Ninja)
+  list(APPEND sub_args -DCMAKE_MAKE_PROGRAM=${RP_NINJA})
+else()
+  set(sub_generator "${CMAKE_GENERATOR}")
+endif()
+
+set(sub_dir "${CMAKE_BINARY_DIR}/fuzz-clang")
+include(ExternalProject)
+ExternalProject_Add(rp_fuzz_clang
+  SOURCE_DIR "${PROJECT_SOURCE_DIR}"
+  PREFIX "${CMAKE_BINARY_DIR}/fuzz-clang-ep"
+  BINARY_DIR "${sub_dir}"
+  CMAKE_GENERATOR "${sub_generator}"
+  CMAKE_ARGS ${sub_args}
+  BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify
+  BUILD_ALWAYS ON
+  BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify"
+  INSTALL_COMMAND ""
+  TEST_COMMAND "")
+
+rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify")
+message(STATUS "Fuzz smoke tests: on, fuzzers built with ${RP_FUZZ_CLANGXX} in ${sub_dir}")
