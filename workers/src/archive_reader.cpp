@@ -348,7 +348,12 @@ class ArchiveReader {
       Push(std::move(m));
       return !stopped_;
     }
-    m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+    const std::optional<uint64_t> declared = m.header->size;
+    auto remaining = [&](uint64_t at) -> std::optional<uint64_t> {
+      if (!declared) return std::nullopt;
+      return *declared > at ? *declared - at : 0;
+    };
+    m.data = ctx_->queue->TakeBuffer(BufferFor(declared));
     uint64_t next_offset = 0;
     for (;;) {
       const void* buf = nullptr;
@@ -377,14 +382,14 @@ class ArchiveReader {
         Push(std::move(m));
         Push(std::move(w));
         m = Message{};
-        m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+        m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(next_offset)));
       }
       const auto uoff = off >= 0 ? static_cast<uint64_t>(off) : next_offset;
       if (uoff != next_offset) {
         // A hole (sparse file): ship what we have and start a new message at the new offset.
         if (!m.data.empty() || m.header) Push(std::move(m));
         m = Message{};
-        m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+        m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(uoff)));
       }
       if (m.data.empty()) m.data_offset = uoff;
       next_offset = uoff + len;
@@ -401,7 +406,7 @@ class ArchiveReader {
           const uint64_t at = m.data_offset + m.data.size();
           Push(std::move(m));
           m = Message{};
-          m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+          m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(at)));
           m.data_offset = at;
         }
       }

@@ -162,11 +162,14 @@ class DirReader {
       return;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+    const uint64_t size = m.header->size.value_or(0);
+    // One byte more than the file should hold, so a file that grew is noticed in one read.
+    auto want = [&](uint64_t at) { return BufferFor(size >= at ? size - at + 1 : 1); };
+    m.data = ctx_->queue->TakeBuffer(want(0));
     uint64_t offset = 0;
     for (;;) {
-      m.data.resize(kChunkBytes);
-      const ssize_t n = read(fd, m.data.data(), kChunkBytes);
+      m.data.resize(m.data.capacity());
+      const ssize_t n = read(fd, m.data.data(), m.data.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         m.data.clear();
@@ -186,7 +189,7 @@ class DirReader {
       offset += static_cast<uint64_t>(n);
       Push(std::move(m));
       m = Message{};
-      m.data = ctx_->queue->TakeBuffer(kChunkBytes);
+      m.data = ctx_->queue->TakeBuffer(want(offset));
       m.data_offset = offset;
       if (OverLimits(path) || stopped_) {
         m.end_of_entry = true;

@@ -42,15 +42,20 @@ struct Message {
   bool end_of_stream = false;
 };
 
+constexpr size_t kChunkBytes = 256 * 1024;
+
 class MessageQueue {
  public:
+  static constexpr size_t kRecycledBytes = kChunkBytes;
+
   MessageQueue(size_t max_bytes, size_t max_messages)
       : max_bytes_(max_bytes), max_messages_(max_messages) {}
 
-  // Blocks while full. Returns false if the queue was cancelled.
+  // Blocks while full. Returns false if the queue was cancelled. Memory is counted by
+  // buffer capacity, so small entries with big buffers cannot balloon the resident size.
   bool Push(Message&& m) {
     std::unique_lock lock(mu_);
-    const size_t sz = m.data.size();
+    const size_t sz = m.data.capacity();
     not_full_.wait(lock, [&] {
       return cancelled_ || q_.empty() ||
              (bytes_ + sz <= max_bytes_ && q_.size() < max_messages_);
@@ -69,7 +74,7 @@ class MessageQueue {
     if (q_.empty()) return std::nullopt;
     Message m = std::move(q_.front());
     q_.pop_front();
-    bytes_ -= m.data.size();
+    bytes_ -= m.data.capacity();
     not_full_.notify_one();
     return m;
   }
@@ -85,10 +90,11 @@ class MessageQueue {
     return cancelled_;
   }
 
-  // Recycled data buffers, so steady state does no allocation.
+  // Data buffers sized to what the entry needs; full-size chunks are recycled, so streaming a
+  // large file does no allocation in steady state.
   std::vector<char> TakeBuffer(size_t capacity) {
     std::lock_guard lock(mu_);
-    if (!free_.empty()) {
+    if (capacity >= kRecycledBytes && !free_.empty()) {
       std::vector<char> b = std::move(free_.back());
       free_.pop_back();
       b.clear();
@@ -99,7 +105,7 @@ class MessageQueue {
     return b;
   }
   void ReturnBuffer(std::vector<char>&& b) {
-    if (b.capacity() == 0) return;
+    if (b.capacity() < kRecycledBytes) return;
     std::lock_guard lock(mu_);
     if (free_.size() < 8) free_.push_back(std::move(b));
   }
@@ -127,7 +133,12 @@ struct ReaderContext {
   std::optional<Status> abort;  // environment/usage failure opening the source
 };
 
-constexpr size_t kChunkBytes = 256 * 1024;
+// Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a
+// full chunk).
+inline size_t BufferFor(std::optional<uint64_t> remaining) {
+  if (!remaining || *remaining >= kChunkBytes) return kChunkBytes;
+  return *remaining < 512 ? 512 : static_cast<size_t>(*remaining);
+}
 
 // Each reader runs on its own thread, pushes messages and always ends with end_of_stream.
 void ReadArchive(const std::string& path, ReaderContext* ctx);
