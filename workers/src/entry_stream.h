@@ -53,30 +53,40 @@ class MessageQueue {
 
   // Blocks while full. Returns false if the queue was cancelled. Memory is counted by
   // buffer capacity, so small entries with big buffers cannot balloon the resident size.
+  // Wake-ups happen only when the other side is really waiting: with tens of thousands of
+  // small files, a notify per message costs more than the files' content.
   bool Push(Message&& m) {
     std::unique_lock lock(mu_);
     const size_t sz = m.data.capacity();
-    not_full_.wait(lock, [&] {
-      return cancelled_ || q_.empty() ||
-             (bytes_ + sz <= max_bytes_ && q_.size() < max_messages_);
-    });
+    auto has_room = [&] {
+      return cancelled_ || q_.empty() || (bytes_ + sz <= max_bytes_ && q_.size() < max_messages_);
+    };
+    if (!has_room()) {
+      producer_waiting_ = true;
+      not_full_.wait(lock, has_room);
+      producer_waiting_ = false;
+    }
     if (cancelled_) return false;
     bytes_ += sz;
     q_.push_back(std::move(m));
-    not_empty_.notify_one();
+    if (consumer_waiting_) not_empty_.notify_one();
     return true;
   }
 
-  // Blocks while empty. Returns nullopt if cancelled.
-  std::optional<Message> Pop() {
+  // Blocks while empty, then moves every queued message into *out (which must be empty).
+  // Returns false if cancelled and nothing is left.
+  bool PopAll(std::deque<Message>* out) {
     std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return cancelled_ || !q_.empty(); });
-    if (q_.empty()) return std::nullopt;
-    Message m = std::move(q_.front());
-    q_.pop_front();
-    bytes_ -= m.data.capacity();
-    not_full_.notify_one();
-    return m;
+    if (!cancelled_ && q_.empty()) {
+      consumer_waiting_ = true;
+      not_empty_.wait(lock, [&] { return cancelled_ || !q_.empty(); });
+      consumer_waiting_ = false;
+    }
+    if (q_.empty()) return false;
+    out->swap(q_);
+    bytes_ = 0;
+    if (producer_waiting_) not_full_.notify_one();
+    return true;
   }
 
   void Cancel() {
@@ -120,6 +130,8 @@ class MessageQueue {
   std::vector<std::vector<char>> free_;
   size_t bytes_ = 0;
   bool cancelled_ = false;
+  bool producer_waiting_ = false;
+  bool consumer_waiting_ = false;
 };
 
 // What a source reader needs from the run: the queue, limits, and where to note totals.

@@ -100,19 +100,26 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
-  while (!stop_) {
-    auto m = queue->Pop();
-    if (!m) break;
-    if (m->header) OnHeader(*m->header);
-    if (!m->data.empty() || (m->header && cur_ && !cur_->skip)) OnData(*m);
-    if (m->entry_damaged && cur_) cur_->damaged = true;
-    if (m->finding) {
-      if (m->finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
-      report_->Add(std::move(*m->finding));
+  std::deque<Message> batch;
+  bool done = false;
+  while (!stop_ && !done && queue->PopAll(&batch)) {
+    for (auto& m : batch) {
+      if (stop_) break;
+      if (m.header) OnHeader(*m.header);
+      if (!m.data.empty() || (m.header && cur_ && !cur_->skip)) OnData(m);
+      if (m.entry_damaged && cur_) cur_->damaged = true;
+      if (m.finding) {
+        if (m.finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
+        report_->Add(std::move(*m.finding));
+      }
+      if (m.end_of_entry) OnEndOfEntry();
+      queue->ReturnBuffer(std::move(m.data));
+      if (m.end_of_stream) {
+        done = true;
+        break;
+      }
     }
-    if (m->end_of_entry) OnEndOfEntry();
-    queue->ReturnBuffer(std::move(m->data));
-    if (m->end_of_stream) break;
+    batch.clear();
   }
   CloseCurrentFile();
 }
