@@ -10,7 +10,9 @@ using nlohmann::json;
 
 std::string ReportToJson(const VerifyReport& r, int indent) {
   json j;
-  j["status"] = RunStatusName(r.status);
+  // DESIGN.md knows two statuses; a run that could not be carried out is "failed" with an
+  // "abort" object giving its exit code (2 usage, 3 environment) and the reason.
+  j["status"] = r.status == RunStatus::kPassed ? "passed" : "failed";
   j["source"] = EscapePath(r.source);
   j["format"] = EscapePath(r.format);
   j["algorithm"] = HashAlgoName(r.algo);
@@ -65,7 +67,7 @@ std::optional<VerifyReport> ReportFromJson(const std::string& text) {
     const json j = json::parse(text);
     VerifyReport r;
     const std::string status = j.at("status").get<std::string>();
-    r.status = status == "passed" ? RunStatus::kPassed : status == "failed" ? RunStatus::kFailed : RunStatus::kAborted;
+    r.status = j.contains("abort") ? RunStatus::kAborted : status == "passed" ? RunStatus::kPassed : RunStatus::kFailed;
     auto un = [](const json& v) { return UnescapePath(v.get<std::string>()).value_or(v.get<std::string>()); };
     r.source = un(j.at("source"));
     r.format = un(j.at("format"));
