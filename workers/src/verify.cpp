@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "entry_stream.h"
@@ -21,14 +23,14 @@ namespace rp {
 namespace detail {
 namespace {
 
-constexpr size_t kQueueBytes = 8 * 1024 * 1024;
+constexpr size_t kQueueBytes = 4 * 1024 * 1024;
 constexpr size_t kQueueMessages = 4096;
 
 void CompareWithManifest(const Manifest& manifest, const SandboxWriter& writer, VerifyReport* report) {
   const auto& records = writer.records();
-  std::unordered_map<std::string, const ManifestEntry*> listed;
+  std::unordered_set<std::string_view> listed;  // views into manifest: no copies of paths
   listed.reserve(manifest.entries.size());
-  for (const auto& e : manifest.entries) listed[e.path] = &e;
+  for (const auto& e : manifest.entries) listed.insert(e.path);
   for (const auto& e : manifest.entries) {
     auto it = records.find(e.path);
     if (it == records.end()) {
@@ -52,7 +54,7 @@ void CompareWithManifest(const Manifest& manifest, const SandboxWriter& writer, 
   }
   std::vector<std::string> unexpected;
   for (const auto& [path, r] : records)
-    if (r.type == EntryType::kFile && !listed.count(path)) unexpected.push_back(path);
+    if (r.type == EntryType::kFile && !listed.count(std::string_view(path))) unexpected.push_back(path);
   std::sort(unexpected.begin(), unexpected.end());
   for (auto& p : unexpected)
     report->Add(Finding{FindingKind::kUnexpected, p, "in the source but not in the manifest", -1});
