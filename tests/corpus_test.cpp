@@ -13,6 +13,8 @@ struct CorpusFile {
   std::string bsdtar;  // what bsdtar 3.6.2 does with it: reads / refuses / hangs_or_prompts
 };
 
+void PrintTo(const CorpusFile& f, std::ostream* os) { *os << f.name << " (bsdtar " << f.bsdtar << ")"; }
+
 std::vector<CorpusFile> LoadIndex() {
   std::vector<CorpusFile> out;
   std::ifstream in(std::string(RP_CORPUS_DIR) + "/libarchive-index.tsv");

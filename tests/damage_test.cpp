@@ -216,6 +216,7 @@ struct TruncCase {
   std::string kind;
   int percent;
 };
+void PrintTo(const TruncCase& t, std::ostream* os) { *os << t.kind << " cut at " << t.percent << "%"; }
 
 class Truncation : public DamageTest, public ::testing::WithParamInterface<TruncCase> {};
 

@@ -18,6 +18,9 @@ struct FormatCase {
   std::string ext;
 };
 
+// Keeps gtest (and so CTest's test list) from printing parameters as raw bytes.
+inline void PrintTo(const FormatCase& f, std::ostream* os) { *os << f.name; }
+
 inline std::vector<FormatCase> AllFormats() {
   return {
       {"pax", {"pax", {}}, ".tar"},

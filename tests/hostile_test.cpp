@@ -73,6 +73,7 @@ struct Param {
   HostileCase hc;
   FormatCase fc;
 };
+void PrintTo(const Param& p, std::ostream* os) { *os << p.hc.name << " in " << p.fc.name; }
 
 std::vector<Param> Params() {
   std::vector<Param> out;
