@@ -46,45 +46,32 @@ bool TargetStaysInside(const std::string& dir, const std::string& target) {
   return true;
 }
 
-bool WriteAll(int fd, const char* p, size_t n, int* err) {
-  while (n > 0) {
-    const ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      *err = errno;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 }  // namespace
 
 struct SandboxWriter::Current {
   std::string path;  // normalised
   EntryHeader header;
   bool skip = false;  // refused or not restorable: ignore its data
-  int fd = -1;
-  uint64_t pos = 0;  // next write offset in the file
-  uint64_t written = 0;
+  int fd = -1;           // until handed to the content writer
+  bool writing = false;  // the content writer holds this entry's file
   bool damaged = false;
   std::shared_ptr<RestoredContent> content;
 };
 
 SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, VerifyReport* report)
-    : root_fd_(root_fd), limits_(limits), report_(report), hasher_(algo) {}
+    : root_fd_(root_fd), limits_(limits), report_(report), algo_(algo) {}
 
 SandboxWriter::~SandboxWriter() {
-  CloseCurrentFile();
+  if (content_) content_->Finish();
+  if (cur_ && cur_->fd >= 0) close(cur_->fd);
   if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
 }
 
-void SandboxWriter::CloseCurrentFile() {
-  if (cur_ && cur_->fd >= 0) {
-    close(cur_->fd);
-    cur_->fd = -1;
+// Hands the open file of the current entry to the content writer (once), or ends it.
+void SandboxWriter::EndCurrentFile() {
+  if (cur_ && cur_->writing) {
+    content_->End();
+    cur_->writing = false;
   }
 }
 
@@ -100,14 +87,22 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
+  content_ = std::make_unique<ContentWriter>(algo_, queue);
   std::deque<Message> batch;
   bool done = false;
   while (!stop_ && !done && queue->PopAll(&batch)) {
     for (auto& m : batch) {
       if (stop_) break;
+      if (content_->failed()) {
+        StopRun();
+        break;
+      }
       if (m.header) OnHeader(*m.header);
-      if (!m.data.empty() || (m.header && cur_ && !cur_->skip)) OnData(m);
-      if (m.entry_damaged && cur_) cur_->damaged = true;
+      if (!m.data.empty() || m.data_offset > 0) OnData(m);
+      if (m.entry_damaged && cur_) {
+        cur_->damaged = true;
+        if (cur_->writing) content_->MarkDamaged();
+      }
       if (m.finding) {
         if (m.finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
         report_->Add(std::move(*m.finding));
@@ -121,7 +116,16 @@ void SandboxWriter::Consume(MessageQueue* queue) {
     }
     batch.clear();
   }
-  CloseCurrentFile();
+  EndCurrentFile();
+  content_->Finish();
+  for (auto& f : content_->findings) report_->Add(std::move(f));
+  content_->findings.clear();
+  report_->bytes += content_->bytes;
+  if (content_->limit_hit) limit_hit_ = true;
+  if (content_->abort) {
+    report_->status = RunStatus::kAborted;
+    report_->abort_status = *content_->abort;
+  }
 }
 
 int SandboxWriter::ParentDir(const std::string& rel, bool create, std::string* leaf, std::string* why) {
@@ -184,7 +188,7 @@ bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::
 }
 
 void SandboxWriter::OnHeader(const EntryHeader& h) {
-  CloseCurrentFile();
+  EndCurrentFile();
   cur_ = std::make_unique<Current>();
   cur_->header = h;
   report_->entries++;
@@ -303,8 +307,9 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       cur_->content = linked.content;
       if (h.size.value_or(0) > 0) {
         // Hard link carrying the content (cpio, some pax writers): rewrite it through the link.
-        cur_->fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-        if (cur_->fd < 0) return Refuse(rel, "cannot open hard link for its content: " + Errno(errno));
+        const int fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return Refuse(rel, "cannot open hard link for its content: " + Errno(errno));
+        StartContent(fd, h);
       } else {
         cur_->skip = true;
       }
@@ -316,69 +321,30 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
         cur_->skip = true;
         return;
       }
-      cur_->fd = fd;
       cur_->content = std::make_shared<RestoredContent>();
       records_[rel] = RestoredRecord{EntryType::kFile, cur_->content, false};
       report_->files++;
+      StartContent(fd, h);
       return;
     }
     case EntryType::kOther: return;
   }
 }
 
-void SandboxWriter::OnData(const Message& m) {
-  if (!cur_ || cur_->skip || cur_->fd < 0) return;
-  if (m.data_offset > cur_->pos) {
-    const uint64_t gap = m.data_offset - cur_->pos;
-    hasher_.UpdateZeros(gap);
-    if (lseek(cur_->fd, static_cast<off_t>(m.data_offset), SEEK_SET) < 0) cur_->damaged = true;
-    cur_->pos = m.data_offset;
-  }
-  if (m.data.empty()) return;
-  int err = 0;
-  if (!WriteAll(cur_->fd, m.data.data(), m.data.size(), &err)) {
-    cur_->damaged = true;
-    report_->Add(Finding{FindingKind::kIoError, cur_->path, "write to sandbox failed: " + Errno(err), -1});
-    if (err == ENOSPC || err == EDQUOT) {
-      report_->status = RunStatus::kAborted;
-      report_->abort_status =
-          Status::Environment("sandbox file system full while restoring " + EscapePath(cur_->path));
-    } else if (err == EFBIG) {
-      limit_hit_ = true;
-      report_->Add(Finding{FindingKind::kLimitExceeded, cur_->path, "limit exceeded: file size limit of the sandbox", -1});
-    }
-    StopRun();
-    return;
-  }
-  hasher_.Update(m.data.data(), m.data.size());
-  cur_->pos += m.data.size();
-  cur_->written += m.data.size();
-  report_->bytes += m.data.size();
+void SandboxWriter::StartContent(int fd, const EntryHeader& h) {
+  content_->Begin(FileStart{fd, cur_->content, cur_->path, h.mode, h.mtime_sec, h.mtime_nsec, h.size, h.sparse});
+  cur_->writing = true;
+}
+
+void SandboxWriter::OnData(Message& m) {
+  if (!cur_ || cur_->skip || !cur_->writing) return;
+  content_->Data(std::move(m.data), m.data_offset);
 }
 
 void SandboxWriter::OnEndOfEntry() {
-  if (!cur_ || cur_->skip || cur_->fd < 0) return;
-  const EntryHeader& h = cur_->header;
-  if (h.sparse && h.size && *h.size > cur_->pos && !cur_->damaged) {
-    hasher_.UpdateZeros(*h.size - cur_->pos);
-    cur_->pos = *h.size;
-  }
-  // Only a file that ends in a hole needs its length set; an extra inode update per file
-  // costs real time on ext4.
-  if (cur_->pos > cur_->written && ftruncate(cur_->fd, static_cast<off_t>(cur_->pos)) != 0) cur_->damaged = true;
-  fchmod(cur_->fd, static_cast<mode_t>((h.mode & 0777) | 0600));
-  const timespec times[2] = {{h.mtime_sec, h.mtime_nsec}, {h.mtime_sec, h.mtime_nsec}};
-  futimens(cur_->fd, times);
-  CloseCurrentFile();
-  cur_->content->size = cur_->pos;
-  cur_->content->hex = hasher_.FinishHex();
-  if (cur_->damaged) records_[cur_->path].damaged = true;
-  if (!cur_->damaged && h.size && *h.size != cur_->pos) {
-    report_->Add(Finding{FindingKind::kSizeMismatch, cur_->path,
-                         "source declared " + std::to_string(*h.size) + " bytes, restored " +
-                             std::to_string(cur_->pos), -1});
-    records_[cur_->path].damaged = true;
-  }
+  if (!cur_) return;
+  if (cur_->writing && cur_->damaged) records_[cur_->path].damaged = true;
+  EndCurrentFile();
 }
 
 void SandboxWriter::Finalise() {

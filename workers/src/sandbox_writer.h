@@ -1,7 +1,7 @@
 // Internal: the consumer side of a restore. Creates every entry relative to the sandbox's
 // directory descriptor, one path component at a time with O_NOFOLLOW, so nothing is ever
-// written outside the sandbox or through a symlink; hashes content while writing it.
-// Single-threaded: one writer per run, driven by the thread that owns the run.
+// written outside the sandbox or through a symlink; a ContentWriter thread writes and hashes
+// the files' bytes. Driven by the thread that owns the run; records() is valid after Consume.
 #pragma once
 
 #include <memory>
@@ -9,21 +9,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "content_writer.h"
 #include "entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
 
 namespace rp::detail {
 
-struct RestoredContent {
-  uint64_t size = 0;
-  std::string hex;
-};
-
 struct RestoredRecord {
   EntryType type = EntryType::kFile;  // kHardlink entries are recorded as kFile
   std::shared_ptr<RestoredContent> content;  // files only; shared by hard links
   bool damaged = false;  // an error was reported for this entry's content
+
+  bool content_damaged() const { return damaged || !content || content->damaged; }
 };
 
 class SandboxWriter {
@@ -47,19 +45,21 @@ class SandboxWriter {
  private:
   struct Current;
   void OnHeader(const EntryHeader& h);
-  void OnData(const Message& m);
+  void OnData(Message& m);
   void OnEndOfEntry();
   void Refuse(const std::string& path, const std::string& why);
   void StopRun();
   int ParentDir(const std::string& rel, bool create, std::string* leaf, std::string* why);
   bool OpenNewFile(int parent, const std::string& leaf, const std::string& rel, int* fd);
-  void CloseCurrentFile();
+  void EndCurrentFile();
+  void StartContent(int fd, const EntryHeader& h);
 
   const int root_fd_;
   const Limits limits_;
   VerifyReport* report_;
   MessageQueue* queue_ = nullptr;
-  Hasher hasher_;
+  const HashAlgo algo_;
+  std::unique_ptr<ContentWriter> content_;
   std::unique_ptr<Current> cur_;
   std::unordered_map<std::string, RestoredRecord> records_;
   struct DirMeta {

@@ -45,7 +45,7 @@ void CompareWithManifest(const Manifest& manifest, const SandboxWriter& writer, 
                               (r.type == EntryType::kDirectory ? "directory" : "symlink"), -1});
       continue;
     }
-    if (r.damaged || !r.content) continue;  // already reported with its cause
+    if (r.content_damaged()) continue;  // already reported with its cause
     if (r.content->hex != e.hex) {
       report->Add(Finding{FindingKind::kChecksumMismatch, e.path,
                           std::string(HashAlgoName(manifest.algo)) + " " + r.content->hex + " != " + e.hex +
@@ -66,7 +66,7 @@ void ReadBack(SandboxWriter* writer, HashAlgo algo, int root_fd, VerifyReport* r
   std::vector<char> buf(kChunkBytes);
   std::vector<std::string> paths;
   for (const auto& [path, r] : writer->records())
-    if (r.type == EntryType::kFile && r.content && !r.damaged) paths.push_back(path);
+    if (r.type == EntryType::kFile && !r.content_damaged()) paths.push_back(path);
   std::sort(paths.begin(), paths.end());
   for (const auto& path : paths) {
     const auto& r = writer->records().at(path);
@@ -99,7 +99,7 @@ void ReadBack(SandboxWriter* writer, HashAlgo algo, int root_fd, VerifyReport* r
 Status WriteManifestTo(int fd, const SandboxWriter& writer, HashAlgo algo) {
   std::vector<std::pair<std::string, std::string>> rows;
   for (const auto& [path, r] : writer.records())
-    if (r.type == EntryType::kFile && r.content && !r.damaged) rows.emplace_back(path, r.content->hex);
+    if (r.type == EntryType::kFile && !r.content_damaged()) rows.emplace_back(path, r.content->hex);
   std::sort(rows.begin(), rows.end());
   std::string out;
   for (const auto& [path, hex] : rows) out += FormatManifestLine(algo, path, hex);

@@ -1,0 +1,93 @@
+// Internal: the second stage of the sandbox writer. The dispatcher (SandboxWriter) creates
+// every file in archive order; this stage writes and hashes the content of those files on its
+// own thread, so the kernel work of creating the next files overlaps with writing this one's
+// bytes. One producer (the dispatcher) and one consumer (this thread); the queue between them
+// is bounded in bytes. Results are read after Finish().
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "entry_stream.h"
+#include "rp/hash.h"
+#include "rp/report.h"
+
+namespace rp::detail {
+
+struct RestoredContent {
+  uint64_t size = 0;
+  std::string hex;
+  bool damaged = false;  // a write failed, or the bytes differ from the declared size
+};
+
+struct FileStart {
+  int fd = -1;  // owned from Begin() on
+  std::shared_ptr<RestoredContent> content;
+  std::string path;
+  uint32_t mode = 0644;
+  int64_t mtime_sec = 0;
+  long mtime_nsec = 0;
+  std::optional<uint64_t> size;
+  bool sparse = false;
+};
+
+class ContentWriter {
+ public:
+  ContentWriter(HashAlgo algo, MessageQueue* buffers);
+  ~ContentWriter();
+  ContentWriter(const ContentWriter&) = delete;
+  ContentWriter& operator=(const ContentWriter&) = delete;
+
+  void Begin(FileStart file);
+  void Data(std::vector<char>&& chunk, uint64_t offset);
+  void MarkDamaged();
+  void End();
+  // Drains the queue and stops the thread. Afterwards the fields below are final.
+  void Finish();
+  // Set (from the writer thread) when the run must stop: sandbox full, write error.
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+  std::vector<Finding> findings;
+  uint64_t bytes = 0;
+  bool limit_hit = false;
+  std::optional<Status> abort;
+
+ private:
+  struct Op {
+    enum class Kind { kBegin, kData, kDamaged, kEnd } kind;
+    std::unique_ptr<FileStart> start;
+    std::vector<char> data;
+    uint64_t offset = 0;
+  };
+  void Enqueue(Op&& op);
+  void Run();
+  void Apply(Op& op);
+  void Write(std::vector<char>& data, uint64_t offset);
+  void Close();
+
+  MessageQueue* buffers_;
+  Hasher hasher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> q_;
+  size_t queued_bytes_ = 0;
+  bool finishing_ = false;
+  bool producer_waiting_ = false;
+  bool consumer_waiting_ = false;
+  std::atomic<bool> failed_{false};
+  // Writer-thread state: the file being written.
+  std::unique_ptr<FileStart> cur_;
+  uint64_t pos_ = 0;
+  uint64_t written_ = 0;
+  bool damaged_ = false;
+  std::thread thread_;
+};
+
+}  // namespace rp::detail
