@@ -1,5 +1,6 @@
 // Safety limits: each one stops the run with a limit-exceeded finding, removes the sandbox
 // (even when --keep was asked) and keeps the disk from filling.
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "engine_support.h"
@@ -118,6 +119,31 @@ TEST(Limits, WallTimeStopsASlowRestoreCooperatively) {
   const VerifyReport r = RunVerify(o);  // in-process: only the engine's own deadline checks
   ExpectStoppedByLimit(r);
   EXPECT_LT(r.files, 3000u);
+}
+
+// A sandbox file system that fills up is an environment error (exit 3), not a verification
+// failure, and the partial restore is still wiped. Needs a small tmpfs, so root.
+TEST(Limits, FullSandboxFileSystemIsAnEnvironmentErrorAndIsWiped) {
+  TempDir dir;
+  const std::string small = dir / "small";
+  std::filesystem::create_directories(small);
+  std::string out;
+  if (RunShell("mount -t tmpfs -o size=2m tmpfs " + small, &out) != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << out;
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{small};
+  std::vector<TreeEntry> e = {{K::kFile, "big.bin", 8 << 20, 1, false, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, e).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.sandbox_parent = small;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kAborted) << Describe(r);
+  EXPECT_EQ(ExitCodeFor(r), 3);
+  EXPECT_NE(r.abort_status.message().find("full"), std::string::npos) << r.abort_status.message();
+  EXPECT_TRUE(r.sandbox_removed);
+  EXPECT_TRUE(ListTree(small).empty());
 }
 
 TEST(Limits, LimitsInForceAreRecordedInTheReport) {
