@@ -142,6 +142,21 @@ TEST(Engine, WithoutManifestWriteManifestBecomesTheNextBaseline) {
   EXPECT_EQ(RunVerifyIsolated(again).status, RunStatus::kPassed);
 }
 
+TEST(Engine, FailedRunNeverReplacesTheExistingBaseline) {
+  TempDir dir;
+  std::vector<TreeEntry> entries = {{TreeEntry::Kind::kFile, "../escape.txt", 10, 1, true, "", 0644, 0},
+                                    {TreeEntry::Kind::kFile, "ok.txt", 10, 2, true, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  WriteFile(dir / "baseline.xxh128", "the previous baseline\n");
+  auto o = Options(dir, dir / "a.tar");
+  o.write_manifest = dir / "baseline.xxh128";
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  EXPECT_EQ(ReadFile(dir / "baseline.xxh128"), "the previous baseline\n");
+  for (const auto& p : ListTree(dir.path()))
+    EXPECT_EQ(p.find(".tmp-"), std::string::npos) << "temporary manifest left behind: " << p;
+}
+
 TEST(Engine, MalformedManifestAbortsAsUsageErrorWithLineNumber) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SampleTree({})).ok());

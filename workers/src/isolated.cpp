@@ -56,24 +56,10 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   report.source = options.source;
   report.limits = options.limits;
   const double start = detail::MonotonicSeconds();
-  Sandbox sb;
-  Status s = CreateSandbox(options.sandbox_parent, &sb);
-  if (!s.ok()) {
-    report.status = RunStatus::kAborted;
-    report.abort_status = s;
+  detail::RunResources run;
+  if (!detail::BeginRun(options, &report, &run)) {
+    detail::EndRun(options, &report, &run);
     return report;
-  }
-  report.sandbox = sb.path;
-  int out_fd = -1;
-  if (options.write_manifest) {
-    out_fd = open(options.write_manifest->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out_fd < 0) {
-      report.status = RunStatus::kAborted;
-      report.abort_status = Status::Environment("cannot create " + *options.write_manifest + ": " + std::strerror(errno));
-      CloseSandbox(&sb);
-      detail::FinishSandbox(options, &report);
-      return report;
-    }
   }
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -85,7 +71,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     pid = fork();
     if (pid == 0) {
       close(fds[0]);
-      ChildMain(options, sb.fd, out_fd, fds[1]);
+      ChildMain(options, run.sandbox.fd, run.manifest_out_fd, fds[1]);
     }
     close(fds[1]);
     if (pid < 0) {
@@ -122,7 +108,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     std::optional<VerifyReport> child = timed_out ? std::nullopt : ReportFromJson(text);
     if (child && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*child);
-      report.sandbox = sb.path;
+      report.sandbox = run.sandbox.path;
     } else if (timed_out) {
       report.Add(Finding{FindingKind::kLimitExceeded, "",
                          "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
@@ -133,14 +119,12 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       report.status = RunStatus::kFailed;
     }
   }
-  if (out_fd >= 0) close(out_fd);
   report.isolation["child_process"] = "enforced";
   report.isolation["landlock"] = "not implemented yet";
   report.isolation["namespaces"] = "not implemented yet";
   report.isolation["seccomp"] = "not implemented yet";
   report.isolation["rlimits"] = "not implemented yet";
-  CloseSandbox(&sb);
-  detail::FinishSandbox(options, &report);
+  detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;
 }

@@ -1,7 +1,10 @@
 // Internal: one restore as the engine runs it, in whichever process that is.
 #pragma once
 
+#include <string>
+
 #include "rp/report.h"
+#include "rp/sandbox.h"
 #include "rp/verify.h"
 
 namespace rp {
@@ -18,8 +21,21 @@ struct RestoreJob {
 
 // Restores and verifies into job.sandbox_fd, filling *report. Does not remove the sandbox.
 void RestoreInto(const RestoreJob& job, VerifyReport* report);
-// Removes the sandbox unless it is to be kept (a limit hit or an abort always removes it).
-void FinishSandbox(const VerifyOptions& options, VerifyReport* report);
+
+// What one run holds from start to end: its sandbox, and the temporary file that becomes the
+// --write-manifest output only if the run passes (an earlier baseline is never clobbered by
+// a failed run).
+struct RunResources {
+  Sandbox sandbox;
+  int manifest_out_fd = -1;
+  std::string manifest_tmp;
+};
+// Creates the sandbox and the temporary manifest file. On failure the report is aborted and
+// false returned; call EndRun either way.
+bool BeginRun(const VerifyOptions& options, VerifyReport* report, RunResources* run);
+// Publishes or drops the manifest, removes the sandbox unless it is to be kept (a limit hit
+// or an abort always removes it) and checks it is gone.
+void EndRun(const VerifyOptions& options, VerifyReport* report, RunResources* run);
 
 }  // namespace detail
 }  // namespace rp

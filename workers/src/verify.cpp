@@ -187,37 +187,56 @@ VerifyReport RunVerify(const VerifyOptions& options) {
   VerifyReport report;
   report.source = options.source;
   report.limits = options.limits;
-  Sandbox sb;
-  Status s = CreateSandbox(options.sandbox_parent, &sb);
-  if (!s.ok()) {
-    report.status = RunStatus::kAborted;
-    report.abort_status = s;
-    return report;
-  }
-  report.sandbox = sb.path;
-  int out_fd = -1;
-  if (options.write_manifest) {
-    out_fd = open(options.write_manifest->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out_fd < 0) {
-      report.status = RunStatus::kAborted;
-      report.abort_status = Status::Environment("cannot create " + *options.write_manifest + ": " + std::strerror(errno));
-    }
-  }
-  if (report.status != RunStatus::kAborted) {
-    detail::RestoreJob job{&options, sb.fd, out_fd};
+  detail::RunResources run;
+  if (detail::BeginRun(options, &report, &run)) {
+    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest_out_fd};
     detail::RestoreInto(job, &report);
   }
-  if (out_fd >= 0) close(out_fd);
   report.isolation["child_process"] = "not used: restored in the calling process";
-  CloseSandbox(&sb);
-  detail::FinishSandbox(options, &report);
+  detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;
 }
 
 namespace detail {
 
-void FinishSandbox(const VerifyOptions& options, VerifyReport* report) {
+bool BeginRun(const VerifyOptions& options, VerifyReport* report, RunResources* run) {
+  Status s = CreateSandbox(options.sandbox_parent, &run->sandbox);
+  if (!s.ok()) {
+    report->status = RunStatus::kAborted;
+    report->abort_status = s;
+    return false;
+  }
+  report->sandbox = run->sandbox.path;
+  if (options.write_manifest) {
+    std::string tmpl = *options.write_manifest + ".tmp-XXXXXX";
+    run->manifest_out_fd = mkostemp(tmpl.data(), O_CLOEXEC);
+    if (run->manifest_out_fd < 0) {
+      report->status = RunStatus::kAborted;
+      report->abort_status =
+          Status::Environment("cannot create " + *options.write_manifest + ": " + std::strerror(errno));
+      return false;
+    }
+    run->manifest_tmp = tmpl;
+  }
+  return true;
+}
+
+void EndRun(const VerifyOptions& options, VerifyReport* report, RunResources* run) {
+  if (run->manifest_out_fd >= 0) {
+    const bool publish = report->status == RunStatus::kPassed;
+    if (publish && (fchmod(run->manifest_out_fd, 0644) != 0 || fsync(run->manifest_out_fd) != 0 ||
+                    rename(run->manifest_tmp.c_str(), options.write_manifest->c_str()) != 0)) {
+      report->status = RunStatus::kAborted;
+      report->abort_status =
+          Status::Environment("cannot write " + *options.write_manifest + ": " + std::strerror(errno));
+    }
+    if (!publish || report->status == RunStatus::kAborted) unlink(run->manifest_tmp.c_str());
+    close(run->manifest_out_fd);
+    run->manifest_out_fd = -1;
+  }
+  CloseSandbox(&run->sandbox);
+  if (report->sandbox.empty()) return;  // never created
   report->sandbox_removed = false;
   if (!options.keep || LimitWasHit(*report) || report->status == RunStatus::kAborted) {
     Status s = RemoveTree(report->sandbox);
