@@ -142,6 +142,17 @@ TEST(Engine, WithoutManifestWriteManifestBecomesTheNextBaseline) {
   EXPECT_EQ(RunVerifyIsolated(again).status, RunStatus::kPassed);
 }
 
+TEST(Engine, EmptySourceFailsEvenWithoutAManifest) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "empty.tar.gz", {"pax", {"gzip"}}, {}).ok());
+  std::filesystem::create_directories(dir / "empty-snapshot");
+  for (const std::string src : {"empty.tar.gz", "empty-snapshot"}) {
+    const VerifyReport r = RunVerifyIsolated(Options(dir, dir / src));
+    EXPECT_EQ(r.status, RunStatus::kFailed) << src;
+    EXPECT_EQ(KindsOf(r), std::set<FindingKind>{FindingKind::kEmptySource}) << src << Describe(r);
+  }
+}
+
 TEST(Engine, FailedRunNeverReplacesTheExistingBaseline) {
   TempDir dir;
   std::vector<TreeEntry> entries = {{TreeEntry::Kind::kFile, "../escape.txt", 10, 1, true, "", 0644, 0},

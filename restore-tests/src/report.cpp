@@ -8,7 +8,7 @@ namespace {
 
 constexpr size_t kMaxStoredFindings = 100'000;
 
-constexpr std::array<std::pair<FindingKind, std::string_view>, 14> kKinds{{
+constexpr std::array<std::pair<FindingKind, std::string_view>, 15> kKinds{{
     {FindingKind::kChecksumMismatch, "checksum-mismatch"},
     {FindingKind::kMissing, "missing"},
     {FindingKind::kUnexpected, "unexpected"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<FindingKind, std::string_view>, 14> kKinds{{
     {FindingKind::kIoError, "io-error"},
     {FindingKind::kModeCleared, "mode-cleared"},
     {FindingKind::kWorkerDied, "worker-died"},
+    {FindingKind::kEmptySource, "empty-source"},
 }};
 
 }  // namespace

@@ -162,6 +162,9 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   if (ctx.abort) return Abort(report, *ctx.abort);
   if (report->status == RunStatus::kAborted) return;
   writer.Finalise();
+  if (report->entries == 0 && report->findings.empty())
+    report->Add(Finding{FindingKind::kEmptySource, "",
+                        "the source holds no entries at all: an empty recovery point proves nothing", -1});
   if (!writer.limit_hit()) {
     if (manifest) CompareWithManifest(*manifest, writer, report);
     if (opt.readback) ReadBack(&writer, report->algo, job.sandbox_fd, report);

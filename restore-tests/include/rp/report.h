@@ -30,6 +30,7 @@ enum class FindingKind {
   kIoError,           // reading the source or writing the sandbox failed
   kModeCleared,       // setuid/setgid/sticky bit cleared (notice, does not fail the run)
   kWorkerDied,        // the restore process died or was killed
+  kEmptySource,       // the source holds no entries at all: an empty recovery point proves nothing
 };
 
 std::string_view FindingKindName(FindingKind kind);
