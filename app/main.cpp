@@ -11,6 +11,7 @@
 #include <string>
 
 #include "rp/demo.h"
+#include "rp/manifest.h"
 #include "rp/manifest_create.h"
 #include "rp/path_text.h"
 #include "rp/report_json.h"
@@ -172,13 +173,9 @@ int main(int argc, char** argv) {
       }
       if (create_out.empty()) {
         std::cout << result.text;
-      } else {
-        std::ofstream out(create_out, std::ios::binary | std::ios::trunc);
-        out << result.text;
-        if (!out) {
-          std::cerr << "manifest create: cannot write " << create_out << "\n";
-          return kExitEnvironment;
-        }
+      } else if (const rp::Status s = rp::SaveManifestFile(create_out, result.text); !s.ok()) {
+        std::cerr << "manifest create: " << s.message() << "\n";
+        return kExitEnvironment;
       }
       std::cerr << "manifest create: " << result.files << " files hashed with " << rp::HashAlgoName(*a) << "\n";
       return failing ? 1 : 0;

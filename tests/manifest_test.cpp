@@ -604,3 +604,22 @@ TEST(manifest_differential, EverythingXxhsumAcceptsWeAcceptWithTheSameMeaning) {
 
 }  // namespace
 }  // namespace rp
+
+namespace rp::test {
+namespace {
+
+TEST(manifest_file, SaveReplacesAtomicallyAndReportsFailure) {
+  TempDir dir;
+  const std::string path = dir / "m.xxh128";
+  ASSERT_TRUE(SaveManifestFile(path, "first\n").ok());
+  ASSERT_TRUE(SaveManifestFile(path, "second\n").ok());
+  EXPECT_EQ(ReadFile(path), "second\n");
+  const Status s = SaveManifestFile(dir / "no-such-dir/m.xxh128", "x\n");
+  EXPECT_EQ(s.code(), Status::Code::kEnvironment);
+  EXPECT_NE(s.message().find("no-such-dir"), std::string::npos) << s.message();
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename().string(), "m.xxh128") << "temporary file left behind";
+}
+
+}  // namespace
+}  // namespace rp::test

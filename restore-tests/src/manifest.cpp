@@ -1,6 +1,12 @@
 #include "rp/manifest.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -245,6 +251,29 @@ std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string
   }
   line += '\n';
   return line;
+}
+
+Status SaveManifestFile(const std::string& path, std::string_view text) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Status::Environment("cannot create " + path + ": " + std::strerror(errno));
+  size_t off = 0;
+  bool ok = true;
+  while (ok && off < text.size()) {
+    const ssize_t n = write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) off += static_cast<size_t>(n);
+  }
+  ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+  const int e = errno;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = ok ? errno : e;
+    unlink(tmp.c_str());
+    return Status::Environment("cannot write " + path + ": " + std::strerror(err));
+  }
+  return Status::Ok();
 }
 
 std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name) {

@@ -45,6 +45,10 @@ ManifestParseResult LoadManifestFile(const std::string& path,
 // 0.8.1 reads names literally (docs/manifest.md).
 std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string_view hex);
 
+// Writes manifest text to `path` through a temporary file renamed into place, so a reader
+// never sees half a manifest and a failure leaves the previous file as it was.
+Status SaveManifestFile(const std::string& path, std::string_view text);
+
 // Guess the algorithm from a manifest file's base name, case-insensitively ("B2SUMS",
 // "x.b2", "blake2" -> BLAKE2b; "sha512" -> SHA-512). LoadManifestFile uses it as the hint.
 std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name);
