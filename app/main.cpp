@@ -1,6 +1,9 @@
 // restoreproof: the command line. Parses arguments and wires the modules together; the work
 // itself lives in the libraries.
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -21,6 +24,18 @@
 namespace {
 
 constexpr int kExitUsage = 2;
+
+// SIGINT/SIGTERM during a run: stop the restore child and wipe its sandbox before exiting.
+std::atomic<bool> g_cancel{false};
+void OnSignal(int) { g_cancel.store(true); }
+void InstallCancelHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a waiting poll() returns and sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 constexpr int kExitEnvironment = 3;
 
 std::string DefaultSandboxParent() {
@@ -147,6 +162,8 @@ int main(int argc, char** argv) {
       }
       vo.sandbox_parent = sandbox.empty() ? DefaultSandboxParent() : sandbox;
       vo.limits = ToLimits(limits);
+      vo.cancel = &g_cancel;
+      InstallCancelHandlers();
       const rp::VerifyReport report = rp::RunVerifyIsolated(vo);
       if (json) std::cout << rp::ReportToJson(report) << "\n";
       else PrintHuman(report);

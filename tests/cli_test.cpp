@@ -2,6 +2,7 @@
 // `verify --json` fields, and manifests from `manifest create` / `verify --write-manifest` that
 // the real xxhsum and sha256sum verify.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -331,3 +332,26 @@ TEST(cli_manifest, CreatedManifestVerifiesTheArchiveItCameFrom) {
 
 }  // namespace
 }  // namespace rp
+
+namespace rp::test {
+namespace {
+
+// Ctrl-C (SIGINT) during verify stops the restore child and wipes the sandbox before exiting:
+// restored personal data is never left behind by an interrupted run.
+TEST(cli_verify, InterruptedRunWipesItsSandboxAndExits3) {
+  TempDir dir;
+  ASSERT_EQ(mkfifo((dir / "stuck.tar").c_str(), 0600), 0);  // a source that never delivers
+  std::string out;
+  const std::string cmd = "cd " + dir.path() + " && (" + std::string(RP_BINARY) +
+                          " verify stuck.tar --sandbox sb --timeout 60s > out.txt 2>&1 & pid=$!; sleep 1; "
+                          "test -n \"$(ls sb)\" || echo no-sandbox-during-run; kill -INT $pid; wait $pid; echo rc=$?)";
+  ASSERT_EQ(RunShell(cmd, &out), 0) << out;
+  EXPECT_NE(out.find("rc=3"), std::string::npos) << out << ReadFile(dir / "out.txt");
+  EXPECT_EQ(out.find("no-sandbox-during-run"), std::string::npos) << out;
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "sb")) left.push_back(e.path().string());
+  EXPECT_TRUE(left.empty()) << "sandbox left behind: " << left.front();
+}
+
+}  // namespace
+}  // namespace rp::test

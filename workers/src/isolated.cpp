@@ -83,16 +83,21 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   if (pid > 0) {
     std::string text;
     bool timed_out = false;
+    bool cancelled = false;
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
     char buf[65536];
     for (;;) {
+      if (options.cancel && options.cancel->load()) {
+        cancelled = true;
+        break;
+      }
       const double left = deadline - detail::MonotonicSeconds();
       if (left <= 0) {
         timed_out = true;
         break;
       }
       pollfd p{fds[0], POLLIN, 0};
-      const int pr = poll(&p, 1, static_cast<int>(std::ceil(std::min(left, 1.0) * 1000)));
+      const int pr = poll(&p, 1, static_cast<int>(std::ceil(std::min(left, 0.2) * 1000)));
       if (pr < 0 && errno == EINTR) continue;
       if (pr <= 0) continue;
       const ssize_t n = read(fds[0], buf, sizeof buf);
@@ -101,12 +106,15 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       text.append(buf, static_cast<size_t>(n));
     }
     close(fds[0]);
-    if (timed_out) kill(pid, SIGKILL);
+    if (timed_out || cancelled) kill(pid, SIGKILL);
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    std::optional<VerifyReport> child = timed_out ? std::nullopt : ReportFromJson(text);
-    if (child && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    std::optional<VerifyReport> child = timed_out || cancelled ? std::nullopt : ReportFromJson(text);
+    if (cancelled) {
+      report.status = RunStatus::kAborted;
+      report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
+    } else if (child && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*child);
       report.sandbox = run.sandbox.path;
     } else if (timed_out) {

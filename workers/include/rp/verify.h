@@ -6,6 +6,7 @@
 // owns its sandbox; calls on different sandboxes may run concurrently.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,9 @@ struct VerifyOptions {
   bool readback = false;                      // re-read every file from disk and hash again
   std::optional<std::string> write_manifest;  // write computed hashes here when the run passes
   Limits limits;
+  // Set by the caller (e.g. from a signal handler) to stop a RunVerifyIsolated run: the child
+  // is killed, the sandbox wiped, and the run aborts as an environment error.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 VerifyReport RunVerify(const VerifyOptions& options);
