@@ -1,5 +1,8 @@
-// libFuzzer target for the parsers of outside text: checksum manifests (rp::ParseManifest)
-// and archive member names (rp::NormaliseMemberPath, rp::EscapePath/UnescapePath).
+// libFuzzer target for the parsers of outside text: checksum manifests (rp::ParseManifest),
+// archive member names (rp::NormaliseMemberPath, rp::EscapePath/UnescapePath), sizes and
+// durations from the command line (rp::ParseByteSize, rp::ParseDurationSeconds), and the
+// report a restore child sends its parent (rp::ReportFromJson: the child parses hostile
+// archives, so its message is untrusted input to the parent).
 // Besides "no crash, no sanitizer report" it checks round-trip properties and traps when one
 // breaks. Single-threaded; holds no state between inputs.
 #include <cstddef>
@@ -12,6 +15,8 @@
 #include "rp/hash.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
+#include "rp/report_json.h"
+#include "rp/units.h"
 
 namespace {
 
@@ -85,5 +90,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0) CheckManifest(text.substr(1), kAllAlgos[data[0] % std::size(kAllAlgos)]);
   (void)rp::AlgoHintFromFileName(text);
   CheckPathText(text);
+  (void)rp::ParseByteSize(text);
+  (void)rp::ParseDurationSeconds(text);
+  // A report that parses must survive a round trip through its own JSON form.
+  if (auto report = rp::ReportFromJson(std::string(text))) {
+    auto again = rp::ReportFromJson(rp::ReportToJson(*report));
+    Check(again.has_value());
+    Check(again->findings.size() == report->findings.size());
+    Check(again->status == report->status);
+  }
   return 0;
 }
