@@ -142,6 +142,19 @@ TEST(Engine, WithoutManifestWriteManifestBecomesTheNextBaseline) {
   EXPECT_EQ(RunVerifyIsolated(again).status, RunStatus::kPassed);
 }
 
+TEST(Engine, HardLinkToItselfKeepsTheFile) {
+  TempDir dir;
+  std::vector<TreeEntry> entries = {{TreeEntry::Kind::kFile, "a", 100, 1, true, "", 0644, 0},
+                                    {TreeEntry::Kind::kHardlink, "a", 0, 0, true, "a", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  WriteFile(dir / "m", FormatManifestLine(HashAlgo::kXxh128, "a", ContentHashHex(entries[0], HashAlgo::kXxh128)));
+  auto o = Options(dir, dir / "a.tar");
+  o.manifest = dir / "m";
+  o.readback = true;  // the file must really be on disk, not only in the records
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+}
+
 TEST(Engine, EmptySourceFailsEvenWithoutAManifest) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "empty.tar.gz", {"pax", {"gzip"}}, {}).ok());

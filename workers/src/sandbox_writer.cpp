@@ -282,6 +282,10 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       auto target = NormaliseMemberPath(h.link_target, &twhy);
       if (!target || target->empty())
         return Refuse(rel, "hard link to '" + EscapePath(h.link_target) + "' outside the sandbox (" + twhy + ")");
+      if (*target == rel) {  // a link to itself: nothing to do, and unlinking first would lose the file
+        cur_->skip = true;
+        return;
+      }
       auto it = records_.find(*target);
       if (it == records_.end() || it->second.type != EntryType::kFile || !it->second.content)
         return Refuse(rel, "hard link to '" + EscapePath(*target) + "', which is not a file restored from this source");
