@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -91,9 +92,18 @@ void PrintHuman(const rp::VerifyReport& r) {
   std::fprintf(o, "  algorithm: %s, %s%s\n", std::string(rp::HashAlgoName(r.algo)).c_str(),
                r.manifest_used ? "compared with the manifest" : "no manifest (archive integrity only)",
                r.readback ? ", read back from disk" : "");
-  for (const auto& f : r.findings)
+  // A person reads the first findings of each kind; --json lists every one of them.
+  constexpr size_t kShownPerKind = 20;
+  std::map<rp::FindingKind, size_t> seen;
+  for (const auto& f : r.findings) {
+    if (++seen[f.kind] > kShownPerKind) continue;
     std::fprintf(o, "  %s: %s%s%s\n", std::string(rp::FindingKindName(f.kind)).c_str(), rp::EscapePath(f.path).c_str(),
                  f.path.empty() ? "" : ": ", rp::EscapePath(f.message).c_str());
+  }
+  for (const auto& [kind, count] : seen)
+    if (count > kShownPerKind)
+      std::fprintf(o, "  ... and %zu more %s findings (--json lists all)\n", count - kShownPerKind,
+                   std::string(rp::FindingKindName(kind)).c_str());
   if (r.findings_dropped)
     std::fprintf(o, "  ... and %llu more findings\n", static_cast<unsigned long long>(r.findings_dropped));
   std::fprintf(o, "  sandbox: %s (%s)\n", rp::EscapePath(r.sandbox).c_str(),

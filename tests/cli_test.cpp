@@ -355,3 +355,29 @@ TEST(cli_verify, InterruptedRunWipesItsSandboxAndExits3) {
 
 }  // namespace
 }  // namespace rp::test
+
+namespace rp::test {
+namespace {
+
+// The human summary shows the first findings of each kind and says how many more --json has;
+// the JSON document lists every one.
+TEST(cli_verify, HumanOutputCapsEachKindJsonListsAll) {
+  TempDir dir;
+  std::vector<TreeEntry> entries;
+  for (int i = 0; i < 30; ++i)
+    entries.push_back({TreeEntry::Kind::kFile, "f" + std::to_string(i), 10, static_cast<uint64_t>(i), true, "", 0644, 0});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  std::string manifest;
+  for (int i = 0; i < 30; ++i) manifest += FormatManifestLine(HashAlgo::kXxh128, "f" + std::to_string(i), std::string(32, 'a'));
+  WriteFile(dir / "m", manifest);
+  std::string human, json;
+  const std::string base = std::string(RP_BINARY) + " verify " + dir.path() + "/a.tar --manifest " + dir.path() +
+                           "/m --sandbox " + dir.path() + "/sb";
+  EXPECT_EQ(RunShell(base, &human), 1) << human;
+  EXPECT_NE(human.find("and 10 more checksum-mismatch findings"), std::string::npos) << human;
+  EXPECT_EQ(RunShell(base + " --json 2>/dev/null", &json), 1);
+  EXPECT_EQ(nlohmann::json::parse(json).at("mismatched").size(), 30u);
+}
+
+}  // namespace
+}  // namespace rp::test
