@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "rp/path_text.h"
+#include "rp/posix_io.h"
 
 namespace rp {
 namespace {
@@ -257,19 +258,18 @@ Status SaveManifestFile(const std::string& path, std::string_view text) {
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return Status::Environment("cannot create " + path + ": " + std::strerror(errno));
-  size_t off = 0;
-  bool ok = true;
-  while (ok && off < text.size()) {
-    const ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) off += static_cast<size_t>(n);
+  int err = 0;
+  bool ok = WriteAll(fd, text, &err);
+  if (ok && (fchmod(fd, 0644) != 0 || fsync(fd) != 0)) {
+    ok = false;
+    err = errno;
   }
-  ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-  const int e = errno;
   close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = ok ? errno : e;
+  if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
     unlink(tmp.c_str());
     return Status::Environment("cannot write " + path + ": " + std::strerror(err));
   }

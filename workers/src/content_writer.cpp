@@ -8,26 +8,13 @@
 #include <cstring>
 
 #include "rp/path_text.h"
+#include "rp/posix_io.h"
 
 namespace rp::detail {
 namespace {
 
 constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
 constexpr size_t kMaxQueuedOps = 4096;
-
-bool WriteAll(int fd, const char* p, size_t n, int* err) {
-  while (n > 0) {
-    const ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      *err = errno;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 }  // namespace
 

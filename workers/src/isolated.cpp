@@ -12,6 +12,7 @@
 
 #include "entry_stream.h"
 #include "restore_job.h"
+#include "rp/posix_io.h"
 #include "rp/report_json.h"
 #include "rp/sandbox.h"
 #include "rp/verify.h"
@@ -28,14 +29,8 @@ void ChildMain(const VerifyOptions& options, int sandbox_fd, int out_fd, int pip
   detail::RestoreJob job{&options, sandbox_fd, out_fd};
   detail::RestoreInto(job, &report);
   const std::string text = ReportToJson(report, -1);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = write(pipe_fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(4);
-    off += static_cast<size_t>(n);
-  }
-  _exit(0);
+  int err = 0;
+  _exit(WriteAll(pipe_fd, text, &err) ? 0 : 4);
 }
 
 std::string DescribeExit(int wstatus) {

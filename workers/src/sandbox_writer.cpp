@@ -49,12 +49,9 @@ bool TargetStaysInside(const std::string& dir, const std::string& target) {
 }  // namespace
 
 struct SandboxWriter::Current {
-  std::string path;  // normalised
-  EntryHeader header;
-  bool skip = false;  // refused or not restorable: ignore its data
-  int fd = -1;           // until handed to the content writer
+  std::string path;      // normalised
+  bool skip = false;     // refused or not restorable: ignore its data
   bool writing = false;  // the content writer holds this entry's file
-  bool damaged = false;
   std::shared_ptr<RestoredContent> content;
 };
 
@@ -63,7 +60,6 @@ SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, V
 
 SandboxWriter::~SandboxWriter() {
   if (content_) content_->Finish();
-  if (cur_ && cur_->fd >= 0) close(cur_->fd);
   if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
 }
 
@@ -99,15 +95,13 @@ void SandboxWriter::Consume(MessageQueue* queue) {
       }
       if (m.header) OnHeader(*m.header);
       if (!m.data.empty() || m.data_offset > 0) OnData(m);
-      if (m.entry_damaged && cur_) {
-        cur_->damaged = true;
-        if (cur_->writing) content_->MarkDamaged();
-      }
+      // The content writer records damage on the file's content, which hard links share.
+      if (m.entry_damaged && cur_ && cur_->writing) content_->MarkDamaged();
       if (m.finding) {
         if (m.finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
         report_->Add(std::move(*m.finding));
       }
-      if (m.end_of_entry) OnEndOfEntry();
+      if (m.end_of_entry) EndCurrentFile();
       queue->ReturnBuffer(std::move(m.data));
       if (m.end_of_stream) {
         done = true;
@@ -190,7 +184,6 @@ bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::
 void SandboxWriter::OnHeader(const EntryHeader& h) {
   EndCurrentFile();
   cur_ = std::make_unique<Current>();
-  cur_->header = h;
   report_->entries++;
 
   std::string why;
@@ -345,11 +338,6 @@ void SandboxWriter::OnData(Message& m) {
   content_->Data(std::move(m.data), m.data_offset);
 }
 
-void SandboxWriter::OnEndOfEntry() {
-  if (!cur_) return;
-  if (cur_->writing && cur_->damaged) records_[cur_->path].damaged = true;
-  EndCurrentFile();
-}
 
 void SandboxWriter::Finalise() {
   // Deepest directories first, so setting a parent's time is not undone by its children.

@@ -46,7 +46,6 @@ class SandboxWriter {
   struct Current;
   void OnHeader(const EntryHeader& h);
   void OnData(Message& m);
-  void OnEndOfEntry();
   void Refuse(const std::string& path, const std::string& why);
   void StopRun();
   int ParentDir(const std::string& rel, bool create, std::string* leaf, std::string* why);

@@ -16,6 +16,7 @@
 #include "restore_job.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
+#include "rp/posix_io.h"
 #include "rp/sandbox.h"
 #include "sandbox_writer.h"
 
@@ -103,13 +104,8 @@ Status WriteManifestTo(int fd, const SandboxWriter& writer, HashAlgo algo) {
   std::sort(rows.begin(), rows.end());
   std::string out;
   for (const auto& [path, hex] : rows) out += FormatManifestLine(algo, path, hex);
-  size_t off = 0;
-  while (off < out.size()) {
-    const ssize_t n = write(fd, out.data() + off, out.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Environment(std::string("cannot write manifest: ") + std::strerror(errno));
-    off += static_cast<size_t>(n);
-  }
+  int err = 0;
+  if (!WriteAll(fd, out, &err)) return Status::Environment(std::string("cannot write manifest: ") + std::strerror(err));
   return Status::Ok();
 }
 

@@ -1,0 +1,14 @@
+// Small POSIX I/O helpers shared by every module that writes to a descriptor. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace rp {
+
+// Writes all `len` bytes, retrying short writes and EINTR. On failure returns false and
+// sets *err to errno.
+bool WriteAll(int fd, const void* data, size_t len, int* err);
+inline bool WriteAll(int fd, std::string_view data, int* err) { return WriteAll(fd, data.data(), data.size(), err); }
+
+}  // namespace rp
