@@ -449,6 +449,18 @@ class ArchiveReader {
 
 }  // namespace
 
+Status StartReader(const std::string& source, ReaderContext* ctx, std::thread* thread) {
+  struct stat st {};
+  if (stat(source.c_str(), &st) != 0)
+    return Status::Environment("cannot read source " + source + ": " + std::strerror(errno));
+  const bool is_dir = S_ISDIR(st.st_mode);
+  *thread = std::thread([source, ctx, is_dir] {
+    if (is_dir) ReadDirectory(source, ctx);
+    else ReadArchive(source, ctx);
+  });
+  return Status::Ok();
+}
+
 void ReadArchive(const std::string& path, ReaderContext* ctx) {
   // libarchive converts names between the archive's charset and the current locale's. This
   // thread uses UTF-8 so zip, 7z, rar and lha names convert; tar names stay raw bytes.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rp/report.h"
@@ -152,9 +153,16 @@ inline size_t BufferFor(std::optional<uint64_t> remaining) {
   return *remaining < 512 ? 512 : static_cast<size_t>(*remaining);
 }
 
+// Bounds of the queue between a reader and its consumer.
+constexpr size_t kQueueBytes = 4 * 1024 * 1024;
+constexpr size_t kQueueMessages = 4096;
+
 // Each reader runs on its own thread, pushes messages and always ends with end_of_stream.
 void ReadArchive(const std::string& path, ReaderContext* ctx);
 void ReadDirectory(const std::string& path, ReaderContext* ctx);
+// Starts the right reader for `source` (a directory, else an archive) on *thread. Fails
+// (environment) when the source cannot be inspected at all.
+Status StartReader(const std::string& source, ReaderContext* ctx, std::thread* thread);
 
 double MonotonicSeconds();
 

@@ -15,20 +15,13 @@ namespace rp {
 
 ManifestCreateResult CreateManifest(const std::string& source, HashAlgo algo, const Limits& limits) {
   ManifestCreateResult result;
-  struct stat st {};
-  if (stat(source.c_str(), &st) != 0) {
-    result.status = Status::Environment("cannot read source " + source + ": " + std::strerror(errno));
+  detail::MessageQueue queue(detail::kQueueBytes, detail::kQueueMessages);
+  detail::ReaderContext ctx{&queue, &limits, detail::MonotonicSeconds() + limits.max_seconds, {}, 0, std::nullopt};
+  std::thread reader;
+  if (Status s = detail::StartReader(source, &ctx, &reader); !s.ok()) {
+    result.status = s;
     return result;
   }
-  detail::MessageQueue queue(8 * 1024 * 1024, 4096);
-  detail::ReaderContext ctx{&queue, &limits, detail::MonotonicSeconds() + limits.max_seconds, {}, 0, std::nullopt};
-  const bool is_dir = S_ISDIR(st.st_mode);
-  std::thread reader([&] {
-    if (is_dir)
-      detail::ReadDirectory(source, &ctx);
-    else
-      detail::ReadArchive(source, &ctx);
-  });
 
   // Hash-only consumer: the same stream the restore engine reads, nothing written.
   std::map<std::string, std::string> rows;

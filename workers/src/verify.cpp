@@ -24,8 +24,6 @@ namespace rp {
 namespace detail {
 namespace {
 
-constexpr size_t kQueueBytes = 4 * 1024 * 1024;
-constexpr size_t kQueueMessages = 4096;
 
 void CompareWithManifest(const Manifest& manifest, const SandboxWriter& writer, VerifyReport* report) {
   const auto& records = writer.records();
@@ -137,17 +135,10 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   }
   report->algo = manifest && !manifest->entries.empty() ? manifest->algo : opt.algo.value_or(HashAlgo::kXxh128);
 
-  struct stat st {};
-  if (stat(opt.source.c_str(), &st) != 0)
-    return Abort(report, Status::Environment("cannot read source " + opt.source + ": " + std::strerror(errno)));
-
   MessageQueue queue(kQueueBytes, kQueueMessages);
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
-  const bool is_dir = S_ISDIR(st.st_mode);
-  std::thread reader([&] {
-    if (is_dir) ReadDirectory(opt.source, &ctx);
-    else ReadArchive(opt.source, &ctx);
-  });
+  std::thread reader;
+  if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
   SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, report);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
