@@ -7,8 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <functional>
 
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -172,58 +171,124 @@ std::optional<ParsedLine> ParseLine(std::string_view s, std::optional<HashAlgo> 
 
 }  // namespace
 
-ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
-                                  std::optional<HashAlgo> algo_hint) {
-  ManifestParseResult result;
-  int single_space_style = -1;
-  std::optional<HashAlgo> algo;
-  size_t line_no = 0;
-  size_t pos = 0;
-  auto fail = [&](const std::string& why) {
-    result.status = Status::Usage(std::string(name) + ":" + std::to_string(line_no) +
-                                  ": malformed manifest line: " + why);
-    result.manifest.entries.clear();
-    return result;
-  };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
+namespace {
+
+// Turns manifest lines into entries, keeping what holds across lines: the algorithm and the
+// single-space style.
+class LineParser {
+ public:
+  LineParser(std::string_view name, std::optional<HashAlgo> hint) : name_(name), hint_(hint) {}
+
+  // One line without its '\n'. Returns false with *error set on a malformed line; *has
+  // tells whether the line held an entry (blank and '#' lines do not).
+  bool Feed(std::string_view line, ManifestEntry* out, bool* has, Status* error) {
+    ++line_no_;
+    *has = false;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || line.front() == '#') continue;
+    if (line.empty() || line.front() == '#') return true;
+    auto fail = [&](const std::string& why) {
+      *error = Status::Usage(std::string(name_) + ":" + std::to_string(line_no_) + ": malformed manifest line: " + why);
+      return false;
+    };
     std::string why;
-    auto parsed = ParseLine(line, algo_hint, &single_space_style, &why);
+    auto parsed = ParseLine(line, hint_, &single_space_style_, &why);
     if (!parsed) return fail(why);
-    if (algo && *algo != parsed->algo) {
+    if (algo_ && *algo_ != parsed->algo) {
       return fail("uses " + std::string(HashAlgoName(parsed->algo)) + " but earlier lines use " +
-                  std::string(HashAlgoName(*algo)) + "; one manifest holds one algorithm");
+                  std::string(HashAlgoName(*algo_)) + "; one manifest holds one algorithm");
     }
-    algo = parsed->algo;
+    algo_ = parsed->algo;
     std::string unsafe;
     auto norm = NormaliseMemberPath(parsed->name, &unsafe);
     if (!norm || norm->empty()) {
       return fail("file name '" + EscapePath(parsed->name) + "' is not a relative path inside the tree" +
                   (unsafe.empty() ? "" : " (" + unsafe + ")"));
     }
-    result.manifest.entries.push_back(ManifestEntry{std::move(*norm), std::move(parsed->hex), line_no});
+    *out = ManifestEntry{std::move(*norm), std::move(parsed->hex), line_no_};
+    *has = true;
+    return true;
   }
-  if (algo) result.manifest.algo = *algo;
+  std::optional<HashAlgo> algo() const { return algo_; }
+
+ private:
+  std::string_view name_;
+  std::optional<HashAlgo> hint_;
+  int single_space_style_ = -1;
+  std::optional<HashAlgo> algo_;
+  size_t line_no_ = 0;
+};
+
+}  // namespace
+
+ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
+                                  std::optional<HashAlgo> algo_hint) {
+  ManifestParseResult result;
+  LineParser parser(name, algo_hint);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    ManifestEntry e;
+    bool has = false;
+    if (!parser.Feed(text.substr(pos, end - pos), &e, &has, &result.status)) {
+      result.manifest.entries.clear();
+      return result;
+    }
+    if (has) result.manifest.entries.push_back(std::move(e));
+    pos = end + 1;
+  }
+  if (parser.algo()) result.manifest.algo = *parser.algo();
   return result;
 }
 
-ManifestParseResult LoadManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ManifestParseResult r;
-    r.status = Status::Environment("cannot read manifest " + path);
-    return r;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
+Status ScanManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint,
+                        const std::function<void(ManifestEntry&&)>& each, HashAlgo* algo) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Environment("cannot read manifest " + path + ": " + std::strerror(errno));
   if (!algo_hint) algo_hint = AlgoHintFromFileName(path);
-  return ParseManifest(ss.str(), path, algo_hint);
+  LineParser parser(path, algo_hint);
+  std::string buf;
+  std::vector<char> chunk(1 << 20);
+  Status st;
+  auto feed = [&](std::string_view line) {
+    ManifestEntry e;
+    bool has = false;
+    if (!parser.Feed(line, &e, &has, &st)) return false;
+    if (has) each(std::move(e));
+    return true;
+  };
+  for (;;) {
+    const ssize_t n = read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      st = Status::Environment("cannot read manifest " + path + ": " + std::strerror(errno));
+      break;
+    }
+    if (n == 0) {
+      if (!buf.empty()) feed(buf);
+      break;
+    }
+    buf.append(chunk.data(), static_cast<size_t>(n));
+    size_t pos = 0, end;
+    bool ok = true;
+    while (ok && (end = buf.find('\n', pos)) != std::string::npos) {
+      ok = feed(std::string_view(buf).substr(pos, end - pos));
+      pos = end + 1;
+    }
+    if (!ok) break;
+    buf.erase(0, pos);
+  }
+  close(fd);
+  if (st.ok() && parser.algo()) *algo = *parser.algo();
+  return st;
+}
+
+ManifestParseResult LoadManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint) {
+  ManifestParseResult r;
+  r.status = ScanManifestFile(
+      path, algo_hint, [&](ManifestEntry&& e) { r.manifest.entries.push_back(std::move(e)); }, &r.manifest.algo);
+  if (!r.status.ok()) r.manifest.entries.clear();
+  return r;
 }
 
 std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string_view hex) {

@@ -125,6 +125,9 @@ Status WriteArchive(const std::string& path, const ArchiveSpec& spec, const std:
         if ((spec.format == "zip" || spec.format == "7zip" || spec.format == "newc" || spec.format == "cpio") &&
             files.count(e.target)) {
           archive_entry_set_hardlink(ae, nullptr);
+          // One link: cpio readers pair entries with nlink > 1 by inode number, and every
+          // entry here has inode 0, so two such copies would be read as links of each other.
+          archive_entry_set_nlink(ae, 1);
           content = files[e.target];
           size = content->size;
         }

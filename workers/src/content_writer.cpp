@@ -18,8 +18,8 @@ constexpr size_t kMaxQueuedOps = 4096;
 
 }  // namespace
 
-ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers)
-    : buffers_(buffers), hasher_(algo), thread_([this] { Run(); }) {}
+ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows)
+    : buffers_(buffers), rows_(rows), hasher_(algo), thread_([this] { Run(); }) {}
 
 ContentWriter::~ContentWriter() { Finish(); }
 
@@ -139,14 +139,19 @@ void ContentWriter::Close() {
   const timespec times[2] = {{f.mtime_sec, f.mtime_nsec}, {f.mtime_sec, f.mtime_nsec}};
   futimens(f.fd, times);
   close(f.fd);
-  f.content->size = pos_;
-  f.content->hex = hasher_.FinishHex();
+  Row row;
+  row.path = std::move(f.path);
+  row.seq = f.seq;
+  row.kind = RowKind::kFile;
+  row.size = pos_;
+  row.hex = hasher_.FinishHex();
   if (!damaged_ && f.size && *f.size != pos_) {
-    findings.push_back(Finding{FindingKind::kSizeMismatch, f.path,
+    findings.push_back(Finding{FindingKind::kSizeMismatch, row.path,
                                "source declared " + std::to_string(*f.size) + " bytes, restored " + std::to_string(pos_), -1});
     damaged_ = true;
   }
-  f.content->damaged = damaged_;
+  if (damaged_) row.flags |= kRowDamaged;
+  rows_->Add(row);
   cur_.reset();
 }
 

@@ -18,18 +18,13 @@
 #include "entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
+#include "row_sorter.h"
 
 namespace rp::detail {
 
-struct RestoredContent {
-  uint64_t size = 0;
-  std::string hex;
-  bool damaged = false;  // a write failed, or the bytes differ from the declared size
-};
-
 struct FileStart {
   int fd = -1;  // owned from Begin() on
-  std::shared_ptr<RestoredContent> content;
+  uint64_t seq = 0;  // the entry's number: the row recorded for it
   std::string path;
   uint32_t mode = 0644;
   int64_t mtime_sec = 0;
@@ -40,7 +35,8 @@ struct FileStart {
 
 class ContentWriter {
  public:
-  ContentWriter(HashAlgo algo, MessageQueue* buffers);
+  // Each file's row (size, digest, damage) goes to *rows when the file is closed.
+  ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows);
   ~ContentWriter();
   ContentWriter(const ContentWriter&) = delete;
   ContentWriter& operator=(const ContentWriter&) = delete;
@@ -73,6 +69,7 @@ class ContentWriter {
   void Close();
 
   MessageQueue* buffers_;
+  RowSorter* rows_;
   Hasher hasher_;
   std::mutex mu_;
   std::condition_variable cv_;

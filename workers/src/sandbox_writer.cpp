@@ -52,11 +52,12 @@ struct SandboxWriter::Current {
   std::string path;      // normalised
   bool skip = false;     // refused or not restorable: ignore its data
   bool writing = false;  // the content writer holds this entry's file
-  std::shared_ptr<RestoredContent> content;
+  uint64_t seq = 0;      // the entry's number
 };
 
-SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, VerifyReport* report)
-    : root_fd_(root_fd), limits_(limits), report_(report), algo_(algo) {}
+SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, RowSorter* rows,
+                             VerifyReport* report)
+    : root_fd_(root_fd), limits_(limits), report_(report), algo_(algo), rows_(rows) {}
 
 SandboxWriter::~SandboxWriter() {
   if (content_) content_->Finish();
@@ -83,7 +84,7 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
-  content_ = std::make_unique<ContentWriter>(algo_, queue);
+  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_);
   std::deque<Message> batch;
   bool done = false;
   while (!stop_ && !done && queue->PopAll(&batch)) {
@@ -95,7 +96,7 @@ void SandboxWriter::Consume(MessageQueue* queue) {
       }
       if (m.header) OnHeader(*m.header);
       if (!m.data.empty() || m.data_offset > 0) OnData(m);
-      // The content writer records damage on the file's content, which hard links share.
+      // The content writer records the damage in the file's row.
       if (m.entry_damaged && cur_ && cur_->writing) content_->MarkDamaged();
       if (m.finding) {
         if (m.finding->kind == FindingKind::kLimitExceeded) limit_hit_ = true;
@@ -185,6 +186,20 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   EndCurrentFile();
   cur_ = std::make_unique<Current>();
   report_->entries++;
+  cur_->seq = report_->entries;
+  auto add_row = [&](const std::string& path, RowKind kind, uint8_t flags) {
+    Row r;
+    r.path = path;
+    r.seq = cur_->seq;
+    r.kind = kind;
+    r.flags = flags;
+    if (kind == RowKind::kDirectory) {
+      r.mode = h.mode;
+      r.mtime_sec = h.mtime_sec;
+      r.mtime_nsec = h.mtime_nsec;
+    }
+    rows_->Add(r);
+  };
 
   std::string why;
   if (h.name_unreadable) {
@@ -215,7 +230,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   if (h.encrypted) {
     report_->Add(Finding{FindingKind::kEncrypted, rel, "encrypted, no passphrase configured", -1});
     cur_->skip = true;
-    if (h.type == EntryType::kFile) records_[rel] = RestoredRecord{EntryType::kFile, nullptr, true};
+    if (h.type == EntryType::kFile) add_row(rel, RowKind::kFile, kRowDamaged);
     return;
   }
   if (h.mode & 07000) {
@@ -245,8 +260,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
           return;
         }
       }
-      dirs_.push_back(DirMeta{rel, h.mode, h.mtime_sec, h.mtime_nsec});
-      records_[rel] = RestoredRecord{EntryType::kDirectory, nullptr, false};
+      add_row(rel, RowKind::kDirectory, 0);
       cur_->skip = true;
       return;
     }
@@ -265,8 +279,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
           return Refuse(rel, "cannot create symlink: " + Errno(errno));
       }
       report_->symlinks++;
-      symlinks_.push_back(rel);
-      records_[rel] = RestoredRecord{EntryType::kSymlink, nullptr, false};
+      add_row(rel, RowKind::kSymlink, 0);
       cur_->skip = true;
       return;
     }
@@ -279,13 +292,14 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
         cur_->skip = true;
         return;
       }
-      auto it = records_.find(*target);
-      if (it == records_.end() || it->second.type != EntryType::kFile || !it->second.content)
-        return Refuse(rel, "hard link to '" + EscapePath(*target) + "', which is not a file restored from this source");
-      // The target's directory, held open while ParentDir's cache moves to the link's own.
+      // The sandbox started empty and only this run writes into it, so a regular file at the
+      // target's path (reached without following links) was restored from this source.
       std::string tleaf;
       const int tcached = ParentDir(*target, false, &tleaf, &twhy);
-      if (tcached < 0) return Refuse(rel, twhy);
+      struct stat tst {};
+      if (tcached < 0 || fstatat(tcached, tleaf.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(tst.st_mode))
+        return Refuse(rel, "hard link to '" + EscapePath(*target) + "', which is not a file restored from this source");
+      // The target's directory, held open while ParentDir's cache moves to the link's own.
       const int tparent = tcached == root_fd_ ? root_fd_ : dup(tcached);
       const int lparent = ParentDir(rel, false, &leaf, &why);
       bool ok = lparent >= 0;
@@ -298,16 +312,17 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       if (!ok) return Refuse(rel, "cannot create hard link: " + (lparent < 0 ? why : Errno(e)));
       report_->hardlinks++;
       report_->files++;
-      // Copy before inserting: the insertion may rehash and invalidate `it`.
-      const RestoredRecord linked{EntryType::kFile, it->second.content, it->second.damaged};
-      records_[rel] = linked;
-      cur_->content = linked.content;
       if (h.size.value_or(0) > 0) {
         // Hard link carrying the content (cpio, some pax writers): rewrite it through the link.
+        // The link's row comes from the content writer; the target's, and any earlier link's,
+        // are taken from the file on disk at the end.
         const int fd = openat(lparent, leaf.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) return Refuse(rel, "cannot open hard link for its content: " + Errno(errno));
+        add_row(*target, RowKind::kFile, kRowRehash);
         StartContent(fd, h);
       } else {
+        // Shares the target's inode: its digest is the file's as it stands at the end.
+        add_row(rel, RowKind::kFile, kRowRehash);
         cur_->skip = true;
       }
       return;
@@ -318,8 +333,6 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
         cur_->skip = true;
         return;
       }
-      cur_->content = std::make_shared<RestoredContent>();
-      records_[rel] = RestoredRecord{EntryType::kFile, cur_->content, false};
       report_->files++;
       StartContent(fd, h);
       return;
@@ -329,7 +342,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
 }
 
 void SandboxWriter::StartContent(int fd, const EntryHeader& h) {
-  content_->Begin(FileStart{fd, cur_->content, cur_->path, h.mode, h.mtime_sec, h.mtime_nsec, h.size, h.sparse});
+  content_->Begin(FileStart{fd, cur_->seq, cur_->path, h.mode, h.mtime_sec, h.mtime_nsec, h.size, h.sparse});
   cur_->writing = true;
 }
 
@@ -339,44 +352,43 @@ void SandboxWriter::OnData(Message& m) {
 }
 
 
-void SandboxWriter::Finalise() {
-  // Deepest directories first, so setting a parent's time is not undone by its children.
-  std::sort(dirs_.begin(), dirs_.end(), [](const DirMeta& a, const DirMeta& b) { return a.path > b.path; });
-  for (const auto& d : dirs_) {
-    std::string leaf, why;
-    const int parent = ParentDir(d.path, false, &leaf, &why);
-    if (parent < 0) continue;
-    fchmodat(parent, leaf.c_str(), static_cast<mode_t>((d.mode & 0777) | 0700), 0);
-    const timespec times[2] = {{d.mtime_sec, d.mtime_nsec}, {d.mtime_sec, d.mtime_nsec}};
-    utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+void SandboxWriter::ApplyDirectory(const Row& d) {
+  // Order does not matter: setting a directory's mode or times does not touch its parent's.
+  std::string leaf, why;
+  const int parent = ParentDir(d.path, false, &leaf, &why);
+  if (parent < 0) return;
+  fchmodat(parent, leaf.c_str(), static_cast<mode_t>((d.mode & 0777) | 0700), 0);
+  const timespec times[2] = {{d.mtime_sec, static_cast<long>(d.mtime_nsec)},
+                             {d.mtime_sec, static_cast<long>(d.mtime_nsec)}};
+  utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+bool SandboxWriter::CheckSymlink(const Row& link) {
+  if (!have_openat2_) return true;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const long fd = syscall(SYS_openat2, root_fd_, link.path.c_str(), &how, sizeof how);
+  if (fd >= 0) {
+    close(static_cast<int>(fd));
+    return true;
   }
-  // The lexical check at creation cannot see links chained through other links; resolve
-  // each one now in the kernel, confined beneath the sandbox root.
-  bool have_openat2 = true;
-  for (const auto& rel : symlinks_) {
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    const long fd = syscall(SYS_openat2, root_fd_, rel.c_str(), &how, sizeof how);
-    if (fd >= 0) {
-      close(static_cast<int>(fd));
-      continue;
-    }
-    if (errno == ENOSYS) {
-      have_openat2 = false;
-      break;
-    }
-    if (errno == EXDEV) {
-      std::string leaf, why;
-      const int parent = ParentDir(rel, false, &leaf, &why);
-      if (parent >= 0) unlinkat(parent, leaf.c_str(), 0);
-      records_.erase(rel);
-      report_->Add(Finding{FindingKind::kUnsafeEntry, rel,
-                           "refused: symlink chain resolves outside the sandbox (link removed)", -1});
-    }
+  if (errno == ENOSYS) {
+    have_openat2_ = false;
+    return true;
   }
+  if (errno != EXDEV) return true;  // dangling inside the sandbox: harmless
+  std::string leaf, why;
+  const int parent = ParentDir(link.path, false, &leaf, &why);
+  if (parent >= 0) unlinkat(parent, leaf.c_str(), 0);
+  report_->Add(Finding{FindingKind::kUnsafeEntry, link.path,
+                       "refused: symlink chain resolves outside the sandbox (link removed)", -1});
+  return false;
+}
+
+void SandboxWriter::NoteSymlinkCheck() {
   report_->isolation["symlink_resolution_check"] =
-      have_openat2 ? "enforced" : "unavailable: openat2 not supported by this kernel (lexical check only)";
+      have_openat2_ ? "enforced" : "unavailable: openat2 not supported by this kernel (lexical check only)";
 }
 
 int SandboxWriter::OpenForRead(const std::string& rel, std::string* why) {

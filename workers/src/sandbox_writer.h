@@ -6,27 +6,20 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "content_writer.h"
 #include "entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
+#include "row_sorter.h"
 
 namespace rp::detail {
 
-struct RestoredRecord {
-  EntryType type = EntryType::kFile;  // kHardlink entries are recorded as kFile
-  std::shared_ptr<RestoredContent> content;  // files only; shared by hard links
-  bool damaged = false;  // an error was reported for this entry's content
-
-  bool content_damaged() const { return damaged || !content || content->damaged; }
-};
-
 class SandboxWriter {
  public:
-  SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, VerifyReport* report);
+  // What was restored goes to *rows, one row per entry (files from the content writer).
+  SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, RowSorter* rows, VerifyReport* report);
   ~SandboxWriter();
   SandboxWriter(const SandboxWriter&) = delete;
   SandboxWriter& operator=(const SandboxWriter&) = delete;
@@ -34,10 +27,15 @@ class SandboxWriter {
   // Consumes messages until the end of the stream. Cancels the queue when the run must stop
   // (limit hit, sandbox full); returns then.
   void Consume(MessageQueue* queue);
-  // Applies directory modes and times, and checks every symlink resolves inside the sandbox.
-  void Finalise();
+  // After Consume, for each final row: a directory's mode and times.
+  void ApplyDirectory(const Row& dir);
+  // After Consume: resolves a symlink in the kernel, confined beneath the sandbox root (the
+  // lexical check at creation cannot see links chained through other links). An escaping
+  // link is removed and reported; returns false then.
+  bool CheckSymlink(const Row& link);
+  // Records in the report whether CheckSymlink could use openat2.
+  void NoteSymlinkCheck();
 
-  const std::unordered_map<std::string, RestoredRecord>& records() const { return records_; }
   bool limit_hit() const { return limit_hit_; }
   // Path (relative) of a restored file, opened read-only without following links.
   int OpenForRead(const std::string& rel, std::string* why);
@@ -60,15 +58,8 @@ class SandboxWriter {
   const HashAlgo algo_;
   std::unique_ptr<ContentWriter> content_;
   std::unique_ptr<Current> cur_;
-  std::unordered_map<std::string, RestoredRecord> records_;
-  struct DirMeta {
-    std::string path;
-    uint32_t mode;
-    int64_t mtime_sec;
-    long mtime_nsec;
-  };
-  std::vector<DirMeta> dirs_;
-  std::vector<std::string> symlinks_;
+  RowSorter* rows_;
+  bool have_openat2_ = true;
   std::string cached_parent_;
   int cached_parent_fd_ = -1;
   bool limit_hit_ = false;

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
+#include <memory>
 #include <vector>
 
 #include "entry_stream.h"
@@ -18,6 +18,7 @@
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/sandbox.h"
+#include "row_sorter.h"
 #include "sandbox_writer.h"
 
 namespace rp {
@@ -25,87 +26,152 @@ namespace detail {
 namespace {
 
 
-void CompareWithManifest(const Manifest& manifest, const SandboxWriter& writer, VerifyReport* report) {
-  const auto& records = writer.records();
-  std::unordered_set<std::string_view> listed;  // views into manifest: no copies of paths
-  listed.reserve(manifest.entries.size());
-  for (const auto& e : manifest.entries) listed.insert(e.path);
-  for (const auto& e : manifest.entries) {
-    auto it = records.find(e.path);
-    if (it == records.end()) {
-      report->Add(Finding{FindingKind::kMissing, e.path,
-                          "listed in the manifest (line " + std::to_string(e.line) + ") but not in the source", -1});
-      continue;
+// Hashes a restored file as it is on disk now. False with *why set when it cannot be read.
+bool HashFromDisk(SandboxWriter* writer, const std::string& path, Hasher* hasher, std::vector<char>* buf,
+                  std::string* hex, uint64_t* size, std::string* why) {
+  const int fd = writer->OpenForRead(path, why);
+  if (fd < 0) return false;
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // after syncfs: read from the device, not the cache
+  uint64_t total = 0;
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = read(fd, buf->data(), buf->size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *why = std::strerror(errno);
+      ok = false;
+      break;
     }
-    const RestoredRecord& r = it->second;
-    if (r.type != EntryType::kFile) {
-      report->Add(Finding{FindingKind::kTypeMismatch, e.path,
-                          std::string("manifest lists a regular file, the source holds a ") +
-                              (r.type == EntryType::kDirectory ? "directory" : "symlink"), -1});
-      continue;
-    }
-    if (r.content_damaged()) continue;  // already reported with its cause
-    if (r.content->hex != e.hex) {
-      report->Add(Finding{FindingKind::kChecksumMismatch, e.path,
-                          std::string(HashAlgoName(manifest.algo)) + " " + r.content->hex + " != " + e.hex +
-                              " (manifest line " + std::to_string(e.line) + ")", -1});
-    }
+    if (n == 0) break;
+    hasher->Update(buf->data(), static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
   }
-  std::vector<std::string> unexpected;
-  for (const auto& [path, r] : records)
-    if (r.type == EntryType::kFile && !listed.count(std::string_view(path))) unexpected.push_back(path);
-  std::sort(unexpected.begin(), unexpected.end());
-  for (auto& p : unexpected)
-    report->Add(Finding{FindingKind::kUnexpected, p, "in the source but not in the manifest", -1});
+  close(fd);
+  *hex = hasher->FinishHex();
+  *size = total;
+  return ok;
 }
 
-void ReadBack(SandboxWriter* writer, HashAlgo algo, int root_fd, VerifyReport* report) {
-  syncfs(root_fd);  // so that the bytes read back come from the device, not only the cache
-  Hasher hasher(algo);
-  std::vector<char> buf(kChunkBytes);
-  std::vector<std::string> paths;
-  for (const auto& [path, r] : writer->records())
-    if (r.type == EntryType::kFile && !r.content_damaged()) paths.push_back(path);
-  std::sort(paths.begin(), paths.end());
-  for (const auto& path : paths) {
-    const auto& r = writer->records().at(path);
+// The end of a restore, in one pass over the restored rows in path order (the last row of
+// each path is what the sandbox holds), merged with the manifest's rows: directory modes and
+// times, the symlink chain check, hard links' digests, read-back, the manifest comparison
+// and the --write-manifest output. Memory stays flat: both sides are streamed.
+class FinalPass {
+ public:
+  FinalPass(SandboxWriter* writer, HashAlgo algo, bool readback, int manifest_out_fd, VerifyReport* report)
+      : writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), report_(report),
+        hasher_(algo), buf_(kChunkBytes) {}
+
+  Status Run(RowSorter* restored, RowSorter* manifest, int root_fd) {
+    if (readback_) syncfs(root_fd);  // so that the bytes read back come from the device
+    restored->Rewind();
+    if (manifest) manifest->Rewind();
+    LastPerPath rows(restored);
+    Row r, m;
+    bool hr = rows.Next(&r);
+    bool hm = manifest && manifest->Next(&m);
+    while (hr || hm) {
+      if (hr && (!hm || r.path < m.path)) {
+        if (Settle(&r) && manifest && r.kind == RowKind::kFile)
+          report_->Add(Finding{FindingKind::kUnexpected, r.path, "in the source but not in the manifest", -1});
+        hr = rows.Next(&r);
+      } else if (!hr || m.path < r.path) {
+        Missing(m);
+        hm = manifest->Next(&m);
+      } else {
+        const bool present = Settle(&r);
+        do {
+          if (present) Compare(m, r);
+          else Missing(m);
+          hm = manifest->Next(&m);
+        } while (hm && m.path == r.path);
+        hr = rows.Next(&r);
+      }
+    }
+    writer_->NoteSymlinkCheck();
+    if (!restored->status().ok()) return restored->status();
+    if (manifest && !manifest->status().ok()) return manifest->status();
+    return Flush();
+  }
+
+ private:
+  // Side effects of one final row; false when the entry no longer exists (unsafe link removed).
+  bool Settle(Row* r) {
+    switch (r->kind) {
+      case RowKind::kDirectory: writer_->ApplyDirectory(*r); return true;
+      case RowKind::kSymlink: return writer_->CheckSymlink(*r);
+      case RowKind::kManifest: return true;
+      case RowKind::kFile: break;
+    }
+    if (r->flags & kRowDamaged) return true;
     std::string why;
-    const int fd = writer->OpenForRead(path, &why);
-    if (fd < 0) {
-      report->Add(Finding{FindingKind::kReadbackMismatch, path, "cannot read back: " + why, -1});
-      continue;
+    if (r->flags & kRowRehash) {
+      if (!HashFromDisk(writer_, r->path, &hasher_, &buf_, &r->hex, &r->size, &why)) {
+        report_->Add(Finding{FindingKind::kIoError, r->path, "cannot read hard-linked file: " + why, -1});
+        r->flags |= kRowDamaged;
+        return true;
+      }
+    } else if (readback_) {
+      std::string hex;
+      uint64_t size = 0;
+      const bool ok = HashFromDisk(writer_, r->path, &hasher_, &buf_, &hex, &size, &why);
+      if (!ok && hex.empty()) why = "cannot read back: " + why;
+      if (!ok || hex != r->hex || size != r->size) {
+        report_->Add(Finding{FindingKind::kReadbackMismatch, r->path,
+                             ok ? "read back " + std::to_string(size) + " bytes hashing " + hex + ", wrote " +
+                                      std::to_string(r->size) + " bytes hashing " + r->hex
+                                : "cannot read back: " + why,
+                             -1});
+      }
     }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    uint64_t total = 0;
-    bool err = false;
-    for (;;) {
-      const ssize_t n = read(fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) { err = true; break; }
-      if (n == 0) break;
-      hasher.Update(buf.data(), static_cast<size_t>(n));
-      total += static_cast<uint64_t>(n);
+    if (out_fd_ >= 0) {
+      out_ += FormatManifestLine(algo_, r->path, r->hex);
+      if (out_.size() >= (1u << 20)) out_status_ = Flush();
     }
-    close(fd);
-    const std::string hex = hasher.FinishHex();
-    if (err || hex != r.content->hex || total != r.content->size)
-      report->Add(Finding{FindingKind::kReadbackMismatch, path,
-                          "read back " + std::to_string(total) + " bytes hashing " + hex + ", wrote " +
-                              std::to_string(r.content->size) + " bytes hashing " + r.content->hex, -1});
+    return true;
   }
-}
 
-Status WriteManifestTo(int fd, const SandboxWriter& writer, HashAlgo algo) {
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (const auto& [path, r] : writer.records())
-    if (r.type == EntryType::kFile && !r.content_damaged()) rows.emplace_back(path, r.content->hex);
-  std::sort(rows.begin(), rows.end());
-  std::string out;
-  for (const auto& [path, hex] : rows) out += FormatManifestLine(algo, path, hex);
-  int err = 0;
-  if (!WriteAll(fd, out, &err)) return Status::Environment(std::string("cannot write manifest: ") + std::strerror(err));
-  return Status::Ok();
-}
+  void Missing(const Row& m) {
+    report_->Add(Finding{FindingKind::kMissing, m.path,
+                         "listed in the manifest (line " + std::to_string(m.seq) + ") but not in the source", -1});
+  }
+
+  void Compare(const Row& m, const Row& r) {
+    if (r.kind != RowKind::kFile) {
+      report_->Add(Finding{FindingKind::kTypeMismatch, m.path,
+                           std::string("manifest lists a regular file, the source holds a ") +
+                               (r.kind == RowKind::kDirectory ? "directory" : "symlink"),
+                           -1});
+      return;
+    }
+    if (r.flags & kRowDamaged) return;  // already reported with its cause
+    if (r.hex != m.hex) {
+      report_->Add(Finding{FindingKind::kChecksumMismatch, m.path,
+                           std::string(HashAlgoName(algo_)) + " " + r.hex + " != " + m.hex + " (manifest line " +
+                               std::to_string(m.seq) + ")",
+                           -1});
+    }
+  }
+
+  Status Flush() {
+    if (!out_status_.ok()) return out_status_;
+    int err = 0;
+    if (out_fd_ >= 0 && !out_.empty() && !WriteAll(out_fd_, out_, &err))
+      return Status::Environment(std::string("cannot write manifest: ") + std::strerror(err));
+    out_.clear();
+    return Status::Ok();
+  }
+
+  SandboxWriter* writer_;
+  const HashAlgo algo_;
+  const bool readback_;
+  const int out_fd_;
+  VerifyReport* report_;
+  Hasher hasher_;
+  std::vector<char> buf_;
+  std::string out_;
+  Status out_status_;
+};
 
 void Abort(VerifyReport* report, Status s) {
   report->status = RunStatus::kAborted;
@@ -122,24 +188,40 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->readback = opt.readback;
   report->isolation["no_follow_extraction"] = "enforced";
 
-  std::optional<Manifest> manifest;
+  // The manifest is read and sorted before anything is restored: a malformed one stops the
+  // run at once, with its line number.
+  std::unique_ptr<RowSorter> manifest;
   if (opt.manifest) {
-    auto parsed = LoadManifestFile(*opt.manifest, opt.algo);
-    if (!parsed.status.ok()) return Abort(report, parsed.status);
-    if (opt.algo && parsed.manifest.entries.size() > 0 && parsed.manifest.algo != *opt.algo)
-      return Abort(report, Status::Usage("manifest " + *opt.manifest + " uses " +
-                                         std::string(HashAlgoName(parsed.manifest.algo)) + ", not " +
-                                         std::string(HashAlgoName(*opt.algo))));
-    manifest = std::move(parsed.manifest);
+    manifest = std::make_unique<RowSorter>(job.sandbox_fd, opt.row_budget);
+    HashAlgo algo = opt.algo.value_or(HashAlgo::kXxh128);
+    Row row;
+    row.kind = RowKind::kManifest;
+    Status st = ScanManifestFile(
+        *opt.manifest, opt.algo,
+        [&](ManifestEntry&& e) {
+          row.path = std::move(e.path);
+          row.hex = std::move(e.hex);
+          row.seq = e.line;
+          manifest->Add(row);
+        },
+        &algo);
+    if (!st.ok()) return Abort(report, st);
+    if (!manifest->status().ok()) return Abort(report, manifest->status());
+    if (opt.algo && manifest->rows() > 0 && algo != *opt.algo)
+      return Abort(report, Status::Usage("manifest " + *opt.manifest + " uses " + std::string(HashAlgoName(algo)) +
+                                         ", not " + std::string(HashAlgoName(*opt.algo))));
     report->manifest_used = true;
+    report->algo = manifest->rows() > 0 ? algo : opt.algo.value_or(HashAlgo::kXxh128);
+  } else {
+    report->algo = opt.algo.value_or(HashAlgo::kXxh128);
   }
-  report->algo = manifest && !manifest->entries.empty() ? manifest->algo : opt.algo.value_or(HashAlgo::kXxh128);
 
   MessageQueue queue(kQueueBytes, kQueueMessages);
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
   std::thread reader;
   if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
-  SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, report);
+  RowSorter restored(job.sandbox_fd, opt.row_budget);
+  SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
@@ -148,19 +230,15 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->source_bytes = ctx.source_bytes;
   if (ctx.abort) return Abort(report, *ctx.abort);
   if (report->status == RunStatus::kAborted) return;
-  writer.Finalise();
   if (report->entries == 0 && report->findings.empty())
     report->Add(Finding{FindingKind::kEmptySource, "",
                         "the source holds no entries at all: an empty recovery point proves nothing", -1});
+  // After a limit hit the sandbox is removed unchecked: nothing more is compared.
   if (!writer.limit_hit()) {
-    if (manifest) CompareWithManifest(*manifest, writer, report);
-    if (opt.readback) ReadBack(&writer, report->algo, job.sandbox_fd, report);
+    FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, report);
+    if (Status s = pass.Run(&restored, manifest.get(), job.sandbox_fd); !s.ok()) return Abort(report, s);
   }
   report->Conclude();
-  if (job.manifest_out_fd >= 0 && report->status == RunStatus::kPassed) {
-    Status s = WriteManifestTo(job.manifest_out_fd, writer, report->algo);
-    if (!s.ok()) return Abort(report, s);
-  }
   report->duration_s = MonotonicSeconds() - start;
 }
 

@@ -5,6 +5,7 @@
 // Pure functions over strings plus two file helpers; thread-safe. Format: docs/manifest.md.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
                                   std::optional<HashAlgo> algo_hint = std::nullopt);
 ManifestParseResult LoadManifestFile(const std::string& path,
                                      std::optional<HashAlgo> algo_hint = std::nullopt);
+// The same, streamed: reads the file in chunks and calls `each` for every entry in file order,
+// so a manifest of millions of lines never sits whole in memory. Stops at the first malformed
+// line (kUsage, "NAME:LINE: ..."). *algo is set to the manifest's algorithm when it has entries.
+Status ScanManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint,
+                        const std::function<void(ManifestEntry&&)>& each, HashAlgo* algo);
 
 // One line, newline included. GNU style for every algorithm but XXH3-64 (xxhsum writes that
 // one only as a BSD tag). Names containing '\\' or a newline are escaped the coreutils way

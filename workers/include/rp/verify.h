@@ -24,6 +24,10 @@ struct VerifyOptions {
   bool readback = false;                      // re-read every file from disk and hash again
   std::optional<std::string> write_manifest;  // write computed hashes here when the run passes
   Limits limits;
+  // Memory for what the run remembers per entry (and for the manifest's lines, as much
+  // again); beyond it, sorted runs spill to an unnamed file in the sandbox. Tests set it
+  // small to exercise the spill.
+  size_t row_budget = 8u << 20;
   // Set by the caller (e.g. from a signal handler) to stop a RunVerifyIsolated run: the child
   // is killed, the sandbox wiped, and the run aborts as an environment error.
   const std::atomic<bool>* cancel = nullptr;
