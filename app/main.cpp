@@ -19,6 +19,7 @@
 #include "rp/path_text.h"
 #include "rp/report_json.h"
 #include "rp/units.h"
+#include "rp/sandbox.h"
 #include "rp/verify.h"
 
 namespace {
@@ -133,7 +134,26 @@ int main(int argc, char** argv) {
   verify->add_option("--write-manifest", write_manifest, "write the computed hashes here when the run passes");
   verify->add_option("--algo", algo, "hash algorithm without a manifest: xxh128 (default), sha256, ...");
   verify->add_flag("--json", json, "print one JSON document on stdout");
+  std::string isolation = "require", sandbox_kind = "auto", expected_size, tmpfs_budget, write_inventory, checks_file;
+  verify->add_option("--isolation", isolation,
+                     "require (default): refuse to run when an isolation layer is unavailable; best-effort: run "
+                     "and record what was missing")
+      ->check(CLI::IsMember({"require", "best-effort"}));
+  verify->add_option("--sandbox-kind", sandbox_kind,
+                     "auto (default: tmpfs when --expected-size fits the memory budget), disk or tmpfs")
+      ->check(CLI::IsMember({"auto", "disk", "tmpfs"}));
+  verify->add_option("--expected-size", expected_size, "restored size of the recovery point, when known")->check(kByteSize);
+  verify->add_option("--tmpfs-budget", tmpfs_budget, "memory a tmpfs sandbox may use (default: half of MemAvailable)")
+      ->check(kByteSize);
+  verify->add_option("--write-inventory", write_inventory,
+                     "write hash, size and mtime of every file here when the run passes (the baseline of an "
+                     "unchanged-since-baseline check)");
+  verify->add_option("--checks", checks_file, "JSON file with content checks to run in the sandbox (docs/worker-protocol.md)");
   AddLimitOptions(verify, &limits);
+
+  // worker (internal): one isolated restore, driven by its parent over stdin/stdout
+  auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");
+  worker->group("");
 
   // manifest create
   auto* manifest_cmd = app.add_subcommand("manifest", "checksum manifests");
@@ -171,6 +191,25 @@ int main(int argc, char** argv) {
       }
       vo.sandbox_parent = sandbox.empty() ? DefaultSandboxParent() : sandbox;
       vo.limits = ToLimits(limits);
+      vo.isolation = isolation == "require" ? rp::IsolationPolicy::kRequire : rp::IsolationPolicy::kBestEffort;
+      vo.sandbox_kind = sandbox_kind == "disk" ? rp::SandboxKind::kDisk
+                        : sandbox_kind == "tmpfs" ? rp::SandboxKind::kTmpfs
+                                                  : rp::SandboxKind::kAuto;
+      if (!expected_size.empty()) vo.expected_bytes = *rp::ParseByteSize(expected_size);
+      if (!tmpfs_budget.empty()) vo.tmpfs_budget_bytes = *rp::ParseByteSize(tmpfs_budget);
+      if (!write_inventory.empty()) vo.write_inventory = write_inventory;
+      if (!checks_file.empty()) {
+        if (const rp::Status s = rp::LoadChecksFile(checks_file, &vo.checks); !s.ok()) {
+          std::cerr << "verify: " << s.message() << "\n";
+          return s.code() == rp::Status::Code::kUsage ? kExitUsage : kExitEnvironment;
+        }
+      }
+      // Start-up: sandboxes of runs that died (even by SIGKILL) are wiped, and said so.
+      std::vector<std::string> orphans;
+      const rp::Status ws = rp::WipeOrphanSandboxes(vo.sandbox_parent, &orphans);
+      for (const auto& o : orphans)
+        std::cerr << "restoreproof: wiped orphan sandbox " << rp::EscapePath(o) << " left by a run that died\n";
+      if (!ws.ok()) std::cerr << "restoreproof: " << ws.message() << "\n";
       vo.cancel = &g_cancel;
       InstallCancelHandlers();
       const rp::VerifyReport report = rp::RunVerifyIsolated(vo);
@@ -180,6 +219,7 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << report.abort_status.message() << "\n";
       return rp::ExitCodeFor(report);
     }
+    if (worker->parsed()) return rp::WorkerMain(0, 1);
     if (create->parsed()) {
       const auto a = rp::ParseHashAlgo(create_algo);
       if (!a) {

@@ -62,6 +62,7 @@ inline VerifyOptions Options(const TempDir& dir, const std::string& source) {
   VerifyOptions o;
   o.source = source;
   o.sandbox_parent = dir / "sandboxes";
+  o.worker_binary = RP_BINARY;  // the test binary is not restoreproof: run the real worker
   return o;
 }
 

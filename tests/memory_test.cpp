@@ -92,14 +92,15 @@ TEST(Spill, SmallBudgetWritesTheSameBaselineAndPassesIt) {
 
 // Peak RSS of `restoreproof verify` and everything it forks, in KiB (wait4's rusage covers
 // the waited process's own children).
-long PeakRssKiB(const std::vector<std::string>& args) {
+long PeakRssKiB(const std::vector<std::string>& args, const std::string& output) {
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
+    const int fd = open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -127,8 +128,9 @@ TEST(Memory, PeakRssDoesNotGrowWithTheNumberOfEntries) {
     }
     malloc_trim(0);
     rss[k] = PeakRssKiB({RP_BINARY, "verify", base + ".tar.zst", "--manifest", base + ".xxh128", "--sandbox",
-                         sandboxes});
-    ASSERT_GT(rss[k], 0) << "verify of " << counts[k] << " entries did not pass";
+                         sandboxes},
+                        base + ".out");
+    ASSERT_GT(rss[k], 0) << "verify of " << counts[k] << " entries did not pass:\n" << ReadFile(base + ".out");
   }
   // Both counts are past the row budget (8 MiB for the restored entries, as much for the
   // manifest). Before rows were spilled, memory grew by ~0.45 KiB per entry: ~64 MiB more

@@ -8,7 +8,7 @@ namespace {
 
 constexpr size_t kMaxStoredFindings = 100'000;
 
-constexpr std::array<std::pair<FindingKind, std::string_view>, 15> kKinds{{
+constexpr std::array<std::pair<FindingKind, std::string_view>, 17> kKinds{{
     {FindingKind::kChecksumMismatch, "checksum-mismatch"},
     {FindingKind::kMissing, "missing"},
     {FindingKind::kUnexpected, "unexpected"},
@@ -24,6 +24,8 @@ constexpr std::array<std::pair<FindingKind, std::string_view>, 15> kKinds{{
     {FindingKind::kModeCleared, "mode-cleared"},
     {FindingKind::kWorkerDied, "worker-died"},
     {FindingKind::kEmptySource, "empty-source"},
+    {FindingKind::kCheckPassed, "check-passed"},
+    {FindingKind::kCheckFailed, "check-failed"},
 }};
 
 }  // namespace
@@ -40,7 +42,7 @@ std::optional<FindingKind> ParseFindingKind(std::string_view name) {
   return std::nullopt;
 }
 
-bool FindingFailsRun(FindingKind kind) { return kind != FindingKind::kModeCleared; }
+bool FindingFailsRun(FindingKind kind) { return kind != FindingKind::kModeCleared && kind != FindingKind::kCheckPassed; }
 
 std::string_view RunStatusName(RunStatus s) {
   switch (s) {
@@ -52,6 +54,7 @@ std::string_view RunStatusName(RunStatus s) {
 }
 
 void VerifyReport::Add(Finding f) {
+  if (on_finding) on_finding(f);
   if (findings.size() >= kMaxStoredFindings) {
     ++findings_dropped;
     if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;

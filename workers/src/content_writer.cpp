@@ -18,8 +18,9 @@ constexpr size_t kMaxQueuedOps = 4096;
 
 }  // namespace
 
-ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows)
-    : buffers_(buffers), rows_(rows), hasher_(algo), thread_([this] { Run(); }) {}
+ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows,
+                             std::atomic<uint64_t>* live_bytes)
+    : buffers_(buffers), rows_(rows), live_bytes_(live_bytes), hasher_(algo), thread_([this] { Run(); }) {}
 
 ContentWriter::~ContentWriter() { Finish(); }
 
@@ -123,6 +124,7 @@ void ContentWriter::Write(std::vector<char>& data, uint64_t offset) {
   pos_ += data.size();
   written_ += data.size();
   bytes += data.size();
+  if (live_bytes_) live_bytes_->fetch_add(data.size(), std::memory_order_relaxed);
 }
 
 void ContentWriter::Close() {
@@ -144,6 +146,8 @@ void ContentWriter::Close() {
   row.seq = f.seq;
   row.kind = RowKind::kFile;
   row.size = pos_;
+  row.mtime_sec = f.mtime_sec;
+  row.mtime_nsec = f.mtime_nsec;
   row.hex = hasher_.FinishHex();
   if (!damaged_ && f.size && *f.size != pos_) {
     findings.push_back(Finding{FindingKind::kSizeMismatch, row.path,

@@ -36,7 +36,8 @@ struct FileStart {
 class ContentWriter {
  public:
   // Each file's row (size, digest, damage) goes to *rows when the file is closed.
-  ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows);
+  // Bytes written are also added to *live_bytes (if given) as they are written.
+  ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows, std::atomic<uint64_t>* live_bytes = nullptr);
   ~ContentWriter();
   ContentWriter(const ContentWriter&) = delete;
   ContentWriter& operator=(const ContentWriter&) = delete;
@@ -70,6 +71,7 @@ class ContentWriter {
 
   MessageQueue* buffers_;
   RowSorter* rows_;
+  std::atomic<uint64_t>* live_bytes_;
   Hasher hasher_;
   std::mutex mu_;
   std::condition_variable cv_;

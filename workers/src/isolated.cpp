@@ -1,47 +1,91 @@
-// Runs a restore in a forked child so that a hang or crash inside libarchive cannot take the
-// caller with it, and the wall-time limit is enforced from outside with SIGKILL.
+// The parent side of an isolated restore: starts `restoreproof worker` with the job on its
+// stdin and the sandbox (locked) as descriptor 3, follows its JSON lines, enforces the wall
+// time and cancellation (SIGTERM, then SIGKILL), records a worker that died as such, and
+// wipes the sandbox whatever happened.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "entry_stream.h"
 #include "restore_job.h"
+#include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/report_json.h"
 #include "rp/sandbox.h"
 #include "rp/verify.h"
+#include "worker_protocol.h"
 
 namespace rp {
 namespace {
 
-constexpr double kGraceSeconds = 3.0;
+using nlohmann::json;
 
-void ChildMain(const VerifyOptions& options, int sandbox_fd, int out_fd, int pipe_fd) {
-  VerifyReport report;
-  report.source = options.source;
-  report.limits = options.limits;
-  detail::RestoreJob job{&options, sandbox_fd, out_fd};
-  detail::RestoreInto(job, &report);
-  const std::string text = ReportToJson(report, -1);
-  int err = 0;
-  _exit(WriteAll(pipe_fd, text, &err) ? 0 : 4);
-}
+constexpr double kGraceSeconds = 3.0;     // beyond max_seconds before the worker is stopped
+constexpr double kTermToKillSeconds = 2.0;  // between SIGTERM and SIGKILL
 
 std::string DescribeExit(int wstatus) {
   if (WIFSIGNALED(wstatus)) {
     const int sig = WTERMSIG(wstatus);
     std::string s = "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
     if (sig == SIGKILL) s += "; the kernel's OOM killer or an operator may have sent it";
+    if (sig == SIGXCPU) s += ": its CPU-time limit";
     return s;
   }
   if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus)) + " without a result";
   return "ended without a result";
+}
+
+uint64_t DefaultTmpfsBudget() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return std::min<uint64_t>(kib * 1024 / 2, 16ull << 30);
+  return 1ull << 30;
+}
+
+// Decides disk or tmpfs, and the tmpfs size; `why` says why for the report.
+bool ChooseTmpfs(const VerifyOptions& o, uint64_t* bytes, std::string* why) {
+  const uint64_t budget = o.tmpfs_budget_bytes ? o.tmpfs_budget_bytes : DefaultTmpfsBudget();
+  if (o.sandbox_kind == SandboxKind::kDisk) return false;
+  if (o.keep) {
+    *why = "not used: --keep needs a sandbox that outlives the worker, so it is on disk";
+    return false;
+  }
+  if (o.sandbox_kind == SandboxKind::kTmpfs) {
+    *bytes = o.expected_bytes ? std::min(budget, *o.expected_bytes + *o.expected_bytes / 8 + (64u << 20)) : budget;
+    return true;
+  }
+  if (!o.expected_bytes) {
+    *why = "not used: the recovery point's restored size is not known in advance";
+    return false;
+  }
+  const uint64_t need = *o.expected_bytes + *o.expected_bytes / 8 + (64u << 20);
+  if (need > budget) {
+    *why = "not used: the recovery point (" + std::to_string(*o.expected_bytes) + " bytes) does not fit the memory budget of " +
+           std::to_string(budget) + " bytes";
+    return false;
+  }
+  *bytes = need;
+  return true;
+}
+
+// Moves `fds` to the descriptor numbers given, in a child before exec.
+void PlaceFds(const std::vector<std::pair<int, int>>& moves) {
+  std::vector<std::pair<int, int>> high;
+  for (const auto& [from, to] : moves)
+    if (from >= 0) high.emplace_back(fcntl(from, F_DUPFD_CLOEXEC, 20), to);
+  for (const auto& [from, to] : high) dup2(from, to);  // dup2 clears close-on-exec on `to`
 }
 
 }  // namespace
@@ -56,77 +100,138 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     detail::EndRun(options, &report, &run);
     return report;
   }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  detail::WorkerJob job;
+  job.options = options;
+  job.sandbox_path = run.sandbox.path;
+  std::string tmpfs_note;
+  job.tmpfs = ChooseTmpfs(options, &job.tmpfs_bytes, &tmpfs_note);
+  job.manifest_out = run.manifest.fd >= 0;
+  job.inventory_out = run.inventory.fd >= 0;
+  const std::string job_text = detail::JobToJson(job);
+  const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
+
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
+  pid_t pid = -1;
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     report.status = RunStatus::kAborted;
     report.abort_status = Status::Environment(std::string("pipe: ") + std::strerror(errno));
-  }
-  pid_t pid = -1;
-  if (report.status != RunStatus::kAborted) {
+  } else {
+    const pid_t parent = getpid();
     pid = fork();
     if (pid == 0) {
-      close(fds[0]);
-      ChildMain(options, run.sandbox.fd, run.manifest_out_fd, fds[1]);
+      PlaceFds({{in_pipe[0], 0},
+                {out_pipe[1], 1},
+                {run.sandbox.fd, detail::kSandboxFd},
+                {run.manifest.fd, detail::kManifestFd},
+                {run.inventory.fd, detail::kInventoryFd}});
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
+      if (getppid() != parent) _exit(127);
+      char arg0[] = "restoreproof";
+      char arg1[] = "worker";
+      char* argv[] = {arg0, arg1, nullptr};
+      execv(binary.c_str(), argv);
+      _exit(127);
     }
-    close(fds[1]);
     if (pid < 0) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment(std::string("fork: ") + std::strerror(errno));
-      close(fds[0]);
     }
   }
+  if (in_pipe[0] >= 0) close(in_pipe[0]);
+  if (out_pipe[1] >= 0) close(out_pipe[1]);
+
   if (pid > 0) {
-    std::string text;
-    bool timed_out = false;
-    bool cancelled = false;
+    int err = 0;
+    WriteAll(in_pipe[1], job_text, &err);  // a worker that died early shows in its exit status
+    close(in_pipe[1]);
+    in_pipe[1] = -1;
+    std::vector<Finding> streamed;
+    std::optional<VerifyReport> result;
+    std::string buf;
+    bool timed_out = false, cancelled = false;
+    double term_sent_at = -1;
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
-    char buf[65536];
+    char chunk[65536];
+    auto handle_line = [&](const std::string& line) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return;
+      const std::string type = j.value("type", "");
+      if (type == "progress" && options.on_progress) {
+        Progress p;
+        p.entries = j.value("entries", uint64_t{0});
+        p.files = j.value("files", uint64_t{0});
+        p.bytes = j.value("bytes", uint64_t{0});
+        const std::string cur = j.value("current", "");
+        p.current = UnescapePath(cur).value_or(cur);
+        p.elapsed_s = j.value("elapsed_s", 0.0);
+        options.on_progress(p);
+      } else if (type == "finding" && j.contains("finding")) {
+        const json& f = j["finding"];
+        auto kind = ParseFindingKind(f.value("kind", ""));
+        if (kind) {
+          const std::string path = f.value("path", ""), msg = f.value("message", "");
+          streamed.push_back(Finding{*kind, UnescapePath(path).value_or(path), UnescapePath(msg).value_or(msg),
+                                     f.value("offset", int64_t{-1})});
+        }
+      } else if (type == "result" && j.contains("report")) {
+        result = ReportFromJson(j["report"].dump());
+      }
+    };
     for (;;) {
-      if (options.cancel && options.cancel->load()) {
-        cancelled = true;
+      const double now = detail::MonotonicSeconds();
+      if (term_sent_at < 0 && ((options.cancel && options.cancel->load()) || now >= deadline)) {
+        cancelled = options.cancel && options.cancel->load();
+        timed_out = !cancelled;
+        kill(pid, SIGTERM);
+        term_sent_at = now;
+      }
+      if (term_sent_at >= 0 && now - term_sent_at >= kTermToKillSeconds) {
+        kill(pid, SIGKILL);
         break;
       }
-      const double left = deadline - detail::MonotonicSeconds();
-      if (left <= 0) {
-        timed_out = true;
-        break;
-      }
-      pollfd p{fds[0], POLLIN, 0};
-      const int pr = poll(&p, 1, static_cast<int>(std::ceil(std::min(left, 0.2) * 1000)));
+      pollfd p{out_pipe[0], POLLIN, 0};
+      const int pr = poll(&p, 1, 200);
       if (pr < 0 && errno == EINTR) continue;
       if (pr <= 0) continue;
-      const ssize_t n = read(fds[0], buf, sizeof buf);
+      const ssize_t n = read(out_pipe[0], chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
+      buf.append(chunk, static_cast<size_t>(n));
+      size_t pos = 0, nl;
+      while ((nl = buf.find('\n', pos)) != std::string::npos) {
+        handle_line(buf.substr(pos, nl - pos));
+        pos = nl + 1;
+      }
+      buf.erase(0, pos);
     }
-    close(fds[0]);
-    if (timed_out || cancelled) kill(pid, SIGKILL);
+    close(out_pipe[0]);
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    std::optional<VerifyReport> child = timed_out || cancelled ? std::nullopt : ReportFromJson(text);
     if (cancelled) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
-    } else if (child && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
-      report = std::move(*child);
+      report.findings = std::move(streamed);
+    } else if (result && !timed_out && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+      report = std::move(*result);
       report.sandbox = run.sandbox.path;
-    } else if (timed_out) {
-      report.Add(Finding{FindingKind::kLimitExceeded, "",
-                         "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
-                             " s; the restore process was killed", -1});
-      report.status = RunStatus::kFailed;
     } else {
-      report.Add(Finding{FindingKind::kWorkerDied, "", "the restore process " + DescribeExit(wstatus), -1});
+      report.findings = std::move(streamed);
+      if (timed_out)
+        report.Add(Finding{FindingKind::kLimitExceeded, "",
+                           "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
+                               " s; the worker was stopped",
+                           -1});
+      else
+        report.Add(Finding{FindingKind::kWorkerDied, "", "the worker process " + DescribeExit(wstatus), -1});
       report.status = RunStatus::kFailed;
+      report.isolation["worker_process"] = "enforced: a separate restoreproof worker process";
     }
+  } else {
+    if (in_pipe[1] >= 0) close(in_pipe[1]);
+    if (out_pipe[0] >= 0) close(out_pipe[0]);
   }
-  report.isolation["child_process"] = "enforced";
-  report.isolation["landlock"] = "not implemented yet";
-  report.isolation["namespaces"] = "not implemented yet";
-  report.isolation["seccomp"] = "not implemented yet";
-  report.isolation["rlimits"] = "not implemented yet";
+  if (!tmpfs_note.empty() && !report.isolation.count("tmpfs_sandbox")) report.isolation["tmpfs_sandbox"] = tmpfs_note;
   detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;

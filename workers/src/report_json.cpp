@@ -46,7 +46,7 @@ std::string ReportToJson(const VerifyReport& r, int indent) {
   j["errors"] = errors;
   j["findings"] = findings;
   j["findings_dropped"] = r.findings_dropped;
-  j["sandbox"] = {{"path", EscapePath(r.sandbox)}, {"removed", r.sandbox_removed}};
+  j["sandbox"] = {{"path", EscapePath(r.sandbox)}, {"removed", r.sandbox_removed}, {"kind", r.sandbox_kind}};
   j["readback"] = r.readback;
   j["isolation"] = r.isolation;
   j["limits"] = {{"max_total_bytes", r.limits.max_total_bytes},
@@ -89,6 +89,7 @@ std::optional<VerifyReport> ReportFromJson(const std::string& text) {
     r.findings_dropped = j.at("findings_dropped").get<uint64_t>();
     r.sandbox = un(j.at("sandbox").at("path"));
     r.sandbox_removed = j.at("sandbox").at("removed").get<bool>();
+    r.sandbox_kind = j.at("sandbox").value("kind", std::string("disk"));
     r.readback = j.at("readback").get<bool>();
     r.isolation = j.at("isolation").get<std::map<std::string, std::string>>();
     const json& l = j.at("limits");

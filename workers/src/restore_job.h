@@ -1,6 +1,8 @@
 // Internal: one restore as the engine runs it, in whichever process that is.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 
 #include "rp/report.h"
@@ -13,10 +15,20 @@ bool LimitWasHit(const VerifyReport& report);
 
 namespace detail {
 
+// Progress a restore publishes while it runs; read from another thread.
+struct LiveProgress {
+  std::atomic<uint64_t> entries{0}, files{0}, bytes{0};
+  std::mutex mu;
+  std::string current;  // guarded by mu
+};
+
 struct RestoreJob {
   const VerifyOptions* options;
   int sandbox_fd;           // the sandbox root, already created
   int manifest_out_fd = -1;  // where to write computed hashes, or -1
+  int inventory_out_fd = -1;  // where to write the inventory, or -1
+  LiveProgress* progress = nullptr;
+  bool run_checks = false;  // options->checks run here (only inside a worker)
 };
 
 // Restores and verifies into job.sandbox_fd, filling *report. Does not remove the sandbox.
@@ -25,10 +37,14 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report);
 // What one run holds from start to end: its sandbox, and the temporary file that becomes the
 // --write-manifest output only if the run passes (an earlier baseline is never clobbered by
 // a failed run).
+struct PendingOutput {
+  int fd = -1;
+  std::string tmp;    // temporary file, renamed to `final_path` if the run passes
+  std::string final_path;
+};
 struct RunResources {
   Sandbox sandbox;
-  int manifest_out_fd = -1;
-  std::string manifest_tmp;
+  PendingOutput manifest, inventory;
 };
 // Creates the sandbox and the temporary manifest file. On failure the report is aborted and
 // false returned; call EndRun either way.

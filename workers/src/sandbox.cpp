@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <utility>
 #include <vector>
 
@@ -69,19 +71,57 @@ bool RemoveContents(int dfd, std::string* err) {
 Status CreateSandbox(const std::string& parent, Sandbox* out) {
   if (mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::Environment("cannot create sandbox directory " + parent + ": " + Errno(errno));
-  std::string tmpl = parent + "/rp-sandbox-XXXXXX";
+  // Made under a name the orphan scan leaves alone, locked, then renamed: a scan running in
+  // another process can never take a sandbox that is being set up for an orphan.
+  std::string tmpl = parent + "/.rp-new-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data()))
     return Status::Environment("cannot create a sandbox under " + parent + ": " + Errno(errno));
-  out->path = buf.data();
-  out->fd = open(out->path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (out->fd < 0) {
+  const std::string fresh = buf.data();
+  const std::string suffix = fresh.substr(fresh.size() - 6);
+  out->path = parent + "/rp-sandbox-" + suffix;
+  out->fd = open(fresh.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (out->fd < 0 || flock(out->fd, LOCK_EX) != 0 || rename(fresh.c_str(), out->path.c_str()) != 0) {
     const int e = errno;
-    rmdir(out->path.c_str());
-    return Status::Environment("cannot open sandbox " + out->path + ": " + Errno(e));
+    if (out->fd >= 0) close(out->fd);
+    out->fd = -1;
+    rmdir(fresh.c_str());
+    return Status::Environment("cannot set up sandbox " + out->path + ": " + Errno(e));
   }
   return Status::Ok();
+}
+
+Status WipeOrphanSandboxes(const std::string& parent, std::vector<std::string>* wiped) {
+  DIR* dir = opendir(parent.c_str());
+  if (!dir) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::Environment("cannot list sandbox directory " + parent + ": " + Errno(errno));
+  }
+  std::vector<std::string> names;
+  while (dirent* de = readdir(dir)) {
+    const std::string n = de->d_name;
+    if (n.rfind("rp-sandbox-", 0) == 0 || n.rfind(".rp-new-", 0) == 0) names.push_back(n);
+  }
+  closedir(dir);
+  Status result;
+  for (const auto& n : names) {
+    const std::string path = parent + "/" + n;
+    const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;  // gone already, or not a directory we made
+    struct stat st {};
+    const bool young_new = n[0] == '.' && fstat(fd, &st) == 0 && st.st_mtime > time(nullptr) - 60;
+    // A live run holds its sandbox's lock (the worker shares it): free means its run is dead.
+    if (young_new || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      continue;
+    }
+    Status s = RemoveTree(path);
+    close(fd);
+    if (s.ok()) wiped->push_back(path);
+    else if (result.ok()) result = s;
+  }
+  return result;
 }
 
 void CloseSandbox(Sandbox* sb) {

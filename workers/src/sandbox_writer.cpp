@@ -56,8 +56,8 @@ struct SandboxWriter::Current {
 };
 
 SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, RowSorter* rows,
-                             VerifyReport* report)
-    : root_fd_(root_fd), limits_(limits), report_(report), algo_(algo), rows_(rows) {}
+                             VerifyReport* report, LiveProgress* progress)
+    : root_fd_(root_fd), limits_(limits), report_(report), algo_(algo), rows_(rows), progress_(progress) {}
 
 SandboxWriter::~SandboxWriter() {
   if (content_) content_->Finish();
@@ -84,7 +84,7 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
-  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_);
+  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_, progress_ ? &progress_->bytes : nullptr);
   std::deque<Message> batch;
   bool done = false;
   while (!stop_ && !done && queue->PopAll(&batch)) {
@@ -187,6 +187,12 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   cur_ = std::make_unique<Current>();
   report_->entries++;
   cur_->seq = report_->entries;
+  if (progress_) {
+    progress_->entries.store(report_->entries, std::memory_order_relaxed);
+    progress_->files.store(report_->files, std::memory_order_relaxed);
+    std::lock_guard lock(progress_->mu);
+    progress_->current = h.path;
+  }
   auto add_row = [&](const std::string& path, RowKind kind, uint8_t flags) {
     Row r;
     r.path = path;

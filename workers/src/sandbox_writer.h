@@ -12,6 +12,7 @@
 #include "entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
+#include "restore_job.h"
 #include "row_sorter.h"
 
 namespace rp::detail {
@@ -19,7 +20,8 @@ namespace rp::detail {
 class SandboxWriter {
  public:
   // What was restored goes to *rows, one row per entry (files from the content writer).
-  SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, RowSorter* rows, VerifyReport* report);
+  SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, RowSorter* rows, VerifyReport* report,
+                LiveProgress* progress = nullptr);
   ~SandboxWriter();
   SandboxWriter(const SandboxWriter&) = delete;
   SandboxWriter& operator=(const SandboxWriter&) = delete;
@@ -59,6 +61,7 @@ class SandboxWriter {
   std::unique_ptr<ContentWriter> content_;
   std::unique_ptr<Current> cur_;
   RowSorter* rows_;
+  LiveProgress* progress_;
   bool have_openat2_ = true;
   std::string cached_parent_;
   int cached_parent_fd_ = -1;

@@ -18,6 +18,7 @@
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/sandbox.h"
+#include "content_checks.h"
 #include "row_sorter.h"
 #include "sandbox_writer.h"
 
@@ -58,9 +59,10 @@ bool HashFromDisk(SandboxWriter* writer, const std::string& path, Hasher* hasher
 // and the --write-manifest output. Memory stays flat: both sides are streamed.
 class FinalPass {
  public:
-  FinalPass(SandboxWriter* writer, HashAlgo algo, bool readback, int manifest_out_fd, VerifyReport* report)
-      : writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), report_(report),
-        hasher_(algo), buf_(kChunkBytes) {}
+  FinalPass(SandboxWriter* writer, HashAlgo algo, bool readback, int manifest_out_fd, int inventory_out_fd,
+            CheckRunner* checks, VerifyReport* report)
+      : writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), inv_fd_(inventory_out_fd),
+        checks_(checks), report_(report), hasher_(algo), buf_(kChunkBytes) {}
 
   Status Run(RowSorter* restored, RowSorter* manifest, int root_fd) {
     if (readback_) syncfs(root_fd);  // so that the bytes read back come from the device
@@ -97,6 +99,12 @@ class FinalPass {
  private:
   // Side effects of one final row; false when the entry no longer exists (unsafe link removed).
   bool Settle(Row* r) {
+    const bool present = SettleRow(r);
+    if (present && checks_) checks_->OnRow(*r);
+    return present;
+  }
+
+  bool SettleRow(Row* r) {
     switch (r->kind) {
       case RowKind::kDirectory: writer_->ApplyDirectory(*r); return true;
       case RowKind::kSymlink: return writer_->CheckSymlink(*r);
@@ -124,10 +132,9 @@ class FinalPass {
                              -1});
       }
     }
-    if (out_fd_ >= 0) {
-      out_ += FormatManifestLine(algo_, r->path, r->hex);
-      if (out_.size() >= (1u << 20)) out_status_ = Flush();
-    }
+    if (out_fd_ >= 0) out_ += FormatManifestLine(algo_, r->path, r->hex);
+    if (inv_fd_ >= 0) inv_ += InventoryLine(*r);
+    if (out_.size() + inv_.size() >= (1u << 20)) out_status_ = Flush();
     return true;
   }
 
@@ -158,7 +165,10 @@ class FinalPass {
     int err = 0;
     if (out_fd_ >= 0 && !out_.empty() && !WriteAll(out_fd_, out_, &err))
       return Status::Environment(std::string("cannot write manifest: ") + std::strerror(err));
+    if (inv_fd_ >= 0 && !inv_.empty() && !WriteAll(inv_fd_, inv_, &err))
+      return Status::Environment(std::string("cannot write inventory: ") + std::strerror(err));
     out_.clear();
+    inv_.clear();
     return Status::Ok();
   }
 
@@ -166,10 +176,12 @@ class FinalPass {
   const HashAlgo algo_;
   const bool readback_;
   const int out_fd_;
+  const int inv_fd_;
+  CheckRunner* checks_;
   VerifyReport* report_;
   Hasher hasher_;
   std::vector<char> buf_;
-  std::string out_;
+  std::string out_, inv_;
   Status out_status_;
 };
 
@@ -221,7 +233,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   std::thread reader;
   if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
   RowSorter restored(job.sandbox_fd, opt.row_budget);
-  SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report);
+  SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report, job.progress);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
@@ -235,8 +247,12 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
                         "the source holds no entries at all: an empty recovery point proves nothing", -1});
   // After a limit hit the sandbox is removed unchecked: nothing more is compared.
   if (!writer.limit_hit()) {
-    FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, report);
+    std::optional<CheckRunner> checks;
+    if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd);
+    FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, job.inventory_out_fd,
+                   checks ? &*checks : nullptr, report);
     if (Status s = pass.Run(&restored, manifest.get(), job.sandbox_fd); !s.ok()) return Abort(report, s);
+    if (checks) checks->Finish(report);
   }
   report->Conclude();
   report->duration_s = MonotonicSeconds() - start;
@@ -257,7 +273,7 @@ VerifyReport RunVerify(const VerifyOptions& options) {
   report.limits = options.limits;
   detail::RunResources run;
   if (detail::BeginRun(options, &report, &run)) {
-    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest_out_fd};
+    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd, run.inventory.fd, nullptr, false};
     detail::RestoreInto(job, &report);
   }
   report.isolation["child_process"] = "not used: restored in the calling process";
@@ -268,6 +284,38 @@ VerifyReport RunVerify(const VerifyOptions& options) {
 
 namespace detail {
 
+namespace {
+
+bool OpenPending(const std::optional<std::string>& path, PendingOutput* out, VerifyReport* report) {
+  if (!path) return true;
+  std::string tmpl = *path + ".tmp-XXXXXX";
+  out->fd = mkostemp(tmpl.data(), O_CLOEXEC);
+  if (out->fd < 0) {
+    report->status = RunStatus::kAborted;
+    report->abort_status = Status::Environment("cannot create " + *path + ": " + std::strerror(errno));
+    return false;
+  }
+  out->tmp = tmpl;
+  out->final_path = *path;
+  return true;
+}
+
+// Renames the temporary file into place if the run passed; drops it otherwise.
+void Publish(PendingOutput* out, VerifyReport* report) {
+  if (out->fd < 0) return;
+  const bool publish = report->status == RunStatus::kPassed;
+  if (publish && (fchmod(out->fd, 0644) != 0 || fsync(out->fd) != 0 ||
+                  rename(out->tmp.c_str(), out->final_path.c_str()) != 0)) {
+    report->status = RunStatus::kAborted;
+    report->abort_status = Status::Environment("cannot write " + out->final_path + ": " + std::strerror(errno));
+  }
+  if (!publish || report->status == RunStatus::kAborted) unlink(out->tmp.c_str());
+  close(out->fd);
+  out->fd = -1;
+}
+
+}  // namespace
+
 bool BeginRun(const VerifyOptions& options, VerifyReport* report, RunResources* run) {
   Status s = CreateSandbox(options.sandbox_parent, &run->sandbox);
   if (!s.ok()) {
@@ -276,33 +324,13 @@ bool BeginRun(const VerifyOptions& options, VerifyReport* report, RunResources* 
     return false;
   }
   report->sandbox = run->sandbox.path;
-  if (options.write_manifest) {
-    std::string tmpl = *options.write_manifest + ".tmp-XXXXXX";
-    run->manifest_out_fd = mkostemp(tmpl.data(), O_CLOEXEC);
-    if (run->manifest_out_fd < 0) {
-      report->status = RunStatus::kAborted;
-      report->abort_status =
-          Status::Environment("cannot create " + *options.write_manifest + ": " + std::strerror(errno));
-      return false;
-    }
-    run->manifest_tmp = tmpl;
-  }
-  return true;
+  return OpenPending(options.write_manifest, &run->manifest, report) &&
+         OpenPending(options.write_inventory, &run->inventory, report);
 }
 
 void EndRun(const VerifyOptions& options, VerifyReport* report, RunResources* run) {
-  if (run->manifest_out_fd >= 0) {
-    const bool publish = report->status == RunStatus::kPassed;
-    if (publish && (fchmod(run->manifest_out_fd, 0644) != 0 || fsync(run->manifest_out_fd) != 0 ||
-                    rename(run->manifest_tmp.c_str(), options.write_manifest->c_str()) != 0)) {
-      report->status = RunStatus::kAborted;
-      report->abort_status =
-          Status::Environment("cannot write " + *options.write_manifest + ": " + std::strerror(errno));
-    }
-    if (!publish || report->status == RunStatus::kAborted) unlink(run->manifest_tmp.c_str());
-    close(run->manifest_out_fd);
-    run->manifest_out_fd = -1;
-  }
+  Publish(&run->manifest, report);
+  Publish(&run->inventory, report);
   CloseSandbox(&run->sandbox);
   if (report->sandbox.empty()) return;  // never created
   report->sandbox_removed = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@ enum class FindingKind {
   kModeCleared,       // setuid/setgid/sticky bit cleared (notice, does not fail the run)
   kWorkerDied,        // the restore process died or was killed
   kEmptySource,       // the source holds no entries at all: an empty recovery point proves nothing
+  kCheckPassed,       // a content check passed (notice; path = the check's name)
+  kCheckFailed,       // a content check failed (path = the check's name)
 };
 
 std::string_view FindingKindName(FindingKind kind);
@@ -80,6 +83,10 @@ struct VerifyReport {
   bool readback = false;
   Limits limits;
   std::map<std::string, std::string> isolation;  // protection -> "enforced" / reason missing
+  std::string sandbox_kind = "disk";             // "disk" or "tmpfs"
+
+  // Called for every finding as it is added (the worker streams them to its parent).
+  std::function<void(const Finding&)> on_finding;
 
   void Add(Finding f);
   bool HasFailingFinding() const;

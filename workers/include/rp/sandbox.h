@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "rp/status.h"
 
@@ -11,11 +12,16 @@ namespace rp {
 
 struct Sandbox {
   std::string path;
-  int fd = -1;  // O_PATH|O_DIRECTORY descriptor of the sandbox root, owned
+  int fd = -1;  // O_RDONLY|O_DIRECTORY descriptor of the sandbox root, owned; holds its lock
 };
 
-// Creates "<parent>/rp-sandbox-XXXXXX" with mode 0700.
+// Creates "<parent>/rp-sandbox-XXXXXX" with mode 0700 and takes an exclusive flock on it,
+// held as long as `fd` (or a copy a worker inherits) is open: a run that dies, even by
+// SIGKILL, releases it.
 Status CreateSandbox(const std::string& parent, Sandbox* out);
+// Finds sandboxes under `parent` whose run is gone (their lock is free), wipes each and
+// checks it is gone; their paths go to *wiped. Safe while other runs are live.
+Status WipeOrphanSandboxes(const std::string& parent, std::vector<std::string>* wiped);
 // Removes the tree at `path` (never following symlinks) and checks it is gone.
 Status RemoveTree(const std::string& path);
 void CloseSandbox(Sandbox* sb);

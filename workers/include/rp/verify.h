@@ -7,13 +7,33 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "rp/checks.h"
 #include "rp/hash.h"
 #include "rp/report.h"
 
 namespace rp {
+
+// What happens when an isolation layer is unavailable on this machine: `require` refuses the
+// run (exit 3); `best-effort` runs and the report's `isolation` says what was missing.
+enum class IsolationPolicy { kRequire, kBestEffort };
+// Where the restored tree lives: a directory on disk under sandbox_parent, or a size-capped
+// tmpfs mounted on it inside the worker's own mount namespace (restored data never touches a
+// disk and vanishes with the worker). kAuto: tmpfs when the expected size is known and fits
+// the memory budget, else disk.
+enum class SandboxKind { kAuto, kDisk, kTmpfs };
+
+struct Progress {
+  uint64_t entries = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  std::string current;  // the entry being restored (raw path)
+  double elapsed_s = 0;
+};
 
 struct VerifyOptions {
   std::string source;                         // archive file or directory
@@ -23,17 +43,47 @@ struct VerifyOptions {
   bool keep = false;                          // keep the sandbox after the run
   bool readback = false;                      // re-read every file from disk and hash again
   std::optional<std::string> write_manifest;  // write computed hashes here when the run passes
+  // Write the inventory (hash, size, mtime per file) here when the run passes: the baseline
+  // an `unchanged-since-baseline` check of a later run compares with.
+  std::optional<std::string> write_inventory;
   Limits limits;
   // Memory for what the run remembers per entry (and for the manifest's lines, as much
   // again); beyond it, sorted runs spill to an unnamed file in the sandbox. Tests set it
   // small to exercise the spill.
   size_t row_budget = 8u << 20;
-  // Set by the caller (e.g. from a signal handler) to stop a RunVerifyIsolated run: the child
-  // is killed, the sandbox wiped, and the run aborts as an environment error.
+  // Set by the caller (e.g. from a signal handler) to stop a RunVerifyIsolated run: the
+  // worker gets SIGTERM, then SIGKILL, the sandbox is wiped, and the run aborts as an
+  // environment error.
   const std::atomic<bool>* cancel = nullptr;
+
+  // Content checks run on the restored tree inside the sandbox (RunVerifyIsolated only).
+  std::vector<ContentCheck> checks;
+
+  // The worker process (RunVerifyIsolated): the `restoreproof` executable to run as
+  // `restoreproof worker` (empty: this process's own executable), how it is isolated, and
+  // where it restores.
+  std::string worker_binary;
+  IsolationPolicy isolation = IsolationPolicy::kRequire;
+  SandboxKind sandbox_kind = SandboxKind::kAuto;
+  std::optional<uint64_t> expected_bytes;  // the restored size, when the caller knows it
+  uint64_t tmpfs_budget_bytes = 0;         // 0: half of MemAvailable, at most 16 GiB
+  uint64_t worker_address_space_bytes = 8ull << 30;
+  uint64_t worker_processes = 64;  // tasks (threads included) the worker's user may have
+  // Progress from the worker, at least once a second, on the calling thread.
+  std::function<void(const Progress&)> on_progress;
 };
 
+// In the calling process, without isolation (fuzzing, and inside the worker).
 VerifyReport RunVerify(const VerifyOptions& options);
+// In a `restoreproof worker` process that locks itself down first (docs/isolation.md).
 VerifyReport RunVerifyIsolated(const VerifyOptions& options);
+
+// Content checks from a JSON file: an array of objects as in the worker job's "checks"
+// (docs/worker-protocol.md). kUsage with the reason when malformed.
+Status LoadChecksFile(const std::string& path, std::vector<ContentCheck>* checks);
+
+// The `restoreproof worker` subcommand: one job (JSON) on in_fd, JSON lines on out_fd
+// (docs/worker-protocol.md). Returns the process exit status.
+int WorkerMain(int in_fd, int out_fd);
 
 }  // namespace rp

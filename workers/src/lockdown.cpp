@@ -1,0 +1,330 @@
+#include "lockdown.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <linux/securebits.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "rp/posix_io.h"
+
+namespace rp::detail {
+namespace {
+
+std::string Errno(int e) { return std::string(strerrordesc_np(e) ? strerrordesc_np(e) : "error") + " (" + strerrorname_np(e) + ")"; }
+
+// Landlock constants newer than Debian 12's kernel headers (6.1), with the ABI that brought
+// them. The kernel checks the attribute size, so fields an older ABI lacks stay zero.
+constexpr uint64_t kFsRefer = 1ull << 13;     // ABI 2
+constexpr uint64_t kFsTruncate = 1ull << 14;  // ABI 3
+constexpr uint64_t kFsIoctlDev = 1ull << 15;  // ABI 5
+constexpr uint64_t kNetBindTcp = 1ull << 0;   // ABI 4
+constexpr uint64_t kNetConnectTcp = 1ull << 1;
+constexpr uint64_t kScopeAbstractUnix = 1ull << 0;  // ABI 6
+constexpr uint64_t kScopeSignal = 1ull << 1;
+
+struct RulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+
+struct PathBeneath {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+} __attribute__((packed));
+
+bool WriteProcFile(const char* path, const std::string& text) {
+  const int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int err = 0;
+  const bool ok = WriteAll(fd, text, &err);
+  close(fd);
+  if (!ok) errno = err;
+  return ok;
+}
+
+class Layers {
+ public:
+  Layers(const LockdownPlan& plan, LockdownResult* result) : plan_(plan), result_(result) {}
+
+  void Enforced(const std::string& name, const std::string& what) { result_->layers[name] = "enforced: " + what; }
+  // False when the policy requires the layer: the run must stop.
+  bool Unavailable(const std::string& name, const std::string& why) {
+    result_->layers[name] = "unavailable: " + why;
+    if (plan_.require && result_->status.ok())
+      result_->status = Status::Environment("isolation layer '" + name + "' is unavailable (" + why +
+                                            ") and the isolation policy is 'require': the restore was refused; "
+                                            "set the policy to 'best-effort' to run without it");
+    return !plan_.require;
+  }
+
+ private:
+  const LockdownPlan& plan_;
+  LockdownResult* result_;
+};
+
+// The calling process stays outside as a waiter; a child, pid 1 of a new PID namespace, goes
+// on: when it ends, the kernel kills every process left in that namespace (a check command's
+// stray children included).
+[[noreturn]] void WaitAndRelay(pid_t child) {
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    signal(WTERMSIG(status), SIG_DFL);
+    raise(WTERMSIG(status));
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 4);
+}
+
+bool Namespaces(Layers* layers, bool* have_mount_ns) {
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0)
+    return layers->Unavailable("namespaces", "unshare(user, network, mount, pid): " + Errno(errno));
+  // Only our own ids are mapped: inside, uid 0 is this process's user, with no power outside.
+  if (!WriteProcFile("/proc/self/setgroups", "deny") ||
+      !WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+      !WriteProcFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
+    return layers->Unavailable("namespaces", "cannot write the user namespace's id maps: " + Errno(errno));
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return layers->Unavailable("namespaces", "cannot make the mount namespace private: " + Errno(errno));
+  const pid_t child = fork();
+  if (child < 0) return layers->Unavailable("namespaces", "fork into the PID namespace: " + Errno(errno));
+  if (child > 0) WaitAndRelay(child);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the waiter (its parent is outside this PID namespace)
+  *have_mount_ns = true;
+  layers->Enforced("namespaces", "new user namespace (only uid " + std::to_string(uid) +
+                                     " mapped), new network namespace (no interfaces up: no network), "
+                                     "new mount namespace, new PID namespace (everything left is killed "
+                                     "when the worker ends)");
+  return true;
+}
+
+bool Tmpfs(const LockdownPlan& plan, bool have_mount_ns, Layers* layers, LockdownResult* result) {
+  if (!have_mount_ns)
+    return layers->Unavailable("tmpfs_sandbox", "needs a private mount namespace, which is unavailable; "
+                                                "restoring to the disk directory instead");
+  const std::string opts = "size=" + std::to_string(plan.tmpfs_bytes) + ",mode=0700";
+  if (mount("restoreproof-sandbox", plan.sandbox_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            opts.c_str()) != 0)
+    return layers->Unavailable("tmpfs_sandbox", "mount tmpfs: " + Errno(errno) + "; restoring to the disk directory instead");
+  const int fd = open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return layers->Unavailable("tmpfs_sandbox", "cannot open the mounted tmpfs: " + Errno(errno));
+  result->sandbox_fd = fd;
+  layers->Enforced("tmpfs_sandbox", "tmpfs of " + std::to_string(plan.tmpfs_bytes) +
+                                        " bytes (nosuid, nodev, noexec) in the worker's own mount namespace: "
+                                        "gone with the worker");
+  return true;
+}
+
+bool DropCapabilities(Layers* layers) {
+  // No root semantics on exec, then an empty bounding set, then no capabilities at all.
+  prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                               SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED);
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (prctl(PR_CAPBSET_READ, cap) < 0) break;
+    prctl(PR_CAPBSET_DROP, cap);
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capset, &hdr, data) != 0)
+    return layers->Unavailable("capabilities", "capset: " + Errno(errno));
+  if (syscall(SYS_capget, &hdr, data) != 0 || data[0].effective || data[0].permitted || data[1].effective ||
+      data[1].permitted)
+    return layers->Unavailable("capabilities", "capabilities still held after capset");
+  layers->Enforced("capabilities", "all dropped, bounding set empty, no root privileges on exec");
+  return true;
+}
+
+bool AddPathRule(int ruleset, const std::string& path, uint64_t dir_access, uint64_t file_access, std::string* why) {
+  const int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    *why = "cannot open " + path + ": " + Errno(errno);
+    return false;
+  }
+  struct stat st {};
+  fstat(fd, &st);
+  PathBeneath rule{S_ISDIR(st.st_mode) ? dir_access : file_access, fd};
+  const long rc = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+  const int e = errno;
+  close(fd);
+  if (rc != 0) {
+    *why = "landlock_add_rule(" + path + "): " + Errno(e);
+    return false;
+  }
+  return true;
+}
+
+bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
+  const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 0) {
+    const int e = errno;
+    return layers->Unavailable("landlock", e == EOPNOTSUPP ? "disabled in this kernel's boot configuration"
+                                                           : "not supported by this kernel: " + Errno(e));
+  }
+  constexpr uint64_t kFileRights =
+      LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE;
+  uint64_t fs = kFileRights | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+                LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+                LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+                LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+  uint64_t file_extra = 0;
+  if (abi >= 2) fs |= kFsRefer;
+  if (abi >= 3) {
+    fs |= kFsTruncate;
+    file_extra |= kFsTruncate;
+  }
+  if (abi >= 5) fs |= kFsIoctlDev;
+  RulesetAttr attr{fs, abi >= 4 ? (kNetBindTcp | kNetConnectTcp) : 0, abi >= 6 ? (kScopeAbstractUnix | kScopeSignal) : 0};
+  const size_t attr_size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+  const long ruleset = syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+  if (ruleset < 0) return layers->Unavailable("landlock", "landlock_create_ruleset: " + Errno(errno));
+  const int rs = static_cast<int>(ruleset);
+  std::string why;
+  bool ok = true;
+  const uint64_t read_dir = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  for (const auto& p : plan.read_paths)
+    ok = ok && AddPathRule(rs, p, read_dir, LANDLOCK_ACCESS_FS_READ_FILE, &why);
+  // The sandbox: everything but executing, device nodes, FIFOs, sockets and device ioctls.
+  const uint64_t sandbox = fs & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                                  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+                                  LANDLOCK_ACCESS_FS_MAKE_SOCK | kFsIoctlDev);
+  if (ok) {
+    PathBeneath rule{sandbox, sandbox_fd};
+    if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) {
+      why = "landlock_add_rule(sandbox): " + Errno(errno);
+      ok = false;
+    }
+  }
+  // Character-set conversion data libarchive may load for zip/7z names.
+  glob_t g{};
+  if (glob("/usr/lib/*/gconv", GLOB_ONLYDIR, nullptr, &g) == 0)
+    for (size_t i = 0; ok && i < g.gl_pathc; ++i) ok = AddPathRule(rs, g.gl_pathv[i], read_dir, LANDLOCK_ACCESS_FS_READ_FILE, &why);
+  globfree(&g);
+  std::string exec_note = "no program may be executed";
+  if (ok && !plan.check_command.empty()) {
+    // The check command and the system's programs and libraries it may need: read and
+    // execute, never write.
+    const uint64_t rx = read_dir | LANDLOCK_ACCESS_FS_EXECUTE;
+    for (const char* sys : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/ld.so.cache"})
+      if (access(sys, F_OK) == 0) ok = ok && AddPathRule(rs, sys, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
+    ok = ok && AddPathRule(rs, plan.check_command, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
+    ok = ok && AddPathRule(rs, "/dev/null", 0, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | file_extra, &why);
+    exec_note = "the check command and system programs may be executed, read-only";
+  }
+  if (ok && syscall(SYS_landlock_restrict_self, rs, 0) != 0) {
+    why = "landlock_restrict_self: " + Errno(errno);
+    ok = false;
+  }
+  close(rs);
+  if (!ok) return layers->Unavailable("landlock", why);
+  std::string what = "ABI " + std::to_string(abi) + ": read-only source, read-write sandbox, nothing else; " + exec_note;
+  what += abi >= 4 ? "; TCP bind and connect denied" : "; TCP not covered (ABI < 4)";
+  if (abi >= 6) what += "; signals and abstract sockets scoped to the worker";
+  layers->Enforced("landlock", what);
+  return true;
+}
+
+bool Seccomp(const LockdownPlan& plan, Layers* layers) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) return layers->Unavailable("seccomp", "seccomp_init failed");
+  const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+  int rc = 0;
+  std::vector<const char*> denied = {
+      "socket", "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
+      "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
+      "init_module", "finit_module", "delete_module", "add_key", "request_key", "keyctl", "kexec_load",
+      "kexec_file_load", "reboot", "swapon", "swapoff", "bpf", "perf_event_open", "unshare", "setns",
+      "mknod", "mknodat", "open_by_handle_at", "name_to_handle_at", "userfaultfd", "io_uring_setup",
+      "acct", "quotactl", "settimeofday", "clock_settime", "adjtimex", "syslog", "personality",
+      "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"};
+  if (plan.check_command.empty()) {
+    denied.push_back("execve");
+    denied.push_back("execveat");
+  }
+  for (const char* name : denied) {
+    const int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    rc = rc ? rc : seccomp_rule_add(ctx, deny, nr, 0);
+  }
+  // No new namespaces through clone either; clone3's flags sit behind a pointer the filter
+  // cannot read, so it reports ENOSYS and glibc falls back to clone.
+  for (int f : {CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP}) {
+    const auto flag = static_cast<scmp_datum_t>(static_cast<unsigned>(f));
+    rc = rc ? rc : seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+  }
+  rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  if (rc != 0) {
+    seccomp_release(ctx);
+    return layers->Unavailable("seccomp", std::string("building the filter: ") + std::strerror(-rc));
+  }
+  rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return layers->Unavailable("seccomp", std::string("loading the filter: ") + std::strerror(-rc));
+  layers->Enforced("seccomp", std::string("denied: sockets, ptrace, mount, modules, keys, namespaces, device nodes, bpf, ") +
+                                  (plan.check_command.empty() ? "exec" : "(exec allowed for the check command)"));
+  return true;
+}
+
+bool Rlimits(const LockdownPlan& plan, Layers* layers) {
+  struct Item {
+    int resource;
+    const char* name;
+    uint64_t value;
+  };
+  const Item items[] = {{RLIMIT_FSIZE, "file size", plan.file_bytes},
+                        {RLIMIT_NOFILE, "open files", plan.open_files},
+                        {RLIMIT_AS, "address space", plan.address_space_bytes},
+                        {RLIMIT_CPU, "CPU seconds", plan.cpu_seconds},
+                        {RLIMIT_NPROC, "processes", plan.processes},
+                        {RLIMIT_CORE, "core dump bytes", 0}};
+  std::string what;
+  for (const auto& it : items) {
+    if (it.value == 0 && it.resource != RLIMIT_CORE) continue;
+    const rlimit rl{static_cast<rlim_t>(it.value), static_cast<rlim_t>(it.value)};
+    if (setrlimit(it.resource, &rl) != 0)
+      return layers->Unavailable("rlimits", std::string("setrlimit(") + it.name + "): " + Errno(errno));
+    if (!what.empty()) what += ", ";
+    what += std::string(it.name) + " " + std::to_string(it.value);
+  }
+  layers->Enforced("rlimits", what);
+  return true;
+}
+
+}  // namespace
+
+LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd) {
+  LockdownResult result;
+  result.sandbox_fd = sandbox_fd;
+  Layers layers(plan, &result);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+    layers.Enforced("no_new_privs", "set-user-ID bits and file capabilities give nothing on exec");
+  else if (!layers.Unavailable("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS): " + Errno(errno)))
+    return result;
+  bool mount_ns = false;
+  if (!Namespaces(&layers, &mount_ns)) return result;
+  if (plan.tmpfs && !Tmpfs(plan, mount_ns, &layers, &result)) return result;
+  if (!DropCapabilities(&layers)) return result;
+  if (!Landlock(plan, result.sandbox_fd, &layers)) return result;
+  if (!Seccomp(plan, &layers)) return result;
+  Rlimits(plan, &layers);
+  return result;
+}
+
+}  // namespace rp::detail

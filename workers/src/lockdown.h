@@ -1,0 +1,45 @@
+// Internal: how a worker process locks itself down before it opens the source, one layer at a
+// time, in this order: no_new_privs, user + network (+ mount) namespaces, the tmpfs sandbox,
+// capabilities dropped, Landlock, seccomp, rlimits. Each layer is reported as "enforced: ..."
+// or "unavailable: <reason>"; under the `require` policy an unavailable layer stops the run.
+// Docs: docs/isolation.md. Called once, by the worker's main thread, before any other thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rp/status.h"
+
+namespace rp::detail {
+
+struct LockdownPlan {
+  std::vector<std::string> read_paths;  // the source (file or directory), the manifest
+  std::string sandbox_path;             // read-write, nothing else is
+  bool tmpfs = false;                   // mount a tmpfs of tmpfs_bytes on sandbox_path
+  uint64_t tmpfs_bytes = 0;
+  std::string check_command;  // executable allowed to run (empty: no exec at all)
+  // rlimits
+  uint64_t file_bytes = 0;  // RLIMIT_FSIZE
+  uint64_t address_space_bytes = 0;
+  uint64_t cpu_seconds = 0;
+  uint64_t processes = 64;  // RLIMIT_NPROC: tasks (threads count) of the worker's user
+  // The content writer's queue may hold up to 4,096 files opened ahead of their bytes.
+  uint64_t open_files = 8192;
+  bool require = true;  // policy: an unavailable layer refuses the run
+  // Layers to treat as unavailable: for tests of the policy on machines where all exist.
+  std::vector<std::string> simulate_unavailable;
+};
+
+struct LockdownResult {
+  std::map<std::string, std::string> layers;  // name -> "enforced: ..." | "unavailable: ..."
+  Status status;                              // kEnvironment when `require` refused the run
+  int sandbox_fd = -1;  // the sandbox root after the lockdown (the tmpfs when mounted)
+};
+
+// Locks the calling process down. `sandbox_fd` is the sandbox directory as created by the
+// parent; with tmpfs the returned fd is the mounted file system's root.
+LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd);
+
+}  // namespace rp::detail

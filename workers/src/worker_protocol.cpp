@@ -1,0 +1,159 @@
+#include "worker_protocol.h"
+
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "rp/path_text.h"
+
+namespace rp::detail {
+
+using nlohmann::json;
+
+namespace {
+// Paths travel escaped so that any byte sequence survives JSON.
+std::string Esc(const std::string& p) { return EscapePath(p); }
+std::string Unesc(const json& v) {
+  const auto s = v.get<std::string>();
+  return UnescapePath(s).value_or(s);
+}
+}  // namespace
+
+std::string JobToJson(const WorkerJob& job) {
+  const VerifyOptions& o = job.options;
+  json j;
+  j["protocol"] = kWorkerProtocol;
+  j["source"] = Esc(o.source);
+  if (o.manifest) j["manifest"] = Esc(*o.manifest);
+  if (o.algo) j["algorithm"] = HashAlgoName(*o.algo);
+  j["readback"] = o.readback;
+  j["row_budget"] = o.row_budget;
+  j["sandbox"] = {{"path", Esc(job.sandbox_path)},
+                  {"fd", kSandboxFd},
+                  {"kind", job.tmpfs ? "tmpfs" : "disk"},
+                  {"tmpfs_bytes", job.tmpfs_bytes}};
+  if (job.manifest_out) j["manifest_out_fd"] = kManifestFd;
+  if (job.inventory_out) j["inventory_out_fd"] = kInventoryFd;
+  j["limits"] = {{"max_total_bytes", o.limits.max_total_bytes}, {"max_entries", o.limits.max_entries},
+                 {"max_file_bytes", o.limits.max_file_bytes},   {"max_depth", o.limits.max_depth},
+                 {"max_ratio", o.limits.max_ratio},             {"ratio_floor_bytes", o.limits.ratio_floor_bytes},
+                 {"max_seconds", o.limits.max_seconds}};
+  j["isolation"] = {{"policy", o.isolation == IsolationPolicy::kRequire ? "require" : "best-effort"},
+                    {"address_space_bytes", o.worker_address_space_bytes},
+                    {"processes", o.worker_processes}};
+  json checks = json::array();
+  for (const auto& c : o.checks) {
+    json jc{{"kind", CheckKindName(c.kind)}, {"name", c.name}};
+    if (c.kind == CheckKind::kMinFiles) jc["count"] = c.count;
+    if (c.kind == CheckKind::kMinBytes) jc["bytes"] = c.bytes;
+    if (!c.globs.empty()) {
+      json g = json::array();
+      for (const auto& s : c.globs) g.push_back(Esc(s));
+      jc["globs"] = g;
+    }
+    if (!c.baseline.empty()) jc["baseline"] = Esc(c.baseline);
+    if (!c.argv.empty()) {
+      json a = json::array();
+      for (const auto& s : c.argv) a.push_back(Esc(s));
+      jc["argv"] = a;
+      jc["timeout_s"] = c.timeout_s;
+    }
+    checks.push_back(jc);
+  }
+  j["checks"] = checks;
+  return j.dump();
+}
+
+std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error) {
+  try {
+    const json j = json::parse(text);
+    if (j.at("protocol").get<int>() != kWorkerProtocol) {
+      *error = "job protocol " + std::to_string(j.at("protocol").get<int>()) + " is not " +
+               std::to_string(kWorkerProtocol);
+      return std::nullopt;
+    }
+    WorkerJob job;
+    VerifyOptions& o = job.options;
+    o.source = Unesc(j.at("source"));
+    if (j.contains("manifest")) o.manifest = Unesc(j.at("manifest"));
+    if (j.contains("algorithm")) {
+      o.algo = ParseHashAlgo(j.at("algorithm").get<std::string>());
+      if (!o.algo) {
+        *error = "unknown algorithm";
+        return std::nullopt;
+      }
+    }
+    o.readback = j.value("readback", false);
+    o.row_budget = j.value("row_budget", o.row_budget);
+    const json& sb = j.at("sandbox");
+    job.sandbox_path = Unesc(sb.at("path"));
+    job.tmpfs = sb.at("kind").get<std::string>() == "tmpfs";
+    job.tmpfs_bytes = sb.value("tmpfs_bytes", uint64_t{0});
+    job.manifest_out = j.contains("manifest_out_fd");
+    job.inventory_out = j.contains("inventory_out_fd");
+    const json& l = j.at("limits");
+    o.limits.max_total_bytes = l.at("max_total_bytes").get<uint64_t>();
+    o.limits.max_entries = l.at("max_entries").get<uint64_t>();
+    o.limits.max_file_bytes = l.at("max_file_bytes").get<uint64_t>();
+    o.limits.max_depth = l.at("max_depth").get<uint32_t>();
+    o.limits.max_ratio = l.at("max_ratio").get<double>();
+    o.limits.ratio_floor_bytes = l.at("ratio_floor_bytes").get<uint64_t>();
+    o.limits.max_seconds = l.at("max_seconds").get<double>();
+    const json& iso = j.at("isolation");
+    const std::string policy = iso.at("policy").get<std::string>();
+    if (policy != "require" && policy != "best-effort") {
+      *error = "isolation policy must be 'require' or 'best-effort'";
+      return std::nullopt;
+    }
+    o.isolation = policy == "require" ? IsolationPolicy::kRequire : IsolationPolicy::kBestEffort;
+    o.worker_address_space_bytes = iso.value("address_space_bytes", o.worker_address_space_bytes);
+    o.worker_processes = iso.value("processes", o.worker_processes);
+    for (const auto& jc : j.value("checks", json::array())) {
+      ContentCheck c;
+      auto kind = ParseCheckKind(jc.at("kind").get<std::string>());
+      if (!kind) {
+        *error = "unknown check kind '" + jc.at("kind").get<std::string>() + "'";
+        return std::nullopt;
+      }
+      c.kind = *kind;
+      c.name = jc.value("name", std::string());
+      c.count = jc.value("count", uint64_t{0});
+      c.bytes = jc.value("bytes", uint64_t{0});
+      for (const auto& g : jc.value("globs", json::array())) c.globs.push_back(Unesc(g));
+      if (jc.contains("baseline")) c.baseline = Unesc(jc.at("baseline"));
+      for (const auto& a : jc.value("argv", json::array())) c.argv.push_back(Unesc(a));
+      c.timeout_s = jc.value("timeout_s", c.timeout_s);
+      o.checks.push_back(std::move(c));
+    }
+    return job;
+  } catch (const json::exception& e) {
+    *error = std::string("malformed job: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace rp::detail
+
+namespace rp {
+
+Status LoadChecksFile(const std::string& path, std::vector<ContentCheck>* checks) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Environment("cannot read checks file " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  nlohmann::json arr = nlohmann::json::parse(text, nullptr, false);
+  if (arr.is_discarded() || !arr.is_array()) return Status::Usage(path + ": not a JSON array of checks");
+  // Parsed by the same code as a worker job's checks.
+  nlohmann::json job{{"protocol", detail::kWorkerProtocol},
+                     {"source", ""},
+                     {"sandbox", {{"path", ""}, {"kind", "disk"}}},
+                     {"limits", nlohmann::json::parse(detail::JobToJson(detail::WorkerJob{}))["limits"]},
+                     {"isolation", {{"policy", "require"}}},
+                     {"checks", arr}};
+  std::string error;
+  auto parsed = detail::JobFromJson(job.dump(), &error);
+  if (!parsed) return Status::Usage(path + ": " + error);
+  *checks = parsed->options.checks;
+  return Status::Ok();
+}
+
+}  // namespace rp
