@@ -160,7 +160,9 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
   } else if (WIFSIGNALED(status)) {
     out.message = std::string("killed by signal ") + strsignal(WTERMSIG(status));
   }
-  if (!last.empty()) out.message += "; last output: " + EscapePath(last);
+  for (auto& ch : last)
+    if (ch == '\n') ch = '|';
+  if (!last.empty()) out.message += "; last output: " + last;
   return out;
 }
 

@@ -19,8 +19,8 @@ constexpr size_t kMaxQueuedOps = 4096;
 }  // namespace
 
 ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows,
-                             std::atomic<uint64_t>* live_bytes)
-    : buffers_(buffers), rows_(rows), live_bytes_(live_bytes), hasher_(algo), thread_([this] { Run(); }) {}
+                             std::atomic<uint64_t>* live_bytes, uint64_t capped_bytes)
+    : buffers_(buffers), rows_(rows), live_bytes_(live_bytes), capped_bytes_(capped_bytes), hasher_(algo), thread_([this] { Run(); }) {}
 
 ContentWriter::~ContentWriter() { Finish(); }
 
@@ -111,7 +111,13 @@ void ContentWriter::Write(std::vector<char>& data, uint64_t offset) {
   if (!WriteAll(cur_->fd, data.data(), data.size(), &err)) {
     damaged_ = true;
     findings.push_back(Finding{FindingKind::kIoError, cur_->path, std::string("write to sandbox failed: ") + std::strerror(err), -1});
-    if (err == ENOSPC || err == EDQUOT) {
+    if ((err == ENOSPC || err == EDQUOT) && capped_bytes_ > 0) {
+      limit_hit = true;
+      findings.push_back(Finding{FindingKind::kLimitExceeded, cur_->path,
+                                 "limit exceeded: the tmpfs sandbox's size cap of " + std::to_string(capped_bytes_) +
+                                     " bytes is full",
+                                 -1});
+    } else if (err == ENOSPC || err == EDQUOT) {
       abort = Status::Environment("sandbox file system full while restoring " + EscapePath(cur_->path));
     } else if (err == EFBIG) {
       limit_hit = true;

@@ -36,8 +36,10 @@ struct FileStart {
 class ContentWriter {
  public:
   // Each file's row (size, digest, damage) goes to *rows when the file is closed.
-  // Bytes written are also added to *live_bytes (if given) as they are written.
-  ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows, std::atomic<uint64_t>* live_bytes = nullptr);
+  // Bytes written are also added to *live_bytes (if given) as they are written. A sandbox of
+  // capped_bytes (a tmpfs; 0: not capped) that fills up is a limit hit, not an environment error.
+  ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows, std::atomic<uint64_t>* live_bytes = nullptr,
+                uint64_t capped_bytes = 0);
   ~ContentWriter();
   ContentWriter(const ContentWriter&) = delete;
   ContentWriter& operator=(const ContentWriter&) = delete;
@@ -72,6 +74,7 @@ class ContentWriter {
   MessageQueue* buffers_;
   RowSorter* rows_;
   std::atomic<uint64_t>* live_bytes_;
+  const uint64_t capped_bytes_;
   Hasher hasher_;
   std::mutex mu_;
   std::condition_variable cv_;

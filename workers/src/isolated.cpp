@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -80,6 +83,67 @@ bool ChooseTmpfs(const VerifyOptions& o, uint64_t* bytes, std::string* why) {
   return true;
 }
 
+// A pids cgroup for one worker: the kernel's bound on its processes. RLIMIT_NPROC does not
+// hold for a worker whose user is root outside its namespace, so this is what stops a fork
+// bomb there. cgroup v1's pids hierarchy or cgroup v2 with the pids controller.
+struct PidsCgroup {
+  std::string dir;     // empty when unavailable
+  std::string status;  // for the report
+};
+
+bool WriteText(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int err = 0;
+  const bool ok = WriteAll(fd, text, &err);
+  close(fd);
+  return ok;
+}
+
+PidsCgroup CreatePidsCgroup(uint64_t max_processes) {
+  static std::atomic<unsigned> counter{0};
+  PidsCgroup cg;
+  std::string root;
+  std::ifstream v2("/sys/fs/cgroup/cgroup.controllers");
+  std::string controllers;
+  std::getline(v2, controllers);
+  if (access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0) {
+    root = "/sys/fs/cgroup/pids";
+  } else if (controllers.find("pids") != std::string::npos && access("/sys/fs/cgroup/cgroup.procs", W_OK) == 0) {
+    root = "/sys/fs/cgroup";
+    WriteText(root + "/cgroup.subtree_control", "+pids");
+  } else {
+    cg.status = "unavailable: no writable pids cgroup (cgroup v1 pids hierarchy or v2 pids controller)";
+    return cg;
+  }
+  cg.dir = root + "/restoreproof-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  if (mkdir(cg.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    cg.status = "unavailable: cannot create " + cg.dir + ": " + std::strerror(errno);
+    cg.dir.clear();
+    return cg;
+  }
+  if (!WriteText(cg.dir + "/pids.max", std::to_string(max_processes))) {
+    cg.status = "unavailable: cannot set " + cg.dir + "/pids.max: " + std::strerror(errno);
+    rmdir(cg.dir.c_str());
+    cg.dir.clear();
+    return cg;
+  }
+  cg.status = "enforced: pids cgroup " + cg.dir + " allows " + std::to_string(max_processes) +
+              " processes and threads for the worker and everything it starts";
+  return cg;
+}
+
+void RemovePidsCgroup(const PidsCgroup& cg) {
+  if (cg.dir.empty()) return;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (rmdir(cg.dir.c_str()) == 0 || errno == ENOENT) return;
+    std::ifstream procs(cg.dir + "/cgroup.procs");
+    pid_t p;
+    while (procs >> p) kill(p, SIGKILL);
+    usleep(20000);
+  }
+}
+
 // Moves `fds` to the descriptor numbers given, in a child before exec.
 void PlaceFds(const std::vector<std::pair<int, int>>& moves) {
   std::vector<std::pair<int, int>> high;
@@ -107,6 +171,11 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   job.tmpfs = ChooseTmpfs(options, &job.tmpfs_bytes, &tmpfs_note);
   job.manifest_out = run.manifest.fd >= 0;
   job.inventory_out = run.inventory.fd >= 0;
+  const PidsCgroup cgroup = CreatePidsCgroup(options.worker_processes);
+  job.process_limit = cgroup.dir.empty() && geteuid() != 0
+                          ? "enforced: RLIMIT_NPROC of " + std::to_string(options.worker_processes) + " for the worker's own user"
+                          : cgroup.status;
+  const std::string cgroup_procs = cgroup.dir.empty() ? std::string() : cgroup.dir + "/cgroup.procs";
   const std::string job_text = detail::JobToJson(job);
   const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
 
@@ -126,6 +195,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
                 {run.inventory.fd, detail::kInventoryFd}});
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
       if (getppid() != parent) _exit(127);
+      if (!cgroup_procs.empty()) {  // join the pids cgroup before anything runs
+        char pid_text[24];
+        const int len = std::snprintf(pid_text, sizeof pid_text, "%d", static_cast<int>(getpid()));
+        const int cfd = open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+        if (cfd < 0 || write(cfd, pid_text, static_cast<size_t>(len)) != len) _exit(126);
+        close(cfd);
+      }
       char arg0[] = "restoreproof";
       char arg1[] = "worker";
       char* argv[] = {arg0, arg1, nullptr};
@@ -232,6 +308,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     if (out_pipe[0] >= 0) close(out_pipe[0]);
   }
   if (!tmpfs_note.empty() && !report.isolation.count("tmpfs_sandbox")) report.isolation["tmpfs_sandbox"] = tmpfs_note;
+  RemovePidsCgroup(cgroup);
   detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;

@@ -224,9 +224,12 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
     const uint64_t rx = read_dir | LANDLOCK_ACCESS_FS_EXECUTE;
     for (const char* sys : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/ld.so.cache"})
       if (access(sys, F_OK) == 0) ok = ok && AddPathRule(rs, sys, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
-    ok = ok && AddPathRule(rs, plan.check_command, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
+    // The command's own directory: an operator's check may be a script with helpers beside it.
+    const size_t slash = plan.check_command.rfind('/');
+    const std::string cmd_dir = slash == 0 || slash == std::string::npos ? plan.check_command : plan.check_command.substr(0, slash);
+    ok = ok && AddPathRule(rs, cmd_dir, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
     ok = ok && AddPathRule(rs, "/dev/null", 0, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | file_extra, &why);
-    exec_note = "the check command and system programs may be executed, read-only";
+    exec_note = "the check command's directory and system programs may be executed, read-only";
   }
   if (ok && syscall(SYS_landlock_restrict_self, rs, 0) != 0) {
     why = "landlock_restrict_self: " + Errno(errno);
@@ -313,6 +316,13 @@ LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd) {
   LockdownResult result;
   result.sandbox_fd = sandbox_fd;
   Layers layers(plan, &result);
+  if (plan.process_limit.rfind("enforced", 0) == 0) {
+    result.layers["process_limit"] = plan.process_limit;
+  } else if (const size_t colon = plan.process_limit.find(": ");
+             !layers.Unavailable("process_limit", colon == std::string::npos ? plan.process_limit
+                                                                               : plan.process_limit.substr(colon + 2))) {
+    return result;
+  }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
     layers.Enforced("no_new_privs", "set-user-ID bits and file capabilities give nothing on exec");
   else if (!layers.Unavailable("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS): " + Errno(errno)))
@@ -320,6 +330,17 @@ LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd) {
   bool mount_ns = false;
   if (!Namespaces(&layers, &mount_ns)) return result;
   if (plan.tmpfs && !Tmpfs(plan, mount_ns, &layers, &result)) return result;
+  if (mount_ns && result.sandbox_fd == sandbox_fd) {
+    // The inherited descriptor belongs to the parent's mount namespace, where paths beneath
+    // it look unreachable from here (getcwd fails in a check command): reopen the same
+    // directory through this namespace's copy of the mount.
+    struct stat a {}, b {};
+    const int fd = open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &a) == 0 && fstat(sandbox_fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      result.sandbox_fd = fd;
+    else if (fd >= 0)
+      close(fd);
+  }
   if (!DropCapabilities(&layers)) return result;
   if (!Landlock(plan, result.sandbox_fd, &layers)) return result;
   if (!Seccomp(plan, &layers)) return result;

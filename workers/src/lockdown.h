@@ -28,8 +28,7 @@ struct LockdownPlan {
   // The content writer's queue may hold up to 4,096 files opened ahead of their bytes.
   uint64_t open_files = 8192;
   bool require = true;  // policy: an unavailable layer refuses the run
-  // Layers to treat as unavailable: for tests of the policy on machines where all exist.
-  std::vector<std::string> simulate_unavailable;
+  std::string process_limit;  // as the parent set it up (pids cgroup), reported as a layer
 };
 
 struct LockdownResult {

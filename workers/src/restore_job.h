@@ -29,6 +29,7 @@ struct RestoreJob {
   int inventory_out_fd = -1;  // where to write the inventory, or -1
   LiveProgress* progress = nullptr;
   bool run_checks = false;  // options->checks run here (only inside a worker)
+  uint64_t sandbox_cap_bytes = 0;  // the sandbox is a tmpfs of this size (0: a directory on disk)
 };
 
 // Restores and verifies into job.sandbox_fd, filling *report. Does not remove the sandbox.

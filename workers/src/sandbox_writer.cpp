@@ -84,7 +84,7 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
-  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_, progress_ ? &progress_->bytes : nullptr);
+  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_, progress_ ? &progress_->bytes : nullptr, capped_bytes_);
   std::deque<Message> batch;
   bool done = false;
   while (!stop_ && !done && queue->PopAll(&batch)) {
@@ -174,7 +174,14 @@ bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::
   }
   const int e = errno;
   report_->Add(Finding{FindingKind::kIoError, rel, "cannot create file in sandbox: " + Errno(e), -1});
-  if (e == ENOSPC || e == EDQUOT) {
+  if ((e == ENOSPC || e == EDQUOT) && capped_bytes_ > 0) {
+    report_->Add(Finding{FindingKind::kLimitExceeded, rel,
+                         "limit exceeded: the tmpfs sandbox's size cap of " + std::to_string(capped_bytes_) +
+                             " bytes is full",
+                         -1});
+    limit_hit_ = true;
+    StopRun();
+  } else if (e == ENOSPC || e == EDQUOT) {
     report_->status = RunStatus::kAborted;
     report_->abort_status = Status::Environment("sandbox file system full while restoring " + EscapePath(rel));
     StopRun();

@@ -39,6 +39,8 @@ class SandboxWriter {
   void NoteSymlinkCheck();
 
   bool limit_hit() const { return limit_hit_; }
+  // The sandbox is a tmpfs of this size: running out of space is a limit hit.
+  void set_capped_bytes(uint64_t bytes) { capped_bytes_ = bytes; }
   // Path (relative) of a restored file, opened read-only without following links.
   int OpenForRead(const std::string& rel, std::string* why);
 
@@ -62,6 +64,7 @@ class SandboxWriter {
   std::unique_ptr<Current> cur_;
   RowSorter* rows_;
   LiveProgress* progress_;
+  uint64_t capped_bytes_ = 0;
   bool have_openat2_ = true;
   std::string cached_parent_;
   int cached_parent_fd_ = -1;

@@ -234,6 +234,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
   RowSorter restored(job.sandbox_fd, opt.row_budget);
   SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report, job.progress);
+  writer.set_capped_bytes(job.sandbox_cap_bytes);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
@@ -273,7 +274,7 @@ VerifyReport RunVerify(const VerifyOptions& options) {
   report.limits = options.limits;
   detail::RunResources run;
   if (detail::BeginRun(options, &report, &run)) {
-    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd, run.inventory.fd, nullptr, false};
+    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd, run.inventory.fd, nullptr, false, 0};
     detail::RestoreInto(job, &report);
   }
   report.isolation["child_process"] = "not used: restored in the calling process";

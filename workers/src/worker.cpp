@@ -97,6 +97,7 @@ int WorkerMain(int in_fd, int out_fd) {
   plan.cpu_seconds = static_cast<uint64_t>(opt.limits.max_seconds) + 30;
   plan.processes = opt.worker_processes;
   plan.require = opt.isolation == IsolationPolicy::kRequire;
+  plan.process_limit = job->process_limit;
   // Past this point this process may be a child in a new PID namespace (lockdown.h).
   const detail::LockdownResult locked = detail::Lockdown(plan, detail::kSandboxFd);
   report.isolation = locked.layers;
@@ -138,7 +139,8 @@ int WorkerMain(int in_fd, int out_fd) {
                         job->manifest_out ? detail::kManifestFd : -1,
                         job->inventory_out ? detail::kInventoryFd : -1,
                         &progress,
-                        true};
+                        true,
+                        report.sandbox_kind == "tmpfs" ? job->tmpfs_bytes : 0};
   detail::RestoreInto(rj, &report);
   {
     std::lock_guard lock(mu);

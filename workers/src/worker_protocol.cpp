@@ -40,7 +40,8 @@ std::string JobToJson(const WorkerJob& job) {
                  {"max_seconds", o.limits.max_seconds}};
   j["isolation"] = {{"policy", o.isolation == IsolationPolicy::kRequire ? "require" : "best-effort"},
                     {"address_space_bytes", o.worker_address_space_bytes},
-                    {"processes", o.worker_processes}};
+                    {"processes", o.worker_processes},
+                    {"process_limit", job.process_limit}};
   json checks = json::array();
   for (const auto& c : o.checks) {
     json jc{{"kind", CheckKindName(c.kind)}, {"name", c.name}};
@@ -108,6 +109,7 @@ std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error
     o.isolation = policy == "require" ? IsolationPolicy::kRequire : IsolationPolicy::kBestEffort;
     o.worker_address_space_bytes = iso.value("address_space_bytes", o.worker_address_space_bytes);
     o.worker_processes = iso.value("processes", o.worker_processes);
+    job.process_limit = iso.value("process_limit", std::string("unavailable: not reported by the parent"));
     for (const auto& jc : j.value("checks", json::array())) {
       ContentCheck c;
       auto kind = ParseCheckKind(jc.at("kind").get<std::string>());

@@ -23,6 +23,8 @@ struct WorkerJob {
   uint64_t tmpfs_bytes = 0;
   bool manifest_out = false;
   bool inventory_out = false;
+  // How the parent bounds the worker's processes ("enforced: ..." / "unavailable: ...").
+  std::string process_limit;
 };
 
 std::string JobToJson(const WorkerJob& job);

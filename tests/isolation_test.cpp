@@ -1,0 +1,399 @@
+// The worker process and its lockdown, shown with real processes: a check command that tries
+// to break out is stopped by the kernel, a worker or parent that dies is recorded and its
+// sandbox wiped, and a missing layer is refused under `require`.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "engine_support.h"
+#include "rp/report_json.h"
+
+namespace rp::test {
+namespace {
+
+using K = TreeEntry::Kind;
+
+std::vector<TreeEntry> SmallTree() {
+  return {{K::kDirectory, "data", 0, 0, true, "", 0755, 0},
+          {K::kFile, "data/a.txt", 1000, 1, true, "", 0644, 0},
+          {K::kFile, "data/b.txt", 2000, 2, true, "", 0644, 0}};
+}
+
+const Finding* CheckFinding(const VerifyReport& r, const std::string& name) {
+  for (const auto& f : r.findings)
+    if ((f.kind == FindingKind::kCheckPassed || f.kind == FindingKind::kCheckFailed) && f.path == name) return &f;
+  return nullptr;
+}
+
+VerifyReport RunWithCommand(const TempDir& dir, const std::vector<std::string>& argv) {
+  if (!std::filesystem::exists(dir / "a.tar")) {
+    EXPECT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  }
+  auto o = Options(dir, dir / "a.tar");
+  ContentCheck c;
+  c.kind = CheckKind::kCommand;
+  c.name = "probe";
+  c.argv = argv;
+  c.timeout_s = 20;
+  o.checks.push_back(c);
+  return RunVerifyIsolated(o);
+}
+
+TEST(Isolation, EveryLayerIsEnforcedAndRecorded) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  const VerifyReport r = RunVerifyIsolated(Options(dir, dir / "a.tar"));
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  for (const char* layer : {"no_new_privs", "namespaces", "capabilities", "landlock", "seccomp", "rlimits",
+                            "process_limit", "worker_process"}) {
+    ASSERT_TRUE(r.isolation.count(layer)) << layer;
+    EXPECT_EQ(r.isolation.at(layer).rfind("enforced", 0), 0u) << layer << ": " << r.isolation.at(layer);
+  }
+}
+
+TEST(CheckCommand, CannotWriteOutsideTheSandbox) {
+  TempDir dir;
+  const std::string outside = dir / "outside.txt";
+  const VerifyReport r = RunWithCommand(
+      dir, {"/bin/sh", "-c", "echo in > inside.txt || exit 4; echo pwned > " + outside + " && exit 0; exit 3"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->kind, FindingKind::kCheckFailed);
+  EXPECT_NE(f->message.find("exit code 3"), std::string::npos) << f->message;  // inside worked, outside did not
+  EXPECT_FALSE(std::filesystem::exists(outside));
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+}
+
+TEST(CheckCommand, CannotConnectToLocalhost) {
+  TempDir dir;
+  const int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(srv, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(srv, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(srv, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const VerifyReport r =
+      RunWithCommand(dir, {"/bin/bash", "-c", "echo hi > /dev/tcp/127.0.0.1/" + port + " && exit 0; exit 3"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_NE(f->message.find("exit code 3"), std::string::npos) << f->message;
+  EXPECT_LT(accept4(srv, nullptr, nullptr, SOCK_CLOEXEC), 0) << "a connection reached the listener";
+  close(srv);
+}
+
+TEST(CheckCommand, CannotReadOutsideTheSource) {
+  TempDir dir;
+  WriteFile(dir / "secret.txt", "TOPSECRET-4711\n");
+  const VerifyReport r = RunWithCommand(dir, {"/bin/sh", "-c", "cat " + dir / "secret.txt" + " && exit 0; exit 3"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_NE(f->message.find("exit code 3"), std::string::npos) << f->message;
+  EXPECT_EQ(f->message.find("TOPSECRET"), std::string::npos) << f->message;
+}
+
+bool SleepersLeft(const std::string& marker) {
+  DIR* d = opendir("/proc");
+  bool found = false;
+  while (dirent* de = readdir(d)) {
+    if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + de->d_name + "/cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(marker) != std::string::npos && cmd.rfind("sleep", 0) == 0) found = true;
+  }
+  closedir(d);
+  return found;
+}
+
+TEST(CheckCommand, ForkWithoutBoundIsStoppedAndNothingOutlivesTheWorker) {
+  TempDir dir;
+  const std::string marker = "37.25" + std::to_string(getpid() % 100);
+  const VerifyReport r = RunWithCommand(
+      dir, {"/bin/sh", "-c", "i=0; while [ $i -lt 400 ]; do sleep " + marker + " & i=$((i+1)); done; exit 0"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->kind, FindingKind::kCheckFailed) << f->message;
+  EXPECT_NE(f->message.find("fork"), std::string::npos) << Describe(r);
+  EXPECT_FALSE(SleepersLeft(marker)) << "processes started by the check outlived the worker";
+}
+
+TEST(CheckCommand, CannotCreateADeviceNode) {
+  TempDir dir;
+  const VerifyReport r = RunWithCommand(dir, {"/bin/sh", "-c", "mknod null2 c 1 3 && exit 0; mkfifo p && exit 5; exit 3"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_NE(f->message.find("exit code 3"), std::string::npos) << f->message;
+}
+
+TEST(CheckCommand, SetuidFileGivesNoPrivileges) {
+  TempDir dir;
+  // A set-user-ID-root copy of cat beside the check script. The worker runs as uid 0 of its
+  // own user namespace without capabilities: a file of mode 000 stays unreadable unless the
+  // exec hands out privileges.
+  std::filesystem::create_directories(dir / "bin");
+  ASSERT_EQ(RunShell("cp /usr/bin/cat " + dir / "bin/cat-suid" + " && chown 0:0 " + dir / "bin/cat-suid" +
+                     " && chmod 4755 " + dir / "bin/cat-suid"),
+            0);
+  WriteFile(dir / "bin/check.sh",
+            "#!/bin/sh\necho secret > locked.txt; chmod 000 locked.txt\n\"$(dirname \"$0\")/cat-suid\" locked.txt && exit 0\nexit 3\n");
+  chmod((dir / "bin/check.sh").c_str(), 0755);
+  const VerifyReport r = RunWithCommand(dir, {dir / "bin/check.sh"});
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_NE(f->message.find("exit code 3"), std::string::npos) << f->message;
+  EXPECT_NE(f->message.find("Permission denied"), std::string::npos) << f->message;
+}
+
+// Writes the first part of a tar into a FIFO and holds it open until released: a restore that
+// is really under way and cannot finish on its own.
+class StalledSource {
+ public:
+  explicit StalledSource(const std::string& dir) : fifo_(dir + "/stalled.tar") {
+    std::vector<TreeEntry> e;
+    for (int i = 0; i < 40; ++i) e.push_back({K::kFile, "f" + std::to_string(i), 20000, static_cast<uint64_t>(i), true, "", 0644, 0});
+    e.push_back({K::kFile, "big", 8u << 20, 99, false, "", 0644, 0});
+    EXPECT_TRUE(WriteArchive(dir + "/full.tar", {"pax", {}}, e).ok());
+    tar_ = ReadFile(dir + "/full.tar");
+    EXPECT_EQ(mkfifo(fifo_.c_str(), 0600), 0);
+    writer_ = std::thread([this] {
+      const int fd = open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return;
+      signal(SIGPIPE, SIG_IGN);
+      (void)!write(fd, tar_.data(), tar_.size() / 2);
+      while (!release_) usleep(10000);
+      if (finish_) (void)!write(fd, tar_.data() + tar_.size() / 2, tar_.size() - tar_.size() / 2);
+      close(fd);
+    });
+  }
+  ~StalledSource() {
+    Release(false);
+    // Unblock a writer still waiting in open() for a reader that never came.
+    const int fd = open(fifo_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    writer_.join();
+    if (fd >= 0) close(fd);
+  }
+  void Release(bool finish) {
+    finish_ = finish;
+    release_ = true;
+  }
+  const std::string& path() const { return fifo_; }
+
+ private:
+  std::string fifo_, tar_;
+  std::atomic<bool> release_{false}, finish_{false};
+  std::thread writer_;
+};
+
+std::vector<pid_t> ChildrenOfThisProcess() {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc/self/task");
+  while (dirent* de = readdir(d)) {
+    if (de->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + de->d_name + "/children");
+    pid_t p;
+    while (in >> p) out.push_back(p);
+  }
+  closedir(d);
+  return out;
+}
+
+TEST(Worker, KilledMidRestoreIsRecordedAsDiedAndTheSandboxWiped) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  auto o = Options(dir, src.path());
+  bool killed = false;
+  o.on_progress = [&](const Progress& p) {
+    if (killed || p.entries == 0) return;
+    for (pid_t c : ChildrenOfThisProcess()) kill(c, SIGKILL);
+    killed = true;
+  };
+  const VerifyReport r = RunVerifyIsolated(o);
+  src.Release(false);
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  ASSERT_EQ(PathsOf(r, FindingKind::kWorkerDied).size(), 1u) << Describe(r);
+  EXPECT_NE(r.findings.back().message.find("signal 9"), std::string::npos) << Describe(r);
+  EXPECT_TRUE(r.sandbox_removed);
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+std::vector<std::string> SandboxesIn(const std::string& parent) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(parent, ec))
+    if (e.path().filename().string().rfind("rp-sandbox-", 0) == 0) out.push_back(e.path());
+  return out;
+}
+
+TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  const std::string sb = dir / "sandboxes";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(RP_BINARY, "restoreproof", "verify", src.path().c_str(), "--sandbox", sb.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until the restore has written files into its sandbox.
+  bool restoring = false;
+  for (int i = 0; i < 200 && !restoring; ++i) {
+    for (const auto& s : SandboxesIn(sb)) restoring = restoring || !std::filesystem::is_empty(s);
+    if (!restoring) usleep(50000);
+  }
+  ASSERT_TRUE(restoring);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  src.Release(false);
+  const auto left = SandboxesIn(sb);
+  ASSERT_EQ(left.size(), 1u) << "the killed run's sandbox should still be there";
+
+  // Started again: the orphan is found and wiped, and that is said on stderr.
+  ASSERT_TRUE(WriteArchive(dir / "ok.tar", {"pax", {}}, SmallTree()).ok());
+  std::string out;
+  bool wiped = false;
+  for (int attempt = 0; attempt < 50 && !wiped; ++attempt) {  // until the dead worker's lock is released
+    RunShell(std::string(RP_BINARY) + " verify " + dir / "ok.tar" + " --sandbox " + sb, &out);
+    wiped = out.find("wiped orphan sandbox " + left[0]) != std::string::npos;
+    if (!wiped) usleep(100000);
+  }
+  EXPECT_TRUE(wiped) << out;
+  EXPECT_TRUE(SandboxesIn(sb).empty());
+}
+
+TEST(Worker, WallTimeStopsTheWorkerAndWipes) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  auto o = Options(dir, src.path());
+  o.limits.max_seconds = 1;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  EXPECT_EQ(PathsOf(r, FindingKind::kLimitExceeded).size(), 1u) << Describe(r);
+  EXPECT_TRUE(r.sandbox_removed);
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+TEST(Worker, ProgressArrivesWhileTheRestoreRuns) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  auto o = Options(dir, src.path());
+  std::vector<Progress> seen;
+  o.on_progress = [&](const Progress& p) {
+    seen.push_back(p);
+    if (seen.size() == 3) src.Release(true);
+  };
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_GT(seen[0].entries, 0u);
+  EXPECT_GT(seen[0].bytes, 0u);
+  EXPECT_FALSE(seen[0].current.empty());
+}
+
+// Under `require` a machine without a layer refuses the run; under `best-effort` it runs and
+// says what was missing. The layer is made really unavailable: the system call fails as on a
+// kernel without it.
+struct Unavailable {
+  std::string syscall_spec, layer;
+};
+
+class PolicyTest : public ::testing::TestWithParam<Unavailable> {};
+
+TEST_P(PolicyTest, RequireRefusesBestEffortRunsAndRecordsTheGap) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  const std::string cmd = std::string(RP_WITHOUT_SYSCALLS) + " " + GetParam().syscall_spec + " -- " + RP_BINARY +
+                          " verify " + dir / "a.tar" + " --sandbox " + dir / "sb" + " --json --isolation ";
+  std::string out;
+  EXPECT_EQ(RunShell("{ " + cmd + "require 2>/dev/null; }", &out), 3) << out;
+  auto r = ReportFromJson(out);
+  ASSERT_TRUE(r) << out;
+  EXPECT_EQ(r->isolation[GetParam().layer].rfind("unavailable", 0), 0u) << r->isolation[GetParam().layer];
+  EXPECT_NE(r->abort_status.message().find("'" + GetParam().layer + "' is unavailable"), std::string::npos)
+      << r->abort_status.message();
+  EXPECT_EQ(r->files, 0u);
+
+  EXPECT_EQ(RunShell("{ " + cmd + "best-effort 2>/dev/null; }", &out), 0) << out;
+  r = ReportFromJson(out);
+  ASSERT_TRUE(r) << out;
+  EXPECT_EQ(r->status, RunStatus::kPassed);
+  EXPECT_EQ(r->isolation[GetParam().layer].rfind("unavailable", 0), 0u);
+  EXPECT_TRUE(SandboxesIn(dir / "sb").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, PolicyTest,
+                         ::testing::Values(Unavailable{"landlock_create_ruleset=ENOSYS", "landlock"},
+                                           Unavailable{"unshare=EPERM", "namespaces"}),
+                         [](const auto& tpi) { return tpi.param.layer; });
+
+TEST(Tmpfs, RestoredDataNeverTouchesTheDiskAndVanishesWithTheWorker) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  auto o = Options(dir, src.path());
+  o.sandbox_kind = SandboxKind::kTmpfs;
+  o.tmpfs_budget_bytes = 64u << 20;
+  int looked = 0;
+  bool disk_empty = true;
+  o.on_progress = [&](const Progress& p) {
+    if (p.files == 0 || looked > 0) return;
+    for (const auto& s : SandboxesIn(o.sandbox_parent)) {
+      ++looked;
+      disk_empty = disk_empty && std::filesystem::is_empty(s);  // seen from outside the worker
+    }
+    src.Release(true);
+  };
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_EQ(r.sandbox_kind, "tmpfs");
+  EXPECT_EQ(r.isolation.at("tmpfs_sandbox").rfind("enforced", 0), 0u);
+  EXPECT_EQ(looked, 1);
+  EXPECT_TRUE(disk_empty) << "restored files were visible on the disk directory";
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+TEST(Tmpfs, SizeCapStopsABombAsALimit) {
+  TempDir dir;
+  std::vector<TreeEntry> e = {{K::kFile, "zeros", 40u << 20, 1, true, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar.zst", {"pax", {"zstd"}}, e).ok());
+  auto o = Options(dir, dir / "a.tar.zst");
+  o.sandbox_kind = SandboxKind::kTmpfs;
+  o.tmpfs_budget_bytes = 8u << 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  ASSERT_FALSE(PathsOf(r, FindingKind::kLimitExceeded).empty()) << Describe(r);
+  EXPECT_EQ(ExitCodeFor(r), 1);
+  EXPECT_LE(r.bytes, 8u << 20);
+}
+
+TEST(Tmpfs, AutoChoosesTmpfsOnlyWhenTheSizeIsKnownAndFits) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  auto o = Options(dir, dir / "a.tar");
+  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, "disk");
+  o.expected_bytes = 3000;
+  o.tmpfs_budget_bytes = 256u << 20;
+  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, "tmpfs");
+  o.expected_bytes = 1ull << 30;
+  const VerifyReport big = RunVerifyIsolated(o);
+  EXPECT_EQ(big.sandbox_kind, "disk");
+  EXPECT_NE(big.isolation.at("tmpfs_sandbox").find("does not fit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rp::test
