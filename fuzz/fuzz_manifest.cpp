@@ -1,8 +1,9 @@
 // libFuzzer target for the parsers of outside text: checksum manifests (rp::ParseManifest),
 // archive member names (rp::NormaliseMemberPath, rp::EscapePath/UnescapePath), sizes and
-// durations from the command line (rp::ParseByteSize, rp::ParseDurationSeconds), and the
-// report a restore child sends its parent (rp::ReportFromJson: the child parses hostile
-// archives, so its message is untrusted input to the parent).
+// durations from the command line (rp::ParseByteSize, rp::ParseDurationSeconds), the report a
+// worker sends its parent (rp::ReportFromJson: the worker parses hostile archives, so its
+// message is untrusted input to the parent), a worker's job and a --checks file
+// (JobFromJson), and path globs (rp::GlobMatch).
 // Besides "no crash, no sanitizer report" it checks round-trip properties and traps when one
 // breaks. Single-threaded; holds no state between inputs.
 #include <cstddef>
@@ -17,6 +18,8 @@
 #include "rp/path_text.h"
 #include "rp/report_json.h"
 #include "rp/units.h"
+#include "rp/checks.h"
+#include "worker_protocol.h"
 
 namespace {
 
@@ -92,6 +95,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckPathText(text);
   (void)rp::ParseByteSize(text);
   (void)rp::ParseDurationSeconds(text);
+  // A job that parses must survive a round trip through its own JSON form.
+  std::string error;
+  if (auto job = rp::detail::JobFromJson(std::string(text), &error)) {
+    auto again = rp::detail::JobFromJson(rp::detail::JobToJson(*job), &error);
+    Check(again.has_value());
+    Check(again->options.checks.size() == job->options.checks.size());
+    Check(again->options.source == job->options.source);
+  }
+  // Glob: the first line is the pattern, the rest the path (bounded: '**' backtracks).
+  if (size < 512) {
+    const size_t nl = text.find('\n');
+    if (nl != std::string_view::npos) (void)rp::GlobMatch(text.substr(0, nl), text.substr(nl + 1));
+  }
   // A report that parses must survive a round trip through its own JSON form.
   if (auto report = rp::ReportFromJson(std::string(text))) {
     auto again = rp::ReportFromJson(rp::ReportToJson(*report));
