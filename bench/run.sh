@@ -11,6 +11,8 @@
 #   BENCH_FORMATS  formats to run (default "tar tar.gz tar.zst")
 #   BENCH_PAUSE    seconds to wait after each run's clean-up and sync (default 3)
 #   BENCH_KEEP     1 (default) also times `verify --keep`, i.e. without removing the sandbox
+#   BENCH_TMPFS    1 (default) also times `verify --sandbox-kind tmpfs` (the restore in a tmpfs inside
+#                  the worker; the isolation issue asks for both sandbox kinds)
 #                  inside the timed region; 0 skips it
 #   BENCH_BUILD    build directory (default build-bench, or build-bench-ref with BENCH_REF);
 #                  BENCH_NO_BUILD=1 skips the build
@@ -43,6 +45,7 @@ REPS=${BENCH_REPS:-3}
 FORMATS=${BENCH_FORMATS:-"tar tar.gz tar.zst"}
 PAUSE=${BENCH_PAUSE:-3}
 WITH_KEEP=${BENCH_KEEP:-1}
+WITH_TMPFS=${BENCH_TMPFS:-1}
 if [[ $(id -u) == 0 ]]; then
   FS_MODE=${BENCH_FS:-loop}
   NICE=${BENCH_NICE--10}
@@ -176,6 +179,7 @@ cat "$MANIFEST" >/dev/null
 
 tools=(ours)
 [[ $WITH_KEEP == 1 ]] && tools+=(ours_keep)
+[[ $WITH_TMPFS == 1 ]] && tools+=(ours_tmpfs)
 tools+=(bsdtar bsdtar_xxhsum)
 
 echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s" >"$RAW"
@@ -199,6 +203,10 @@ time_one() {  # time_one FORMAT REP TOOL
     ours_keep)
       "${timed[@]}" -o "$tf" "$RP" verify "$archive" --manifest "$MANIFEST" --sandbox "$dir" --json --keep \
         >"$out" 2>&1 || rc=$?
+      ;;
+    ours_tmpfs)
+      "${timed[@]}" -o "$tf" "$RP" verify "$archive" --manifest "$MANIFEST" --sandbox "$dir" --json \
+        --sandbox-kind tmpfs --tmpfs-budget 6G >"$out" 2>&1 || rc=$?
       ;;
     bsdtar)
       "${timed[@]}" -o "$tf" bsdtar -xf "$archive" -C "$dir" >"$out" 2>&1 || rc=$?
@@ -255,7 +263,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "load average (1/5/15 min) before: $load_before  after: $load_after"
   echo "medians of $REPS interleaved runs, wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
   echo
-  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" '
+  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" '
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
@@ -290,6 +298,15 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
         for (i = 1; i <= nf; i++)
           printf "%-8s ours/bsdtar %5.2f  ours/(bsdtar+xxhsum) %5.2f\n", F[i], kr1[i], kr2[i]
       }
+      if (tmpfs == 1) {
+        printf "\nsandbox kind tmpfs (--sandbox-kind tmpfs: restored into a tmpfs in the worker, wiped with it),\nagainst bsdtar and bsdtar+xxhsum writing to the file system above:\n"
+        for (i = 1; i <= nf; i++) {
+          t = median(F[i] SUBSEP "ours_tmpfs"); b = median(F[i] SUBSEP "bsdtar"); x = median(F[i] SUBSEP "bsdtar_xxhsum")
+          r1 = sprintf("%.2f", t / b) + 0; r2 = sprintf("%.2f", t / x) + 0
+          printf "%-8s %6.2f s  ours/bsdtar %5.2f %-5s ours/(bsdtar+xxhsum) %5.2f %-5s RSS %5.1f MiB\n", F[i], t,
+                 r1, (r1 <= 1.15 ? "PASS" : "MISS"), r2, (r2 <= 0.70 ? "PASS" : "MISS"), rss[F[i] SUBSEP "ours_tmpfs"] / 1024
+        }
+      }
       if (keep == 1) {
         printf "\nsandbox removal inside the default run (median ours - median ours --keep):\n"
         for (i = 1; i <= nf; i++)
@@ -299,6 +316,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   echo "ours:      $RP verify data.FORMAT --manifest manifest.xxh128 --sandbox DIR --json"
   echo "keep:      the same with --keep"
+  echo "tmpfs:     the same with --sandbox-kind tmpfs --tmpfs-budget 6G"
   echo "bsdtar:    bsdtar -xf data.FORMAT -C DIR"
   echo "+xxhsum:   bsdtar -xf data.FORMAT -C DIR && (cd DIR && xxhsum -c --quiet manifest.xxh128)"
   echo "raw: $RAW"
