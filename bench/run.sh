@@ -11,9 +11,9 @@
 #   BENCH_FORMATS  formats to run (default "tar tar.gz tar.zst")
 #   BENCH_PAUSE    seconds to wait after each run's clean-up and sync (default 3)
 #   BENCH_KEEP     1 (default) also times `verify --keep`, i.e. without removing the sandbox
-#   BENCH_TMPFS    1 (default) also times `verify --sandbox-kind tmpfs` (the restore in a tmpfs inside
-#                  the worker; the isolation issue asks for both sandbox kinds)
 #                  inside the timed region; 0 skips it
+#   BENCH_TMPFS    1 (default) also times `verify --sandbox-kind tmpfs` (the restore in a tmpfs inside
+#                  the worker; the isolation issue asks for both sandbox kinds); 0 skips it
 #   BENCH_BUILD    build directory (default build-bench, or build-bench-ref with BENCH_REF);
 #                  BENCH_NO_BUILD=1 skips the build
 #   BENCH_REF      a commit (e.g. HEAD) to build from a clean `git archive` export instead of the
