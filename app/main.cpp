@@ -106,8 +106,16 @@ void PrintHuman(const rp::VerifyReport& r) {
                    std::string(rp::FindingKindName(kind)).c_str());
   if (r.findings_dropped)
     std::fprintf(o, "  ... and %llu more findings\n", static_cast<unsigned long long>(r.findings_dropped));
-  std::fprintf(o, "  sandbox: %s (%s)\n", rp::EscapePath(r.sandbox).c_str(),
+  std::fprintf(o, "  sandbox: %s, %s (%s)\n", rp::EscapePath(r.sandbox).c_str(), r.sandbox_kind.c_str(),
                r.sandbox_removed ? "removed" : "kept");
+  // Which protections were in force: every run says so (--json has each layer's details).
+  std::string enforced, missing;
+  for (const auto& [layer, state] : r.isolation) {
+    if (state.rfind("enforced", 0) == 0) enforced += (enforced.empty() ? "" : ", ") + layer;
+    else if (state.rfind("unavailable", 0) == 0) missing += "\n    " + layer + ": " + state;
+  }
+  if (!enforced.empty()) std::fprintf(o, "  isolation enforced: %s\n", enforced.c_str());
+  if (!missing.empty()) std::fprintf(o, "  isolation NOT in force:%s\n", missing.c_str());
 }
 
 }  // namespace

@@ -199,6 +199,9 @@ TEST(Engine, UnreadableSourceIsAnEnvironmentError) {
   const VerifyReport r = RunVerifyIsolated(Options(dir, dir / "does-not-exist.tar"));
   EXPECT_EQ(r.status, RunStatus::kAborted);
   EXPECT_EQ(ExitCodeFor(r), 3);
+  // The message names the source, not an isolation layer that could not cover it.
+  EXPECT_NE(r.abort_status.message().find("does-not-exist.tar"), std::string::npos) << r.abort_status.message();
+  EXPECT_EQ(r.abort_status.message().find("isolation"), std::string::npos) << r.abort_status.message();
   EXPECT_TRUE(r.sandbox_removed);
 }
 

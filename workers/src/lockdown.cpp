@@ -199,8 +199,12 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
   std::string why;
   bool ok = true;
   const uint64_t read_dir = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-  for (const auto& p : plan.read_paths)
+  for (const auto& p : plan.read_paths) {
+    // A source or manifest that cannot be opened gets no rule: opening it later fails with
+    // its own error ("cannot read manifest ...: No such file"), which says more than this would.
+    if (access(p.c_str(), F_OK) != 0) continue;
     ok = ok && AddPathRule(rs, p, read_dir, LANDLOCK_ACCESS_FS_READ_FILE, &why);
+  }
   // The sandbox: everything but executing, device nodes, FIFOs, sockets and device ioctls.
   const uint64_t sandbox = fs & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
                                   LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
