@@ -20,6 +20,8 @@
 #include "rp/report_json.h"
 #include "rp/units.h"
 #include "rp/sandbox.h"
+#include "rp/targets.h"
+#include "rp/catalog.h"
 #include "rp/verify.h"
 
 namespace {
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string config_path = "/etc/restoreproof/restoreproof.toml";
   bool json = false;
-  app.add_option("--config", config_path, "configuration file (used from the configuration issue on)");
+  app.add_option("--config", config_path, "configuration file (default /etc/restoreproof/restoreproof.toml)");
   app.add_flag("--json", json, "print one JSON document on stdout");
 
   // verify
@@ -171,6 +173,25 @@ int main(int argc, char** argv) {
   create->add_option("SOURCE", create_source, "directory or archive")->required();
   create->add_option("-o,--output", create_out, "output file (default: standard output)");
   create->add_option("--algo", create_algo, "xxh128 (default) or sha256, sha512, blake2b, xxh64, xxh32");
+
+  // config check, targets list, targets check
+  auto* config_cmd = app.add_subcommand("config", "the configuration file");
+  config_cmd->require_subcommand(1);
+  auto* config_check = config_cmd->add_subcommand("check", "check the configuration: every error with file:line:col");
+  config_check->add_flag("--json", json, "print one JSON document on stdout");
+  auto* targets_cmd = app.add_subcommand("targets", "backup targets from the configuration");
+  targets_cmd->require_subcommand(1);
+  auto* targets_list = targets_cmd->add_subcommand("list", "list the configured targets");
+  targets_list->add_flag("--json", json, "print one JSON document on stdout");
+  auto* targets_check =
+      targets_cmd->add_subcommand("check", "judge each target's copies against its policy (exit 1 when one fails)");
+  rp::TargetsCheckOptions tco;
+  std::string now_text;
+  bool no_content = false;
+  targets_check->add_option("NAME", tco.name, "one target (default: all)");
+  targets_check->add_flag("--json", json, "print one JSON document on stdout");
+  targets_check->add_option("--now", now_text, "judge as of this time, e.g. 2026-11-22T08:00:00+01:00 (default: now)");
+  targets_check->add_flag("--no-content", no_content, "do not hash archives to compare copies' content");
 
   // demo
   auto* demo = app.add_subcommand("demo", "create a sample estate and verify it");
@@ -228,6 +249,35 @@ int main(int argc, char** argv) {
       return rp::ExitCodeFor(report);
     }
     if (worker->parsed()) return rp::WorkerMain(0, 1);
+    if (config_check->parsed()) {
+      const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
+      rp::UseTimeZone(cr.config.appliance.timezone);
+      return rp::ConfigCheckCommand(config_path, json, std::cout, std::cerr);
+    }
+    if (targets_list->parsed() || targets_check->parsed()) {
+      const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
+      if (!cr.errors.empty()) {
+        for (const auto& e : cr.errors) std::cerr << e.Format() << "\n";
+        std::cerr << "restoreproof: the configuration has " << cr.errors.size() << " error(s); see `config check`\n";
+        return kExitUsage;
+      }
+      if (!rp::UseTimeZone(cr.config.appliance.timezone)) {
+        std::cerr << "restoreproof: unknown time zone " << cr.config.appliance.timezone << "\n";
+        return kExitUsage;
+      }
+      if (targets_list->parsed()) return rp::TargetsListCommand(cr.config, json, std::cout);
+      if (!now_text.empty()) {
+        auto now = rp::ParseNow(now_text);
+        if (!now) {
+          std::cerr << "targets check: --now must look like 2026-11-22T08:00:00+01:00, not '" << now_text << "'\n";
+          return kExitUsage;
+        }
+        tco.now = *now;
+      }
+      tco.json = json;
+      tco.compare_content = !no_content;
+      return rp::TargetsCheckCommand(cr.config, tco, std::cout, std::cerr);
+    }
     if (create->parsed()) {
       const auto a = rp::ParseHashAlgo(create_algo);
       if (!a) {

@@ -14,3 +14,5 @@ target_compile_definitions(isolation_test PRIVATE RP_WITHOUT_SYSCALLS="$<TARGET_
 add_dependencies(isolation_test without_syscalls)
 rp_add_gtest(checks_test checks_test.cpp)
 target_link_libraries(checks_test PRIVATE SQLite::SQLite3)
+rp_add_gtest(config_test config_test.cpp)
+target_link_libraries(config_test PRIVATE rp::config)

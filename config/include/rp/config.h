@@ -1,0 +1,133 @@
+// The appliance's configuration (DESIGN.md, "Configuration"; reference in docs/config.md):
+// one TOML file loaded into plain structs. Loading never stops at the first problem: every
+// error comes back with file:line:col, the key path, what was expected and what was found.
+// Unknown keys are errors; nothing is clamped. Pure data plus two functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rp/checks.h"
+#include "rp/hash.h"
+
+namespace rp {
+
+struct ConfigError {
+  std::string file;
+  int line = 0, column = 0;  // 1-based; 0 when the problem has no position (a missing key)
+  std::string key;           // key path, e.g. "targets[2].copies[0].kind"
+  std::string expected;
+  std::string found;
+  std::string Format() const;  // "file:line:col: key: expected ..., found ..."
+};
+
+// A policy's values; in overrides every field is optional and only set ones apply.
+struct PolicyValues {
+  std::optional<double> backup_interval_s;        // a recovery point at least this often
+  std::optional<int> retention_days;              // every day of the last N days has a point
+  std::optional<double> restore_test_interval_s;  // a passed restore test at least this often
+  std::optional<int> min_copies;                  // copies at distinct locations
+  std::optional<double> rto_s;                    // recovery time objective
+  std::optional<int> max_retention_days;          // older points are a finding (storage limitation)
+  std::optional<double> freshness_grace_s;        // beyond the interval before "stale" fails
+  std::optional<double> copy_lag_s;               // how far a copy's newest point may trail
+  std::optional<int> weekly_keeps;                // a point in each of the last N ISO weeks
+  std::optional<int> monthly_keeps;               // a point in each of the last N months
+};
+
+// Effective policy of a target: the baseline, then its availability class, then its own.
+struct Policy {
+  double backup_interval_s = 86400;
+  int retention_days = 30;
+  double restore_test_interval_s = 30 * 86400.0;
+  int min_copies = 2;
+  double rto_s = 4 * 3600.0;
+  std::optional<int> max_retention_days;
+  double freshness_grace_s = 6 * 3600.0;
+  double copy_lag_s = 86400;
+  int weekly_keeps = 0;
+  int monthly_keeps = 0;
+};
+void ApplyPolicy(const PolicyValues& values, Policy* policy);
+
+struct Classification {
+  int k = 0, r = 0, t = 0;  // confidentiality, integrity (riktighet), availability: 1-4
+};
+
+struct PersonalData {
+  bool none = false;                    // explicitly "none"
+  std::string description;              // free text ("Employees: names, ...")
+  std::vector<std::string> categories;  // categories of personal data
+  std::vector<std::string> subjects;    // categories of data subjects
+};
+
+enum class CopyKind { kArchiveDir, kDirSnapshots, kRestic, kBorg };
+std::string_view CopyKindName(CopyKind kind);
+
+struct CopyConfig {
+  std::string location;  // named site
+  CopyKind kind = CopyKind::kArchiveDir;
+  std::string path;      // directory, or the repository
+  std::string pattern;   // archive-dir: file name pattern with {YYYY}{MM}{DD}{hh}{mm}{ss}
+  std::string manifest;  // archive-dir: sidecar pattern, {file} = the archive's file name
+  // archive-dir chains: a file whose name contains `incremental_marker` (or
+  // `differential_marker`) is an incremental (differential) point that needs the full one
+  // before it (`full_marker`, or any point without a marker).
+  std::string full_marker, incremental_marker, differential_marker;
+  std::string password_file;    // restic
+  std::string passphrase_file;  // borg
+  std::string secret_env;       // or: the environment variable holding the secret
+};
+
+struct TestConfig {
+  std::string schedule = "@monthly";
+  std::string select = "latest";
+  std::vector<ContentCheck> checks;
+};
+
+struct TargetConfig {
+  std::string name;
+  std::string owner;
+  Classification classification;
+  PersonalData personal_data;
+  HashAlgo checksum = HashAlgo::kXxh128;
+  bool checksum_set = false;
+  std::string production_path;
+  PolicyValues policy;  // the target's own overrides
+  std::vector<CopyConfig> copies;
+  std::vector<TestConfig> tests;
+};
+
+struct ApplianceConfig {
+  std::string data_dir = "/var/lib/restoreproof";
+  std::string sandbox_dir;  // default: data_dir/sandboxes
+  std::string timezone = "Europe/Stockholm";
+  int workers = 2;
+  std::string listen = "127.0.0.1:8080";
+};
+
+struct Config {
+  std::string file;
+  ApplianceConfig appliance;
+  PolicyValues baseline;
+  PolicyValues availability[5];  // index 1..4: overrides for T1..T4
+  std::vector<TargetConfig> targets;
+
+  // The effective policy for a target: baseline, its availability class, its own overrides.
+  Policy PolicyFor(const TargetConfig& target) const;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<ConfigError> errors;  // empty: the configuration is valid
+};
+
+ConfigResult LoadConfigFile(const std::string& path);
+ConfigResult ParseConfig(std::string_view text, const std::string& file_name);
+
+// "90m", "12h", "1d", "30d", "45s": seconds. nullopt for anything else.
+std::optional<double> ParseConfigDuration(std::string_view text);
+
+}  // namespace rp

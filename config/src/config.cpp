@@ -1,0 +1,577 @@
+#include "rp/config.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "rp/units.h"
+
+namespace rp {
+namespace {
+
+std::string TypeName(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+class Loader {
+ public:
+  Loader(std::string file, std::vector<ConfigError>* errors) : file_(std::move(file)), errors_(errors) {}
+
+  void Error(const toml::node* at, const std::string& key, const std::string& expected, const std::string& found) {
+    ConfigError e;
+    e.file = file_;
+    if (at) {
+      e.line = static_cast<int>(at->source().begin.line);
+      e.column = static_cast<int>(at->source().begin.column);
+    }
+    e.key = key;
+    e.expected = expected;
+    e.found = found;
+    errors_->push_back(std::move(e));
+  }
+
+  // Every key not in `known` is an error.
+  void Unknown(const toml::table& t, std::initializer_list<std::string_view> known, const std::string& path) {
+    for (const auto& [k, v] : t) {
+      bool ok = false;
+      for (auto n : known) ok = ok || k.str() == n;
+      if (!ok) {
+        std::string list;
+        for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+        Error(&v, Join(path, std::string(k.str())), "one of the keys " + list, "unknown key " + Quote(k.str()));
+      }
+    }
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+  const toml::node* Get(const toml::table& t, std::string_view key) { return t.get(key); }
+
+  std::optional<std::string> String(const toml::table& t, std::string_view key, const std::string& path, bool required,
+                                    const toml::node* parent = nullptr) {
+    const toml::node* n = Get(t, key);
+    if (!n) {
+      if (required) Error(parent, Join(path, std::string(key)), "a string (required)", "the key is missing");
+      return std::nullopt;
+    }
+    if (!n->is_string()) {
+      Error(n, Join(path, std::string(key)), "a string", TypeName(*n));
+      return std::nullopt;
+    }
+    return n->as_string()->get();
+  }
+
+  std::optional<int64_t> Integer(const toml::table& t, std::string_view key, const std::string& path, int64_t lo,
+                                 int64_t hi, bool required, const toml::node* parent = nullptr) {
+    const toml::node* n = Get(t, key);
+    const std::string k = Join(path, std::string(key));
+    const std::string range = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+    if (!n) {
+      if (required) Error(parent, k, range + " (required)", "the key is missing");
+      return std::nullopt;
+    }
+    if (!n->is_integer()) {
+      Error(n, k, range, TypeName(*n) + (n->is_string() ? " " + Quote(n->as_string()->get()) : ""));
+      return std::nullopt;
+    }
+    const int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi) {
+      Error(n, k, range, std::to_string(v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<double> Duration(const toml::table& t, std::string_view key, const std::string& path) {
+    const toml::node* n = Get(t, key);
+    if (!n) return std::nullopt;
+    const std::string k = Join(path, std::string(key));
+    const std::string expected = "a duration string with a unit, like \"90m\", \"12h\", \"1d\"";
+    if (!n->is_string()) {
+      Error(n, k, expected, TypeName(*n));
+      return std::nullopt;
+    }
+    auto d = ParseConfigDuration(n->as_string()->get());
+    if (!d || *d <= 0) {
+      Error(n, k, expected, Quote(n->as_string()->get()));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  void PolicyTable(const toml::table& t, const std::string& path, PolicyValues* p, bool allow_availability) {
+    if (allow_availability) {
+      Unknown(t, {"backup_interval", "retention_days", "restore_test_interval", "min_copies", "rto", "max_retention_days",
+                  "freshness_grace", "copy_lag", "weekly_keeps", "monthly_keeps", "availability"},
+              path);
+    } else {
+      Unknown(t, {"backup_interval", "retention_days", "restore_test_interval", "min_copies", "rto", "max_retention_days",
+                  "freshness_grace", "copy_lag", "weekly_keeps", "monthly_keeps"},
+              path);
+    }
+    p->backup_interval_s = Duration(t, "backup_interval", path);
+    p->restore_test_interval_s = Duration(t, "restore_test_interval", path);
+    p->rto_s = Duration(t, "rto", path);
+    p->freshness_grace_s = Duration(t, "freshness_grace", path);
+    p->copy_lag_s = Duration(t, "copy_lag", path);
+    if (auto v = Integer(t, "retention_days", path, 1, 36500, false)) p->retention_days = static_cast<int>(*v);
+    if (auto v = Integer(t, "min_copies", path, 1, 16, false)) p->min_copies = static_cast<int>(*v);
+    if (auto v = Integer(t, "max_retention_days", path, 1, 36500, false)) p->max_retention_days = static_cast<int>(*v);
+    if (auto v = Integer(t, "weekly_keeps", path, 0, 520, false)) p->weekly_keeps = static_cast<int>(*v);
+    if (auto v = Integer(t, "monthly_keeps", path, 0, 1200, false)) p->monthly_keeps = static_cast<int>(*v);
+    if (p->retention_days && p->max_retention_days && *p->max_retention_days < *p->retention_days)
+      Error(Get(t, "max_retention_days"), Join(path, "max_retention_days"),
+            "at least retention_days (" + std::to_string(*p->retention_days) + ")", std::to_string(*p->max_retention_days));
+  }
+
+  std::optional<ContentCheck> Check(const toml::node& n, const std::string& path) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table like { kind = \"min-files\", count = 10 }", TypeName(n));
+      return std::nullopt;
+    }
+    auto kind_text = String(*t, "kind", path, true, &n);
+    if (!kind_text) return std::nullopt;
+    auto kind = ParseCheckKind(*kind_text);
+    if (!kind) {
+      Error(Get(*t, "kind"), path + ".kind",
+            "one of min-files, min-bytes, required-paths, sqlite-integrity, unchanged-since-baseline, command",
+            Quote(*kind_text));
+      return std::nullopt;
+    }
+    ContentCheck c;
+    c.kind = *kind;
+    if (auto name = String(*t, "name", path, false)) c.name = *name;
+    switch (c.kind) {
+      case CheckKind::kMinFiles:
+        Unknown(*t, {"kind", "name", "count"}, path);
+        if (auto v = Integer(*t, "count", path, 1, int64_t{1} << 40, true, &n)) c.count = static_cast<uint64_t>(*v);
+        break;
+      case CheckKind::kMinBytes: {
+        Unknown(*t, {"kind", "name", "bytes"}, path);
+        const toml::node* b = Get(*t, "bytes");
+        if (!b) {
+          Error(&n, path + ".bytes", "a size like \"10M\" or an integer (required)", "the key is missing");
+        } else if (b->is_integer() && b->as_integer()->get() > 0) {
+          c.bytes = static_cast<uint64_t>(b->as_integer()->get());
+        } else if (auto sz = b->is_string() ? ParseByteSize(b->as_string()->get()) : std::nullopt) {
+          c.bytes = *sz;
+        } else {
+          Error(b, path + ".bytes", "a size like \"10M\" or a positive integer", TypeName(*b));
+        }
+        break;
+      }
+      case CheckKind::kRequiredPaths:
+      case CheckKind::kSqliteIntegrity: {
+        Unknown(*t, {"kind", "name", "glob", "globs"}, path);
+        if (auto g = String(*t, "glob", path, false)) c.globs.push_back(*g);
+        if (const toml::node* gs = Get(*t, "globs")) {
+          const toml::array* a = gs->as_array();
+          if (!a) Error(gs, path + ".globs", "an array of strings", TypeName(*gs));
+          else
+            for (const auto& e : *a) {
+              if (e.is_string()) c.globs.push_back(e.as_string()->get());
+              else Error(&e, path + ".globs", "strings", TypeName(e));
+            }
+        }
+        if (c.globs.empty()) Error(&n, path + ".glob", "a glob (required)", "the key is missing");
+        break;
+      }
+      case CheckKind::kUnchangedSinceBaseline:
+        Unknown(*t, {"kind", "name"}, path);
+        break;
+      case CheckKind::kCommand: {
+        Unknown(*t, {"kind", "name", "argv", "timeout"}, path);
+        const toml::node* a = Get(*t, "argv");
+        const toml::array* arr = a ? a->as_array() : nullptr;
+        if (!arr || arr->empty()) {
+          Error(a ? a : &n, path + ".argv", "a non-empty array of strings, the program first (required)",
+                a ? TypeName(*a) : "the key is missing");
+        } else {
+          for (const auto& e : *arr) {
+            if (e.is_string()) c.argv.push_back(e.as_string()->get());
+            else Error(&e, path + ".argv", "strings", TypeName(e));
+          }
+          if (!c.argv.empty() && (c.argv[0].empty() || c.argv[0][0] != '/'))
+            Error(arr->get(0), path + ".argv", "an absolute path to the program", Quote(c.argv[0]));
+        }
+        if (auto d = Duration(*t, "timeout", path)) c.timeout_s = *d;
+        break;
+      }
+    }
+    return c;
+  }
+
+  void Copy(const toml::node& n, const std::string& path, CopyConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"location", "kind", "path", "pattern", "manifest", "full_marker", "incremental_marker",
+                 "differential_marker", "password_file", "passphrase_file", "secret_env"},
+            path);
+    if (auto v = String(*t, "location", path, true, &n)) c->location = *v;
+    if (auto v = String(*t, "kind", path, true, &n)) {
+      if (*v == "archive-dir") c->kind = CopyKind::kArchiveDir;
+      else if (*v == "dir-snapshots") c->kind = CopyKind::kDirSnapshots;
+      else if (*v == "restic") c->kind = CopyKind::kRestic;
+      else if (*v == "borg") c->kind = CopyKind::kBorg;
+      else Error(Get(*t, "kind"), path + ".kind", "one of archive-dir, dir-snapshots, restic, borg", Quote(*v));
+    }
+    if (auto v = String(*t, "path", path, true, &n)) {
+      c->path = *v;
+      if (c->kind != CopyKind::kRestic && (v->empty() || (*v)[0] != '/'))
+        Error(Get(*t, "path"), path + ".path", "an absolute path", Quote(*v));
+    }
+    if (auto v = String(*t, "pattern", path, c->kind == CopyKind::kArchiveDir, &n)) {
+      c->pattern = *v;
+      if (v->find('/') != std::string::npos) Error(Get(*t, "pattern"), path + ".pattern", "a file name pattern without '/'", Quote(*v));
+    }
+    if (auto v = String(*t, "manifest", path, false)) c->manifest = *v;
+    if (auto v = String(*t, "full_marker", path, false)) c->full_marker = *v;
+    if (auto v = String(*t, "incremental_marker", path, false)) c->incremental_marker = *v;
+    if (auto v = String(*t, "differential_marker", path, false)) c->differential_marker = *v;
+    if (auto v = String(*t, "password_file", path, false)) c->password_file = *v;
+    if (auto v = String(*t, "passphrase_file", path, false)) c->passphrase_file = *v;
+    if (auto v = String(*t, "secret_env", path, false)) c->secret_env = *v;
+    if (c->kind == CopyKind::kRestic && c->password_file.empty() && c->secret_env.empty())
+      Error(&n, path + ".password_file", "password_file or secret_env for a restic repository (never the password itself)",
+            "neither key");
+    if (c->kind != CopyKind::kArchiveDir && !c->pattern.empty())
+      Error(Get(*t, "pattern"), path + ".pattern", "no pattern: only archive-dir copies have one", Quote(c->pattern));
+  }
+
+  void Test(const toml::node& n, const std::string& path, TestConfig* test) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"schedule", "select", "checks"}, path);
+    if (auto v = String(*t, "schedule", path, false)) {
+      std::istringstream fields(*v);
+      int count = 0;
+      for (std::string f; fields >> f;) ++count;
+      const bool at = !v->empty() && (*v)[0] == '@';
+      if ((at && *v != "@daily" && *v != "@weekly" && *v != "@monthly") || (!at && count != 5))
+        Error(Get(*t, "schedule"), path + ".schedule", "5 cron fields, or @daily, @weekly, @monthly", Quote(*v));
+      test->schedule = *v;
+    }
+    if (auto v = String(*t, "select", path, false)) {
+      const bool ok = *v == "latest" || *v == "oldest-retained" ||
+                      (v->rfind("random-within:", 0) == 0 && ParseConfigDuration(v->substr(14)));
+      if (!ok) Error(Get(*t, "select"), path + ".select", "latest, oldest-retained or random-within:<duration>", Quote(*v));
+      test->select = *v;
+    }
+    if (const toml::node* cs = Get(*t, "checks")) {
+      const toml::array* a = cs->as_array();
+      if (!a) {
+        Error(cs, path + ".checks", "an array of check tables", TypeName(*cs));
+      } else {
+        for (size_t i = 0; i < a->size(); ++i)
+          if (auto c = Check(*a->get(i), path + ".checks[" + std::to_string(i) + "]")) test->checks.push_back(*c);
+      }
+    }
+  }
+
+  void Target(const toml::node& n, const std::string& path, TargetConfig* tc) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"name", "owner", "classification", "personal_data", "checksum", "production_path", "policy", "copies", "tests"},
+            path);
+    if (auto v = String(*t, "name", path, true, &n)) {
+      tc->name = *v;
+      bool ok = !v->empty();
+      for (char ch : *v) ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-');
+      if (!ok) Error(Get(*t, "name"), path + ".name", "a name of a-z, 0-9, '.', '_', '-'", Quote(*v));
+    }
+    if (auto v = String(*t, "owner", path, true, &n)) {
+      tc->owner = *v;
+      if (v->find_first_not_of(" \t") == std::string::npos)
+        Error(Get(*t, "owner"), path + ".owner", "the responsible person's name", "an empty string");
+    }
+    if (const toml::node* c = Get(*t, "classification")) {
+      if (const toml::table* ct = c->as_table()) {
+        Unknown(*ct, {"K", "R", "T"}, path + ".classification");
+        if (auto v = Integer(*ct, "K", path + ".classification", 1, 4, true, c)) tc->classification.k = static_cast<int>(*v);
+        if (auto v = Integer(*ct, "R", path + ".classification", 1, 4, true, c)) tc->classification.r = static_cast<int>(*v);
+        if (auto v = Integer(*ct, "T", path + ".classification", 1, 4, true, c)) tc->classification.t = static_cast<int>(*v);
+      } else {
+        Error(c, path + ".classification", "a table { K = 1-4, R = 1-4, T = 1-4 }", TypeName(*c));
+      }
+    } else {
+      Error(&n, path + ".classification", "a table { K = 1-4, R = 1-4, T = 1-4 } (required)", "the key is missing");
+    }
+    if (const toml::node* p = Get(*t, "personal_data")) {
+      if (p->is_string()) {
+        const std::string& s = p->as_string()->get();
+        if (s.find_first_not_of(" \t") == std::string::npos)
+          Error(p, path + ".personal_data", "a description of the personal data, or \"none\"", "an empty string");
+        tc->personal_data.none = s == "none";
+        tc->personal_data.description = s;
+      } else if (const toml::table* pt = p->as_table()) {
+        Unknown(*pt, {"categories", "subjects"}, path + ".personal_data");
+        for (const char* key : {"categories", "subjects"}) {
+          const toml::node* a = pt->get(key);
+          auto& out = std::string_view(key) == "categories" ? tc->personal_data.categories : tc->personal_data.subjects;
+          if (!a || !a->is_array() || a->as_array()->empty()) {
+            Error(a ? a : p, path + ".personal_data." + key, "a non-empty array of strings (required)",
+                  a ? TypeName(*a) : "the key is missing");
+            continue;
+          }
+          for (const auto& e : *a->as_array()) {
+            if (e.is_string()) out.push_back(e.as_string()->get());
+            else Error(&e, path + ".personal_data." + key, "strings", TypeName(e));
+          }
+        }
+      } else {
+        Error(p, path + ".personal_data", "a string, \"none\", or { categories = [...], subjects = [...] }", TypeName(*p));
+      }
+    } else {
+      Error(&n, path + ".personal_data", "a declaration of the personal data held, or \"none\" (required)",
+            "the key is missing");
+    }
+    if (auto v = String(*t, "checksum", path, false)) {
+      auto a = ParseHashAlgo(*v);
+      if (!a || (*a != HashAlgo::kXxh128 && *a != HashAlgo::kSha256 && *a != HashAlgo::kSha512 && *a != HashAlgo::kBlake2b))
+        Error(Get(*t, "checksum"), path + ".checksum", "xxh128, sha256, sha512 or blake2b", Quote(*v));
+      else {
+        tc->checksum = *a;
+        tc->checksum_set = true;
+      }
+    }
+    // Integrity class 3 or higher needs a digest that resists deliberate tampering.
+    if (!tc->checksum_set && tc->classification.r >= 3) tc->checksum = HashAlgo::kSha256;
+    if (auto v = String(*t, "production_path", path, false)) tc->production_path = *v;
+    if (const toml::node* p = Get(*t, "policy")) {
+      if (const toml::table* pt = p->as_table()) PolicyTable(*pt, path + ".policy", &tc->policy, false);
+      else Error(p, path + ".policy", "a table of policy overrides", TypeName(*p));
+    }
+    const toml::node* cs = Get(*t, "copies");
+    const toml::array* ca = cs ? cs->as_array() : nullptr;
+    if (!ca || ca->empty()) {
+      Error(cs ? cs : &n, path + ".copies", "at least one [[targets.copies]] (required)",
+            cs ? TypeName(*cs) : "the key is missing");
+    } else {
+      for (size_t i = 0; i < ca->size(); ++i) {
+        tc->copies.emplace_back();
+        Copy(*ca->get(i), path + ".copies[" + std::to_string(i) + "]", &tc->copies.back());
+      }
+    }
+    if (const toml::node* ts = Get(*t, "tests")) {
+      if (const toml::array* ta = ts->as_array()) {
+        for (size_t i = 0; i < ta->size(); ++i) {
+          tc->tests.emplace_back();
+          Test(*ta->get(i), path + ".tests[" + std::to_string(i) + "]", &tc->tests.back());
+        }
+      } else {
+        Error(ts, path + ".tests", "an array of [[targets.tests]] tables", TypeName(*ts));
+      }
+    }
+  }
+
+  void Root(const toml::table& root, Config* cfg) {
+    Unknown(root, {"appliance", "policy", "targets"}, "");
+    if (const toml::node* a = root.get("appliance")) {
+      if (const toml::table* at = a->as_table()) {
+        Unknown(*at, {"data_dir", "sandbox_dir", "timezone", "workers", "listen"}, "appliance");
+        auto& ap = cfg->appliance;
+        for (auto [key, out] : {std::pair<const char*, std::string*>{"data_dir", &ap.data_dir}, {"sandbox_dir", &ap.sandbox_dir}}) {
+          if (auto v = String(*at, key, "appliance", false)) {
+            if (v->empty() || (*v)[0] != '/') Error(at->get(key), std::string("appliance.") + key, "an absolute path", Quote(*v));
+            *out = *v;
+          }
+        }
+        if (auto v = String(*at, "timezone", "appliance", false)) {
+          struct stat st {};
+          if (v->empty() || v->find("..") != std::string::npos || (*v)[0] == '/' ||
+              stat(("/usr/share/zoneinfo/" + *v).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+            Error(at->get("timezone"), "appliance.timezone", "an IANA time zone such as \"Europe/Stockholm\"", Quote(*v));
+          ap.timezone = *v;
+        }
+        if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
+        if (auto v = String(*at, "listen", "appliance", false)) {
+          const size_t colon = v->rfind(':');
+          const std::string port = colon == std::string::npos ? "" : v->substr(colon + 1);
+          const bool ok = colon != std::string::npos && colon > 0 && !port.empty() &&
+                          port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5 &&
+                          std::stoi(port) >= 1 && std::stoi(port) <= 65535;
+          if (!ok) Error(at->get("listen"), "appliance.listen", "host:port, like \"127.0.0.1:8080\"", Quote(*v));
+          ap.listen = *v;
+        }
+      } else {
+        Error(a, "appliance", "a table", TypeName(*a));
+      }
+    }
+    if (cfg->appliance.sandbox_dir.empty()) cfg->appliance.sandbox_dir = cfg->appliance.data_dir + "/sandboxes";
+    if (const toml::node* p = root.get("policy")) {
+      if (const toml::table* pt = p->as_table()) {
+        PolicyTable(*pt, "policy", &cfg->baseline, true);
+        if (const toml::node* av = pt->get("availability")) {
+          if (const toml::table* avt = av->as_table()) {
+            Unknown(*avt, {"T1", "T2", "T3", "T4"}, "policy.availability");
+            for (int level = 1; level <= 4; ++level) {
+              const std::string key = "T" + std::to_string(level);
+              if (const toml::node* lv = avt->get(key)) {
+                if (const toml::table* lt = lv->as_table())
+                  PolicyTable(*lt, "policy.availability." + key, &cfg->availability[level], false);
+                else
+                  Error(lv, "policy.availability." + key, "a table of policy overrides", TypeName(*lv));
+              }
+            }
+          } else {
+            Error(av, "policy.availability", "a table with T1..T4", TypeName(*av));
+          }
+        }
+      } else {
+        Error(p, "policy", "a table", TypeName(*p));
+      }
+    }
+    if (const toml::node* ts = root.get("targets")) {
+      if (const toml::array* ta = ts->as_array()) {
+        std::set<std::string> names;
+        for (size_t i = 0; i < ta->size(); ++i) {
+          cfg->targets.emplace_back();
+          const std::string path = "targets[" + std::to_string(i) + "]";
+          Target(*ta->get(i), path, &cfg->targets.back());
+          const std::string& name = cfg->targets.back().name;
+          if (!name.empty() && !names.insert(name).second)
+            Error(ta->get(i)->as_table() ? ta->get(i)->as_table()->get("name") : ta->get(i), path + ".name",
+                  "a name no other target has", Quote(name) + ", already used");
+        }
+      } else {
+        Error(ts, "targets", "an array of [[targets]] tables", TypeName(*ts));
+      }
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>* errors_;
+};
+
+}  // namespace
+
+std::string ConfigError::Format() const {
+  std::string s = file;
+  if (line > 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  s += ": ";
+  if (!key.empty()) s += key + ": ";
+  s += "expected " + expected + ", found " + found;
+  return s;
+}
+
+std::string_view CopyKindName(CopyKind kind) {
+  switch (kind) {
+    case CopyKind::kArchiveDir: return "archive-dir";
+    case CopyKind::kDirSnapshots: return "dir-snapshots";
+    case CopyKind::kRestic: return "restic";
+    case CopyKind::kBorg: return "borg";
+  }
+  return "?";
+}
+
+void ApplyPolicy(const PolicyValues& v, Policy* p) {
+  if (v.backup_interval_s) p->backup_interval_s = *v.backup_interval_s;
+  if (v.retention_days) p->retention_days = *v.retention_days;
+  if (v.restore_test_interval_s) p->restore_test_interval_s = *v.restore_test_interval_s;
+  if (v.min_copies) p->min_copies = *v.min_copies;
+  if (v.rto_s) p->rto_s = *v.rto_s;
+  if (v.max_retention_days) p->max_retention_days = *v.max_retention_days;
+  if (v.freshness_grace_s) p->freshness_grace_s = *v.freshness_grace_s;
+  if (v.copy_lag_s) p->copy_lag_s = *v.copy_lag_s;
+  if (v.weekly_keeps) p->weekly_keeps = *v.weekly_keeps;
+  if (v.monthly_keeps) p->monthly_keeps = *v.monthly_keeps;
+}
+
+Policy Config::PolicyFor(const TargetConfig& t) const {
+  Policy p;
+  ApplyPolicy(baseline, &p);
+  if (t.classification.t >= 1 && t.classification.t <= 4) ApplyPolicy(availability[t.classification.t], &p);
+  ApplyPolicy(t.policy, &p);
+  return p;
+}
+
+std::optional<double> ParseConfigDuration(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  const char unit = text.back();
+  double mult = 0;
+  switch (unit) {
+    case 's': mult = 1; break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    case 'w': mult = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  const std::string num(text.substr(0, text.size() - 1));
+  if (num.find_first_not_of("0123456789.") != std::string::npos || num.front() == '.') return std::nullopt;
+  try {
+    size_t used = 0;
+    const double v = std::stod(num, &used);
+    if (used != num.size() || !std::isfinite(v)) return std::nullopt;
+    return v * mult;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+ConfigResult ParseConfig(std::string_view text, const std::string& file_name) {
+  ConfigResult result;
+  result.config.file = file_name;
+  try {
+    const toml::table root = toml::parse(text, file_name);
+    Loader(file_name, &result.errors).Root(root, &result.config);
+    // In file order; errors without a position (nothing to point at) last.
+    std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
+      const int la = a.line ? a.line : INT32_MAX, lb = b.line ? b.line : INT32_MAX;
+      return la != lb ? la < lb : a.column < b.column;
+    });
+  } catch (const toml::parse_error& e) {
+    ConfigError err;
+    err.file = file_name;
+    err.line = static_cast<int>(e.source().begin.line);
+    err.column = static_cast<int>(e.source().begin.column);
+    err.expected = "valid TOML";
+    err.found = std::string(e.description());
+    result.errors.push_back(err);
+  }
+  return result;
+}
+
+ConfigResult LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigResult r;
+    r.errors.push_back(ConfigError{path, 0, 0, "", "a readable configuration file", "it cannot be opened"});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+}  // namespace rp

@@ -1,0 +1,401 @@
+#include "rp/catalog.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace rp {
+namespace {
+
+std::string Errno(int e) { return std::strerror(e); }
+
+double Now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int64_t LocalToUtc(int year, int month, int day, int hour, int minute, int second) {
+  tm t{};
+  t.tm_year = year - 1900;
+  t.tm_mon = month - 1;
+  t.tm_mday = day;
+  t.tm_hour = hour;
+  t.tm_min = minute;
+  t.tm_sec = second;
+  t.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&t));
+}
+
+// "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (local time).
+std::optional<int64_t> ParseTimestamp(const std::string& s) {
+  int y, mo, d, h, mi, se;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6) return std::nullopt;
+  size_t pos = static_cast<size_t>(used);
+  if (pos < s.size() && s[pos] == '.')
+    while (++pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+    }
+  if (pos >= s.size()) return LocalToUtc(y, mo, d, h, mi, se);
+  tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = se;
+  int64_t utc = static_cast<int64_t>(timegm(&t));
+  if (s[pos] == 'Z') return utc;
+  int oh = 0, om = 0;
+  if ((s[pos] == '+' || s[pos] == '-') && std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
+    const int64_t off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    return utc - off;
+  }
+  return std::nullopt;
+}
+
+void MarkChains(const CopyConfig& copy, std::vector<RecoveryPoint>* points) {
+  std::sort(points->begin(), points->end(), [](const RecoveryPoint& a, const RecoveryPoint& b) {
+    return a.time != b.time ? a.time < b.time : a.id < b.id;
+  });
+  bool have_full = false;
+  bool chain_ok = false;  // the incremental chain since the last full is intact
+  for (auto& p : *points) {
+    if (!copy.incremental_marker.empty() && p.id.find(copy.incremental_marker) != std::string::npos) {
+      p.chain = ChainKind::kIncremental;
+      p.chain_broken = !have_full || !chain_ok;
+    } else if (!copy.differential_marker.empty() && p.id.find(copy.differential_marker) != std::string::npos) {
+      p.chain = ChainKind::kDifferential;
+      p.chain_broken = !have_full;
+    } else {
+      p.chain = ChainKind::kFull;
+      have_full = true;
+      chain_ok = true;
+    }
+    if (p.chain == ChainKind::kIncremental && p.chain_broken) chain_ok = false;
+  }
+}
+
+void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots) {
+  const int dfd = open(copy.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    cat->online = false;
+    cat->error = "cannot read " + copy.path + ": " + Errno(errno);
+    return;
+  }
+  struct stat dst {};
+  if (fstat(dfd, &dst) == 0) cat->device = dst.st_dev;
+  DIR* dir = fdopendir(dfd);
+  const NamePattern pattern(copy.pattern.empty() ? "*" : copy.pattern);
+  std::vector<std::string> names;
+  while (dirent* de = readdir(dir)) {
+    const char* n = de->d_name;
+    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+    names.emplace_back(n);
+  }
+  for (const auto& name : names) {
+    int64_t t = 0;
+    if (!pattern.Match(name, &t)) continue;
+    struct stat st {};
+    if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (snapshots ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
+    RecoveryPoint p;
+    p.id = name;
+    p.path = copy.path + "/" + name;
+    p.time = pattern.has_time() ? t : static_cast<int64_t>(st.st_mtime);
+    p.size = snapshots ? 0 : static_cast<uint64_t>(st.st_size);
+    if (!snapshots && !copy.manifest.empty()) {
+      std::string m = copy.manifest;
+      for (size_t at; (at = m.find("{file}")) != std::string::npos;) m.replace(at, 6, name);
+      struct stat mst {};
+      if (fstatat(dirfd(dir), m.c_str(), &mst, 0) == 0 && S_ISREG(mst.st_mode)) p.manifest = copy.path + "/" + m;
+    }
+    cat->points.push_back(std::move(p));
+  }
+  closedir(dir);
+  MarkChains(copy, &cat->points);
+}
+
+// The secret for restic/borg, from the file or the environment variable the config names.
+bool SecretEnv(const CopyConfig& copy, const char* file_var, const char* value_var, std::vector<std::string>* env,
+               std::string* error) {
+  const std::string& file = copy.kind == CopyKind::kRestic ? copy.password_file : copy.passphrase_file;
+  if (!file.empty()) {
+    if (access(file.c_str(), R_OK) != 0) {
+      *error = "cannot read the secret file " + file + ": " + Errno(errno);
+      return false;
+    }
+    if (file_var) env->push_back(std::string(file_var) + "=" + file);
+    return true;
+  }
+  if (!copy.secret_env.empty()) {
+    const char* v = std::getenv(copy.secret_env.c_str());
+    if (!v) {
+      *error = "the environment variable " + copy.secret_env + " named for the secret is not set";
+      return false;
+    }
+    env->push_back(std::string(value_var) + "=" + v);
+  }
+  return true;
+}
+
+void DiscoverRestic(const CopyConfig& copy, CopyCatalog* cat) {
+  std::vector<std::string> env;
+  std::string error;
+  if (!SecretEnv(copy, "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD", &env, &error)) {
+    cat->online = false;
+    cat->error = error;
+    return;
+  }
+  auto out = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "snapshots", "--json"}, env, 60, &error);
+  if (!out) {
+    cat->online = false;
+    cat->error = "restic snapshots: " + error;
+    return;
+  }
+  const auto j = nlohmann::json::parse(*out, nullptr, false);
+  if (!j.is_array()) {
+    cat->online = false;
+    cat->error = "restic snapshots: unexpected output";
+    return;
+  }
+  for (const auto& s : j) {
+    RecoveryPoint p;
+    p.id = s.value("short_id", s.value("id", std::string()));
+    p.path = copy.path;
+    auto t = ParseTimestamp(s.value("time", std::string()));
+    if (!t || p.id.empty()) continue;
+    p.time = *t;
+    cat->points.push_back(std::move(p));
+  }
+  MarkChains(copy, &cat->points);
+}
+
+void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
+  std::vector<std::string> env = {"BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"};
+  std::string error;
+  int secret_fd = -1;
+  if (!copy.passphrase_file.empty()) {
+    secret_fd = open(copy.passphrase_file.c_str(), O_RDONLY);  // inherited by borg: BORG_PASSPHRASE_FD
+    if (secret_fd < 0) {
+      cat->online = false;
+      cat->error = "cannot read the secret file " + copy.passphrase_file + ": " + Errno(errno);
+      return;
+    }
+    env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(secret_fd));
+  } else if (!SecretEnv(copy, nullptr, "BORG_PASSPHRASE", &env, &error)) {
+    cat->online = false;
+    cat->error = error;
+    return;
+  }
+  // Borg keeps a cache and security state: a private, temporary base directory.
+  char base[] = "/tmp/rp-borg-XXXXXX";
+  if (mkdtemp(base)) env.push_back(std::string("BORG_BASE_DIR=") + base);
+  auto out = RunCapture({"borg", "list", "--json", copy.path}, env, 60, &error, secret_fd);
+  if (secret_fd >= 0) close(secret_fd);
+  std::string rm = std::string("rm -rf ") + base;
+  if (base[0]) (void)!system(rm.c_str());
+  if (!out) {
+    cat->online = false;
+    cat->error = "borg list: " + error;
+    return;
+  }
+  const auto j = nlohmann::json::parse(*out, nullptr, false);
+  if (!j.is_object() || !j.contains("archives")) {
+    cat->online = false;
+    cat->error = "borg list: unexpected output";
+    return;
+  }
+  for (const auto& a : j["archives"]) {
+    RecoveryPoint p;
+    p.id = a.value("name", a.value("archive", std::string()));
+    p.path = copy.path;
+    auto t = ParseTimestamp(a.value("start", a.value("time", std::string())));
+    if (!t || p.id.empty()) continue;
+    p.time = *t;
+    cat->points.push_back(std::move(p));
+  }
+  MarkChains(copy, &cat->points);
+}
+
+}  // namespace
+
+bool UseTimeZone(const std::string& name) {
+  struct stat st {};
+  if (name.empty() || name.find("..") != std::string::npos || stat(("/usr/share/zoneinfo/" + name).c_str(), &st) != 0)
+    return false;
+  setenv("TZ", name.c_str(), 1);
+  tzset();
+  return true;
+}
+
+NamePattern::NamePattern(const std::string& pattern) {
+  size_t i = 0;
+  while (i < pattern.size()) {
+    bool field = false;
+    for (auto [token, f, w] : {std::tuple<const char*, char, int>{"{YYYY}", 'Y', 4}, {"{MM}", 'M', 2}, {"{DD}", 'D', 2},
+                               {"{hh}", 'h', 2}, {"{mm}", 'm', 2}, {"{ss}", 's', 2}}) {
+      if (pattern.compare(i, std::strlen(token), token) == 0) {
+        parts_.push_back(Part{Part::kField, "", f, w});
+        if (f == 'Y') has_date_ = true;
+        i += std::strlen(token);
+        field = true;
+        break;
+      }
+    }
+    if (field) continue;
+    if (pattern[i] == '*') {
+      parts_.push_back(Part{Part::kStar, "", 0, 0});
+      ++i;
+      continue;
+    }
+    if (parts_.empty() || parts_.back().kind != Part::kLiteral) parts_.push_back(Part{Part::kLiteral, "", 0, 0});
+    parts_.back().literal += pattern[i++];
+  }
+}
+
+bool NamePattern::MatchFrom(size_t part, const std::string& name, size_t pos, int fields[6]) const {
+  if (part == parts_.size()) return pos == name.size();
+  const Part& p = parts_[part];
+  switch (p.kind) {
+    case Part::kLiteral:
+      return name.compare(pos, p.literal.size(), p.literal) == 0 && MatchFrom(part + 1, name, pos + p.literal.size(), fields);
+    case Part::kStar:
+      for (size_t k = pos; k <= name.size(); ++k)
+        if (MatchFrom(part + 1, name, k, fields)) return true;
+      return false;
+    case Part::kField: {
+      if (pos + static_cast<size_t>(p.width) > name.size()) return false;
+      int v = 0;
+      for (int k = 0; k < p.width; ++k) {
+        const char c = name[pos + static_cast<size_t>(k)];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+      }
+      const char* order = "YMDhms";
+      fields[std::strchr(order, p.field) - order] = v;
+      return MatchFrom(part + 1, name, pos + static_cast<size_t>(p.width), fields);
+    }
+  }
+  return false;
+}
+
+bool NamePattern::Match(const std::string& name, int64_t* time) const {
+  int f[6] = {1970, 1, 1, 0, 0, 0};
+  if (!MatchFrom(0, name, 0, f)) return false;
+  if (has_date_) {
+    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60) return false;
+    *time = LocalToUtc(f[0], f[1], f[2], f[3], f[4], f[5]);
+  }
+  return true;
+}
+
+CopyCatalog DiscoverCopy(const CopyConfig& copy) {
+  CopyCatalog cat;
+  cat.copy = &copy;
+  switch (copy.kind) {
+    case CopyKind::kArchiveDir: DiscoverDirectory(copy, &cat, false); break;
+    case CopyKind::kDirSnapshots: DiscoverDirectory(copy, &cat, true); break;
+    case CopyKind::kRestic: DiscoverRestic(copy, &cat); break;
+    case CopyKind::kBorg: DiscoverBorg(copy, &cat); break;
+  }
+  if (!cat.device && copy.kind != CopyKind::kRestic) {
+    struct stat st {};
+    if (stat(copy.path.c_str(), &st) == 0) cat.device = st.st_dev;
+  }
+  return cat;
+}
+
+std::optional<std::string> RunCapture(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                      double timeout_s, std::string* error, int pass_fd) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    *error = "pipe: " + Errno(errno);
+    return std::nullopt;
+  }
+  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+  if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
+  envs.insert(envs.end(), env.begin(), env.end());
+  std::vector<char*> av, ev;
+  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+  av.push_back(nullptr);
+  for (const auto& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
+  ev.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    const int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    if (pass_fd >= 0) fcntl(pass_fd, F_SETFD, 0);
+    execvpe(av[0], av.data(), ev.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  if (pid < 0) {
+    close(out[0]);
+    close(err[0]);
+    *error = "fork: " + Errno(errno);
+    return std::nullopt;
+  }
+  std::string text, errtext;
+  const double deadline = Now() + timeout_s;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  bool timed_out = false;
+  char buf[65536];
+  while (open_fds > 0) {
+    const double left = deadline - Now();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    const int pr = poll(fds, 2, static_cast<int>(std::min(left, 0.5) * 1000) + 1);
+    if (pr < 0 && errno == EINTR) continue;
+    for (auto& f : fds) {
+      if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = read(f.fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(f.fd);
+        f.fd = -1;
+        --open_fds;
+        continue;
+      }
+      (f.fd == out[0] ? text : errtext).append(buf, static_cast<size_t>(n));
+      if (text.size() > (256u << 20)) timed_out = true;
+    }
+    if (timed_out) break;
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    *error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
+    return std::nullopt;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!errtext.empty() && (errtext.back() == '\n' || errtext.back() == ' ')) errtext.pop_back();
+    if (errtext.size() > 400) errtext = "..." + errtext.substr(errtext.size() - 400);
+    *error = (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
+             (errtext.empty() ? "" : ": " + errtext);
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace rp

@@ -1,0 +1,151 @@
+#include "rp/targets.h"
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "rp/path_text.h"
+
+namespace rp {
+
+namespace {
+std::string TimeText(int64_t utc) {
+  if (utc <= 0) return "-";
+  const time_t t = static_cast<time_t>(utc);
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z", &local);
+  return buf;
+}
+}  // namespace
+
+std::optional<int64_t> ParseNow(const std::string& text) {
+  int y, mo, d, h, mi, s;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6) return std::nullopt;
+  tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = s;
+  const std::string rest = text.substr(static_cast<size_t>(used));
+  if (rest.empty()) {
+    t.tm_isdst = -1;
+    return static_cast<int64_t>(mktime(&t));
+  }
+  const int64_t utc = static_cast<int64_t>(timegm(&t));
+  if (rest == "Z") return utc;
+  int oh = 0, om = 0;
+  if ((rest[0] == '+' || rest[0] == '-') && std::sscanf(rest.c_str() + 1, "%2d:%2d", &oh, &om) == 2)
+    return utc - (oh * 3600 + om * 60) * (rest[0] == '+' ? 1 : -1);
+  return std::nullopt;
+}
+
+int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
+  const ConfigResult r = LoadConfigFile(path);
+  if (json) {
+    nlohmann::json j{{"file", path}, {"valid", r.errors.empty()}, {"targets", r.config.targets.size()}};
+    nlohmann::json errs = nlohmann::json::array();
+    for (const auto& e : r.errors)
+      errs.push_back({{"line", e.line}, {"column", e.column}, {"key", e.key}, {"expected", e.expected}, {"found", e.found}});
+    j["errors"] = errs;
+    out << j.dump(2) << "\n";
+  } else {
+    for (const auto& e : r.errors) err << e.Format() << "\n";
+    if (r.errors.empty())
+      out << path << ": valid, " << r.config.targets.size() << " target(s), time zone " << r.config.appliance.timezone << "\n";
+    else
+      err << path << ": " << r.errors.size() << " error(s)\n";
+  }
+  return r.errors.empty() ? 0 : 2;
+}
+
+int TargetsListCommand(const Config& config, bool json, std::ostream& out) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& t : config.targets) {
+    const Policy p = config.PolicyFor(t);
+    if (json) {
+      nlohmann::json copies = nlohmann::json::array();
+      for (const auto& c : t.copies)
+        copies.push_back({{"location", c.location}, {"kind", CopyKindName(c.kind)}, {"path", EscapePath(c.path)}});
+      arr.push_back({{"name", t.name},
+                     {"owner", t.owner},
+                     {"classification", {{"K", t.classification.k}, {"R", t.classification.r}, {"T", t.classification.t}}},
+                     {"personal_data", !t.personal_data.none},
+                     {"checksum", HashAlgoName(t.checksum)},
+                     {"retention_days", p.retention_days},
+                     {"min_copies", p.min_copies},
+                     {"copies", copies}});
+    } else {
+      out << t.name << "  owner: " << t.owner << "  K" << t.classification.k << " R" << t.classification.r << " T"
+          << t.classification.t << "  " << (t.personal_data.none ? "no personal data" : "personal data") << "  "
+          << t.copies.size() << " copies, keep " << p.retention_days << " days, " << HashAlgoName(t.checksum) << "\n";
+    }
+  }
+  if (json) out << arr.dump(2) << "\n";
+  return 0;
+}
+
+TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
+                             std::vector<CopyCatalog>* catalogs) {
+  std::vector<CopyCatalog> found;
+  for (const auto& c : target.copies) found.push_back(DiscoverCopy(c));
+  EvalOptions opt;
+  opt.now = now;
+  opt.compare_content = compare_content;
+  struct stat st {};
+  if (!target.production_path.empty() && stat(target.production_path.c_str(), &st) == 0) {
+    opt.production_device = st.st_dev;
+    opt.production_device_known = true;
+  }
+  TargetEvaluation ev = EvaluateTarget(config, target, found, opt);
+  if (catalogs) *catalogs = std::move(found);
+  return ev;
+}
+
+int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std::ostream& out, std::ostream& err) {
+  const int64_t now = o.now ? o.now : static_cast<int64_t>(time(nullptr));
+  bool any = false, failing = false;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& t : config.targets) {
+    if (!o.name.empty() && t.name != o.name) continue;
+    any = true;
+    std::vector<CopyCatalog> cats;
+    const TargetEvaluation ev = CheckTarget(config, t, now, o.compare_content, &cats);
+    failing = failing || ev.verdict == Verdict::kFailing;
+    if (o.json) {
+      nlohmann::json findings = nlohmann::json::array(), copies = nlohmann::json::array();
+      for (const auto& f : ev.findings)
+        findings.push_back({{"rule", f.rule}, {"severity", VerdictName(f.severity)}, {"message", EscapePath(f.message)}});
+      for (const auto& c : cats)
+        copies.push_back({{"location", c.copy->location},
+                          {"kind", CopyKindName(c.copy->kind)},
+                          {"path", EscapePath(c.copy->path)},
+                          {"online", c.online},
+                          {"points", c.points.size()},
+                          {"newest", c.points.empty() ? 0 : c.points.back().time}});
+      arr.push_back({{"name", t.name}, {"owner", t.owner}, {"verdict", VerdictName(ev.verdict)}, {"newest", ev.newest},
+                     {"findings", findings}, {"copies", copies}});
+    } else {
+      out << t.name << ": " << VerdictName(ev.verdict) << " (owner " << t.owner << ", newest point "
+          << TimeText(ev.newest) << ")\n";
+      for (const auto& c : cats)
+        out << "  copy " << c.copy->location << " [" << CopyKindName(c.copy->kind) << "] "
+            << (c.online ? std::to_string(c.points.size()) + " points" : "OFFLINE") << "\n";
+      for (const auto& f : ev.findings)
+        out << "  " << VerdictName(f.severity) << " [" << f.rule << "] " << EscapePath(f.message) << "\n";
+    }
+  }
+  if (!any) {
+    err << "targets check: no target named '" << o.name << "'\n";
+    return 2;
+  }
+  if (o.json) out << nlohmann::json{{"now", now}, {"targets", arr}}.dump(2) << "\n";
+  return failing ? 1 : 0;
+}
+
+}  // namespace rp

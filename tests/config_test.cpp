@@ -1,0 +1,159 @@
+// The configuration loader: the documented example is valid, and each broken file gives its
+// expected message at its position, with every error reported (not only the first).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rp/config.h"
+#include "testkit.h"
+
+namespace rp::test {
+namespace {
+
+constexpr const char* kMinimalTarget = R"(
+[[targets]]
+name = "t"
+owner = "Anna"
+classification = { K = 1, R = 1, T = 1 }
+personal_data = "none"
+[[targets.copies]]
+location = "a"
+kind = "archive-dir"
+path = "/backup/t"
+pattern = "t-{YYYY}{MM}{DD}.tar"
+)";
+
+TEST(Config, TheDocumentedExampleIsValid) {
+  const ConfigResult r = LoadConfigFile(std::string(RP_SOURCE_DIR) + "/config/restoreproof.example.toml");
+  for (const auto& e : r.errors) ADD_FAILURE() << e.Format();
+  ASSERT_EQ(r.config.targets.size(), 3u);
+  const TargetConfig& payroll = r.config.targets[0];
+  EXPECT_EQ(payroll.owner, "Anna Svensson");
+  EXPECT_EQ(payroll.copies.size(), 2u);
+  EXPECT_EQ(payroll.checksum, HashAlgo::kSha256);  // R = 3 needs SHA-256 unless overridden
+  EXPECT_EQ(payroll.personal_data.subjects, std::vector<std::string>{"employees"});
+  ASSERT_EQ(payroll.tests.size(), 1u);
+  EXPECT_EQ(payroll.tests[0].checks.size(), 5u);
+  // Baseline, then the availability class (T3), then the target's own overrides.
+  const Policy p = r.config.PolicyFor(payroll);
+  EXPECT_EQ(p.retention_days, 90);
+  EXPECT_EQ(p.backup_interval_s, 12 * 3600.0);
+  EXPECT_EQ(p.min_copies, 2);
+  ASSERT_TRUE(p.max_retention_days);
+  EXPECT_EQ(*p.max_retention_days, 400);
+  EXPECT_EQ(r.config.PolicyFor(r.config.targets[2]).min_copies, 3);  // T4
+  EXPECT_EQ(r.config.targets[1].checksum, HashAlgo::kXxh128);
+  EXPECT_TRUE(r.config.targets[1].personal_data.none);
+}
+
+struct BrokenCase {
+  std::string name;
+  std::string text;
+  int line, column;
+  std::string key;
+  std::string message;  // part of the formatted error
+};
+
+inline void PrintTo(const BrokenCase& c, std::ostream* os) { *os << c.name; }
+
+class BrokenConfig : public ::testing::TestWithParam<BrokenCase> {};
+
+TEST_P(BrokenConfig, GivesItsMessageAtItsPosition) {
+  const BrokenCase& c = GetParam();
+  const ConfigResult r = ParseConfig(c.text, "broken.toml");
+  ASSERT_FALSE(r.errors.empty()) << c.name;
+  bool found = false;
+  std::string all;
+  for (const auto& e : r.errors) {
+    all += e.Format() + "\n";
+    if (e.line == c.line && e.column == c.column && e.key == c.key && e.Format().find(c.message) != std::string::npos)
+      found = true;
+  }
+  EXPECT_TRUE(found) << "wanted " << c.line << ":" << c.column << " " << c.key << " '" << c.message << "', got:\n" << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BrokenConfig,
+    ::testing::Values(
+        BrokenCase{"syntax", "[policy\nretention_days = 30\n", 1, 8, "", "expected valid TOML"},
+        BrokenCase{"unknown_top_key", "colour = \"blue\"\n", 1, 10, "colour", "unknown key \"colour\""},
+        BrokenCase{"unknown_policy_key", "[policy]\nretention = 30\n", 2, 13, "policy.retention", "unknown key"},
+        BrokenCase{"workers_string", "[appliance]\nworkers = \"two\"\n", 2, 11, "appliance.workers",
+                   "expected an integer from 1 to 64, found a string \"two\""},
+        BrokenCase{"workers_not_clamped", "[appliance]\nworkers = 500\n", 2, 11, "appliance.workers", "found 500"},
+        BrokenCase{"timezone", "[appliance]\ntimezone = \"Mars/Base\"\n", 2, 12, "appliance.timezone", "IANA time zone"},
+        BrokenCase{"listen", "[appliance]\nlisten = \"localhost\"\n", 2, 10, "appliance.listen", "host:port"},
+        BrokenCase{"relative_data_dir", "[appliance]\ndata_dir = \"var/lib\"\n", 2, 12, "appliance.data_dir",
+                   "an absolute path"},
+        BrokenCase{"duration_without_unit", "[policy]\nbackup_interval = 86400\n", 2, 19, "policy.backup_interval",
+                   "a duration string with a unit"},
+        BrokenCase{"duration_bad_unit", "[policy]\nrto = \"4 hours\"\n", 2, 7, "policy.rto", "found \"4 hours\""},
+        BrokenCase{"retention_zero", "[policy]\nretention_days = 0\n", 2, 18, "policy.retention_days", "found 0"},
+        BrokenCase{"max_below_retention", "[policy]\nretention_days = 30\nmax_retention_days = 7\n", 3, 22,
+                   "policy.max_retention_days", "at least retention_days (30)"},
+        BrokenCase{"availability_class", "[policy.availability.T5]\nretention_days = 90\n", 1, 1,
+                   "policy.availability.T5", "unknown key"},
+        BrokenCase{"owner_missing", "[[targets]]\nname = \"t\"\nclassification = { K = 1, R = 1, T = 1 }\npersonal_data = \"none\"\n",
+                   1, 1, "targets[0].owner", "(required), found the key is missing"},
+        BrokenCase{"personal_data_missing", "[[targets]]\nname = \"t\"\nowner = \"A\"\nclassification = { K = 1, R = 1, T = 1 }\n",
+                   1, 1, "targets[0].personal_data", "or \"none\" (required)"},
+        BrokenCase{"classification_range", "[[targets]]\nname = \"t\"\nowner = \"A\"\nclassification = { K = 5, R = 1, T = 1 }\n",
+                   4, 24, "targets[0].classification.K", "from 1 to 4, found 5"},
+        BrokenCase{"bad_name", "[[targets]]\nname = \"Pay Roll\"\n", 2, 8, "targets[0].name", "a-z, 0-9"},
+        BrokenCase{"copy_kind", "[[targets]]\nname = \"t\"\n[[targets.copies]]\nkind = \"tape\"\n", 4, 8,
+                   "targets[0].copies[0].kind", "one of archive-dir, dir-snapshots, restic, borg"},
+        BrokenCase{"restic_password_in_config", "[[targets]]\nname = \"t\"\n[[targets.copies]]\nlocation = \"a\"\nkind = \"restic\"\npath = \"/r\"\npassword = \"hunter2\"\n",
+                   7, 12, "targets[0].copies[0].password", "unknown key \"password\""},
+        BrokenCase{"check_kind", std::string(kMinimalTarget) + "[[targets.tests]]\nchecks = [ { kind = \"virus-scan\" } ]\n", 13, 21,
+                   "targets[0].tests[0].checks[0].kind", "found \"virus-scan\""},
+        BrokenCase{"schedule", std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"every day\"\n", 13, 12,
+                   "targets[0].tests[0].schedule", "5 cron fields"},
+        BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"}),
+    [](const auto& tpi) { return tpi.param.name; });
+
+TEST(Config, EveryErrorIsReportedNotOnlyTheFirst) {
+  const ConfigResult r = ParseConfig("[appliance]\nworkers = 0\nlisten = \"x\"\n[policy]\nrto = 5\nfoo = 1\n", "f.toml");
+  ASSERT_EQ(r.errors.size(), 4u);
+  EXPECT_EQ(r.errors[0].line, 2);  // in file order
+  EXPECT_EQ(r.errors[3].line, 6);
+}
+
+TEST(Config, ChecksumOverrideAndPersonalDataTable) {
+  const std::string text = std::string(kMinimalTarget) + "";
+  ConfigResult r = ParseConfig(text, "f.toml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].Format();
+  r = ParseConfig(
+      "[[targets]]\nname = \"t\"\nowner = \"A\"\nclassification = { K = 1, R = 4, T = 1 }\nchecksum = \"xxh128\"\n"
+      "personal_data = { categories = [\"health\"], subjects = [] }\n[[targets.copies]]\nlocation = \"a\"\nkind = "
+      "\"dir-snapshots\"\npath = \"/s\"\n",
+      "f.toml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "targets[0].personal_data.subjects");
+  EXPECT_EQ(r.config.targets[0].checksum, HashAlgo::kXxh128);  // explicitly overridden
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(ParseConfigDuration("90m"), 5400.0);
+  EXPECT_EQ(ParseConfigDuration("1.5h"), 5400.0);
+  EXPECT_EQ(ParseConfigDuration("30d"), 30 * 86400.0);
+  EXPECT_FALSE(ParseConfigDuration("30"));
+  EXPECT_FALSE(ParseConfigDuration("d"));
+  EXPECT_FALSE(ParseConfigDuration("-1d"));
+  EXPECT_FALSE(ParseConfigDuration("1e3s"));
+}
+
+TEST(Config, CliConfigCheckExitsTwoWithPositions) {
+  TempDir dir;
+  WriteFile(dir / "c.toml", "[appliance]\nworkers = \"many\"\n");
+  std::string out;
+  EXPECT_EQ(RunShell(std::string(RP_BINARY) + " --config " + dir / "c.toml" + " config check", &out), 2);
+  EXPECT_NE(out.find(dir / "c.toml" + ":2:11: appliance.workers: expected an integer from 1 to 64"), std::string::npos) << out;
+  EXPECT_EQ(RunShell(std::string(RP_BINARY) + " --config " + std::string(RP_SOURCE_DIR) +
+                         "/config/restoreproof.example.toml config check",
+                     &out),
+            0)
+      << out;
+}
+
+}  // namespace
+}  // namespace rp::test
