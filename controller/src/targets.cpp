@@ -119,8 +119,15 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std:
     failing = failing || ev.verdict == Verdict::kFailing;
     if (o.json) {
       nlohmann::json findings = nlohmann::json::array(), copies = nlohmann::json::array();
-      for (const auto& f : ev.findings)
-        findings.push_back({{"rule", f.rule}, {"severity", VerdictName(f.severity)}, {"message", EscapePath(f.message)}});
+      // DESIGN.md: "rule" is the family (retention, freshness, redundancy, chain, catalog);
+      // "check" names the rule within it.
+      for (const auto& f : ev.findings) {
+        const size_t dot = f.rule.find('.');
+        findings.push_back({{"rule", f.rule.substr(0, dot)},
+                            {"check", dot == std::string::npos ? "" : f.rule.substr(dot + 1)},
+                            {"severity", VerdictName(f.severity)},
+                            {"message", EscapePath(f.message)}});
+      }
       for (const auto& c : cats)
         copies.push_back({{"location", c.copy->location},
                           {"kind", CopyKindName(c.copy->kind)},

@@ -1,0 +1,257 @@
+// Catalog and policy evaluation on generated estates in temporary directories: retention gaps,
+// daylight-saving days, midnight edges, redundancy, content, offline locations, chains and
+// over-retention, each detected and named by its rule.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "rp/catalog.h"
+#include "rp/policy_eval.h"
+#include "rp/targets.h"
+#include "testkit.h"
+
+namespace rp::test {
+namespace {
+
+int64_t Local(int y, int mo, int d, int h, int mi) {
+  tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&t));
+}
+
+std::string NameFor(int64_t utc, const std::string& suffix = "") {
+  const time_t t = static_cast<time_t>(utc);
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "t-%Y%m%dT%H%M%S", &local);
+  return std::string(buf) + suffix + ".tar";
+}
+
+class Estate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(UseTimeZone("Europe/Stockholm"));
+    // Two copies on different file systems: the disk and a tmpfs.
+    a_ = dir_ / "site-a";
+    b_root_ = access("/dev/shm", W_OK) == 0 ? std::string("/dev/shm") : dir_.path();
+    char tmpl[] = "/dev/shm/rp-estate-XXXXXX";
+    b_ = b_root_ == "/dev/shm" && mkdtemp(tmpl) ? std::string(tmpl) : dir_ / "site-b";
+    std::filesystem::create_directories(a_);
+    std::filesystem::create_directories(b_);
+  }
+  void TearDown() override { std::filesystem::remove_all(b_); }
+
+  // Daily points at `hour` local from first to last day (inclusive), in both copies.
+  void Daily(int y, int mo, int first, int last_mo, int last, int hour, std::vector<std::string> copies = {}) {
+    if (copies.empty()) copies = {a_, b_};
+    const int64_t end = Local(y, last_mo, last, hour, 0);
+    for (int64_t day = LocalDay(Local(y, mo, first, 12, 0)); day <= LocalDay(end); ++day) {
+      const std::string d = DayText(day);
+      const int64_t at = Local(std::stoi(d.substr(0, 4)), std::stoi(d.substr(5, 2)), std::stoi(d.substr(8, 2)), hour, 0);
+      for (const auto& c : copies) WriteFile(c + "/" + NameFor(at), "backup of " + d + "\n");
+    }
+  }
+  void Remove(int64_t at) {
+    for (const auto& c : {a_, b_}) std::filesystem::remove(c + "/" + NameFor(at));
+  }
+
+  std::string Toml(const std::string& policy = "", const std::string& copies = "") {
+    std::string t = "[appliance]\ntimezone = \"Europe/Stockholm\"\n[policy]\n" + policy +
+                    "\n[[targets]]\nname = \"t\"\nowner = \"Anna\"\nclassification = { K = 2, R = 2, T = 2 }\n"
+                    "personal_data = \"none\"\n";
+    if (copies.empty()) {
+      for (const auto& [loc, path] : {std::pair{"site-a", a_}, std::pair{"site-b", b_}})
+        t += "[[targets.copies]]\nlocation = \"" + std::string(loc) + "\"\nkind = \"archive-dir\"\npath = \"" + path +
+             "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}*.tar\"\nincremental_marker = \"-incr\"\n";
+    } else {
+      t += copies;
+    }
+    return t;
+  }
+
+  TargetEvaluation Evaluate(const std::string& toml, int64_t now) {
+    config_ = ParseConfig(toml, "estate.toml");
+    for (const auto& e : config_.errors) ADD_FAILURE() << e.Format();
+    return CheckTarget(config_.config, config_.config.targets.at(0), now, true);
+  }
+
+  static std::vector<std::string> Rules(const TargetEvaluation& ev) {
+    std::vector<std::string> out;
+    for (const auto& f : ev.findings) out.push_back(f.rule);
+    return out;
+  }
+  static const PolicyFinding* Find(const TargetEvaluation& ev, const std::string& rule) {
+    for (const auto& f : ev.findings)
+      if (f.rule == rule) return &f;
+    return nullptr;
+  }
+  static std::string Describe(const TargetEvaluation& ev) {
+    std::string s = std::string(VerdictName(ev.verdict));
+    for (const auto& f : ev.findings) s += "\n  [" + f.rule + "] " + f.message;
+    return s;
+  }
+
+  TempDir dir_;
+  std::string a_, b_, b_root_;
+  ConfigResult config_;
+};
+
+TEST_F(Estate, CompleteEstateIsOk) {
+  Daily(2026, 10, 20, 11, 22, 2);
+  const auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
+  EXPECT_EQ(ev.verdict, Verdict::kOk) << Describe(ev);
+}
+
+TEST_F(Estate, RetentionGapsAtStartMiddleAndEndAreEachListed) {
+  Daily(2026, 10, 20, 11, 22, 2);
+  // The window is the 30 complete days before 2026-11-22: 2026-10-23 .. 2026-11-21.
+  Remove(Local(2026, 10, 23, 2, 0));
+  Remove(Local(2026, 11, 6, 2, 0));
+  Remove(Local(2026, 11, 21, 2, 0));
+  const auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
+  EXPECT_EQ(ev.verdict, Verdict::kFailing);
+  const PolicyFinding* f = Find(ev, "retention.daily");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("3 of the last 30 days: 2026-10-23, 2026-11-06, 2026-11-21"), std::string::npos) << f->message;
+}
+
+TEST_F(Estate, DaylightSavingDayAndMidnightEdgesCountInLocalDays) {
+  // 2026-10-25 has 25 hours in Europe/Stockholm. A point at 23:59 belongs to the 25th and one
+  // at 00:01 to the 26th, although in UTC both fall on the 25th.
+  Daily(2026, 9, 20, 10, 28, 12);
+  Remove(Local(2026, 10, 25, 12, 0));
+  Remove(Local(2026, 10, 26, 12, 0));
+  const int64_t late = Local(2026, 10, 25, 23, 59), early = Local(2026, 10, 26, 0, 1);
+  ASSERT_EQ(LocalDay(early) - LocalDay(late), 1);
+  ASSERT_EQ((early - late), 2 * 60) << "the two points are two minutes apart";
+  for (const auto& c : {a_, b_}) {
+    WriteFile(c + "/" + NameFor(late), "late\n");
+    WriteFile(c + "/" + NameFor(early), "early\n");
+  }
+  const int64_t now = Local(2026, 10, 28, 12, 0);
+  auto ev = Evaluate(Toml(), now);
+  EXPECT_EQ(Find(ev, "retention.daily"), nullptr) << Describe(ev);
+
+  // Without the 00:01 point, the 26th is missing, and only the 26th.
+  for (const auto& c : {a_, b_}) std::filesystem::remove(c + "/" + NameFor(early));
+  ev = Evaluate(Toml(), now);
+  const PolicyFinding* f = Find(ev, "retention.daily");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("1 of the last 30 days: 2026-10-26"), std::string::npos) << f->message;
+}
+
+TEST_F(Estate, MissingSecondCopyFailsRedundancy) {
+  Daily(2026, 10, 20, 11, 22, 2, {a_});
+  const std::string one_copy = "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"archive-dir\"\npath = \"" + a_ +
+                               "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
+  const auto ev = Evaluate(Toml("", one_copy), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "redundancy.copies");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("1 location(s) hold recovery points; the policy asks for 2"), std::string::npos);
+}
+
+TEST_F(Estate, TwoCopiesOnOneFileSystemFail) {
+  const std::string b2 = dir_ / "site-b-same-disk";
+  std::filesystem::create_directories(b2);
+  Daily(2026, 10, 20, 11, 22, 2, {a_, b2});
+  std::string copies;
+  for (const auto& [loc, path] : {std::pair{"site-a", a_}, std::pair{"site-b", b2}})
+    copies += "[[targets.copies]]\nlocation = \"" + std::string(loc) + "\"\nkind = \"archive-dir\"\npath = \"" + path +
+              "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
+  const auto ev = Evaluate(Toml("", copies), Local(2026, 11, 22, 12, 0));
+  ASSERT_NE(Find(ev, "redundancy.same-filesystem"), nullptr) << Describe(ev);
+  EXPECT_EQ(ev.verdict, Verdict::kFailing);
+}
+
+TEST_F(Estate, CopiesWhoseNewestArchivesDifferFail) {
+  Daily(2026, 10, 20, 11, 22, 2);
+  WriteFile(b_ + "/" + NameFor(Local(2026, 11, 22, 2, 0)), "backup of 2026-11-22, damaged\n");
+  const auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "redundancy.content");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find(NameFor(Local(2026, 11, 22, 2, 0))), std::string::npos);
+}
+
+TEST_F(Estate, OfflineLocationIsAFindingNotACrash) {
+  Daily(2026, 10, 20, 11, 22, 2, {a_});
+  std::string copies = "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"archive-dir\"\npath = \"" + a_ +
+                       "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
+  copies += "[[targets.copies]]\nlocation = \"site-b\"\nkind = \"archive-dir\"\npath = \"/nonexistent/mount/b\"\n"
+            "pattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
+  const auto ev = Evaluate(Toml("", copies), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "catalog.offline");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("/nonexistent/mount/b"), std::string::npos);
+  EXPECT_NE(Find(ev, "redundancy.copies"), nullptr);
+}
+
+TEST_F(Estate, BrokenIncrementalChainIsFound) {
+  // A full point on the 1st, incrementals after it; the full one has been lost at site-b.
+  for (int d = 1; d <= 22; ++d) {
+    const int64_t at = Local(2026, 11, d, 2, 0);
+    const std::string suffix = d == 1 ? "-full" : "-incr";
+    WriteFile(a_ + "/" + NameFor(at, suffix), "p\n");
+    if (d != 1) WriteFile(b_ + "/" + NameFor(at, suffix), "p\n");
+  }
+  const auto ev = Evaluate(Toml("retention_days = 20"), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "chain.broken");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("copy at site-b has 21 incremental"), std::string::npos) << f->message;
+  EXPECT_EQ(f->message.find("site-a"), std::string::npos);
+}
+
+TEST_F(Estate, OverRetentionIsAFinding) {
+  Daily(2026, 9, 1, 11, 22, 2);
+  const auto ev = Evaluate(Toml("max_retention_days = 60"), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "retention.max");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("older than the maximum of 60 days, oldest " + NameFor(Local(2026, 9, 1, 2, 0))),
+            std::string::npos)
+      << f->message;
+}
+
+TEST_F(Estate, StaleTargetFailsFreshnessAndALaggingCopyFails) {
+  Daily(2026, 10, 20, 11, 19, 2);
+  Daily(2026, 11, 20, 11, 22, 2, {a_});  // site-b stopped receiving copies on the 19th
+  auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* lag = Find(ev, "redundancy.lag");
+  ASSERT_NE(lag, nullptr) << Describe(ev);
+  EXPECT_NE(lag->message.find("site-b is 3.0 days behind"), std::string::npos) << lag->message;
+  EXPECT_EQ(Find(ev, "freshness"), nullptr) << Describe(ev);
+  ev = Evaluate(Toml(), Local(2026, 11, 25, 12, 0));
+  const PolicyFinding* fresh = Find(ev, "freshness");
+  ASSERT_NE(fresh, nullptr) << Describe(ev);
+  EXPECT_EQ(fresh->severity, Verdict::kFailing);
+}
+
+TEST_F(Estate, CliTargetsCheckExitCodesAndJson) {
+  Daily(2026, 10, 20, 11, 22, 2);
+  WriteFile(dir_ / "c.toml", Toml());
+  std::string out;
+  const std::string base = std::string(RP_BINARY) + " --config " + dir_ / "c.toml" + " targets check --json --now ";
+  EXPECT_EQ(RunShell(base + "2026-11-22T12:00:00+01:00 2>/dev/null", &out), 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["targets"][0]["name"], "t");
+  EXPECT_EQ(j["targets"][0]["verdict"], "ok");
+  EXPECT_EQ(RunShell(base + "2026-12-05T12:00:00+01:00 2>/dev/null", &out), 1) << out;
+  j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["targets"][0]["verdict"], "failing");
+  bool freshness = false;
+  for (const auto& f : j["targets"][0]["findings"]) freshness = freshness || f["rule"] == "freshness";
+  EXPECT_TRUE(freshness) << out;
+  EXPECT_EQ(RunShell(std::string(RP_BINARY) + " --config " + dir_ / "c.toml" + " targets list", &out), 0);
+  EXPECT_NE(out.find("t  owner: Anna"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace rp::test
