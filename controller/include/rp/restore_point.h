@@ -1,0 +1,16 @@
+// Restore-testing one recovery point from the catalog through the engine: archive files and
+// snapshot directories are read where they are; restic and borg points are streamed as tar
+// (`restic dump --archive tar`, `borg export-tar`) through a FIFO into the worker, so the
+// repository's contents are never copied to disk outside the sandbox.
+#pragma once
+
+#include "rp/catalog.h"
+#include "rp/verify.h"
+
+namespace rp {
+
+// `options.source` and (for archive-dir points with a sidecar) `options.manifest` are set from
+// the point; everything else is taken as given. A failing dump command is a finding.
+VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options);
+
+}  // namespace rp

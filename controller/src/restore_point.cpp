@@ -1,0 +1,127 @@
+#include "rp/restore_point.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "rp/sandbox.h"
+
+namespace rp {
+namespace {
+
+struct Dump {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  int secret_fd = -1;
+};
+
+// Starts the dump command writing into `fifo` (opened by the child: it blocks until the worker
+// opens the other end). stderr goes to `err_path`.
+pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_path) {
+  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+  if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
+  envs.insert(envs.end(), d.env.begin(), d.env.end());
+  std::vector<char*> av, ev;
+  for (const auto& a : d.argv) av.push_back(const_cast<char*>(a.c_str()));
+  av.push_back(nullptr);
+  for (const auto& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
+  ev.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (err >= 0) dup2(err, 2);
+    const int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    const int out = open(fifo.c_str(), O_WRONLY);
+    if (out < 0) _exit(126);
+    dup2(out, 1);
+    if (d.secret_fd >= 0) fcntl(d.secret_fd, F_SETFD, 0);
+    execvpe(av[0], av.data(), ev.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options) {
+  if (copy.kind == CopyKind::kArchiveDir || copy.kind == CopyKind::kDirSnapshots) {
+    options.source = point.path;
+    if (!point.manifest.empty() && !options.manifest) options.manifest = point.manifest;
+    return RunVerifyIsolated(options);
+  }
+  Dump dump;
+  std::string secret_file;
+  if (copy.kind == CopyKind::kRestic) {
+    dump.argv = {"restic", "--no-cache", "--no-lock", "-r", copy.path, "dump", "--archive", "tar", point.id, "/"};
+    if (!copy.password_file.empty()) dump.env.push_back("RESTIC_PASSWORD_FILE=" + copy.password_file);
+    else if (const char* v = copy.secret_env.empty() ? nullptr : std::getenv(copy.secret_env.c_str()))
+      dump.env.push_back(std::string("RESTIC_PASSWORD=") + v);
+  } else {
+    dump.argv = {"borg", "export-tar", copy.path + "::" + point.id, "-"};
+    dump.env = {"BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"};
+    if (!copy.passphrase_file.empty()) {
+      dump.secret_fd = open(copy.passphrase_file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (dump.secret_fd >= 0) dump.env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(dump.secret_fd));
+    } else if (const char* v = copy.secret_env.empty() ? nullptr : std::getenv(copy.secret_env.c_str())) {
+      dump.env.push_back(std::string("BORG_PASSPHRASE=") + v);
+    }
+  }
+  // A private directory for the FIFO and the dump's error output.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/rp-stream-XXXXXX";
+  VerifyReport failed;
+  failed.source = copy.path + "::" + point.id;
+  if (!mkdtemp(tmpl.data())) {
+    failed.status = RunStatus::kAborted;
+    failed.abort_status = Status::Environment("cannot create a directory for the stream: " + std::string(std::strerror(errno)));
+    return failed;
+  }
+  if (copy.kind == CopyKind::kBorg) dump.env.push_back("BORG_BASE_DIR=" + tmpl + "/borg");
+  const std::string fifo = tmpl + "/stream.tar", err_path = tmpl + "/dump.err";
+  if (mkfifo(fifo.c_str(), 0600) != 0) {
+    failed.status = RunStatus::kAborted;
+    failed.abort_status = Status::Environment("mkfifo: " + std::string(std::strerror(errno)));
+    RemoveTree(tmpl);
+    return failed;
+  }
+  const pid_t pid = StartDump(dump, fifo, err_path);
+  if (dump.secret_fd >= 0) close(dump.secret_fd);
+  options.source = fifo;
+  VerifyReport report = RunVerifyIsolated(options);
+  // If the worker stopped early the dump may still wait for a reader: unblock and end it.
+  const int unblock = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int status = 0;
+  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  if (unblock >= 0) close(unblock);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string err;
+    if (FILE* f = std::fopen(err_path.c_str(), "r")) {
+      char buf[512];
+      size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+      err.assign(buf, n);
+      std::fclose(f);
+    }
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    report.Add(Finding{FindingKind::kIoError, "",
+                       dump.argv[0] + " could not stream recovery point " + point.id + ": " +
+                           (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed") +
+                           (err.empty() ? "" : ": " + err),
+                       -1});
+    if (report.status == RunStatus::kPassed) report.status = RunStatus::kFailed;
+  }
+  report.source = copy.path + "::" + point.id;
+  RemoveTree(tmpl);
+  return report;
+}
+
+}  // namespace rp
