@@ -7,9 +7,10 @@
 option(RP_FUZZ_SMOKE "Build the libFuzzer targets with clang and run them briefly under CTest" ON)
 set(RP_FUZZ_MANIFEST_SECONDS 20 CACHE STRING "How long fuzz_manifest_smoke fuzzes, in seconds")
 set(RP_FUZZ_VERIFY_SECONDS 40 CACHE STRING "How long fuzz_verify_smoke fuzzes, in seconds")
+set(RP_FUZZ_CONFIG_SECONDS 15 CACHE STRING "How long fuzz_config_smoke fuzzes, in seconds")
 
-# Adds the two smoke tests for fuzzers at the given paths.
-function(rp_add_fuzz_smoke_tests manifest_exe verify_exe)
+# Adds the smoke tests for fuzzers at the given paths.
+function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe)
   set(work "${CMAKE_BINARY_DIR}/fuzz-work")
   set(shared_corpus "${PROJECT_SOURCE_DIR}/../shared/corpus")
   add_test(NAME fuzz_manifest_smoke
@@ -27,6 +28,15 @@ function(rp_add_fuzz_smoke_tests manifest_exe verify_exe)
       "-DEXCLUDE_INDEX=${shared_corpus}/libarchive-index.tsv"
       "-DMAX_TIME=${RP_FUZZ_VERIFY_SECONDS}"
       -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  add_test(NAME fuzz_config_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${config_exe}"
+      "-DWORK_DIR=${work}/config"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/config|${PROJECT_SOURCE_DIR}/config"
+      "-DMAX_TIME=${RP_FUZZ_CONFIG_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  math(EXPR config_limit "${RP_FUZZ_CONFIG_SECONDS} + 120")
+  set_tests_properties(fuzz_config_smoke PROPERTIES TIMEOUT ${config_limit} LABELS fuzz)
   # Time for the seeds, the last input (-timeout=10) and start-up, beyond the fuzzing time.
   math(EXPR manifest_limit "${RP_FUZZ_MANIFEST_SECONDS} + 120")
   math(EXPR verify_limit "${RP_FUZZ_VERIFY_SECONDS} + 180")
@@ -41,7 +51,7 @@ endif()
 
 if(RP_FUZZ)
   # This build is the clang fuzz build itself: test its own fuzzers (fuzz/CMakeLists.txt).
-  rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>")
+  rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>" "$<TARGET_FILE:fuzz_config>")
   return()
 endif()
 
@@ -98,11 +108,11 @@ ExternalProject_Add(rp_fuzz_clang
   BINARY_DIR "${sub_dir}"
   CMAKE_GENERATOR "${sub_generator}"
   CMAKE_ARGS ${sub_args}
-  BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify
+  BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify fuzz_config
   BUILD_ALWAYS ON
-  BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify"
+  BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
   INSTALL_COMMAND ""
   TEST_COMMAND "")
 
-rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify")
+rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config")
 message(STATUS "Fuzz smoke tests: on, fuzzers built with ${RP_FUZZ_CLANGXX} in ${sub_dir}")
