@@ -1,6 +1,7 @@
 // Catalog and policy evaluation on generated estates in temporary directories: retention gaps,
 // daylight-saving days, midnight edges, redundancy, content, offline locations, chains and
 // over-retention, each detected and named by its rule.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,6 +231,43 @@ TEST_F(Estate, StaleTargetFailsFreshnessAndALaggingCopyFails) {
   const PolicyFinding* fresh = Find(ev, "freshness");
   ASSERT_NE(fresh, nullptr) << Describe(ev);
   EXPECT_EQ(fresh->severity, Verdict::kFailing);
+}
+
+TEST_F(Estate, SidecarManifestsAndMtimeWhenThePatternHasNoDate) {
+  WriteFile(a_ + "/db-" + "one.tar", "1");
+  WriteFile(a_ + "/db-one.tar.xxh128", "m");
+  WriteFile(a_ + "/db-two.tar", "2");
+  WriteFile(a_ + "/unrelated.txt", "x");
+  const int64_t when = Local(2026, 3, 29, 2, 30);  // in the hour daylight saving skips
+  const timespec ts[2] = {{static_cast<time_t>(when), 0}, {static_cast<time_t>(when), 0}};
+  utimensat(AT_FDCWD, (a_ + "/db-two.tar").c_str(), ts, 0);
+  CopyConfig copy;
+  copy.location = "a";
+  copy.path = a_;
+  copy.pattern = "db-*.tar";
+  copy.manifest = "{file}.xxh128";
+  const CopyCatalog cat = DiscoverCopy(copy);
+  ASSERT_EQ(cat.points.size(), 2u);
+  EXPECT_EQ(cat.points[0].id, "db-two.tar");  // oldest first: its mtime is in March
+  EXPECT_EQ(cat.points[0].time, when);
+  EXPECT_TRUE(cat.points[0].manifest.empty());
+  EXPECT_EQ(cat.points[1].manifest, a_ + "/db-one.tar.xxh128");
+}
+
+TEST_F(Estate, NamePatternFieldsAcrossDaylightSavingChanges) {
+  const NamePattern p("x-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar");
+  int64_t t = 0;
+  // 2026-03-29 01:59:59 CET is 00:59:59 UTC; 03:00:00 CEST, a second later, is 01:00:00 UTC.
+  ASSERT_TRUE(p.Match("x-20260329T015959.tar", &t));
+  EXPECT_EQ(t, 1774745999);
+  ASSERT_TRUE(p.Match("x-20260329T030000.tar", &t));
+  EXPECT_EQ(t, 1774746000);
+  // 2026-10-25 03:30 CET (after the change back) is 02:30 UTC.
+  ASSERT_TRUE(p.Match("x-20261025T033000.tar", &t));
+  EXPECT_EQ(t, 1792895400);
+  EXPECT_FALSE(p.Match("x-20261325T033000.tar", &t));  // month 13
+  EXPECT_FALSE(p.Match("x-2026102T033000.tar", &t));
+  EXPECT_FALSE(p.Match("y-20261025T033000.tar", &t));
 }
 
 TEST_F(Estate, CliTargetsCheckExitCodesAndJson) {

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace rp {
 namespace {
@@ -26,16 +28,35 @@ double Now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// Local time to UTC. mktime is slow (it re-reads the time zone state on every call), so its
+// answer is kept per local hour: within one hour the offset from UTC is the same, and an hour
+// that daylight saving skips or repeats gets mktime's own answer for all its minutes.
 int64_t LocalToUtc(int year, int month, int day, int hour, int minute, int second) {
-  tm t{};
-  t.tm_year = year - 1900;
-  t.tm_mon = month - 1;
-  t.tm_mday = day;
-  t.tm_hour = hour;
-  t.tm_min = minute;
-  t.tm_sec = second;
-  t.tm_isdst = -1;
-  return static_cast<int64_t>(mktime(&t));
+  thread_local std::unordered_map<int64_t, int64_t> offset_of_hour;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return 0;
+  const int64_t local_hour = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 24 + hour;
+  auto it = offset_of_hour.find(local_hour);
+  if (it == offset_of_hour.end()) {
+    tm t{};
+    t.tm_year = year - 1900;
+    t.tm_mon = month - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_isdst = -1;
+    const int64_t utc_hour_start = static_cast<int64_t>(mktime(&t));
+    it = offset_of_hour.emplace(local_hour, local_hour * 3600 - utc_hour_start).first;
+    if (offset_of_hour.size() > (1u << 20)) offset_of_hour.clear();
+  }
+  return local_hour * 3600 + minute * 60 + second - it->second;
 }
 
 // "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (local time).
@@ -98,28 +119,37 @@ void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots)
   if (fstat(dfd, &dst) == 0) cat->device = dst.st_dev;
   DIR* dir = fdopendir(dfd);
   const NamePattern pattern(copy.pattern.empty() ? "*" : copy.pattern);
-  std::vector<std::string> names;
+  std::vector<std::pair<std::string, unsigned char>> names;
+  std::unordered_set<std::string> all;
   while (dirent* de = readdir(dir)) {
     const char* n = de->d_name;
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    names.emplace_back(n);
+    names.emplace_back(n, de->d_type);
+    if (!copy.manifest.empty()) all.insert(n);
   }
-  for (const auto& name : names) {
+  const unsigned char want = snapshots ? DT_DIR : DT_REG;
+  for (const auto& [name, type] : names) {
     int64_t t = 0;
     if (!pattern.Match(name, &t)) continue;
+    // The directory entry's type saves a stat per point when the name carries the time; the
+    // size of an archive is read when a point is restored, not for every listing.
     struct stat st {};
-    if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (snapshots ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
+    const bool need_stat = type == DT_UNKNOWN || !pattern.has_time();
+    if (need_stat) {
+      if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (snapshots ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
+    } else if (type != want) {
+      continue;
+    }
     RecoveryPoint p;
     p.id = name;
     p.path = copy.path + "/" + name;
     p.time = pattern.has_time() ? t : static_cast<int64_t>(st.st_mtime);
-    p.size = snapshots ? 0 : static_cast<uint64_t>(st.st_size);
+    p.size = need_stat && !snapshots ? static_cast<uint64_t>(st.st_size) : 0;
     if (!snapshots && !copy.manifest.empty()) {
       std::string m = copy.manifest;
       for (size_t at; (at = m.find("{file}")) != std::string::npos;) m.replace(at, 6, name);
-      struct stat mst {};
-      if (fstatat(dirfd(dir), m.c_str(), &mst, 0) == 0 && S_ISREG(mst.st_mode)) p.manifest = copy.path + "/" + m;
+      if (all.count(m)) p.manifest = copy.path + "/" + m;
     }
     cat->points.push_back(std::move(p));
   }

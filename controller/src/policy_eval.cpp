@@ -8,21 +8,12 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "rp/hash.h"
 
 namespace rp {
 namespace {
-
-// Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 std::string Duration(double s) {
   char buf[64];
@@ -74,10 +65,20 @@ std::string_view VerdictName(Verdict v) {
 }
 
 int64_t LocalDay(int64_t utc) {
-  const time_t t = static_cast<time_t>(utc);
-  tm local{};
-  localtime_r(&t, &local);
-  return DaysFromCivil(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1), static_cast<unsigned>(local.tm_mday));
+  // localtime_r per point would dominate the evaluation of millions of points: the UTC offset
+  // is kept per UTC hour (it only changes on whole hours in every zone in use).
+  thread_local std::unordered_map<int64_t, int64_t> offset_of_hour;
+  const int64_t hour = utc >= 0 ? utc / 3600 : (utc - 3599) / 3600;
+  auto it = offset_of_hour.find(hour);
+  if (it == offset_of_hour.end()) {
+    const time_t t = static_cast<time_t>(hour * 3600);
+    tm local{};
+    localtime_r(&t, &local);
+    it = offset_of_hour.emplace(hour, static_cast<int64_t>(local.tm_gmtoff)).first;
+    if (offset_of_hour.size() > (1u << 20)) offset_of_hour.clear();
+  }
+  const int64_t local_seconds = utc + it->second;
+  return local_seconds >= 0 ? local_seconds / 86400 : (local_seconds - 86399) / 86400;
 }
 
 std::string DayText(int64_t day) {

@@ -26,7 +26,7 @@ struct RecoveryPoint {
   std::string id;        // file name, snapshot directory, restic id, borg archive name
   std::string path;      // where it is (archive file or directory; repository for restic/borg)
   int64_t time = 0;      // UTC seconds
-  uint64_t size = 0;     // bytes, when known (archive files)
+  uint64_t size = 0;     // bytes when known (0: not read; names with a time are listed without a stat)
   std::string manifest;  // sidecar manifest, when found
   ChainKind chain = ChainKind::kFull;
   bool chain_broken = false;  // an incremental/differential without the full point it needs
