@@ -119,39 +119,42 @@ void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots)
   if (fstat(dfd, &dst) == 0) cat->device = dst.st_dev;
   DIR* dir = fdopendir(dfd);
   const NamePattern pattern(copy.pattern.empty() ? "*" : copy.pattern);
-  std::vector<std::pair<std::string, unsigned char>> names;
+  // With a sidecar pattern every name is needed first (to look the sidecar up); otherwise one
+  // pass over the directory, without copying the names.
   std::unordered_set<std::string> all;
+  if (!snapshots && !copy.manifest.empty()) {
+    while (dirent* de = readdir(dir)) all.insert(de->d_name);
+    rewinddir(dir);
+  }
+  const unsigned char want = snapshots ? DT_DIR : DT_REG;
+  std::string name;
   while (dirent* de = readdir(dir)) {
     const char* n = de->d_name;
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    names.emplace_back(n, de->d_type);
-    if (!copy.manifest.empty()) all.insert(n);
-  }
-  const unsigned char want = snapshots ? DT_DIR : DT_REG;
-  for (const auto& [name, type] : names) {
+    name.assign(n);
     int64_t t = 0;
     if (!pattern.Match(name, &t)) continue;
     // The directory entry's type saves a stat per point when the name carries the time; the
     // size of an archive is read when a point is restored, not for every listing.
     struct stat st {};
-    const bool need_stat = type == DT_UNKNOWN || !pattern.has_time();
+    const bool need_stat = de->d_type == DT_UNKNOWN || !pattern.has_time();
     if (need_stat) {
-      if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (snapshots ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
-    } else if (type != want) {
+    } else if (de->d_type != want) {
       continue;
     }
-    RecoveryPoint p;
+    RecoveryPoint& p = cat->points.emplace_back();
     p.id = name;
-    p.path = copy.path + "/" + name;
+    p.path.reserve(copy.path.size() + 1 + name.size());
+    p.path.append(copy.path).append("/").append(name);
     p.time = pattern.has_time() ? t : static_cast<int64_t>(st.st_mtime);
     p.size = need_stat && !snapshots ? static_cast<uint64_t>(st.st_size) : 0;
-    if (!snapshots && !copy.manifest.empty()) {
+    if (!all.empty()) {
       std::string m = copy.manifest;
       for (size_t at; (at = m.find("{file}")) != std::string::npos;) m.replace(at, 6, name);
       if (all.count(m)) p.manifest = copy.path + "/" + m;
     }
-    cat->points.push_back(std::move(p));
   }
   closedir(dir);
   MarkChains(copy, &cat->points);
@@ -313,8 +316,16 @@ bool NamePattern::MatchFrom(size_t part, const std::string& name, size_t pos, in
         if (c < '0' || c > '9') return false;
         v = v * 10 + (c - '0');
       }
-      const char* order = "YMDhms";
-      fields[std::strchr(order, p.field) - order] = v;
+      int slot = 0;
+      switch (p.field) {
+        case 'Y': slot = 0; break;
+        case 'M': slot = 1; break;
+        case 'D': slot = 2; break;
+        case 'h': slot = 3; break;
+        case 'm': slot = 4; break;
+        default: slot = 5; break;
+      }
+      fields[slot] = v;
       return MatchFrom(part + 1, name, pos + static_cast<size_t>(p.width), fields);
     }
   }

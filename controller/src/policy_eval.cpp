@@ -122,12 +122,17 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
     locations_with_points.insert(c.copy->location);
     ev.newest = std::max(ev.newest, c.points.back().time);
 
-    // Retention: each of the last N complete local days has a point in this copy.
-    std::set<int64_t> days;
-    for (const auto& pt : c.points) days.insert(LocalDay(pt.time));
+    // Retention: each of the last N complete local days has a point in this copy. The local
+    // day of every point is computed once; `days` is the sorted set of them.
+    std::vector<int64_t> day_of(c.points.size());
+    for (size_t k = 0; k < c.points.size(); ++k) day_of[k] = LocalDay(c.points[k].time);
+    std::vector<int64_t> days_sorted = day_of;
+    std::sort(days_sorted.begin(), days_sorted.end());
+    days_sorted.erase(std::unique(days_sorted.begin(), days_sorted.end()), days_sorted.end());
+    auto has_day = [&](int64_t d) { return std::binary_search(days_sorted.begin(), days_sorted.end(), d); };
     std::vector<int64_t> missing;
     for (int64_t d = today - p.retention_days; d < today; ++d)
-      if (!days.count(d)) missing.push_back(d);
+      if (!has_day(d)) missing.push_back(d);
     if (!missing.empty())
       add("retention.daily", Verdict::kFailing,
           "copy at " + c.copy->location + " has no recovery point on " + std::to_string(missing.size()) + " of the last " +
@@ -138,8 +143,8 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
       std::vector<std::string> empty_weeks;
       for (int w = 0; w < p.weekly_keeps; ++w) {
         const int64_t end = today - 7 * w, start = end - 7;
-        bool any = false;
-        for (auto it = days.lower_bound(start); it != days.end() && *it < end; ++it) any = true;
+        const auto it = std::lower_bound(days_sorted.begin(), days_sorted.end(), start);
+        const bool any = it != days_sorted.end() && *it < end;
         if (!any) empty_weeks.push_back(DayText(start) + ".." + DayText(end - 1));
       }
       if (!empty_weeks.empty()) {
@@ -152,7 +157,7 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
     }
     if (p.monthly_keeps > 0) {
       std::set<std::string> months;
-      for (int64_t d : days) months.insert(DayText(d).substr(0, 7));
+      for (int64_t d : days_sorted) months.insert(DayText(d).substr(0, 7));
       std::string this_month = DayText(today).substr(0, 7);
       int y = std::stoi(this_month.substr(0, 4)), m = std::stoi(this_month.substr(5, 2));
       std::vector<std::string> empty_months;
@@ -178,10 +183,8 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
       const int64_t oldest_allowed = today - *p.max_retention_days;
       size_t over = 0;
       std::string first;
-      for (const auto& pt : c.points)
-        if (LocalDay(pt.time) < oldest_allowed) {
-          if (over++ == 0) first = pt.id + " (" + DayText(LocalDay(pt.time)) + ")";
-        }
+      for (size_t k = 0; k < c.points.size(); ++k)
+        if (day_of[k] < oldest_allowed && over++ == 0) first = c.points[k].id + " (" + DayText(day_of[k]) + ")";
       if (over)
         add("retention.max", Verdict::kFailing,
             "copy at " + c.copy->location + " keeps " + std::to_string(over) + " recovery point(s) older than the maximum of " +
