@@ -218,6 +218,12 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
       }
+      // --sandbox, else the configured sandbox_dir (when the configuration file exists and is
+      // valid), else a directory under TMPDIR.
+      if (sandbox.empty() && access(config_path.c_str(), R_OK) == 0) {
+        const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
+        if (cr.errors.empty()) sandbox = cr.config.appliance.sandbox_dir;
+      }
       vo.sandbox_parent = sandbox.empty() ? DefaultSandboxParent() : sandbox;
       vo.limits = ToLimits(limits);
       vo.isolation = isolation == "require" ? rp::IsolationPolicy::kRequire : rp::IsolationPolicy::kBestEffort;
