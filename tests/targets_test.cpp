@@ -209,6 +209,26 @@ TEST_F(Estate, BrokenIncrementalChainIsFound) {
   EXPECT_EQ(f->message.find("site-a"), std::string::npos);
 }
 
+TEST_F(Estate, DifferentialPointsNeedOnlyTheirFullPoint) {
+  // Weekly full points, differentials in between; at site-b the first full point is gone, so
+  // only the differentials before the second full point are broken.
+  for (int d = 1; d <= 22; ++d) {
+    const int64_t at = Local(2026, 11, d, 2, 0);
+    const std::string suffix = (d == 1 || d == 8 || d == 15 || d == 22) ? "-full" : "-diff";
+    WriteFile(a_ + "/" + NameFor(at, suffix), "p\n");
+    if (d != 1) WriteFile(b_ + "/" + NameFor(at, suffix), "p\n");
+  }
+  std::string copies;
+  for (const auto& [loc, path] : {std::pair{"site-a", a_}, std::pair{"site-b", b_}})
+    copies += "[[targets.copies]]\nlocation = \"" + std::string(loc) + "\"\nkind = \"archive-dir\"\npath = \"" + path +
+              "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}*.tar\"\ndifferential_marker = \"-diff\"\n";
+  const auto ev = Evaluate(Toml("retention_days = 20", copies), Local(2026, 11, 22, 12, 0));
+  const PolicyFinding* f = Find(ev, "chain.broken");
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_NE(f->message.find("copy at site-b has 6 incremental/differential"), std::string::npos) << f->message;
+  EXPECT_EQ(f->message.find("site-a"), std::string::npos);
+}
+
 TEST_F(Estate, OverRetentionIsAFinding) {
   Daily(2026, 9, 1, 11, 22, 2);
   const auto ev = Evaluate(Toml("max_retention_days = 60"), Local(2026, 11, 22, 12, 0));
