@@ -381,3 +381,28 @@ TEST(cli_verify, HumanOutputCapsEachKindJsonListsAll) {
 
 }  // namespace
 }  // namespace rp::test
+
+namespace rp::test {
+namespace {
+
+// The demo a new user runs first: an estate with the problems an operator must see, found.
+TEST(cli_demo, ShowsTheStaleTargetTheMissingCopyAndTheDamagedBackup) {
+  TempDir dir;
+  const CliResult r = RunRp(dir, "demo --dir " + Quote(dir / "estate-demo"));
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "payroll     ok")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "[freshness] newest recovery point is 3.")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "[redundancy.copies] 1 location(s)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "[redundancy.content] the copies of hr-archive-")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "FAILED  hr-archive/")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "1 restore test(s) failed")) << r.out;
+  // The configuration it wrote is valid and judges the same estate.
+  const std::string config = dir / "estate-demo/restoreproof.toml";
+  EXPECT_EQ(RunRp(dir, "--config " + Quote(config) + " config check").rc, 0);
+  const CliResult check = RunRp(dir, "--config " + Quote(config) + " --json targets check");
+  EXPECT_EQ(check.rc, 1) << check.out << check.err;
+  EXPECT_TRUE(Contains(check.out, "\"verdict\": \"failing\"")) << check.out;
+}
+
+}  // namespace
+}  // namespace rp::test

@@ -1,6 +1,8 @@
 #include "rp/demo.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -10,21 +12,17 @@
 #include "rp/archive_builder.h"
 #include "rp/path_text.h"
 #include "rp/report_json.h"
+#include "rp/catalog.h"
+#include "rp/config.h"
+#include "rp/policy_eval.h"
+#include "rp/restore_point.h"
+#include "rp/targets.h"
 #include "rp/verify.h"
 
 namespace rp {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct DemoBackup {
-  std::string target;
-  std::string file;
-  ArchiveSpec spec;
-  uint64_t seed;
-  bool damage;
-  std::string description;
-};
 
 std::string HumanBytes(uint64_t b) {
   std::ostringstream os;
@@ -54,74 +52,172 @@ bool DamageContent(const std::string& archive_path, const TreeEntry& victim) {
 
 }  // namespace
 
-int RunDemo(const DemoOptions& options, std::ostream& out) {
-  const std::string estate = options.dir + "/estate";
-  const std::string sandboxes = options.dir + "/sandboxes";
-  std::error_code ec;
-  fs::create_directories(estate, ec);
-  fs::create_directories(sandboxes, ec);
+namespace {
 
-  const std::vector<DemoBackup> backups = {
-      {"payroll", "payroll-20261121T020000.tar.zst", {"pax", {"zstd"}}, 11, false,
-       "Employees: names, personal identity numbers, salaries"},
-      {"case-files", "case-files-20261121T021500.tar.gz", {"gnutar", {"gzip"}}, 22, false,
-       "Citizens: names, addresses, case notes"},
-      {"website", "website-20261121T023000.zip", {"zip", {}}, 33, false, "none"},
-      {"hr-archive", "hr-archive-20261121T024500.tar", {"pax", {}}, 44, true,
-       "Employees: sick leave, rehabilitation notes"},
+struct DemoTarget {
+  std::string name, owner, classification, personal_data, ext;
+  ArchiveSpec spec;
+  uint64_t seed;
+  int stale_days;    // the newest this many days ago (0: up to date)
+  bool second_copy;  // a copy at site-b too
+  bool damage;       // the newest archive at site-a is silently damaged after its manifest
+};
+
+std::string Stamp(int64_t utc) {
+  const time_t t = static_cast<time_t>(utc);
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &local);
+  return buf;
+}
+
+int64_t LocalAt(int64_t day_offset, int hour, int64_t now) {
+  const time_t t = static_cast<time_t>(now + day_offset * 86400);
+  tm local{};
+  localtime_r(&t, &local);
+  local.tm_hour = hour;
+  local.tm_min = 0;
+  local.tm_sec = 0;
+  local.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&local));
+}
+
+}  // namespace
+
+int RunDemo(const DemoOptions& options, std::ostream& out) {
+  const std::string root = fs::absolute(options.dir).lexically_normal().string();
+  const std::string estate = root + "/estate";
+  const std::string sandboxes = root + "/sandboxes";
+  std::error_code ec;
+  fs::remove_all(estate, ec);
+  fs::create_directories(sandboxes, ec);
+  UseTimeZone("Europe/Stockholm");
+  const int64_t now = static_cast<int64_t>(time(nullptr));
+  constexpr int kDays = 40;
+
+  const std::vector<DemoTarget> targets = {
+      {"payroll", "Anna Svensson", "{ K = 3, R = 3, T = 3 }",
+       "{ categories = [\"names\", \"personal identity numbers\", \"salaries\"], subjects = [\"employees\"] }",
+       ".tar.zst", {"pax", {"zstd"}}, 11, 0, true, false},
+      {"case-files", "Karin Lind", "{ K = 3, R = 3, T = 2 }", "\"Citizens: names, addresses, case notes\"", ".tar.gz",
+       {"gnutar", {"gzip"}}, 22, 3, true, false},
+      {"website", "Johan Berg", "{ K = 1, R = 2, T = 2 }", "\"none\"", ".zip", {"zip", {}}, 33, 0, false, false},
+      {"hr-archive", "Lena Ek", "{ K = 4, R = 3, T = 2 }", "\"Employees: sick leave, rehabilitation notes\"", ".tar",
+       {"pax", {}}, 44, 0, true, true},
   };
 
-  out << "restoreproof demo: a sample estate of " << backups.size() << " backups under " << estate << "\n"
-      << "Each backup is restored into a fresh sandbox, every byte hashed (xxh128) and compared\n"
-      << "with the manifest written when the backup was made. One backup was silently damaged\n"
-      << "after its manifest was written: a single flipped byte that the archive format cannot see.\n\n";
-
-  int failed = 0;
-  for (const auto& b : backups) {
-    const std::string dir = estate + "/" + b.target;
-    fs::create_directories(dir, ec);
-    const std::string archive_path = dir + "/" + b.file;
-    SampleTreeOptions sto;
-    sto.seed = b.seed;
-    sto.files = 40;
-    sto.large_file_bytes = 2 * 1024 * 1024;
-    const auto entries = SampleTree(sto);
-    Status s = WriteArchive(archive_path, b.spec, entries);
-    if (!s.ok()) {
-      out << "cannot build the demo estate: " << s.message() << "\n";
-      return -1;
+  // The estate: daily backups at 02:00 for 40 days, each with its manifest, at site-a and
+  // (for most targets) the same files at site-b.
+  std::string toml =
+      "# Written by `restoreproof demo`: the configuration of the demo estate.\n"
+      "[appliance]\ndata_dir = \"" + root + "\"\nsandbox_dir = \"" + sandboxes +
+      "\"\ntimezone = \"Europe/Stockholm\"\n\n[policy]\nbackup_interval = \"1d\"\nretention_days = 30\nmin_copies = 2\n\n";
+  for (const auto& t : targets) {
+    const std::string a = estate + "/site-a/" + t.name, b = estate + "/site-b/" + t.name;
+    fs::create_directories(a, ec);
+    if (t.second_copy) fs::create_directories(b, ec);
+    for (int d = -kDays + 1; d <= 0; ++d) {
+      if (-d < t.stale_days) continue;
+      const int64_t at = LocalAt(d, 2, now);
+      if (at > now) continue;  // today's backup has not run yet
+      const std::string file = t.name + "-" + Stamp(at) + t.ext;
+      SampleTreeOptions sto;
+      sto.seed = t.seed * 1000 + static_cast<uint64_t>(d + kDays);
+      sto.files = 12;
+      sto.large_file_bytes = 256 * 1024;
+      sto.exotic_names = t.spec.format != "zip";
+      const auto entries = SampleTree(sto);
+      if (Status st = WriteArchive(a + "/" + file, t.spec, entries); !st.ok()) {
+        out << "cannot build the demo estate: " << st.message() << "\n";
+        return -1;
+      }
+      std::ofstream(a + "/" + file + ".xxh128") << ManifestFor(entries, HashAlgo::kXxh128);
+      if (t.second_copy) {
+        fs::copy_file(a + "/" + file, b + "/" + file, fs::copy_options::overwrite_existing, ec);
+        fs::copy_file(a + "/" + file + ".xxh128", b + "/" + file + ".xxh128", fs::copy_options::overwrite_existing, ec);
+      }
+      if (t.damage && d == 0 - (LocalAt(0, 2, now) > now ? 1 : 0)) {
+        for (const auto& e : entries)
+          if (e.path == "data/large.bin" && !DamageContent(a + "/" + file, e)) {
+            out << "cannot damage the demo archive " << file << "\n";
+            return -1;
+          }
+      }
     }
-    std::ofstream(archive_path + ".xxh128") << ManifestFor(entries, HashAlgo::kXxh128);
-    if (b.damage) {
-      for (const auto& e : entries)
-        if (e.path == "data/large.bin" && !DamageContent(archive_path, e)) {
-          out << "cannot damage the demo archive " << archive_path << "\n";
-          return -1;
-        }
+    toml += "[[targets]]\nname = \"" + t.name + "\"\nowner = \"" + t.owner + "\"\nclassification = " + t.classification +
+            "\npersonal_data = " + t.personal_data + "\n";
+    for (const auto& [site, path] : {std::pair{std::string("site-a"), a}, std::pair{std::string("site-b"), b}}) {
+      if (site == "site-b" && !t.second_copy) continue;
+      toml += "[[targets.copies]]\nlocation = \"" + site + "\"\nkind = \"archive-dir\"\npath = \"" + path +
+              "\"\npattern = \"" + t.name + "-{YYYY}{MM}{DD}T{hh}{mm}{ss}" + t.ext + "\"\nmanifest = \"{file}.xxh128\"\n";
     }
-
-    VerifyOptions vo;
-    vo.source = archive_path;
-    vo.manifest = archive_path + ".xxh128";
-    vo.sandbox_parent = sandboxes;
-    const VerifyReport r = RunVerifyIsolated(vo);
-    if (r.status != RunStatus::kPassed) ++failed;
-    out << (r.status == RunStatus::kPassed ? "  PASSED  " : "  FAILED  ") << b.target << "/" << b.file << "\n"
-        << "          " << r.files << " files, " << HumanBytes(r.bytes) << " restored and verified in "
-        << std::fixed << std::setprecision(2) << r.duration_s << " s (" << r.format << "); sandbox "
-        << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n"
-        << "          personal data: " << b.description << "\n";
-    for (const auto& f : r.findings) {
-      out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapePath(f.message)
-          << "\n";
-    }
+    toml += "[[targets.tests]]\nschedule = \"@daily\"\nchecks = [ { kind = \"min-files\", count = 10 } ]\n\n";
   }
-  out << "\n" << (backups.size() - static_cast<size_t>(failed)) << " of " << backups.size()
-      << " backups verified; " << failed << " failed.\n"
-      << "Try it yourself:  restoreproof verify " << estate << "/hr-archive/" << backups[3].file
-      << " --manifest " << estate << "/hr-archive/" << backups[3].file << ".xxh128\n"
-      << "Not in this demo yet (later issues): the catalog and policies, schedules and drills, the\n"
-      << "restoration log, evidence export and the web dashboard.\n";
+  const std::string config_path = root + "/restoreproof.toml";
+  std::ofstream(config_path) << toml;
+  const ConfigResult cr = LoadConfigFile(config_path);
+  if (!cr.errors.empty()) {
+    out << "the demo configuration is invalid: " << cr.errors[0].Format() << "\n";
+    return -1;
+  }
+  const Config& config = cr.config;
+  // site-a and site-b are directories on one disk here; in a real estate they are separate
+  // systems. The same-file-system rule would flag every target, so it is set aside below.
+
+  out << "restoreproof demo: " << targets.size() << " targets, " << kDays << " days of daily backups at two sites, under "
+      << estate << "\n"
+      << "configuration: " << config_path << "\n\n"
+      << "1. Policy check: what really exists at each site, against retention (30 days), freshness\n"
+      << "   (a backup every day) and redundancy (two copies that hold the same bytes).\n\n";
+  for (const auto& t : config.targets) {
+    TargetEvaluation ev = CheckTarget(config, t, now, true);
+    std::vector<PolicyFinding> shown;
+    for (const auto& f : ev.findings)
+      if (f.rule != "redundancy.same-filesystem") shown.push_back(f);
+    Verdict v = Verdict::kOk;
+    for (const auto& f : shown) v = std::max(v, f.severity);
+    out << "  " << std::left << std::setw(11) << t.name << " " << std::setw(8) << VerdictName(v) << " owner "
+        << t.owner << "; personal data: " << (t.personal_data.none ? "none" : "declared") << "\n";
+    for (const auto& f : shown) out << "              [" << f.rule << "] " << f.message << "\n";
+  }
+
+  out << "\n2. Restore tests: the newest backup of each target at site-a, restored in an isolated\n"
+      << "   worker (namespaces, Landlock, seccomp), every byte hashed and compared with its manifest.\n\n";
+  int failed = 0;
+  std::string failed_source;
+  for (const auto& t : config.targets) {
+    const CopyCatalog cat = DiscoverCopy(t.copies[0]);
+    if (cat.points.empty()) continue;
+    VerifyOptions vo;
+    vo.sandbox_parent = sandboxes;
+    vo.checks = t.tests.empty() ? std::vector<ContentCheck>{} : t.tests[0].checks;
+    vo.isolation = IsolationPolicy::kBestEffort;  // the demo also runs where a layer is missing
+    const VerifyReport r = VerifyRecoveryPoint(t.copies[0], cat.points.back(), vo);
+    if (r.status != RunStatus::kPassed) {
+      ++failed;
+      failed_source = cat.points.back().path;
+    }
+    size_t enforced = 0;
+    for (const auto& [layer, state] : r.isolation) enforced += state.rfind("enforced", 0) == 0;
+    out << (r.status == RunStatus::kPassed ? "  PASSED  " : "  FAILED  ") << t.name << "/" << cat.points.back().id << "\n"
+        << "          " << r.files << " files, " << HumanBytes(r.bytes) << " restored and verified in " << std::fixed
+        << std::setprecision(2) << r.duration_s << " s; " << enforced << " isolation layers in force; sandbox "
+        << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
+    for (const auto& f : r.findings)
+      if (f.kind != FindingKind::kCheckPassed)
+        out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapePath(f.message) << "\n";
+  }
+  out << "\n" << failed << " restore test(s) failed: a silently damaged backup, which its archive format could\n"
+      << "not see, is caught by its manifest, and by the copy at site-b that holds other bytes.\n\n"
+      << "Try it yourself:\n"
+      << "  restoreproof --config " << config_path << " targets check\n"
+      << "    (it also reports that site-a and site-b share one file system: here both are\n"
+      << "    directories on this machine's disk, which a real estate must not do)\n";
+  if (!failed_source.empty())
+    out << "  restoreproof verify " << failed_source << " --manifest " << failed_source << ".xxh128\n";
+  out << "Not in this demo yet (later issues): schedules and drills, the restoration log, evidence\n"
+      << "export and the web dashboard.\n";
   return failed;
 }
 
