@@ -1,12 +1,14 @@
 // restoreproof: the command line. Parses arguments and wires the modules together; the work
 // itself lives in the libraries.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <map>
 #include <iostream>
@@ -289,6 +291,54 @@ int main(int argc, char** argv) {
       if (!a) {
         std::cerr << "manifest create: unknown --algo '" << create_algo << "'\n";
         return kExitUsage;
+      }
+      struct stat src_st {};
+      if (stat(create_source.c_str(), &src_st) == 0 && !S_ISDIR(src_st.st_mode)) {
+        // An archive is untrusted input for libarchive: it is restored in the isolated worker,
+        // exactly as `verify --write-manifest` does, and the manifest is written only when the
+        // archive restores cleanly (an unsafe, encrypted or damaged entry makes no baseline).
+        rp::VerifyOptions mo;
+        mo.source = create_source;
+        mo.algo = *a;
+        std::string sb;
+        if (access(config_path.c_str(), R_OK) == 0) {
+          const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
+          if (cr.errors.empty()) sb = cr.config.appliance.sandbox_dir;
+        }
+        mo.sandbox_parent = sb.empty() ? DefaultSandboxParent() : sb;
+        std::string tmp_out;
+        if (create_out.empty()) {
+          std::string tmpl = mo.sandbox_parent + "/manifest-XXXXXX";
+          mkdir(mo.sandbox_parent.c_str(), 0700);
+          const int fd = mkstemp(tmpl.data());
+          if (fd < 0) {
+            std::cerr << "manifest create: cannot create a temporary file in " << mo.sandbox_parent << "\n";
+            return kExitEnvironment;
+          }
+          close(fd);
+          tmp_out = tmpl;
+        }
+        mo.write_manifest = create_out.empty() ? tmp_out : create_out;
+        mo.cancel = &g_cancel;
+        InstallCancelHandlers();
+        const rp::VerifyReport r = rp::RunVerifyIsolated(mo);
+        for (const auto& f : r.findings)
+          std::cerr << "manifest create: " << rp::FindingKindName(f.kind) << ": " << rp::EscapePath(f.path) << ": "
+                    << rp::EscapePath(f.message) << "\n";
+        if (r.status == rp::RunStatus::kAborted) std::cerr << "manifest create: " << r.abort_status.message() << "\n";
+        if (!tmp_out.empty()) {
+          if (r.status == rp::RunStatus::kPassed) {
+            std::ifstream in(tmp_out, std::ios::binary);
+            std::cout << in.rdbuf();
+          }
+          unlink(tmp_out.c_str());
+        }
+        if (r.status == rp::RunStatus::kPassed)
+          std::cerr << "manifest create: " << r.files << " files hashed with " << rp::HashAlgoName(*a)
+                    << " (restored in an isolated worker)\n";
+        else if (r.status == rp::RunStatus::kFailed)
+          std::cerr << "manifest create: no manifest written: the archive did not restore cleanly\n";
+        return rp::ExitCodeFor(r);
       }
       const auto result = rp::CreateManifest(create_source, *a, rp::Limits{});
       if (!result.status.ok()) {

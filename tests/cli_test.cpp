@@ -318,6 +318,21 @@ INSTANTIATE_TEST_SUITE_P(tools, cli_manifest_create,
                          ::testing::Values(ToolCase{"xxh128", "xxhsum", false}, ToolCase{"sha256", "sha256sum", true}),
                          [](const ::testing::TestParamInfo<ToolCase>& param_info) { return param_info.param.algo; });
 
+// An archive is parsed in the isolated worker, and a hostile one yields no manifest at all:
+// a baseline must never be made from an archive that does not restore cleanly.
+TEST(cli_manifest, CreateFromAHostileArchiveWritesNothingAndExitsOne) {
+  TempDir dir;
+  std::vector<TreeEntry> e = {{TreeEntry::Kind::kFile, "ok.txt", 10, 1, true, "", 0644, 0},
+                              {TreeEntry::Kind::kFile, "../escape.txt", 10, 2, true, "", 0644, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "bad.tar", {"pax", {}}, e).ok());
+  const CliResult r = RunRp(dir, "manifest create " + Quote(dir / "bad.tar") + " -o " + Quote(dir / "m"));
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.err, "unsafe-entry")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "no manifest written")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "m"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "escape.txt"));
+}
+
 TEST(cli_manifest, CreatedManifestVerifiesTheArchiveItCameFrom) {
   Fixture f;
   const std::string created = f.dir / "created.sha256";
