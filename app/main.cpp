@@ -102,7 +102,7 @@ void PrintHuman(const rp::VerifyReport& r) {
   for (const auto& f : r.findings) {
     if (++seen[f.kind] > kShownPerKind) continue;
     std::fprintf(o, "  %s: %s%s%s\n", std::string(rp::FindingKindName(f.kind)).c_str(), rp::EscapePath(f.path).c_str(),
-                 f.path.empty() ? "" : ": ", rp::EscapePath(f.message).c_str());
+                 f.path.empty() ? "" : ": ", rp::EscapeMessage(f.message).c_str());
   }
   for (const auto& [kind, count] : seen)
     if (count > kShownPerKind)
@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
         const rp::VerifyReport r = rp::RunVerifyIsolated(mo);
         for (const auto& f : r.findings)
           std::cerr << "manifest create: " << rp::FindingKindName(f.kind) << ": " << rp::EscapePath(f.path) << ": "
-                    << rp::EscapePath(f.message) << "\n";
+                    << rp::EscapeMessage(f.message) << "\n";
         if (r.status == rp::RunStatus::kAborted) std::cerr << "manifest create: " << r.abort_status.message() << "\n";
         if (!tmp_out.empty()) {
           if (r.status == rp::RunStatus::kPassed) {
@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
       bool failing = false;
       for (const auto& f : result.findings) {
         std::cerr << "manifest create: " << rp::FindingKindName(f.kind) << ": " << rp::EscapePath(f.path) << ": "
-                  << rp::EscapePath(f.message) << "\n";
+                  << rp::EscapeMessage(f.message) << "\n";
         failing = failing || rp::FindingFailsRun(f.kind);
       }
       if (create_out.empty()) {

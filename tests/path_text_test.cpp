@@ -208,3 +208,16 @@ TEST(path_text_units_duration, RejectsMalformedDurations) {
 
 }  // namespace
 }  // namespace rp
+
+namespace rp {
+namespace {
+
+TEST(EscapeMessage, KeepsBackslashesOfPathsEscapedBeforeButEscapesControlAndInvalidBytes) {
+  const std::string msg = "refused: '" + EscapePath("r\xe4ksm\xf6rg\xe5s") + "' leaves the sandbox";
+  EXPECT_EQ(EscapeMessage(msg), "refused: 'r\\xe4ksm\\xf6rg\\xe5s' leaves the sandbox");
+  EXPECT_EQ(EscapeMessage("a\nb\x01"), "a\\nb\\x01");
+  EXPECT_EQ(EscapeMessage("\xff"), "\\xff");
+}
+
+}  // namespace
+}  // namespace rp

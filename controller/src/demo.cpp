@@ -206,7 +206,7 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
         << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
     for (const auto& f : r.findings)
       if (f.kind != FindingKind::kCheckPassed)
-        out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapePath(f.message) << "\n";
+        out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapeMessage(f.message) << "\n";
   }
   out << "\n" << failed << " restore test(s) failed: a silently damaged backup, which its archive format could\n"
       << "not see, is caught by its manifest, and by the copy at site-b that holds other bytes.\n\n"

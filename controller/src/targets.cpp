@@ -126,7 +126,7 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std:
         findings.push_back({{"rule", f.rule.substr(0, dot)},
                             {"check", dot == std::string::npos ? "" : f.rule.substr(dot + 1)},
                             {"severity", VerdictName(f.severity)},
-                            {"message", EscapePath(f.message)}});
+                            {"message", EscapeMessage(f.message)}});
       }
       for (const auto& c : cats)
         copies.push_back({{"location", c.copy->location},
@@ -144,7 +144,7 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std:
         out << "  copy " << c.copy->location << " [" << CopyKindName(c.copy->kind) << "] "
             << (c.online ? std::to_string(c.points.size()) + " points" : "OFFLINE") << "\n";
       for (const auto& f : ev.findings)
-        out << "  " << VerdictName(f.severity) << " [" << f.rule << "] " << EscapePath(f.message) << "\n";
+        out << "  " << VerdictName(f.severity) << " [" << f.rule << "] " << EscapeMessage(f.message) << "\n";
     }
   }
   if (!any) {

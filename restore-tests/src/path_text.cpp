@@ -44,12 +44,13 @@ int HexValue(char c) {
 
 }  // namespace
 
-std::string EscapePath(std::string_view raw) {
+namespace {
+std::string Escape(std::string_view raw, bool escape_backslash) {
   std::string out;
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size();) {
     const auto c = static_cast<unsigned char>(raw[i]);
-    if (c == '\\') { out += "\\\\"; ++i; continue; }
+    if (c == '\\' && escape_backslash) { out += "\\\\"; ++i; continue; }
     if (c == '\n') { out += "\\n"; ++i; continue; }
     if (c == '\t') { out += "\\t"; ++i; continue; }
     if (c < 0x20 || c == 0x7F) { AppendHexEscape(out, c); ++i; continue; }
@@ -60,6 +61,10 @@ std::string EscapePath(std::string_view raw) {
   }
   return out;
 }
+}  // namespace
+
+std::string EscapePath(std::string_view raw) { return Escape(raw, true); }
+std::string EscapeMessage(std::string_view text) { return Escape(text, false); }
 
 std::optional<std::string> UnescapePath(std::string_view escaped) {
   std::string out;

@@ -13,6 +13,10 @@ namespace rp {
 // bytes that are not valid UTF-8 become "\\xNN".
 std::string EscapePath(std::string_view raw);
 
+// For showing a message to a person: like EscapePath but a backslash stays as it is, so the
+// escaped paths messages already hold are not escaped twice. Not reversible.
+std::string EscapeMessage(std::string_view text);
+
 // Inverse of EscapePath; nullopt on a malformed escape.
 std::optional<std::string> UnescapePath(std::string_view escaped);
 
