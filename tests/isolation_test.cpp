@@ -18,6 +18,7 @@
 
 #include "engine_support.h"
 #include "rp/report_json.h"
+#include "rp/sandbox.h"
 
 namespace rp::test {
 namespace {
@@ -275,6 +276,23 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   }
   EXPECT_TRUE(wiped) << out;
   EXPECT_TRUE(SandboxesIn(sb).empty());
+}
+
+TEST(Worker, AKeptSandboxIsNotTakenForAnOrphan) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "ok.tar", {"pax", {}}, SmallTree()).ok());
+  auto o = Options(dir, dir / "ok.tar");
+  o.keep = true;
+  const VerifyReport kept = RunVerifyIsolated(o);
+  ASSERT_EQ(kept.status, RunStatus::kPassed) << Describe(kept);
+  EXPECT_FALSE(kept.sandbox_removed);
+  EXPECT_NE(kept.sandbox.find("/rp-kept-"), std::string::npos) << kept.sandbox;
+  ASSERT_TRUE(std::filesystem::exists(kept.sandbox + "/data/a.txt"));
+  std::string out;
+  RunShell(std::string(RP_BINARY) + " verify " + dir / "ok.tar" + " --sandbox " + o.sandbox_parent, &out);
+  EXPECT_EQ(out.find("wiped orphan"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(kept.sandbox + "/data/a.txt"));
+  RemoveTree(kept.sandbox);
 }
 
 TEST(Worker, WallTimeStopsTheWorkerAndWipes) {

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "rp/sandbox.h"
 #include <unordered_map>
 #include <unordered_set>
 
@@ -237,8 +239,7 @@ void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
   if (mkdtemp(base)) env.push_back(std::string("BORG_BASE_DIR=") + base);
   auto out = RunCapture({"borg", "list", "--json", copy.path}, env, 60, &error, secret_fd);
   if (secret_fd >= 0) close(secret_fd);
-  std::string rm = std::string("rm -rf ") + base;
-  if (base[0]) (void)!system(rm.c_str());
+  RemoveTree(base);
   if (!out) {
     cat->online = false;
     cat->error = "borg list: " + error;

@@ -332,17 +332,28 @@ bool BeginRun(const VerifyOptions& options, VerifyReport* report, RunResources* 
 void EndRun(const VerifyOptions& options, VerifyReport* report, RunResources* run) {
   Publish(&run->manifest, report);
   Publish(&run->inventory, report);
-  CloseSandbox(&run->sandbox);
-  if (report->sandbox.empty()) return;  // never created
+  if (report->sandbox.empty()) {  // never created
+    CloseSandbox(&run->sandbox);
+    return;
+  }
   report->sandbox_removed = false;
   if (!options.keep || LimitWasHit(*report) || report->status == RunStatus::kAborted) {
+    CloseSandbox(&run->sandbox);
     Status s = RemoveTree(report->sandbox);
     report->sandbox_removed = s.ok();
     if (!s.ok() && report->status != RunStatus::kAborted) {
       report->status = RunStatus::kAborted;
       report->abort_status = s;
     }
+    return;
   }
+  // A kept sandbox is renamed (still holding its lock) out of the orphan scan's way: the next
+  // start-up must not take it for the leftover of a run that died.
+  const size_t slash = report->sandbox.rfind('/');
+  const std::string kept = report->sandbox.substr(0, slash + 1) + "rp-kept-" +
+                           report->sandbox.substr(report->sandbox.size() - 6);
+  if (rename(report->sandbox.c_str(), kept.c_str()) == 0) report->sandbox = kept;
+  CloseSandbox(&run->sandbox);
 }
 
 }  // namespace detail
