@@ -119,6 +119,49 @@ TEST(Checks, SqliteIntegrityCatchesADamagedDatabase) {
   EXPECT_EQ(Named(RunVerifyIsolated(o), "no-match")->kind, FindingKind::kCheckFailed);
 }
 
+TEST(Checks, SqliteFileNamesAreNotReadAsUris) {
+  TempDir dir;
+  const std::string snap = dir / "snap";
+  std::filesystem::create_directories(snap);
+  MakeDatabase(snap + "/a#b.db");  // as a URI, "file:a#b.db" would open "a"
+  {
+    std::fstream f(snap + "/a#b.db", std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = std::filesystem::file_size(snap + "/a#b.db");
+    f.seekp(static_cast<std::streamoff>((size / 4096 - 3) * 4096 + 100));
+    const std::string junk(2000, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto o = Options(dir, snap);
+  auto c = Check(CheckKind::kSqliteIntegrity, "databases");
+  c.globs = {"*.db"};
+  o.checks = {c};
+  const VerifyReport r = RunVerifyIsolated(o);
+  ASSERT_NE(Named(r, "databases"), nullptr) << Describe(r);
+  EXPECT_EQ(Named(r, "databases")->kind, FindingKind::kCheckFailed);
+  EXPECT_NE(Named(r, "databases")->message.find("integrity check failed"), std::string::npos) << Named(r, "databases")->message;
+}
+
+TEST(Checks, ABaselineOfAnotherAlgorithmIsNotComparedSilently) {
+  TempDir dir;
+  const std::string snap = dir / "snap";
+  std::filesystem::create_directories(snap);
+  WriteFile(snap + "/f.txt", "content\n");
+  auto first = Options(dir, snap);
+  first.write_inventory = dir / "inventory";
+  ASSERT_EQ(RunVerifyIsolated(first).status, RunStatus::kPassed);
+  EXPECT_EQ(ReadFile(dir / "inventory").rfind("# restoreproof inventory xxh128", 0), 0u);
+  auto second = Options(dir, snap);
+  second.algo = HashAlgo::kSha256;
+  auto c = Check(CheckKind::kUnchangedSinceBaseline, "rot");
+  c.baseline = dir / "inventory";
+  second.checks = {c};
+  const VerifyReport r = RunVerifyIsolated(second);
+  ASSERT_NE(Named(r, "rot"), nullptr) << Describe(r);
+  EXPECT_EQ(Named(r, "rot")->kind, FindingKind::kCheckFailed);
+  EXPECT_NE(Named(r, "rot")->message.find("holds xxh128 digests, this run computes sha256"), std::string::npos)
+      << Named(r, "rot")->message;
+}
+
 TEST(Checks, UnchangedSinceBaselineCatchesSilentCorruption) {
   TempDir dir;
   const std::string snap = dir / "snap";

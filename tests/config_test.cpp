@@ -111,6 +111,20 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"}),
     [](const auto& tpi) { return tpi.param.name; });
 
+TEST(Config, MaximumRetentionIsCheckedAcrossTheOverrideLevels) {
+  // The baseline's maximum (60) undercuts the retention the T3 class asks for (90).
+  const ConfigResult r = ParseConfig(std::string("[policy]\nmax_retention_days = 60\n[policy.availability.T3]\n"
+                                                 "retention_days = 90\n") +
+                                         "[[targets]]\nname = \"t\"\nowner = \"A\"\nclassification = { K = 1, R = 1, T = 3 }\n"
+                                         "personal_data = \"none\"\n[[targets.copies]]\nlocation = \"a\"\nkind = "
+                                         "\"dir-snapshots\"\npath = \"/s\"\n",
+                                     "f.toml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "targets[0]");
+  EXPECT_NE(r.errors[0].Format().find("at least the retention_days that applies (90)"), std::string::npos)
+      << r.errors[0].Format();
+}
+
 TEST(Config, EveryErrorIsReportedNotOnlyTheFirst) {
   const ConfigResult r = ParseConfig("[appliance]\nworkers = 0\nlisten = \"x\"\n[policy]\nrto = 5\nfoo = 1\n", "f.toml");
   ASSERT_EQ(r.errors.size(), 4u);

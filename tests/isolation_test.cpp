@@ -278,6 +278,92 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   EXPECT_TRUE(SandboxesIn(sb).empty());
 }
 
+TEST(CheckCommand, InheritsNoDescriptorOfTheWorker) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.write_manifest = dir / "baseline.xxh128";
+  o.write_inventory = dir / "inventory";
+  ContentCheck c;
+  c.kind = CheckKind::kCommand;
+  c.name = "probe";
+  c.argv = {"/bin/sh", "-c",
+            "for fd in 3 4 5 6 7; do (echo evil >&$fd) 2>/dev/null && echo wrote-$fd; done; echo done"};
+  o.checks = {c};
+  const VerifyReport r = RunVerifyIsolated(o);
+  ASSERT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  const Finding* f = CheckFinding(r, "probe");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->message.find("wrote-"), std::string::npos) << f->message;
+  EXPECT_NE(f->message.find("done"), std::string::npos) << f->message;
+  EXPECT_EQ(ReadFile(dir / "baseline.xxh128").find("evil"), std::string::npos);
+  EXPECT_EQ(ReadFile(dir / "inventory").find("evil"), std::string::npos);
+}
+
+TEST(CheckCommand, SeveralCommandsAndAScriptGivenToAnInterpreterAllRun) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "checks-a");
+  std::filesystem::create_directories(dir / "checks-b");
+  WriteFile(dir / "checks-a/one.sh", "#!/bin/sh\necho one-ran\n");
+  chmod((dir / "checks-a/one.sh").c_str(), 0755);
+  WriteFile(dir / "checks-b/two.sh", "echo two-ran\n");  // not executable: run by /bin/sh
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  auto o = Options(dir, dir / "a.tar");
+  ContentCheck one, two;
+  one.kind = two.kind = CheckKind::kCommand;
+  one.name = "one";
+  one.argv = {dir / "checks-a/one.sh"};
+  two.name = "two";
+  two.argv = {"/bin/sh", dir / "checks-b/two.sh"};
+  o.checks = {one, two};
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  ASSERT_NE(CheckFinding(r, "one"), nullptr);
+  EXPECT_NE(CheckFinding(r, "one")->message.find("one-ran"), std::string::npos);
+  ASSERT_NE(CheckFinding(r, "two"), nullptr);
+  EXPECT_NE(CheckFinding(r, "two")->message.find("two-ran"), std::string::npos);
+}
+
+// The worker has parsed hostile bytes, so the parent must survive anything it says: a fake
+// worker (a shell script) sends lines of the wrong shape, then a line that never ends.
+TEST(Worker, MalformedOrEndlessOutputIsADeadWorkerNotACrash) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  WriteFile(dir / "fake-worker", "#!/bin/sh\ncat >/dev/null\n"
+                                  "echo '{\"type\":\"progress\",\"entries\":\"many\",\"bytes\":[1]}'\n"
+                                  "echo '{\"type\":\"finding\",\"finding\":{\"kind\":7}}'\n"
+                                  "echo '{\"type\":\"result\",\"report\":5}'\nexit 0\n");
+  chmod((dir / "fake-worker").c_str(), 0755);
+  auto o = Options(dir, dir / "a.tar");
+  o.worker_binary = dir / "fake-worker";
+  int progress_calls = 0;
+  o.on_progress = [&](const Progress&) { ++progress_calls; };
+  VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  EXPECT_EQ(PathsOf(r, FindingKind::kWorkerDied).size(), 1u) << Describe(r);
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+
+  WriteFile(dir / "fake-worker", "#!/bin/sh\ncat >/dev/null\nhead -c 300000000 /dev/zero | tr '\\0' a\n");
+  r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  ASSERT_EQ(PathsOf(r, FindingKind::kWorkerDied).size(), 1u) << Describe(r);
+  EXPECT_NE(r.findings.back().message.find("256 MiB"), std::string::npos) << Describe(r);
+}
+
+TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  auto o = Options(dir, dir / "a.tar");
+  o.write_manifest = dir / "m";
+  o.before_publish = [](VerifyReport* r) {
+    r->Add(Finding{FindingKind::kIoError, "", "the feeding command failed", -1});
+    r->status = RunStatus::kFailed;
+  };
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  EXPECT_FALSE(std::filesystem::exists(dir / "m"));
+}
+
 TEST(Worker, AKeptSandboxIsNotTakenForAnOrphan) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "ok.tar", {"pax", {}}, SmallTree()).ok());
@@ -353,6 +439,21 @@ TEST_P(PolicyTest, RequireRefusesBestEffortRunsAndRecordsTheGap) {
   EXPECT_EQ(r->status, RunStatus::kPassed);
   EXPECT_EQ(r->isolation[GetParam().layer].rfind("unavailable", 0), 0u);
   EXPECT_TRUE(SandboxesIn(dir / "sb").empty());
+}
+
+TEST(Tmpfs, WhenItCannotBeMountedBestEffortSaysDiskNotTmpfs) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  std::string out;
+  EXPECT_EQ(RunShell("{ " + std::string(RP_WITHOUT_SYSCALLS) + " mount=EPERM -- " + RP_BINARY + " verify " + dir / "a.tar" +
+                         " --sandbox " + dir / "sb" + " --json --sandbox-kind tmpfs --isolation best-effort 2>/dev/null; }",
+                     &out),
+            0)
+      << out;
+  auto r = ReportFromJson(out);
+  ASSERT_TRUE(r) << out;
+  EXPECT_EQ(r->sandbox_kind, "disk");
+  EXPECT_EQ(r->isolation["tmpfs_sandbox"].rfind("unavailable", 0), 0u) << r->isolation["tmpfs_sandbox"];
 }
 
 INSTANTIATE_TEST_SUITE_P(Layers, PolicyTest,

@@ -458,6 +458,13 @@ class Loader {
           const std::string path = "targets[" + std::to_string(i) + "]";
           Target(*ta->get(i), path, &cfg->targets.back());
           const std::string& name = cfg->targets.back().name;
+          // Across the levels (baseline, class, target) the maximum must not undercut the
+          // retention that applies.
+          const Policy eff = cfg->PolicyFor(cfg->targets.back());
+          if (eff.max_retention_days && *eff.max_retention_days < eff.retention_days)
+            Error(ta->get(i), path, "a max_retention_days of at least the retention_days that applies (" +
+                                        std::to_string(eff.retention_days) + ")",
+                  std::to_string(*eff.max_retention_days) + " after the class and target overrides");
           if (!name.empty() && !names.insert(name).second)
             Error(ta->get(i)->as_table() ? ta->get(i)->as_table()->get("name") : ta->get(i), path + ".name",
                   "a name no other target has", Quote(name) + ", already used");

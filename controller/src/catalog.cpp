@@ -55,8 +55,8 @@ int64_t LocalToUtc(int year, int month, int day, int hour, int minute, int secon
     t.tm_hour = hour;
     t.tm_isdst = -1;
     const int64_t utc_hour_start = static_cast<int64_t>(mktime(&t));
-    it = offset_of_hour.emplace(local_hour, local_hour * 3600 - utc_hour_start).first;
     if (offset_of_hour.size() > (1u << 20)) offset_of_hour.clear();
+    it = offset_of_hour.emplace(local_hour, local_hour * 3600 - utc_hour_start).first;
   }
   return local_hour * 3600 + minute * 60 + second - it->second;
 }
@@ -368,6 +368,8 @@ std::optional<std::string> RunCapture(const std::vector<std::string>& argv, cons
   }
   std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
   if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
+  // borg prints local times without an offset: they must be in the zone we read them in.
+  if (const char* tz = std::getenv("TZ")) envs.push_back(std::string("TZ=") + tz);
   envs.insert(envs.end(), env.begin(), env.end());
   std::vector<char*> av, ev;
   for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
@@ -376,6 +378,7 @@ std::optional<std::string> RunCapture(const std::vector<std::string>& argv, cons
   ev.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
     dup2(out[1], 1);
     dup2(err[1], 2);
     const int null = open("/dev/null", O_RDONLY);

@@ -74,8 +74,8 @@ int64_t LocalDay(int64_t utc) {
     const time_t t = static_cast<time_t>(hour * 3600);
     tm local{};
     localtime_r(&t, &local);
-    it = offset_of_hour.emplace(hour, static_cast<int64_t>(local.tm_gmtoff)).first;
     if (offset_of_hour.size() > (1u << 20)) offset_of_hour.clear();
+    it = offset_of_hour.emplace(hour, static_cast<int64_t>(local.tm_gmtoff)).first;
   }
   const int64_t local_seconds = utc + it->second;
   return local_seconds >= 0 ? local_seconds / 86400 : (local_seconds - 86399) / 86400;

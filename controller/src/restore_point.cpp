@@ -33,6 +33,7 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   ev.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (err >= 0) dup2(err, 2);
     const int null = open("/dev/null", O_RDONLY);
@@ -92,18 +93,29 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
   }
   const pid_t pid = StartDump(dump, fifo, err_path);
   if (dump.secret_fd >= 0) close(dump.secret_fd);
-  options.source = fifo;
-  VerifyReport report = RunVerifyIsolated(options);
-  // If the worker stopped early the dump may still wait for a reader: unblock and end it.
-  const int unblock = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  int status = 0;
-  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
-  if (waitpid(pid, &status, WNOHANG) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+  if (pid < 0) {
+    failed.status = RunStatus::kAborted;
+    failed.abort_status = Status::Environment("cannot start " + dump.argv[0] + ": " + std::strerror(errno));
+    RemoveTree(tmpl);
+    return failed;
   }
-  if (unblock >= 0) close(unblock);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  options.source = fifo;
+  // The dump's exit status decides before any manifest or inventory of this run is published:
+  // a stream that stopped at an entry boundary looks complete to libarchive.
+  int status = 0;
+  bool waited = false;
+  auto finish_dump = [&](VerifyReport* report) {
+    if (waited) return;
+    waited = true;
+    // If the worker stopped early the dump may still wait for a reader: unblock and end it.
+    const int unblock = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+    if (unblock >= 0) close(unblock);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
     std::string err;
     if (FILE* f = std::fopen(err_path.c_str(), "r")) {
       char buf[512];
@@ -112,13 +124,20 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
       std::fclose(f);
     }
     while (!err.empty() && err.back() == '\n') err.pop_back();
-    report.Add(Finding{FindingKind::kIoError, "",
-                       dump.argv[0] + " could not stream recovery point " + point.id + ": " +
-                           (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed") +
-                           (err.empty() ? "" : ": " + err),
-                       -1});
-    if (report.status == RunStatus::kPassed) report.status = RunStatus::kFailed;
-  }
+    report->Add(Finding{FindingKind::kIoError, "",
+                        dump.argv[0] + " could not stream recovery point " + point.id + ": " +
+                            (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed") +
+                            (err.empty() ? "" : ": " + err),
+                        -1});
+    if (report->status == RunStatus::kPassed) report->status = RunStatus::kFailed;
+  };
+  auto caller_hook = options.before_publish;
+  options.before_publish = [&](VerifyReport* report) {
+    finish_dump(report);
+    if (caller_hook) caller_hook(report);
+  };
+  VerifyReport report = RunVerifyIsolated(options);
+  finish_dump(&report);  // when the run ended before the hook (nothing to publish)
   report.source = copy.path + "::" + point.id;
   RemoveTree(tmpl);
   return report;

@@ -50,8 +50,8 @@ bool ParseInventoryLine(const std::string& line, BaselineRow* out) {
 
 std::string SqliteCheck(const std::string& db_path) {
   sqlite3* db = nullptr;
-  const std::string uri = "file:" + db_path + "?mode=ro";
-  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  // A plain path, not a URI: a restored name like "x.db#.db" or "a?b.db" must open itself.
+  int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   if (rc != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -92,21 +92,26 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
     out.message = std::string("pipe: ") + std::strerror(errno);
     return out;
   }
+  // Everything the child needs is built before fork: the worker has other threads.
+  std::vector<char*> argv;
+  for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  char path_env[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+  char lang_env[] = "LANG=C.UTF-8";
+  char home_env[] = "HOME=/nonexistent";
+  char* envp[] = {path_env, lang_env, home_env, nullptr};
   const pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
     const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     if (fchdir(sandbox_fd) != 0) _exit(126);
-    std::vector<char*> argv;
-    for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    char path_env[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    char lang_env[] = "LANG=C.UTF-8";
-    char home_env[] = "HOME=/nonexistent";
-    char* envp[] = {path_env, lang_env, home_env, nullptr};
+    // Nothing else of the worker's reaches the command: not the sandbox descriptor, not the
+    // manifest or inventory being written (Landlock does not cover open descriptors).
+    close_range(3, ~0U, 0);
     execve(argv[0], argv.data(), envp);
     const char* msg = "restoreproof: cannot execute the check command\n";
     (void)!write(1, msg, strlen(msg));
@@ -168,6 +173,10 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
 
 }  // namespace
 
+std::string InventoryHeader(HashAlgo algo) {
+  return "# restoreproof inventory " + std::string(HashAlgoName(algo)) + ": hash, size, mtime, path\n";
+}
+
 std::string InventoryLine(const Row& f) {
   char t[64];
   std::snprintf(t, sizeof t, "%lld.%09lld", static_cast<long long>(f.mtime_sec), static_cast<long long>(f.mtime_nsec));
@@ -177,6 +186,7 @@ std::string InventoryLine(const Row& f) {
 struct CheckRunner::State {
   const std::vector<ContentCheck>& checks;
   int sandbox_fd;
+  HashAlgo algo;
   std::vector<std::vector<bool>> required;           // required-paths: matched per glob
   std::vector<std::vector<std::string>> sqlite;      // sqlite-integrity: databases found
   // unchanged-since-baseline: one streamed baseline per such check
@@ -188,11 +198,17 @@ struct CheckRunner::State {
     uint64_t compared = 0;
     std::vector<std::string> changed;
     uint64_t changed_count = 0;
+    std::string algo;  // from the header line
     void Advance() {
       std::string line;
       have = false;
       while (std::getline(in, line)) {
         if (line.empty()) continue;
+        if (line[0] == '#') {
+          const std::string tag = "# restoreproof inventory ";
+          if (line.rfind(tag, 0) == 0) algo = line.substr(tag.size(), line.find(':') - tag.size());
+          continue;
+        }
         if (!ParseInventoryLine(line, &row)) {
           bad = true;
           return;
@@ -206,8 +222,8 @@ struct CheckRunner::State {
   std::vector<std::string> baseline_errors;
 };
 
-CheckRunner::CheckRunner(const std::vector<ContentCheck>& checks, int sandbox_fd)
-    : s_(new State{checks, sandbox_fd, {}, {}, {}, {}}) {
+CheckRunner::CheckRunner(const std::vector<ContentCheck>& checks, int sandbox_fd, HashAlgo algo)
+    : s_(new State{checks, sandbox_fd, algo, {}, {}, {}, {}}) {
   s_->required.resize(checks.size());
   s_->sqlite.resize(checks.size());
   s_->baselines.resize(checks.size());
@@ -303,6 +319,11 @@ void CheckRunner::Finish(VerifyReport* report) {
           result(c, false, s_->baseline_errors[i]);
         } else if (b.bad) {
           result(c, false, "the baseline inventory " + EscapePath(c.baseline) + " has a malformed line");
+        } else if (b.algo.empty() || b.algo != HashAlgoName(s_->algo)) {
+          result(c, false, "the baseline inventory " + EscapePath(c.baseline) + " holds " +
+                               (b.algo.empty() ? std::string("no algorithm header") : b.algo + " digests") +
+                               ", this run computes " + std::string(HashAlgoName(s_->algo)) +
+                               ": nothing can be compared");
         } else if (b.changed_count > 0) {
           std::string list;
           for (const auto& p : b.changed) list += (list.empty() ? "" : ", ") + EscapePath(p);

@@ -10,13 +10,15 @@
 
 #include "row_sorter.h"
 #include "rp/checks.h"
+#include "rp/hash.h"
 #include "rp/report.h"
 
 namespace rp::detail {
 
 class CheckRunner {
  public:
-  CheckRunner(const std::vector<ContentCheck>& checks, int sandbox_fd);
+  // `algo` is the run's digest algorithm (a baseline must hold the same).
+  CheckRunner(const std::vector<ContentCheck>& checks, int sandbox_fd, HashAlgo algo);
   ~CheckRunner();
   CheckRunner(const CheckRunner&) = delete;
   CheckRunner& operator=(const CheckRunner&) = delete;
@@ -30,6 +32,8 @@ class CheckRunner {
   std::unique_ptr<State> s_;
 };
 
+// The inventory's first line: which algorithm its digests use.
+std::string InventoryHeader(HashAlgo algo);
 // One inventory line (the file `unchanged-since-baseline` compares with): digest, size, mtime
 // and escaped path, tab-separated, sorted by path.
 std::string InventoryLine(const Row& file);

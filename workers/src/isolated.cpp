@@ -4,6 +4,7 @@
 // wipes the sandbox whatever happened.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -144,13 +145,16 @@ void RemovePidsCgroup(const PidsCgroup& cg) {
   }
 }
 
-// Moves `fds` to the descriptor numbers given, in a child before exec.
-void PlaceFds(const std::vector<std::pair<int, int>>& moves) {
-  std::vector<std::pair<int, int>> high;
-  for (const auto& [from, to] : moves)
-    if (from >= 0) high.emplace_back(fcntl(from, F_DUPFD_CLOEXEC, 20), to);
-  for (const auto& [from, to] : high) dup2(from, to);  // dup2 clears close-on-exec on `to`
+// Moves descriptors to the numbers given, in a child before exec (no allocation: the parent
+// may have other threads). First out of the way, then into place.
+void PlaceFds(const int (&from)[5], const int (&to)[5]) {
+  int high[5];
+  for (int i = 0; i < 5; ++i) high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 20) : -1;
+  for (int i = 0; i < 5; ++i)
+    if (high[i] >= 0) dup2(high[i], to[i]);  // dup2 clears close-on-exec on `to`
 }
+
+constexpr size_t kMaxLineBytes = 256u << 20;  // a result with 100,000 findings is ~20 MiB
 
 }  // namespace
 
@@ -188,11 +192,8 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     const pid_t parent = getpid();
     pid = fork();
     if (pid == 0) {
-      PlaceFds({{in_pipe[0], 0},
-                {out_pipe[1], 1},
-                {run.sandbox.fd, detail::kSandboxFd},
-                {run.manifest.fd, detail::kManifestFd},
-                {run.inventory.fd, detail::kInventoryFd}});
+      PlaceFds({in_pipe[0], out_pipe[1], run.sandbox.fd, run.manifest.fd, run.inventory.fd},
+               {0, 1, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
       if (getppid() != parent) _exit(127);
       if (!cgroup_procs.empty()) {  // join the pids cgroup before anything runs
@@ -217,20 +218,36 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   if (out_pipe[1] >= 0) close(out_pipe[1]);
 
   if (pid > 0) {
-    int err = 0;
-    WriteAll(in_pipe[1], job_text, &err);  // a worker that died early shows in its exit status
+    {
+      // A worker that dies before reading its job must not take the caller with it (SIGPIPE):
+      // block the signal for this write and drop a pending one; the death shows in its status.
+      sigset_t pipe_set, old;
+      sigemptyset(&pipe_set);
+      sigaddset(&pipe_set, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+      int err = 0;
+      WriteAll(in_pipe[1], job_text, &err);
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+      }
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
     close(in_pipe[1]);
     in_pipe[1] = -1;
     std::vector<Finding> streamed;
     std::optional<VerifyReport> result;
+    size_t protocol_errors = 0;
     std::string buf;
     bool timed_out = false, cancelled = false;
     double term_sent_at = -1;
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
     char chunk[65536];
+    // The worker has parsed hostile bytes: anything it says is untrusted. A line that is not
+    // what the protocol says is ignored, never a crash of the parent.
     auto handle_line = [&](const std::string& line) {
       json j = json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return;
+      try {
       const std::string type = j.value("type", "");
       if (type == "progress" && options.on_progress) {
         Progress p;
@@ -252,7 +269,11 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       } else if (type == "result" && j.contains("report")) {
         result = ReportFromJson(j["report"].dump());
       }
+      } catch (const json::exception&) {
+        protocol_errors++;
+      }
     };
+    bool oversized = false;
     for (;;) {
       const double now = detail::MonotonicSeconds();
       if (term_sent_at < 0 && ((options.cancel && options.cancel->load()) || now >= deadline)) {
@@ -273,6 +294,11 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       buf.append(chunk, static_cast<size_t>(n));
+      if (buf.size() > kMaxLineBytes) {  // a worker that never ends its line
+        oversized = true;
+        kill(pid, SIGKILL);
+        break;
+      }
       size_t pos = 0, nl;
       while ((nl = buf.find('\n', pos)) != std::string::npos) {
         handle_line(buf.substr(pos, nl - pos));
@@ -288,7 +314,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
       report.findings = std::move(streamed);
-    } else if (result && !timed_out && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    } else if (result && !timed_out && !oversized && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*result);
       report.sandbox = run.sandbox.path;
     } else {
@@ -298,6 +324,8 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
                            "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
                                " s; the worker was stopped",
                            -1});
+      else if (oversized)
+        report.Add(Finding{FindingKind::kWorkerDied, "", "the worker sent a line of more than 256 MiB and was killed", -1});
       else
         report.Add(Finding{FindingKind::kWorkerDied, "", "the worker process " + DescribeExit(wstatus), -1});
       report.status = RunStatus::kFailed;
@@ -309,6 +337,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   }
   if (!tmpfs_note.empty() && !report.isolation.count("tmpfs_sandbox")) report.isolation["tmpfs_sandbox"] = tmpfs_note;
   RemovePidsCgroup(cgroup);
+  if (options.before_publish) options.before_publish(&report);
   detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;

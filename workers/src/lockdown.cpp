@@ -96,6 +96,12 @@ bool Namespaces(Layers* layers, bool* have_mount_ns) {
   const gid_t gid = getegid();
   if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0)
     return layers->Unavailable("namespaces", "unshare(user, network, mount, pid): " + Errno(errno));
+  // From here on this process may not create threads (its children, not itself, are in the
+  // new PID namespace): the fork comes first, whatever happens after it.
+  const pid_t child = fork();
+  if (child < 0) return layers->Unavailable("namespaces", "fork into the PID namespace: " + Errno(errno));
+  if (child > 0) WaitAndRelay(child);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the waiter (its parent is outside this PID namespace)
   // Only our own ids are mapped: inside, uid 0 is this process's user, with no power outside.
   if (!WriteProcFile("/proc/self/setgroups", "deny") ||
       !WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
@@ -103,10 +109,6 @@ bool Namespaces(Layers* layers, bool* have_mount_ns) {
     return layers->Unavailable("namespaces", "cannot write the user namespace's id maps: " + Errno(errno));
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return layers->Unavailable("namespaces", "cannot make the mount namespace private: " + Errno(errno));
-  const pid_t child = fork();
-  if (child < 0) return layers->Unavailable("namespaces", "fork into the PID namespace: " + Errno(errno));
-  if (child > 0) WaitAndRelay(child);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the waiter (its parent is outside this PID namespace)
   *have_mount_ns = true;
   layers->Enforced("namespaces", "new user namespace (only uid " + std::to_string(uid) +
                                      " mapped), new network namespace (no interfaces up: no network), "
@@ -126,6 +128,7 @@ bool Tmpfs(const LockdownPlan& plan, bool have_mount_ns, Layers* layers, Lockdow
   const int fd = open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return layers->Unavailable("tmpfs_sandbox", "cannot open the mounted tmpfs: " + Errno(errno));
   result->sandbox_fd = fd;
+  result->tmpfs_mounted = true;
   layers->Enforced("tmpfs_sandbox", "tmpfs of " + std::to_string(plan.tmpfs_bytes) +
                                         " bytes (nosuid, nodev, noexec) in the worker's own mount namespace: "
                                         "gone with the worker");
@@ -222,18 +225,26 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
     for (size_t i = 0; ok && i < g.gl_pathc; ++i) ok = AddPathRule(rs, g.gl_pathv[i], read_dir, LANDLOCK_ACCESS_FS_READ_FILE, &why);
   globfree(&g);
   std::string exec_note = "no program may be executed";
-  if (ok && !plan.check_command.empty()) {
-    // The check command and the system's programs and libraries it may need: read and
+  if (ok && !plan.check_commands.empty()) {
+    // The check commands and the system's programs and libraries they may need: read and
     // execute, never write.
     const uint64_t rx = read_dir | LANDLOCK_ACCESS_FS_EXECUTE;
     for (const char* sys : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/ld.so.cache"})
       if (access(sys, F_OK) == 0) ok = ok && AddPathRule(rs, sys, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
-    // The command's own directory: an operator's check may be a script with helpers beside it.
-    const size_t slash = plan.check_command.rfind('/');
-    const std::string cmd_dir = slash == 0 || slash == std::string::npos ? plan.check_command : plan.check_command.substr(0, slash);
-    ok = ok && AddPathRule(rs, cmd_dir, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
+    for (const auto& argv : plan.check_commands) {
+      if (argv.empty()) continue;
+      // The program's own directory: an operator's check may be a script with helpers beside it.
+      const std::string& program = argv[0];
+      const size_t slash = program.rfind('/');
+      const std::string dir = slash == 0 || slash == std::string::npos ? program : program.substr(0, slash);
+      if (access(dir.c_str(), F_OK) == 0)
+        ok = ok && AddPathRule(rs, dir, rx, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE, &why);
+      for (size_t i = 1; i < argv.size(); ++i)
+        if (!argv[i].empty() && argv[i][0] == '/' && access(argv[i].c_str(), F_OK) == 0)
+          ok = ok && AddPathRule(rs, argv[i], read_dir, LANDLOCK_ACCESS_FS_READ_FILE, &why);
+    }
     ok = ok && AddPathRule(rs, "/dev/null", 0, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | file_extra, &why);
-    exec_note = "the check command's directory and system programs may be executed, read-only";
+    exec_note = "the check commands' directories and system programs may be executed, read-only";
   }
   if (ok && syscall(SYS_landlock_restrict_self, rs, 0) != 0) {
     why = "landlock_restrict_self: " + Errno(errno);
@@ -261,7 +272,7 @@ bool Seccomp(const LockdownPlan& plan, Layers* layers) {
       "mknod", "mknodat", "open_by_handle_at", "name_to_handle_at", "userfaultfd", "io_uring_setup",
       "acct", "quotactl", "settimeofday", "clock_settime", "adjtimex", "syslog", "personality",
       "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"};
-  if (plan.check_command.empty()) {
+  if (plan.check_commands.empty()) {
     denied.push_back("execve");
     denied.push_back("execveat");
   }
@@ -285,7 +296,7 @@ bool Seccomp(const LockdownPlan& plan, Layers* layers) {
   seccomp_release(ctx);
   if (rc != 0) return layers->Unavailable("seccomp", std::string("loading the filter: ") + std::strerror(-rc));
   layers->Enforced("seccomp", std::string("denied: sockets, ptrace, mount, modules, keys, namespaces, device nodes, bpf, ") +
-                                  (plan.check_command.empty() ? "exec" : "(exec allowed for the check command)"));
+                                  (plan.check_commands.empty() ? "exec" : "(exec allowed for the check commands)"));
   return true;
 }
 

@@ -19,7 +19,9 @@ struct LockdownPlan {
   std::string sandbox_path;             // read-write, nothing else is
   bool tmpfs = false;                   // mount a tmpfs of tmpfs_bytes on sandbox_path
   uint64_t tmpfs_bytes = 0;
-  std::string check_command;  // executable allowed to run (empty: no exec at all)
+  // Check commands: each program's directory may be read and executed, and the absolute paths
+  // among their arguments read (a script given to an interpreter). Empty: no exec at all.
+  std::vector<std::vector<std::string>> check_commands;
   // rlimits
   uint64_t file_bytes = 0;  // RLIMIT_FSIZE
   uint64_t address_space_bytes = 0;
@@ -35,6 +37,7 @@ struct LockdownResult {
   std::map<std::string, std::string> layers;  // name -> "enforced: ..." | "unavailable: ..."
   Status status;                              // kEnvironment when `require` refused the run
   int sandbox_fd = -1;  // the sandbox root after the lockdown (the tmpfs when mounted)
+  bool tmpfs_mounted = false;
 };
 
 // Locks the calling process down. `sandbox_fd` is the sandbox directory as created by the

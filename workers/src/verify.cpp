@@ -62,7 +62,9 @@ class FinalPass {
   FinalPass(SandboxWriter* writer, HashAlgo algo, bool readback, int manifest_out_fd, int inventory_out_fd,
             CheckRunner* checks, VerifyReport* report)
       : writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), inv_fd_(inventory_out_fd),
-        checks_(checks), report_(report), hasher_(algo), buf_(kChunkBytes) {}
+        checks_(checks), report_(report), hasher_(algo), buf_(kChunkBytes) {
+    if (inv_fd_ >= 0) inv_ = InventoryHeader(algo);
+  }
 
   Status Run(RowSorter* restored, RowSorter* manifest, int root_fd) {
     if (readback_) syncfs(root_fd);  // so that the bytes read back come from the device
@@ -249,7 +251,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   // After a limit hit the sandbox is removed unchecked: nothing more is compared.
   if (!writer.limit_hit()) {
     std::optional<CheckRunner> checks;
-    if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd);
+    if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd, report->algo);
     FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, job.inventory_out_fd,
                    checks ? &*checks : nullptr, report);
     if (Status s = pass.Run(&restored, manifest.get(), job.sandbox_fd); !s.ok()) return Abort(report, s);

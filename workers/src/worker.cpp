@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -87,14 +88,18 @@ int WorkerMain(int in_fd, int out_fd) {
   if (opt.manifest) plan.read_paths.push_back(*opt.manifest);
   for (const auto& c : opt.checks) {
     if (c.kind == CheckKind::kUnchangedSinceBaseline && !c.baseline.empty()) plan.read_paths.push_back(c.baseline);
-    if (c.kind == CheckKind::kCommand && !c.argv.empty()) plan.check_command = c.argv[0];
+    if (c.kind == CheckKind::kCommand && !c.argv.empty()) plan.check_commands.push_back(c.argv);
   }
   plan.sandbox_path = job->sandbox_path;
   plan.tmpfs = job->tmpfs;
   plan.tmpfs_bytes = job->tmpfs_bytes;
-  plan.file_bytes = opt.limits.max_file_bytes;
+  // A backstop behind the engine's own file-size limit; the row sorter's spill file and the
+  // manifest and inventory being written must fit under it too.
+  plan.file_bytes = std::max<uint64_t>(opt.limits.max_file_bytes, 4ull << 30);
   plan.address_space_bytes = opt.worker_address_space_bytes;
-  plan.cpu_seconds = static_cast<uint64_t>(opt.limits.max_seconds) + 30;
+  // CPU time of all threads together (three work at once, plus checks): a backstop far
+  // beyond the wall-time limit, which the parent enforces.
+  plan.cpu_seconds = static_cast<uint64_t>(opt.limits.max_seconds) * 4 + 60;
   plan.processes = opt.worker_processes;
   plan.require = opt.isolation == IsolationPolicy::kRequire;
   plan.process_limit = job->process_limit;
@@ -103,7 +108,7 @@ int WorkerMain(int in_fd, int out_fd) {
   report.isolation = locked.layers;
   report.isolation["worker_process"] = "enforced: a separate restoreproof worker process";
   report.isolation["no_follow_extraction"] = "enforced";
-  report.sandbox_kind = job->tmpfs && locked.sandbox_fd != detail::kSandboxFd ? "tmpfs" : "disk";
+  report.sandbox_kind = locked.tmpfs_mounted ? "tmpfs" : "disk";
   if (!locked.status.ok()) {
     report.status = RunStatus::kAborted;
     report.abort_status = locked.status;

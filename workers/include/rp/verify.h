@@ -71,6 +71,10 @@ struct VerifyOptions {
   uint64_t worker_processes = 64;  // tasks (threads included) the worker's user may have
   // Progress from the worker, at least once a second, on the calling thread.
   std::function<void(const Progress&)> on_progress;
+  // Called after the worker has ended and before --write-manifest / --write-inventory are
+  // published (only if the report still passes): lets a caller that fed the source, such as
+  // a restic dump, fail the run first.
+  std::function<void(VerifyReport*)> before_publish;
 };
 
 // In the calling process, without isolation (fuzzing, and inside the worker).
