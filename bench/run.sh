@@ -12,6 +12,7 @@
 #   BENCH_PAUSE    seconds to wait after each run's clean-up and sync (default 3)
 #   BENCH_KEEP     1 (default) also times `verify --keep`, i.e. without removing the sandbox
 #                  inside the timed region; 0 skips it
+#   BENCH_RM       1 (default) also times bsdtar + xxhsum -c + rm -rf of the extracted tree
 #   BENCH_TMPFS    1 (default) also times `verify --sandbox-kind tmpfs` (the restore in a tmpfs inside
 #                  the worker; the isolation issue asks for both sandbox kinds); 0 skips it
 #   BENCH_BUILD    build directory (default build-bench, or build-bench-ref with BENCH_REF);
@@ -181,6 +182,7 @@ tools=(ours)
 [[ $WITH_KEEP == 1 ]] && tools+=(ours_keep)
 [[ $WITH_TMPFS == 1 ]] && tools+=(ours_tmpfs)
 tools+=(bsdtar bsdtar_xxhsum)
+[[ ${BENCH_RM:-1} == 1 ]] && tools+=(bsdtar_xxhsum_rm)
 
 echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s" >"$RAW"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -214,6 +216,12 @@ time_one() {  # time_one FORMAT REP TOOL
     bsdtar_xxhsum)
       "${timed[@]}" -o "$tf" bash -c 'bsdtar -xf "$1" -C "$2" && cd "$2" && xxhsum -c --quiet "$3"' \
         _ "$archive" "$dir" "$MANIFEST" >"$out" 2>&1 || rc=$?
+      ;;
+    bsdtar_xxhsum_rm)
+      # The same, then the extracted tree removed, as verify removes its sandbox.
+      mkdir -p "$dir/x"
+      "${timed[@]}" -o "$tf" bash -c 'bsdtar -xf "$1" -C "$2" && (cd "$2" && xxhsum -c --quiet "$3") && rm -rf "$2"' \
+        _ "$archive" "$dir/x" "$MANIFEST" >"$out" 2>&1 || rc=$?
       ;;
   esac
   if [[ $rc != 0 ]]; then
@@ -263,7 +271,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "load average (1/5/15 min) before: $load_before  after: $load_after"
   echo "medians of $REPS interleaved runs, wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
   echo
-  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" '
+  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" -v rm="${BENCH_RM:-1}" '
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
@@ -298,6 +306,14 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
         for (i = 1; i <= nf; i++)
           printf "%-8s ours/bsdtar %5.2f  ours/(bsdtar+xxhsum) %5.2f\n", F[i], kr1[i], kr2[i]
       }
+      if (rm == 1) {
+        printf "\nagainst bsdtar + xxhsum -c + rm -rf of the tree (cleaning up as verify does):\n"
+        for (i = 1; i <= nf; i++) {
+          r = median(F[i] SUBSEP "bsdtar_xxhsum_rm")
+          printf "%-8s %6.2f s  ours/(bsdtar+xxhsum+rm) %5.2f %-5s\n", F[i], r, median(F[i] SUBSEP "ours") / r,
+                 (sprintf("%.2f", median(F[i] SUBSEP "ours") / r) + 0 <= 0.70 ? "(<= 0.70)" : "(> 0.70)")
+        }
+      }
       if (tmpfs == 1) {
         printf "\nsandbox kind tmpfs (--sandbox-kind tmpfs: restored into a tmpfs in the worker, wiped with it),\nagainst bsdtar and bsdtar+xxhsum writing to the file system above:\n"
         for (i = 1; i <= nf; i++) {
@@ -319,5 +335,6 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "tmpfs:     the same with --sandbox-kind tmpfs --tmpfs-budget 6G"
   echo "bsdtar:    bsdtar -xf data.FORMAT -C DIR"
   echo "+xxhsum:   bsdtar -xf data.FORMAT -C DIR && (cd DIR && xxhsum -c --quiet manifest.xxh128)"
+  echo "+rm:       the same && rm -rf DIR"
   echo "raw: $RAW"
 } | tee "$REPORT"
