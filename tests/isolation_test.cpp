@@ -276,6 +276,9 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   }
   EXPECT_TRUE(wiped) << out;
   EXPECT_TRUE(SandboxesIn(sb).empty());
+  // Nor is the killed parent's pids cgroup left behind.
+  const std::string cg = "/sys/fs/cgroup/pids/restoreproof-" + std::to_string(pid) + "-0";
+  EXPECT_FALSE(std::filesystem::exists(cg)) << cg;
 }
 
 TEST(CheckCommand, InheritsNoDescriptorOfTheWorker) {

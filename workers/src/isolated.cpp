@@ -2,6 +2,7 @@
 // stdin and the sandbox (locked) as descriptor 3, follows its JSON lines, enforces the wall
 // time and cancellation (SIGTERM, then SIGKILL), records a worker that died as such, and
 // wipes the sandbox whatever happened.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -116,6 +117,17 @@ PidsCgroup CreatePidsCgroup(uint64_t max_processes) {
   } else {
     cg.status = "unavailable: no writable pids cgroup (cgroup v1 pids hierarchy or v2 pids controller)";
     return cg;
+  }
+  // Cgroups left by a parent that was killed (its pid is gone) are removed; rmdir fails on one
+  // that still holds processes, which is then left alone.
+  if (DIR* d = opendir(root.c_str())) {
+    while (dirent* de = readdir(d)) {
+      long owner = 0;
+      if (std::sscanf(de->d_name, "restoreproof-%ld-", &owner) == 1 && owner > 0 && owner != getpid() &&
+          kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH)
+        rmdir((root + "/" + de->d_name).c_str());
+    }
+    closedir(d);
   }
   cg.dir = root + "/restoreproof-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
   if (mkdir(cg.dir.c_str(), 0700) != 0 && errno != EEXIST) {
