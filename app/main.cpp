@@ -43,7 +43,13 @@ void InstallCancelHandlers() {
 }
 constexpr int kExitEnvironment = 3;
 
-std::string DefaultSandboxParent() {
+// The configured sandbox_dir when the configuration file exists and is valid, else a
+// directory under TMPDIR.
+std::string DefaultSandboxParent(const std::string& config_path) {
+  if (access(config_path.c_str(), R_OK) == 0) {
+    const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
+    if (cr.errors.empty()) return cr.config.appliance.sandbox_dir;
+  }
   const char* tmp = std::getenv("TMPDIR");
   return std::string(tmp && *tmp ? tmp : "/tmp") + "/restoreproof-sandboxes";
 }
@@ -220,13 +226,7 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
       }
-      // --sandbox, else the configured sandbox_dir (when the configuration file exists and is
-      // valid), else a directory under TMPDIR.
-      if (sandbox.empty() && access(config_path.c_str(), R_OK) == 0) {
-        const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
-        if (cr.errors.empty()) sandbox = cr.config.appliance.sandbox_dir;
-      }
-      vo.sandbox_parent = sandbox.empty() ? DefaultSandboxParent() : sandbox;
+      vo.sandbox_parent = sandbox.empty() ? DefaultSandboxParent(config_path) : sandbox;
       vo.limits = ToLimits(limits);
       vo.isolation = isolation == "require" ? rp::IsolationPolicy::kRequire : rp::IsolationPolicy::kBestEffort;
       vo.sandbox_kind = sandbox_kind == "disk" ? rp::SandboxKind::kDisk
@@ -257,11 +257,7 @@ int main(int argc, char** argv) {
       return rp::ExitCodeFor(report);
     }
     if (worker->parsed()) return rp::WorkerMain(0, 1);
-    if (config_check->parsed()) {
-      const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
-      rp::UseTimeZone(cr.config.appliance.timezone);
-      return rp::ConfigCheckCommand(config_path, json, std::cout, std::cerr);
-    }
+    if (config_check->parsed()) return rp::ConfigCheckCommand(config_path, json, std::cout, std::cerr);
     if (targets_list->parsed() || targets_check->parsed()) {
       const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
       if (!cr.errors.empty()) {
@@ -275,7 +271,7 @@ int main(int argc, char** argv) {
       }
       if (targets_list->parsed()) return rp::TargetsListCommand(cr.config, json, std::cout);
       if (!now_text.empty()) {
-        auto now = rp::ParseNow(now_text);
+        auto now = rp::ParseTimestamp(now_text);
         if (!now) {
           std::cerr << "targets check: --now must look like 2026-11-22T08:00:00+01:00, not '" << now_text << "'\n";
           return kExitUsage;
@@ -300,12 +296,7 @@ int main(int argc, char** argv) {
         rp::VerifyOptions mo;
         mo.source = create_source;
         mo.algo = *a;
-        std::string sb;
-        if (access(config_path.c_str(), R_OK) == 0) {
-          const rp::ConfigResult cr = rp::LoadConfigFile(config_path);
-          if (cr.errors.empty()) sb = cr.config.appliance.sandbox_dir;
-        }
-        mo.sandbox_parent = sb.empty() ? DefaultSandboxParent() : sb;
+        mo.sandbox_parent = DefaultSandboxParent(config_path);
         std::string tmp_out;
         if (create_out.empty()) {
           std::string tmpl = mo.sandbox_parent + "/manifest-XXXXXX";

@@ -61,33 +61,6 @@ int64_t LocalToUtc(int year, int month, int day, int hour, int minute, int secon
   return local_hour * 3600 + minute * 60 + second - it->second;
 }
 
-// "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (local time).
-std::optional<int64_t> ParseTimestamp(const std::string& s) {
-  int y, mo, d, h, mi, se;
-  int used = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6) return std::nullopt;
-  size_t pos = static_cast<size_t>(used);
-  if (pos < s.size() && s[pos] == '.')
-    while (++pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-    }
-  if (pos >= s.size()) return LocalToUtc(y, mo, d, h, mi, se);
-  tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = se;
-  int64_t utc = static_cast<int64_t>(timegm(&t));
-  if (s[pos] == 'Z') return utc;
-  int oh = 0, om = 0;
-  if ((s[pos] == '+' || s[pos] == '-') && std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
-    const int64_t off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    return utc - off;
-  }
-  return std::nullopt;
-}
-
 void MarkChains(const CopyConfig& copy, std::vector<RecoveryPoint>* points) {
   std::sort(points->begin(), points->end(), [](const RecoveryPoint& a, const RecoveryPoint& b) {
     return a.time != b.time ? a.time < b.time : a.id < b.id;
@@ -162,38 +135,16 @@ void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots)
   MarkChains(copy, &cat->points);
 }
 
-// The secret for restic/borg, from the file or the environment variable the config names.
-bool SecretEnv(const CopyConfig& copy, const char* file_var, const char* value_var, std::vector<std::string>* env,
-               std::string* error) {
-  const std::string& file = copy.kind == CopyKind::kRestic ? copy.password_file : copy.passphrase_file;
-  if (!file.empty()) {
-    if (access(file.c_str(), R_OK) != 0) {
-      *error = "cannot read the secret file " + file + ": " + Errno(errno);
-      return false;
-    }
-    if (file_var) env->push_back(std::string(file_var) + "=" + file);
-    return true;
-  }
-  if (!copy.secret_env.empty()) {
-    const char* v = std::getenv(copy.secret_env.c_str());
-    if (!v) {
-      *error = "the environment variable " + copy.secret_env + " named for the secret is not set";
-      return false;
-    }
-    env->push_back(std::string(value_var) + "=" + v);
-  }
-  return true;
-}
-
 void DiscoverRestic(const CopyConfig& copy, CopyCatalog* cat) {
-  std::vector<std::string> env;
+  RepoAccess access;
   std::string error;
-  if (!SecretEnv(copy, "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD", &env, &error)) {
+  if (!PrepareRepoAccess(copy, &access, &error)) {
     cat->online = false;
     cat->error = error;
     return;
   }
-  auto out = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "snapshots", "--json"}, env, 60, &error);
+  auto out = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "snapshots", "--json"}, access.env, 60,
+                        &error);
   if (!out) {
     cat->online = false;
     cat->error = "restic snapshots: " + error;
@@ -218,27 +169,17 @@ void DiscoverRestic(const CopyConfig& copy, CopyCatalog* cat) {
 }
 
 void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
-  std::vector<std::string> env = {"BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"};
+  RepoAccess access;
   std::string error;
-  int secret_fd = -1;
-  if (!copy.passphrase_file.empty()) {
-    secret_fd = open(copy.passphrase_file.c_str(), O_RDONLY);  // inherited by borg: BORG_PASSPHRASE_FD
-    if (secret_fd < 0) {
-      cat->online = false;
-      cat->error = "cannot read the secret file " + copy.passphrase_file + ": " + Errno(errno);
-      return;
-    }
-    env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(secret_fd));
-  } else if (!SecretEnv(copy, nullptr, "BORG_PASSPHRASE", &env, &error)) {
-    cat->online = false;
-    cat->error = error;
-    return;
-  }
   // Borg keeps a cache and security state: a private, temporary base directory.
   char base[] = "/tmp/rp-borg-XXXXXX";
-  if (mkdtemp(base)) env.push_back(std::string("BORG_BASE_DIR=") + base);
-  auto out = RunCapture({"borg", "list", "--json", copy.path}, env, 60, &error, secret_fd);
-  if (secret_fd >= 0) close(secret_fd);
+  if (!PrepareRepoAccess(copy, &access, &error, mkdtemp(base) ? base : "")) {
+    cat->online = false;
+    cat->error = error;
+    RemoveTree(base);
+    return;
+  }
+  auto out = RunCapture({"borg", "list", "--json", copy.path}, access.env, 60, &error, access.secret_fd);
   RemoveTree(base);
   if (!out) {
     cat->online = false;
@@ -272,6 +213,32 @@ bool UseTimeZone(const std::string& name) {
   setenv("TZ", name.c_str(), 1);
   tzset();
   return true;
+}
+
+std::optional<int64_t> ParseTimestamp(const std::string& s) {
+  int y, mo, d, h, mi, se;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6) return std::nullopt;
+  size_t pos = static_cast<size_t>(used);
+  if (pos < s.size() && s[pos] == '.')
+    while (++pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+    }
+  if (pos >= s.size()) return LocalToUtc(y, mo, d, h, mi, se);
+  tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = se;
+  int64_t utc = static_cast<int64_t>(timegm(&t));
+  if (s[pos] == 'Z') return utc;
+  int oh = 0, om = 0;
+  if ((s[pos] == '+' || s[pos] == '-') && std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
+    const int64_t off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    return utc - off;
+  }
+  return std::nullopt;
 }
 
 NamePattern::NamePattern(const std::string& pattern) {
@@ -359,6 +326,53 @@ CopyCatalog DiscoverCopy(const CopyConfig& copy) {
   return cat;
 }
 
+RepoAccess::~RepoAccess() {
+  if (secret_fd >= 0) close(secret_fd);
+}
+
+bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* error, const std::string& borg_base) {
+  const bool restic = copy.kind == CopyKind::kRestic;
+  if (!restic) {
+    access->env = {"BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"};
+    if (!borg_base.empty()) access->env.push_back("BORG_BASE_DIR=" + borg_base);
+  }
+  const std::string& file = restic ? copy.password_file : copy.passphrase_file;
+  if (!file.empty()) {
+    // restic reads the file itself; borg gets it as an inherited descriptor.
+    const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *error = "cannot read the secret file " + file + ": " + Errno(errno);
+      return false;
+    }
+    if (restic) {
+      close(fd);
+      access->env.push_back("RESTIC_PASSWORD_FILE=" + file);
+    } else {
+      access->secret_fd = fd;
+      access->env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(fd));
+    }
+    return true;
+  }
+  if (!copy.secret_env.empty()) {
+    const char* v = std::getenv(copy.secret_env.c_str());
+    if (!v) {
+      *error = "the environment variable " + copy.secret_env + " named for the secret is not set";
+      return false;
+    }
+    access->env.push_back(std::string(restic ? "RESTIC_PASSWORD=" : "BORG_PASSPHRASE=") + v);
+  }
+  return true;
+}
+
+std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extra) {
+  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+  if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
+  // borg prints local times without an offset: they must be in the zone we read them in.
+  if (const char* tz = std::getenv("TZ")) envs.push_back(std::string("TZ=") + tz);
+  envs.insert(envs.end(), extra.begin(), extra.end());
+  return envs;
+}
+
 std::optional<std::string> RunCapture(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                                       double timeout_s, std::string* error, int pass_fd) {
   int out[2], err[2];
@@ -366,11 +380,7 @@ std::optional<std::string> RunCapture(const std::vector<std::string>& argv, cons
     *error = "pipe: " + Errno(errno);
     return std::nullopt;
   }
-  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
-  if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
-  // borg prints local times without an offset: they must be in the zone we read them in.
-  if (const char* tz = std::getenv("TZ")) envs.push_back(std::string("TZ=") + tz);
-  envs.insert(envs.end(), env.begin(), env.end());
+  const std::vector<std::string> envs = CommandEnvironment(env);
   std::vector<char*> av, ev;
   for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);

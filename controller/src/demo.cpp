@@ -170,8 +170,10 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << "configuration: " << config_path << "\n\n"
       << "1. Policy check: what really exists at each site, against retention (30 days), freshness\n"
       << "   (a backup every day) and redundancy (two copies that hold the same bytes).\n\n";
-  for (const auto& t : config.targets) {
-    TargetEvaluation ev = CheckTarget(config, t, now, true);
+  std::vector<std::vector<CopyCatalog>> catalogs(config.targets.size());
+  for (size_t ti = 0; ti < config.targets.size(); ++ti) {
+    const TargetConfig& t = config.targets[ti];
+    TargetEvaluation ev = CheckTarget(config, t, now, true, &catalogs[ti]);
     std::vector<PolicyFinding> shown;
     for (const auto& f : ev.findings)
       if (f.rule != "redundancy.same-filesystem") shown.push_back(f);
@@ -186,8 +188,9 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << "   worker (namespaces, Landlock, seccomp), every byte hashed and compared with its manifest.\n\n";
   int failed = 0;
   std::string failed_source;
-  for (const auto& t : config.targets) {
-    const CopyCatalog cat = DiscoverCopy(t.copies[0]);
+  for (size_t ti = 0; ti < config.targets.size(); ++ti) {
+    const TargetConfig& t = config.targets[ti];
+    const CopyCatalog& cat = catalogs[ti][0];  // site-a, as the policy check found it
     if (cat.points.empty()) continue;
     VerifyOptions vo;
     vo.sandbox_parent = sandboxes;

@@ -45,11 +45,11 @@ std::optional<std::string> HashFile(const std::string& path) {
   return h.FinishHex();
 }
 
-// "2026-10-03, 2026-10-04, ... (12 days)" with at most `max` listed.
-std::string DayList(const std::vector<int64_t>& days, size_t max = 10) {
+// "a, b, c, ... (12 in all)" with at most `max` listed.
+std::string ListFirst(const std::vector<std::string>& items, size_t max) {
   std::string s;
-  for (size_t i = 0; i < days.size() && i < max; ++i) s += (i ? ", " : "") + DayText(days[i]);
-  if (days.size() > max) s += ", ... (" + std::to_string(days.size()) + " days)";
+  for (size_t i = 0; i < items.size() && i < max; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > max) s += ", ... (" + std::to_string(items.size()) + " in all)";
   return s;
 }
 
@@ -130,13 +130,13 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
     std::sort(days_sorted.begin(), days_sorted.end());
     days_sorted.erase(std::unique(days_sorted.begin(), days_sorted.end()), days_sorted.end());
     auto has_day = [&](int64_t d) { return std::binary_search(days_sorted.begin(), days_sorted.end(), d); };
-    std::vector<int64_t> missing;
+    std::vector<std::string> missing;
     for (int64_t d = today - p.retention_days; d < today; ++d)
-      if (!has_day(d)) missing.push_back(d);
+      if (!has_day(d)) missing.push_back(DayText(d));
     if (!missing.empty())
       add("retention.daily", Verdict::kFailing,
           "copy at " + c.copy->location + " has no recovery point on " + std::to_string(missing.size()) + " of the last " +
-              std::to_string(p.retention_days) + " days: " + DayList(missing));
+              std::to_string(p.retention_days) + " days: " + ListFirst(missing, 10));
     // Weekly and monthly keeps, where configured: ISO-like weeks of 7 local days ending
     // yesterday, and calendar months before this one.
     if (p.weekly_keeps > 0) {
@@ -148,8 +148,7 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
         if (!any) empty_weeks.push_back(DayText(start) + ".." + DayText(end - 1));
       }
       if (!empty_weeks.empty()) {
-        std::string list;
-        for (size_t i = 0; i < empty_weeks.size() && i < 5; ++i) list += (i ? ", " : "") + empty_weeks[i];
+        const std::string list = ListFirst(empty_weeks, 5);
         add("retention.weekly", Verdict::kFailing,
             "copy at " + c.copy->location + " has no point in " + std::to_string(empty_weeks.size()) + " of the last " +
                 std::to_string(p.weekly_keeps) + " weeks: " + list);
@@ -171,8 +170,7 @@ TargetEvaluation EvaluateTarget(const Config& config, const TargetConfig& target
         if (!months.count(buf)) empty_months.push_back(buf);
       }
       if (!empty_months.empty()) {
-        std::string list;
-        for (size_t i = 0; i < empty_months.size() && i < 6; ++i) list += (i ? ", " : "") + empty_months[i];
+        const std::string list = ListFirst(empty_months, 6);
         add("retention.monthly", Verdict::kFailing,
             "copy at " + c.copy->location + " has no point in " + std::to_string(empty_months.size()) + " of the last " +
                 std::to_string(p.monthly_keeps) + " months: " + list);

@@ -16,16 +16,13 @@ namespace {
 
 struct Dump {
   std::vector<std::string> argv;
-  std::vector<std::string> env;
-  int secret_fd = -1;
+  RepoAccess access;
 };
 
 // Starts the dump command writing into `fifo` (opened by the child: it blocks until the worker
 // opens the other end). stderr goes to `err_path`.
 pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_path) {
-  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
-  if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
-  envs.insert(envs.end(), d.env.begin(), d.env.end());
+  const std::vector<std::string> envs = CommandEnvironment(d.access.env);
   std::vector<char*> av, ev;
   for (const auto& a : d.argv) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);
@@ -41,7 +38,7 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
     const int out = open(fifo.c_str(), O_WRONLY);
     if (out < 0) _exit(126);
     dup2(out, 1);
-    if (d.secret_fd >= 0) fcntl(d.secret_fd, F_SETFD, 0);
+    if (d.access.secret_fd >= 0) fcntl(d.access.secret_fd, F_SETFD, 0);
     execvpe(av[0], av.data(), ev.data());
     _exit(127);
   }
@@ -56,23 +53,6 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     if (!point.manifest.empty() && !options.manifest) options.manifest = point.manifest;
     return RunVerifyIsolated(options);
   }
-  Dump dump;
-  std::string secret_file;
-  if (copy.kind == CopyKind::kRestic) {
-    dump.argv = {"restic", "--no-cache", "--no-lock", "-r", copy.path, "dump", "--archive", "tar", point.id, "/"};
-    if (!copy.password_file.empty()) dump.env.push_back("RESTIC_PASSWORD_FILE=" + copy.password_file);
-    else if (const char* v = copy.secret_env.empty() ? nullptr : std::getenv(copy.secret_env.c_str()))
-      dump.env.push_back(std::string("RESTIC_PASSWORD=") + v);
-  } else {
-    dump.argv = {"borg", "export-tar", copy.path + "::" + point.id, "-"};
-    dump.env = {"BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"};
-    if (!copy.passphrase_file.empty()) {
-      dump.secret_fd = open(copy.passphrase_file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (dump.secret_fd >= 0) dump.env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(dump.secret_fd));
-    } else if (const char* v = copy.secret_env.empty() ? nullptr : std::getenv(copy.secret_env.c_str())) {
-      dump.env.push_back(std::string("BORG_PASSPHRASE=") + v);
-    }
-  }
   // A private directory for the FIFO and the dump's error output.
   const char* tmp = std::getenv("TMPDIR");
   std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/rp-stream-XXXXXX";
@@ -83,7 +63,18 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     failed.abort_status = Status::Environment("cannot create a directory for the stream: " + std::string(std::strerror(errno)));
     return failed;
   }
-  if (copy.kind == CopyKind::kBorg) dump.env.push_back("BORG_BASE_DIR=" + tmpl + "/borg");
+  Dump dump;
+  std::string access_error;
+  if (!PrepareRepoAccess(copy, &dump.access, &access_error, tmpl + "/borg")) {
+    failed.status = RunStatus::kAborted;
+    failed.abort_status = Status::Environment(access_error);
+    RemoveTree(tmpl);
+    return failed;
+  }
+  if (copy.kind == CopyKind::kRestic)
+    dump.argv = {"restic", "--no-cache", "--no-lock", "-r", copy.path, "dump", "--archive", "tar", point.id, "/"};
+  else
+    dump.argv = {"borg", "export-tar", copy.path + "::" + point.id, "-"};
   const std::string fifo = tmpl + "/stream.tar", err_path = tmpl + "/dump.err";
   if (mkfifo(fifo.c_str(), 0600) != 0) {
     failed.status = RunStatus::kAborted;
@@ -92,7 +83,6 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     return failed;
   }
   const pid_t pid = StartDump(dump, fifo, err_path);
-  if (dump.secret_fd >= 0) close(dump.secret_fd);
   if (pid < 0) {
     failed.status = RunStatus::kAborted;
     failed.abort_status = Status::Environment("cannot start " + dump.argv[0] + ": " + std::strerror(errno));

@@ -21,30 +21,6 @@ std::string TimeText(int64_t utc) {
 }
 }  // namespace
 
-std::optional<int64_t> ParseNow(const std::string& text) {
-  int y, mo, d, h, mi, s;
-  int used = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6) return std::nullopt;
-  tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = s;
-  const std::string rest = text.substr(static_cast<size_t>(used));
-  if (rest.empty()) {
-    t.tm_isdst = -1;
-    return static_cast<int64_t>(mktime(&t));
-  }
-  const int64_t utc = static_cast<int64_t>(timegm(&t));
-  if (rest == "Z") return utc;
-  int oh = 0, om = 0;
-  if ((rest[0] == '+' || rest[0] == '-') && std::sscanf(rest.c_str() + 1, "%2d:%2d", &oh, &om) == 2)
-    return utc - (oh * 3600 + om * 60) * (rest[0] == '+' ? 1 : -1);
-  return std::nullopt;
-}
-
 int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
   const ConfigResult r = LoadConfigFile(path);
   if (json) {

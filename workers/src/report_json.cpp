@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "limits_json.h"
 #include "rp/path_text.h"
 
 namespace rp {
@@ -49,13 +50,7 @@ std::string ReportToJson(const VerifyReport& r, int indent) {
   j["sandbox"] = {{"path", EscapePath(r.sandbox)}, {"removed", r.sandbox_removed}, {"kind", r.sandbox_kind}};
   j["readback"] = r.readback;
   j["isolation"] = r.isolation;
-  j["limits"] = {{"max_total_bytes", r.limits.max_total_bytes},
-                 {"max_entries", r.limits.max_entries},
-                 {"max_file_bytes", r.limits.max_file_bytes},
-                 {"max_depth", r.limits.max_depth},
-                 {"max_ratio", r.limits.max_ratio},
-                 {"ratio_floor_bytes", r.limits.ratio_floor_bytes},
-                 {"max_seconds", r.limits.max_seconds}};
+  j["limits"] = detail::LimitsToJson(r.limits);
   if (r.status == RunStatus::kAborted) {
     j["abort"] = {{"exit_code", ExitCodeFor(r)}, {"message", EscapePath(r.abort_status.message())}};
   }
@@ -92,14 +87,7 @@ std::optional<VerifyReport> ReportFromJson(const std::string& text) {
     r.sandbox_kind = j.at("sandbox").value("kind", std::string("disk"));
     r.readback = j.at("readback").get<bool>();
     r.isolation = j.at("isolation").get<std::map<std::string, std::string>>();
-    const json& l = j.at("limits");
-    r.limits.max_total_bytes = l.at("max_total_bytes").get<uint64_t>();
-    r.limits.max_entries = l.at("max_entries").get<uint64_t>();
-    r.limits.max_file_bytes = l.at("max_file_bytes").get<uint64_t>();
-    r.limits.max_depth = l.at("max_depth").get<uint32_t>();
-    r.limits.max_ratio = l.at("max_ratio").get<double>();
-    r.limits.ratio_floor_bytes = l.at("ratio_floor_bytes").get<uint64_t>();
-    r.limits.max_seconds = l.at("max_seconds").get<double>();
+    r.limits = detail::LimitsFromJson(j.at("limits"));
     if (r.status == RunStatus::kAborted) {
       const json& a = j.at("abort");
       const std::string msg = un(a.at("message"));

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "limits_json.h"
 #include "rp/path_text.h"
 
 namespace rp::detail {
@@ -18,6 +19,32 @@ std::string Unesc(const json& v) {
   return UnescapePath(s).value_or(s);
 }
 }  // namespace
+
+// The checks array of a job or of a --checks file. Throws json::exception on a mistyped field.
+bool ChecksFromJson(const json& arr, std::vector<ContentCheck>* out, std::string* error) {
+  if (!arr.is_array()) {
+    *error = "checks: not an array";
+    return false;
+  }
+  for (const auto& jc : arr) {
+    ContentCheck c;
+    auto kind = ParseCheckKind(jc.at("kind").get<std::string>());
+    if (!kind) {
+      *error = "unknown check kind '" + jc.at("kind").get<std::string>() + "'";
+      return false;
+    }
+    c.kind = *kind;
+    c.name = jc.value("name", std::string());
+    c.count = jc.value("count", uint64_t{0});
+    c.bytes = jc.value("bytes", uint64_t{0});
+    for (const auto& g : jc.value("globs", json::array())) c.globs.push_back(Unesc(g));
+    if (jc.contains("baseline")) c.baseline = Unesc(jc.at("baseline"));
+    for (const auto& a : jc.value("argv", json::array())) c.argv.push_back(Unesc(a));
+    c.timeout_s = jc.value("timeout_s", c.timeout_s);
+    out->push_back(std::move(c));
+  }
+  return true;
+}
 
 std::string JobToJson(const WorkerJob& job) {
   const VerifyOptions& o = job.options;
@@ -34,10 +61,7 @@ std::string JobToJson(const WorkerJob& job) {
                   {"tmpfs_bytes", job.tmpfs_bytes}};
   if (job.manifest_out) j["manifest_out_fd"] = kManifestFd;
   if (job.inventory_out) j["inventory_out_fd"] = kInventoryFd;
-  j["limits"] = {{"max_total_bytes", o.limits.max_total_bytes}, {"max_entries", o.limits.max_entries},
-                 {"max_file_bytes", o.limits.max_file_bytes},   {"max_depth", o.limits.max_depth},
-                 {"max_ratio", o.limits.max_ratio},             {"ratio_floor_bytes", o.limits.ratio_floor_bytes},
-                 {"max_seconds", o.limits.max_seconds}};
+  j["limits"] = LimitsToJson(o.limits);
   j["isolation"] = {{"policy", o.isolation == IsolationPolicy::kRequire ? "require" : "best-effort"},
                     {"address_space_bytes", o.worker_address_space_bytes},
                     {"processes", o.worker_processes},
@@ -92,14 +116,7 @@ std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error
     job.tmpfs_bytes = sb.value("tmpfs_bytes", uint64_t{0});
     job.manifest_out = j.contains("manifest_out_fd");
     job.inventory_out = j.contains("inventory_out_fd");
-    const json& l = j.at("limits");
-    o.limits.max_total_bytes = l.at("max_total_bytes").get<uint64_t>();
-    o.limits.max_entries = l.at("max_entries").get<uint64_t>();
-    o.limits.max_file_bytes = l.at("max_file_bytes").get<uint64_t>();
-    o.limits.max_depth = l.at("max_depth").get<uint32_t>();
-    o.limits.max_ratio = l.at("max_ratio").get<double>();
-    o.limits.ratio_floor_bytes = l.at("ratio_floor_bytes").get<uint64_t>();
-    o.limits.max_seconds = l.at("max_seconds").get<double>();
+    o.limits = LimitsFromJson(j.at("limits"));
     const json& iso = j.at("isolation");
     const std::string policy = iso.at("policy").get<std::string>();
     if (policy != "require" && policy != "best-effort") {
@@ -110,23 +127,7 @@ std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error
     o.worker_address_space_bytes = iso.value("address_space_bytes", o.worker_address_space_bytes);
     o.worker_processes = iso.value("processes", o.worker_processes);
     job.process_limit = iso.value("process_limit", std::string("unavailable: not reported by the parent"));
-    for (const auto& jc : j.value("checks", json::array())) {
-      ContentCheck c;
-      auto kind = ParseCheckKind(jc.at("kind").get<std::string>());
-      if (!kind) {
-        *error = "unknown check kind '" + jc.at("kind").get<std::string>() + "'";
-        return std::nullopt;
-      }
-      c.kind = *kind;
-      c.name = jc.value("name", std::string());
-      c.count = jc.value("count", uint64_t{0});
-      c.bytes = jc.value("bytes", uint64_t{0});
-      for (const auto& g : jc.value("globs", json::array())) c.globs.push_back(Unesc(g));
-      if (jc.contains("baseline")) c.baseline = Unesc(jc.at("baseline"));
-      for (const auto& a : jc.value("argv", json::array())) c.argv.push_back(Unesc(a));
-      c.timeout_s = jc.value("timeout_s", c.timeout_s);
-      o.checks.push_back(std::move(c));
-    }
+    if (!ChecksFromJson(j.value("checks", json::array()), &o.checks, error)) return std::nullopt;
     return job;
   } catch (const json::exception& e) {
     *error = std::string("malformed job: ") + e.what();
@@ -144,17 +145,14 @@ Status LoadChecksFile(const std::string& path, std::vector<ContentCheck>* checks
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   nlohmann::json arr = nlohmann::json::parse(text, nullptr, false);
   if (arr.is_discarded() || !arr.is_array()) return Status::Usage(path + ": not a JSON array of checks");
-  // Parsed by the same code as a worker job's checks.
-  nlohmann::json job{{"protocol", detail::kWorkerProtocol},
-                     {"source", ""},
-                     {"sandbox", {{"path", ""}, {"kind", "disk"}}},
-                     {"limits", nlohmann::json::parse(detail::JobToJson(detail::WorkerJob{}))["limits"]},
-                     {"isolation", {{"policy", "require"}}},
-                     {"checks", arr}};
   std::string error;
-  auto parsed = detail::JobFromJson(job.dump(), &error);
-  if (!parsed) return Status::Usage(path + ": " + error);
-  *checks = parsed->options.checks;
+  std::vector<ContentCheck> parsed;
+  try {
+    if (!detail::ChecksFromJson(arr, &parsed, &error)) return Status::Usage(path + ": " + error);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Usage(path + ": malformed check: " + e.what());
+  }
+  *checks = std::move(parsed);
   return Status::Ok();
 }
 

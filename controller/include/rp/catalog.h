@@ -20,6 +20,10 @@ namespace rp {
 // start-up, before other threads exist. False if the zone is unknown.
 bool UseTimeZone(const std::string& iana_name);
 
+// "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (read in the process's
+// time zone): restic's and borg's times, and `targets check --now`. nullopt when malformed.
+std::optional<int64_t> ParseTimestamp(const std::string& text);
+
 enum class ChainKind { kFull, kIncremental, kDifferential };
 
 struct RecoveryPoint {
@@ -62,6 +66,24 @@ class NamePattern {
 };
 
 CopyCatalog DiscoverCopy(const CopyConfig& copy);
+
+// What restic or borg needs to open a copy's repository: the secret from the file or the
+// environment variable the config names (never config text), and borg's settings. `secret_fd`
+// (borg's passphrase file) is owned and must be passed to the child. False with *error when
+// the secret cannot be had.
+struct RepoAccess {
+  std::vector<std::string> env;
+  int secret_fd = -1;
+  RepoAccess() = default;
+  RepoAccess(const RepoAccess&) = delete;
+  RepoAccess& operator=(const RepoAccess&) = delete;
+  ~RepoAccess();
+};
+bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* error,
+                       const std::string& borg_base = "");
+
+// The environment of a restic/borg child: PATH, LANG, HOME, TZ, then `extra`.
+std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extra);
 
 // Runs a command with extra environment variables and returns its stdout; nullopt with *error.
 std::optional<std::string> RunCapture(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -29,7 +29,4 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& options
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
                              std::vector<CopyCatalog>* catalogs = nullptr);
 
-// "2026-11-22T08:00:00Z", "2026-11-22T09:00:00+01:00" or local "2026-11-22T09:00:00".
-std::optional<int64_t> ParseNow(const std::string& text);
-
 }  // namespace rp
