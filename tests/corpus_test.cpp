@@ -1,5 +1,7 @@
 // libarchive's own test archives (../shared/corpus/libarchive): every one gets a verdict within
 // 10 seconds, with no crash, no prompt and nothing outside the sandbox.
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -65,6 +67,55 @@ std::string TestName(const ::testing::TestParamInfo<CorpusFile>& tpi) {
 INSTANTIATE_TEST_SUITE_P(Libarchive, Corpus, ::testing::ValuesIn(LoadIndex()), TestName);
 
 TEST(CorpusIndex, IsPresentAndComplete) { EXPECT_GT(LoadIndex().size(), 390u); }
+
+// Inputs the fuzzer once found a bug with (fuzz/regressions/verify/): each gets a verdict in
+// bounded time, like the corpus, in the isolated worker the product uses.
+std::vector<std::string> RegressionInputs() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify"))
+    out.push_back(e.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class FuzzRegression : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FuzzRegression, GetsAVerdictInBoundedTime) {
+  TempDir dir;
+  auto o = Options(dir, std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/" + GetParam());
+  o.limits.max_seconds = 6;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_LT(r.duration_s, 10.0);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kWorkerDied).empty()) << Describe(r);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kLimitExceeded).empty()) << "stopped by a limit, not by the reader\n" << Describe(r);
+  EXPECT_LT(r.findings.size(), 100u) << Describe(r);
+  EXPECT_TRUE(r.sandbox_removed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fuzz, FuzzRegression, ::testing::ValuesIn(RegressionInputs()),
+                         [](const ::testing::TestParamInfo<std::string>& tpi) {
+                           std::string n = tpi.param;
+                           for (auto& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+// libarchive's RAR5 reader hands back the same failed header for ever without consuming a
+// byte (found by fuzz_verify): the run stops after a few identical failures and says why,
+// instead of spinning until the wall-time limit with millions of findings.
+TEST(FuzzRegressionRar5, AReaderStuckOnOneHeaderStopsAndSaysWhere) {
+  TempDir dir;
+  auto o = Options(dir, std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/rar5-failed-header-returned-forever");
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  bool stopped = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kCorrupt && f.message.find("without moving past uncompressed offset") != std::string::npos)
+      stopped = true;
+  EXPECT_TRUE(stopped) << Describe(r);
+  EXPECT_LT(r.findings.size(), 12u) << Describe(r);
+  EXPECT_EQ(r.findings_dropped, 0u);
+}
 
 }  // namespace
 }  // namespace rp::test

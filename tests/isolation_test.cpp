@@ -353,6 +353,28 @@ TEST(Worker, MalformedOrEndlessOutputIsADeadWorkerNotACrash) {
   EXPECT_NE(r.findings.back().message.find("256 MiB"), std::string::npos) << Describe(r);
 }
 
+// A worker that floods its parent with findings cannot make it grow without bound: the parent
+// keeps kMaxStoredFindings, counts the rest, and still records its own verdict.
+TEST(Worker, AFloodOfFindingsIsCappedAndTheVerdictKept) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  const size_t sent = kMaxStoredFindings + 5000;
+  WriteFile(dir / "fake-worker",
+            "#!/bin/sh\ncat >/dev/null\n"
+            "yes '{\"type\":\"finding\",\"finding\":{\"kind\":\"corrupt\",\"path\":\"\",\"message\":\"m\"}}' | head -n " +
+                std::to_string(sent) + "\nexit 3\n");
+  chmod((dir / "fake-worker").c_str(), 0755);
+  auto o = Options(dir, dir / "a.tar");
+  o.worker_binary = dir / "fake-worker";
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  EXPECT_EQ(r.findings.size(), kMaxStoredFindings + 1);
+  EXPECT_EQ(r.findings_dropped, sent - kMaxStoredFindings);
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(r.findings.back().kind, FindingKind::kWorkerDied);
+  EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());

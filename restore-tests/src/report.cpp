@@ -6,7 +6,6 @@
 namespace rp {
 namespace {
 
-constexpr size_t kMaxStoredFindings = 100'000;
 
 constexpr std::array<std::pair<FindingKind, std::string_view>, 17> kKinds{{
     {FindingKind::kChecksumMismatch, "checksum-mismatch"},
@@ -54,12 +53,12 @@ std::string_view RunStatusName(RunStatus s) {
 }
 
 void VerifyReport::Add(Finding f) {
-  if (on_finding) on_finding(f);
   if (findings.size() >= kMaxStoredFindings) {
     ++findings_dropped;
     if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;
     return;
   }
+  if (on_finding) on_finding(f);
   findings.push_back(std::move(f));
 }
 

@@ -255,14 +255,19 @@ class ArchiveReader {
       case AE_IFBLK: h.type = EntryType::kOther; h.other_kind = "block device"; break;
       case AE_IFIFO: h.type = EntryType::kOther; h.other_kind = "FIFO"; break;
       case AE_IFSOCK: h.type = EntryType::kOther; h.other_kind = "socket"; break;
-      default: h.type = EntryType::kOther; h.other_kind = "entry of unknown type"; break;
+      default: h.type = EntryType::kOther; h.other_kind = "unknown-type"; break;
     }
     return h;
   }
 
+  static constexpr int kMaxStalledHeaderFailures = 3;
+  static constexpr int kMaxConsecutiveHeaderFailures = 1000;
+
   void Loop() {
     archive_entry* e = nullptr;
     int consecutive_retries = 0;
+    int consecutive_failures = 0, stalled_failures = 0;
+    uint64_t last_failed_at = UINT64_MAX;
     while (!stopped_) {
       const int r = archive_read_next_header(a_.get(), &e);
       if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get());
@@ -284,8 +289,30 @@ class ArchiveReader {
       if (r == ARCHIVE_FAILED) {
         const char* p = e ? archive_entry_pathname(e) : nullptr;
         Fail(ClassifyFailure(), p ? p : "", "entry header unreadable: " + ErrorString());
+        // Some readers (RAR among them) return the same failed header again and again
+        // without consuming a byte: that would loop until the wall-time limit and bury the
+        // report in identical findings. A reader that makes no progress, or fails header
+        // after header, is done.
+        const uint64_t at = UncompressedPosition();
+        stalled_failures = (at == last_failed_at) ? stalled_failures + 1 : 0;
+        last_failed_at = at;
+        if (stalled_failures >= kMaxStalledHeaderFailures) {
+          Fail(FindingKind::kCorrupt, "",
+               "reading stopped: the archive reader failed on the same entry header " +
+                   std::to_string(stalled_failures + 1) + " times without moving past uncompressed offset " +
+                   std::to_string(at));
+          break;
+        }
+        if (++consecutive_failures > kMaxConsecutiveHeaderFailures) {
+          Fail(FindingKind::kCorrupt, "",
+               "reading stopped: more than " + std::to_string(kMaxConsecutiveHeaderFailures) +
+                   " unreadable entry headers in a row");
+          break;
+        }
         continue;
       }
+      consecutive_failures = 0;
+      stalled_failures = 0;
       // ARCHIVE_WARN: the header is usable but libarchive found something wrong with it
       // (a directory beyond the end of the medium, a bad extended header, a name it could
       // not convert): an integrity finding, and the entry is still restored.

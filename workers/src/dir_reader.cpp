@@ -133,7 +133,7 @@ class DirReader {
                        : S_ISBLK(st.st_mode) ? "block device"
                        : S_ISFIFO(st.st_mode) ? "FIFO"
                        : S_ISSOCK(st.st_mode) ? "socket"
-                                              : "entry of unknown type";
+                                              : "unknown-type";
         Message m;
         m.header = std::move(h);
         m.end_of_entry = true;

@@ -13,6 +13,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -246,10 +247,11 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     }
     close(in_pipe[1]);
     in_pipe[1] = -1;
-    std::vector<Finding> streamed;
+    VerifyReport streamed;  // findings as they arrive, capped like any report's
     std::optional<VerifyReport> result;
     size_t protocol_errors = 0;
     std::string buf;
+    size_t scanned = 0;  // bytes of buf known to hold no line end
     bool timed_out = false, cancelled = false;
     double term_sent_at = -1;
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
@@ -275,7 +277,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         auto kind = ParseFindingKind(f.value("kind", ""));
         if (kind) {
           const std::string path = f.value("path", ""), msg = f.value("message", "");
-          streamed.push_back(Finding{*kind, UnescapePath(path).value_or(path), UnescapePath(msg).value_or(msg),
+          streamed.Add(Finding{*kind, UnescapePath(path).value_or(path), UnescapePath(msg).value_or(msg),
                                      f.value("offset", int64_t{-1})});
         }
       } else if (type == "result" && j.contains("report")) {
@@ -311,12 +313,14 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         kill(pid, SIGKILL);
         break;
       }
+      // Only the bytes just read can hold a new line end: a long line is scanned once.
       size_t pos = 0, nl;
-      while ((nl = buf.find('\n', pos)) != std::string::npos) {
+      while ((nl = buf.find('\n', std::max(pos, scanned))) != std::string::npos) {
         handle_line(buf.substr(pos, nl - pos));
         pos = nl + 1;
       }
       buf.erase(0, pos);
+      scanned = buf.size();
     }
     close(out_pipe[0]);
     int wstatus = 0;
@@ -325,21 +329,25 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     if (cancelled) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
-      report.findings = std::move(streamed);
+      report.findings = std::move(streamed.findings);
+      report.findings_dropped = streamed.findings_dropped;
     } else if (result && !timed_out && !oversized && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*result);
       report.sandbox = run.sandbox.path;
     } else {
-      report.findings = std::move(streamed);
+      report.findings = std::move(streamed.findings);
+      report.findings_dropped = streamed.findings_dropped;
+      // The parent's own verdict is stored even when the worker's findings filled the cap.
       if (timed_out)
-        report.Add(Finding{FindingKind::kLimitExceeded, "",
-                           "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
-                               " s; the worker was stopped",
-                           -1});
+        report.findings.push_back(Finding{FindingKind::kLimitExceeded, "",
+                                          "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
+                                              " s; the worker was stopped",
+                                          -1});
       else if (oversized)
-        report.Add(Finding{FindingKind::kWorkerDied, "", "the worker sent a line of more than 256 MiB and was killed", -1});
+        report.findings.push_back(
+            Finding{FindingKind::kWorkerDied, "", "the worker sent a line of more than 256 MiB and was killed", -1});
       else
-        report.Add(Finding{FindingKind::kWorkerDied, "", "the worker process " + DescribeExit(wstatus), -1});
+        report.findings.push_back(Finding{FindingKind::kWorkerDied, "", "the worker process " + DescribeExit(wstatus), -1});
       report.status = RunStatus::kFailed;
       report.isolation["worker_process"] = "enforced: a separate restoreproof worker process";
     }

@@ -61,6 +61,10 @@ struct Limits {
   double max_seconds = 4 * 3600.0;           // wall time of the whole run
 };
 
+// A report stores at most this many findings; the rest are counted in findings_dropped (a
+// hostile source can produce one per header it fails to read).
+inline constexpr size_t kMaxStoredFindings = 100'000;
+
 struct VerifyReport {
   RunStatus status = RunStatus::kPassed;
   Status abort_status;  // set when status == kAborted (exit 2 or 3)
@@ -85,7 +89,8 @@ struct VerifyReport {
   std::map<std::string, std::string> isolation;  // protection -> "enforced" / reason missing
   std::string sandbox_kind = "disk";             // "disk" or "tmpfs"
 
-  // Called for every finding as it is added (the worker streams them to its parent).
+  // Called for every finding as it is stored (the worker streams them to its parent); not
+  // for those beyond the cap, which are only counted in findings_dropped.
   std::function<void(const Finding&)> on_finding;
 
   void Add(Finding f);
