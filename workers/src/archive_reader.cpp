@@ -269,6 +269,11 @@ class ArchiveReader {
     int consecutive_failures = 0, stalled_failures = 0;
     uint64_t last_failed_at = UINT64_MAX;
     while (!stopped_) {
+      if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {  // also between failing headers
+        Fail(FindingKind::kLimitExceeded, last_path_, "limit exceeded: wall time");
+        stopped_ = true;
+        break;
+      }
       const int r = archive_read_next_header(a_.get(), &e);
       if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get());
       if (r == ARCHIVE_EOF) {
