@@ -1,10 +1,13 @@
 // restoreproof: the command line. Parses arguments and wires the modules together; the work
 // itself lives in the libraries.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -331,22 +334,48 @@ int main(int argc, char** argv) {
           std::cerr << "manifest create: no manifest written: the archive did not restore cleanly\n";
         return rp::ExitCodeFor(r);
       }
-      const auto result = rp::CreateManifest(create_source, *a, rp::Limits{});
+      // A directory is hashed in place. Rows beyond the in-memory budget spill to an unnamed
+      // file in the sandbox directory; a manifest file is written beside its final name and
+      // renamed into place when complete.
+      const std::string spill_parent = DefaultSandboxParent(config_path);
+      mkdir(spill_parent.c_str(), 0700);
+      const int spill_fd = open(spill_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (spill_fd < 0) {
+        std::cerr << "manifest create: cannot open " << spill_parent << ": " << std::strerror(errno) << "\n";
+        return kExitEnvironment;
+      }
+      rp::ManifestCreateOptions co;
+      co.dir = create_source;
+      co.algo = *a;
+      co.spill_dir_fd = spill_fd;
+      std::string tmp_path;
+      if (!create_out.empty()) {
+        tmp_path = create_out + ".tmp-XXXXXX";
+        co.out_fd = mkostemp(tmp_path.data(), O_CLOEXEC);
+        if (co.out_fd < 0) {
+          std::cerr << "manifest create: cannot create " << create_out << ": " << std::strerror(errno) << "\n";
+          close(spill_fd);
+          return kExitEnvironment;
+        }
+      }
+      rp::ManifestCreateResult result = rp::CreateManifest(co);
+      close(spill_fd);
+      if (!tmp_path.empty()) {
+        if (result.status.ok() && (fchmod(co.out_fd, 0644) != 0 || fsync(co.out_fd) != 0 ||
+                                   rename(tmp_path.c_str(), create_out.c_str()) != 0))
+          result.status = rp::Status::Environment("cannot write " + create_out + ": " + std::strerror(errno));
+        close(co.out_fd);
+        if (!result.status.ok()) unlink(tmp_path.c_str());
+      }
       if (!result.status.ok()) {
         std::cerr << "manifest create: " << result.status.message() << "\n";
-        return kExitEnvironment;
+        return result.status.code() == rp::Status::Code::kUsage ? kExitUsage : kExitEnvironment;
       }
       bool failing = false;
       for (const auto& f : result.findings) {
         std::cerr << "manifest create: " << rp::FindingKindName(f.kind) << ": " << rp::EscapePath(f.path) << ": "
                   << rp::EscapeMessage(f.message) << "\n";
         failing = failing || rp::FindingFailsRun(f.kind);
-      }
-      if (create_out.empty()) {
-        std::cout << result.text;
-      } else if (const rp::Status s = rp::SaveManifestFile(create_out, result.text); !s.ok()) {
-        std::cerr << "manifest create: " << s.message() << "\n";
-        return kExitEnvironment;
       }
       std::cerr << "manifest create: " << result.files << " files hashed with " << rp::HashAlgoName(*a) << "\n";
       return failing ? 1 : 0;

@@ -125,6 +125,7 @@ class DirReader {
           }
         }
         h.type = EntryType::kFile;
+        h.multiply_linked = st.st_nlink > 1;
         h.size = static_cast<uint64_t>(st.st_size);
         File(dirfd(dir), name, std::move(h));
       } else {

@@ -30,6 +30,7 @@ struct EntryHeader {
   bool encrypted = false;
   bool sparse = false;           // content has holes: bytes not delivered are zeros
   bool name_unreadable = false;  // the source gave no usable name
+  bool multiply_linked = false;  // a directory source's file with more than one link
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
 };
 

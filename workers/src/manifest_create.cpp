@@ -4,33 +4,45 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <thread>
+#include <unordered_map>
 
 #include "entry_stream.h"
+#include "row_sorter.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
+#include "rp/posix_io.h"
 
 namespace rp {
 
-ManifestCreateResult CreateManifest(const std::string& source, HashAlgo algo, const Limits& limits) {
+ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
   ManifestCreateResult result;
+  struct stat st {};
+  if (stat(o.dir.c_str(), &st) != 0) {
+    result.status = Status::Environment("cannot read " + o.dir + ": " + std::strerror(errno));
+    return result;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    result.status = Status::Usage(o.dir + ": not a directory (archives are hashed by restoring them in the worker)");
+    return result;
+  }
   detail::MessageQueue queue(detail::kQueueBytes, detail::kQueueMessages);
-  detail::ReaderContext ctx{&queue, &limits, detail::MonotonicSeconds() + limits.max_seconds, {}, 0, std::nullopt};
+  detail::ReaderContext ctx{&queue, &o.limits, detail::MonotonicSeconds() + o.limits.max_seconds, {}, 0, std::nullopt};
   std::thread reader;
-  if (Status s = detail::StartReader(source, &ctx, &reader); !s.ok()) {
+  if (Status s = detail::StartReader(o.dir, &ctx, &reader); !s.ok()) {
     result.status = s;
     return result;
   }
 
-  // Hash-only consumer: the same stream the restore engine reads, nothing written.
-  std::map<std::string, std::string> rows;
-  Hasher hasher(algo);
-  std::string current;
-  bool hashing = false;
-  bool damaged = false;
-  uint64_t pos = 0;
-  std::optional<uint64_t> sparse_size;  // declared size of a sparse entry: holes hash as zeros
+  // Hash-only consumer of the same stream the restore engine reads; nothing is written but
+  // the rows. Digests are remembered only for files with more than one link, for the later
+  // paths of the same inode.
+  detail::RowSorter rows(o.spill_dir_fd, o.row_budget);
+  std::unordered_map<std::string, std::string> linked;
+  Hasher hasher(o.algo);
+  detail::Row row;
+  bool hashing = false, damaged = false, remember = false;
+  uint64_t pos = 0, seq = 0;
   std::deque<detail::Message> batch;
   bool done = false;
   while (!done && queue.PopAll(&batch)) {
@@ -40,41 +52,39 @@ ManifestCreateResult CreateManifest(const std::string& source, HashAlgo algo, co
         const auto& h = *m->header;
         std::string why;
         auto norm = NormaliseMemberPath(h.path, &why);
-        hashing = false;
-        damaged = false;
+        hashing = damaged = remember = false;
         pos = 0;
-        sparse_size = h.sparse ? h.size : std::nullopt;
         if (!norm) {
           result.findings.push_back(Finding{FindingKind::kUnsafeEntry, h.path, "skipped: " + why, -1});
-        } else if (h.type == detail::EntryType::kFile && !h.encrypted) {
-          current = *norm;
+        } else if (h.type == detail::EntryType::kFile) {
+          row.path = *norm;
           hashing = true;
+          remember = h.multiply_linked;
         } else if (h.type == detail::EntryType::kHardlink) {
           auto t = NormaliseMemberPath(h.link_target, &why);
-          auto it = t ? rows.find(*t) : rows.end();
-          if (it != rows.end() && h.size.value_or(0) == 0)
-            rows[*norm] = it->second;
-          else if (h.size.value_or(0) > 0) {
-            current = *norm;
-            hashing = true;
+          auto it = t ? linked.find(*t) : linked.end();
+          if (it != linked.end()) {
+            rows.Add(detail::Row{*norm, seq++, detail::RowKind::kFile, 0, 0, it->second});
+            ++result.files;
           }
-        } else if (h.encrypted) {
-          result.findings.push_back(Finding{FindingKind::kEncrypted, *norm, "encrypted, no passphrase configured", -1});
         }
       }
       if (hashing) {
-        if (m->data_offset > pos) hasher.UpdateZeros(m->data_offset - pos);
-        if (m->data_offset > pos) pos = m->data_offset;
+        if (m->data_offset > pos) {  // a hole the reader skipped: zeros
+          hasher.UpdateZeros(m->data_offset - pos);
+          pos = m->data_offset;
+        }
         hasher.Update(m->data.data(), m->data.size());
         pos += m->data.size();
       }
       if (m->entry_damaged) damaged = true;
       if (m->finding) result.findings.push_back(std::move(*m->finding));
       if (m->end_of_entry && hashing) {
-        if (sparse_size && *sparse_size > pos) hasher.UpdateZeros(*sparse_size - pos);
-        std::string hex = hasher.FinishHex();
+        row.hex = hasher.FinishHex();
+        row.seq = seq++;
         if (!damaged) {
-          rows[current] = std::move(hex);
+          if (remember) linked[row.path] = row.hex;
+          rows.Add(row);
           ++result.files;
         }
         hashing = false;
@@ -93,7 +103,32 @@ ManifestCreateResult CreateManifest(const std::string& source, HashAlgo algo, co
     result.status = *ctx.abort;
     return result;
   }
-  for (const auto& [path, hex] : rows) result.text += FormatManifestLine(algo, path, hex);
+  if (!rows.status().ok()) {
+    result.status = rows.status();
+    return result;
+  }
+  rows.Rewind();
+  if (!rows.status().ok()) {
+    result.status = rows.status();
+    return result;
+  }
+  std::string out;
+  int err = 0;
+  auto flush = [&] {
+    if (!WriteAll(o.out_fd, out, &err)) return false;
+    out.clear();
+    return true;
+  };
+  detail::LastPerPath last(&rows);
+  while (last.Next(&row)) {
+    out += FormatManifestLine(o.algo, row.path, row.hex);
+    if (out.size() >= (1u << 16) && !flush()) break;
+  }
+  if (!rows.status().ok()) {
+    result.status = rows.status();
+  } else if (err != 0 || !flush()) {
+    result.status = Status::Environment(std::string("cannot write the manifest: ") + std::strerror(err));
+  }
   return result;
 }
 
