@@ -15,20 +15,16 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "rp/sandbox.h"
 #include <unordered_map>
 #include <unordered_set>
+
+#include "rp/sandbox.h"
+#include "rp/subprocess.h"
 
 namespace rp {
 namespace {
 
 std::string Errno(int e) { return std::strerror(e); }
-
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -376,81 +372,51 @@ std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extr
 std::optional<std::string> RunCapture(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                                       double timeout_s, std::string* error, int pass_fd) {
   int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+  if (pipe2(out, O_CLOEXEC) != 0) {
     *error = "pipe: " + Errno(errno);
     return std::nullopt;
   }
-  const std::vector<std::string> envs = CommandEnvironment(env);
-  std::vector<char*> av, ev;
-  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  for (const auto& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    signal(SIGPIPE, SIG_DFL);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    const int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    if (pass_fd >= 0) fcntl(pass_fd, F_SETFD, 0);
-    execvpe(av[0], av.data(), ev.data());
-    _exit(127);
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    *error = "pipe: " + Errno(errno);
+    close(out[0]);
+    close(out[1]);
+    return std::nullopt;
   }
+  ChildSpec spec;
+  spec.argv = argv;
+  spec.env = CommandEnvironment(env);
+  spec.search_path = true;
+  spec.stdout_fd = out[1];
+  spec.stderr_fd = err[1];
+  spec.inherit_fd = pass_fd;
+  const pid_t pid = StartChild(spec, error);
   close(out[1]);
   close(err[1]);
   if (pid < 0) {
     close(out[0]);
     close(err[0]);
-    *error = "fork: " + Errno(errno);
     return std::nullopt;
   }
-  std::string text, errtext;
-  const double deadline = Now() + timeout_s;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
-  bool timed_out = false;
-  char buf[65536];
-  while (open_fds > 0) {
-    const double left = deadline - Now();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    const int pr = poll(fds, 2, static_cast<int>(std::min(left, 0.5) * 1000) + 1);
-    if (pr < 0 && errno == EINTR) continue;
-    for (auto& f : fds) {
-      if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t n = read(f.fd, buf, sizeof buf);
-      if (n <= 0) {
-        close(f.fd);
-        f.fd = -1;
-        --open_fds;
-        continue;
-      }
-      (f.fd == out[0] ? text : errtext).append(buf, static_cast<size_t>(n));
-      if (text.size() > (256u << 20)) timed_out = true;
-    }
-    if (timed_out) break;
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
+  CollectOptions co;
+  co.timeout_s = timeout_s;
+  ChildOutput r = CollectChild(pid, out[0], err[0], co);
+  if (r.timed_out) {
     *error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
     return std::nullopt;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (r.too_much) {
+    *error = "more than " + std::to_string(co.max_bytes >> 20) + " MiB of output; stopped";
+    return std::nullopt;
+  }
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+    std::string& errtext = r.err;
     while (!errtext.empty() && (errtext.back() == '\n' || errtext.back() == ' ')) errtext.pop_back();
     if (errtext.size() > 400) errtext = "..." + errtext.substr(errtext.size() - 400);
-    *error = (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
+    *error = (WIFEXITED(r.status) ? "exit status " + std::to_string(WEXITSTATUS(r.status)) : std::string("killed")) +
              (errtext.empty() ? "" : ": " + errtext);
     return std::nullopt;
   }
-  return text;
+  return std::move(r.out);
 }
 
 }  // namespace rp

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "rp/sandbox.h"
+#include "rp/subprocess.h"
 
 namespace rp {
 namespace {
@@ -22,27 +23,15 @@ struct Dump {
 // Starts the dump command writing into `fifo` (opened by the child: it blocks until the worker
 // opens the other end). stderr goes to `err_path`.
 pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_path) {
-  const std::vector<std::string> envs = CommandEnvironment(d.access.env);
-  std::vector<char*> av, ev;
-  for (const auto& a : d.argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  for (const auto& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    signal(SIGPIPE, SIG_DFL);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (err >= 0) dup2(err, 2);
-    const int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    const int out = open(fifo.c_str(), O_WRONLY);
-    if (out < 0) _exit(126);
-    dup2(out, 1);
-    if (d.access.secret_fd >= 0) fcntl(d.access.secret_fd, F_SETFD, 0);
-    execvpe(av[0], av.data(), ev.data());
-    _exit(127);
-  }
-  return pid;
+  ChildSpec spec;
+  spec.argv = d.argv;
+  spec.env = CommandEnvironment(d.access.env);
+  spec.search_path = true;
+  spec.stdout_path = fifo;
+  spec.stderr_path = err_path;
+  spec.inherit_fd = d.access.secret_fd;
+  std::string error;
+  return StartChild(spec, &error);
 }
 
 }  // namespace

@@ -15,15 +15,10 @@
 #include <fstream>
 
 #include "rp/path_text.h"
+#include "rp/subprocess.h"
 
 namespace rp::detail {
 namespace {
-
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 struct BaselineRow {
   std::string path, hex;
@@ -92,62 +87,31 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
     out.message = std::string("pipe: ") + std::strerror(errno);
     return out;
   }
-  // Everything the child needs is built before fork: the worker has other threads.
-  std::vector<char*> argv;
-  for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  char path_env[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-  char lang_env[] = "LANG=C.UTF-8";
-  char home_env[] = "HOME=/nonexistent";
-  char* envp[] = {path_env, lang_env, home_env, nullptr};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    signal(SIGPIPE, SIG_DFL);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    if (fchdir(sandbox_fd) != 0) _exit(126);
-    // Nothing else of the worker's reaches the command: not the sandbox descriptor, not the
-    // manifest or inventory being written (Landlock does not cover open descriptors).
-    close_range(3, ~0U, 0);
-    execve(argv[0], argv.data(), envp);
-    const char* msg = "restoreproof: cannot execute the check command\n";
-    (void)!write(1, msg, strlen(msg));
-    _exit(127);
-  }
+  ChildSpec spec;
+  spec.argv = c.argv;
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/nonexistent"};
+  spec.stdout_fd = fds[1];
+  spec.stderr_to_stdout = true;
+  spec.cwd_fd = sandbox_fd;
+  // Nothing else of the worker's reaches the command: not the sandbox descriptor, not the
+  // manifest or inventory being written.
+  spec.close_other_fds = true;
+  spec.own_process_group = true;
+  spec.exec_failure_note = "restoreproof: cannot execute the check command\n";
+  const pid_t pid = StartChild(spec, &out.message);
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);
-    out.message = std::string("fork: ") + std::strerror(errno);
     return out;
   }
-  std::string tail;
-  const double deadline = Now() + c.timeout_s;
-  bool timed_out = false;
-  char buf[4096];
-  for (;;) {
-    const double left = deadline - Now();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int pr = poll(&p, 1, static_cast<int>(std::ceil(std::min(left, 0.5) * 1000)));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr == 0) continue;
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    tail.append(buf, static_cast<size_t>(n));
-    if (tail.size() > 16384) tail.erase(0, tail.size() - 8192);
-  }
-  close(fds[0]);
-  kill(-pid, SIGKILL);  // the command's process group; the PID namespace catches the rest
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  CollectOptions co;
+  co.timeout_s = c.timeout_s;
+  co.tail_bytes = 8192;
+  co.kill_group = true;  // the command's process group; the PID namespace catches the rest
+  const ChildOutput child = CollectChild(pid, fds[0], -1, co);
+  const std::string& tail = child.out;
+  const bool timed_out = child.timed_out;
+  const int status = child.status;
   // The last 10 lines of output.
   size_t cut = tail.size();
   for (int lines = 0; cut > 0 && lines <= 10;) {
