@@ -335,11 +335,17 @@ int main(int argc, char** argv) {
         return rp::ExitCodeFor(r);
       }
       // A directory is hashed in place. Rows beyond the in-memory budget spill to an unnamed
-      // file in the sandbox directory; a manifest file is written beside its final name and
-      // renamed into place when complete.
-      const std::string spill_parent = DefaultSandboxParent(config_path);
+      // file in the sandbox directory (or TMPDIR when that cannot be used); a manifest file
+      // is created beside its final name once the walk is over, and renamed into place when
+      // complete.
+      std::string spill_parent = DefaultSandboxParent(config_path);
       mkdir(spill_parent.c_str(), 0700);
-      const int spill_fd = open(spill_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      int spill_fd = open(spill_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (spill_fd < 0) {
+        const char* tmp = std::getenv("TMPDIR");
+        spill_parent = tmp && *tmp ? tmp : "/tmp";
+        spill_fd = open(spill_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      }
       if (spill_fd < 0) {
         std::cerr << "manifest create: cannot open " << spill_parent << ": " << std::strerror(errno) << "\n";
         return kExitEnvironment;
@@ -349,22 +355,26 @@ int main(int argc, char** argv) {
       co.algo = *a;
       co.spill_dir_fd = spill_fd;
       std::string tmp_path;
+      int tmp_fd = -1;
       if (!create_out.empty()) {
-        tmp_path = create_out + ".tmp-XXXXXX";
-        co.out_fd = mkostemp(tmp_path.data(), O_CLOEXEC);
-        if (co.out_fd < 0) {
-          std::cerr << "manifest create: cannot create " << create_out << ": " << std::strerror(errno) << "\n";
-          close(spill_fd);
-          return kExitEnvironment;
-        }
+        co.open_output = [&](int* fd) {
+          tmp_path = create_out + ".tmp-XXXXXX";
+          tmp_fd = mkostemp(tmp_path.data(), O_CLOEXEC);
+          if (tmp_fd < 0) {
+            tmp_path.clear();
+            return rp::Status::Environment("cannot create " + create_out + ": " + std::strerror(errno));
+          }
+          *fd = tmp_fd;
+          return rp::Status::Ok();
+        };
       }
       rp::ManifestCreateResult result = rp::CreateManifest(co);
       close(spill_fd);
-      if (!tmp_path.empty()) {
-        if (result.status.ok() && (fchmod(co.out_fd, 0644) != 0 || fsync(co.out_fd) != 0 ||
+      if (tmp_fd >= 0) {
+        if (result.status.ok() && (fchmod(tmp_fd, 0644) != 0 || fsync(tmp_fd) != 0 ||
                                    rename(tmp_path.c_str(), create_out.c_str()) != 0))
           result.status = rp::Status::Environment("cannot write " + create_out + ": " + std::strerror(errno));
-        close(co.out_fd);
+        close(tmp_fd);
         if (!result.status.ok()) unlink(tmp_path.c_str());
       }
       if (!result.status.ok()) {

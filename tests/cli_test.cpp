@@ -301,6 +301,22 @@ TEST_P(cli_manifest_create, FromArchiveIsVerifiedByTheRealToolOnTheExtractedTree
   ExpectToolAccepts(c.tool, x, out, tree.size());
 }
 
+// The manifest written into the tree it describes is not part of it: its file is created only
+// once the walk is over.
+TEST_P(cli_manifest_create, OutputInsideTheTreeIsNotListed) {
+  const ToolCase c = GetParam();
+  TempDir dir;
+  const auto tree = AwkwardTree(c.newline);
+  const std::string root = dir / "tree";
+  ASSERT_TRUE(WriteTree(root, tree).ok());
+  const std::string out = root + "/MANIFEST.sum";
+  const CliResult r = RunRp(dir, "manifest create " + Quote(root) + " -o " + Quote(out) + " --algo " + c.algo);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  const std::string text = test::ReadFile(out);
+  EXPECT_EQ(text.find("MANIFEST"), std::string::npos) << text;
+  ExpectToolAccepts(c.tool, root, out, tree.size());
+}
+
 TEST_P(cli_manifest_create, DefaultOutputIsStandardOutput) {
   const ToolCase c = GetParam();
   TempDir dir;

@@ -72,8 +72,9 @@ TEST(CorpusIndex, IsPresentAndComplete) { EXPECT_GT(LoadIndex().size(), 390u); }
 // bounded time, like the corpus, in the isolated worker the product uses.
 std::vector<std::string> RegressionInputs() {
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify"))
-    out.push_back(e.path().filename());
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify", ec))
+    if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.') out.push_back(e.path().filename());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -100,21 +101,29 @@ INSTANTIATE_TEST_SUITE_P(Fuzz, FuzzRegression, ::testing::ValuesIn(RegressionInp
                            return n;
                          });
 
-// libarchive's RAR5 reader hands back the same failed header for ever without consuming a
-// byte (found by fuzz_verify): the run stops after a few identical failures and says why,
-// instead of spinning until the wall-time limit with millions of findings.
+// libarchive's RAR5 reader (3.6.2) hands back the same failed header for ever without consuming
+// a byte (found by fuzz_verify): the run must end by itself, failed, with a handful of findings,
+// instead of spinning until the wall-time limit with millions of them.
 TEST(FuzzRegressionRar5, AReaderStuckOnOneHeaderStopsAndSaysWhere) {
   TempDir dir;
   auto o = Options(dir, std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/rar5-failed-header-returned-forever");
+  o.limits.max_seconds = 20;
   const VerifyReport r = RunVerifyIsolated(o);
   EXPECT_EQ(r.status, RunStatus::kFailed);
-  bool stopped = false;
-  for (const auto& f : r.findings)
-    if (f.kind == FindingKind::kCorrupt && f.message.find("without moving past uncompressed offset") != std::string::npos)
-      stopped = true;
-  EXPECT_TRUE(stopped) << Describe(r);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kLimitExceeded).empty()) << Describe(r);
   EXPECT_LT(r.findings.size(), 12u) << Describe(r);
   EXPECT_EQ(r.findings_dropped, 0u);
+  // While libarchive behaves so, the stop says why; a libarchive that no longer loops fails
+  // the input some other way, which is as good.
+  size_t same = 0;
+  bool stopped = false;
+  for (const auto& f : r.findings) {
+    if (f.message.find("entry header unreadable") != std::string::npos) ++same;
+    if (f.message.find("without moving past uncompressed offset") != std::string::npos) stopped = true;
+  }
+  if (same > 3) {
+    EXPECT_TRUE(stopped) << Describe(r);
+  }
 }
 
 }  // namespace

@@ -78,6 +78,30 @@ TEST(Engine, DirectorySnapshotVerifiesAndKeepsNamesByteExact) {
   EXPECT_TRUE(RemoveTree(r.sandbox).ok());
 }
 
+// A snapshot whose files are also linked from another snapshot (as rsnapshot and
+// rsync --link-dest make them): only links inside the tree become hard links, the rest are
+// restored as files, and the tree verifies.
+TEST(Engine, DirectorySnapshotWithFilesLinkedFromOutsideVerifies) {
+  TempDir dir;
+  const auto entries = SampleTree({});
+  ASSERT_TRUE(WriteTree(dir / "daily.0", entries).ok());
+  size_t linked_out = 0;
+  for (const auto& e : entries) {
+    if (e.kind != TreeEntry::Kind::kFile) continue;
+    const std::string to = dir / ("daily.1/" + std::to_string(linked_out++));
+    std::filesystem::create_directories(dir / "daily.1");
+    ASSERT_EQ(link((dir / ("daily.0/" + e.path)).c_str(), to.c_str()), 0) << e.path;
+  }
+  WriteFile(dir / "m.xxh128", ManifestFor(entries, HashAlgo::kXxh128));
+  auto o = Options(dir, dir / "daily.0");
+  o.manifest = dir / "m.xxh128";
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  size_t in_tree_links = 0;
+  for (const auto& e : entries) in_tree_links += e.kind == TreeEntry::Kind::kHardlink;
+  EXPECT_EQ(r.hardlinks, in_tree_links);
+}
+
 TEST(Engine, EveryMismatchMissingAndUnexpectedPathIsReported) {
   TempDir dir;
   SampleTreeOptions sto;

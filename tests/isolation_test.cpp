@@ -375,6 +375,24 @@ TEST(Worker, AFloodOfFindingsIsCappedAndTheVerdictKept) {
   EXPECT_FALSE(std::filesystem::exists(r.sandbox));
 }
 
+// A real worker past the cap: it stores and streams kMaxStoredFindings findings and counts the
+// rest, and its count reaches the report.
+TEST(Worker, FindingsBeyondTheCapAreCountedNotSent) {
+  TempDir dir;
+  std::vector<TreeEntry> entries;
+  const size_t n = kMaxStoredFindings + 5;
+  for (size_t i = 0; i < n; ++i)
+    entries.push_back({TreeEntry::Kind::kFifo, "p" + std::to_string(i), 0, 0, true, "", 0600, 0});
+  ASSERT_TRUE(WriteArchive(dir / "fifos.tar", {"ustar", {}}, entries).ok());
+  auto o = Options(dir, dir / "fifos.tar");
+  o.limits.max_entries = 2 * n;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  EXPECT_EQ(r.findings.size(), kMaxStoredFindings);
+  EXPECT_GE(r.findings_dropped, 5u);
+  EXPECT_LE(r.findings_dropped, 6u);  // and perhaps the empty-source finding
+}
+
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());

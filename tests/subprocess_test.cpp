@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -83,6 +86,7 @@ TEST(Subprocess, EndlessOutputIsCappedOrKeptAsATail) {
   const ChildOutput b = RunChild(Sh("seq 1 100000"), tail);
   EXPECT_FALSE(b.too_much);
   EXPECT_LE(b.out.size(), 100u);
+  ASSERT_GE(b.out.size(), 7u);
   EXPECT_EQ(b.out.substr(b.out.size() - 7), "100000\n");
 }
 
@@ -106,6 +110,100 @@ TEST(Subprocess, OnlyTheInheritedDescriptorReachesTheProgram) {
   EXPECT_TRUE(fds.count(std::to_string(secret))) << r.out;
   EXPECT_FALSE(fds.count(std::to_string(leaked))) << r.out;
   EXPECT_LE(fds.size(), 5u) << r.out;
+}
+
+// The secret's descriptor right after the standard ones, and one below them refused.
+TEST(Subprocess, AnInheritedDescriptorAtThreeSurvivesAndOneBelowIsRefused) {
+  ChildSpec s;
+  s.argv = {"/bin/sh", "-c", "test -e /proc/self/fd/3 && echo three"};
+  s.close_other_fds = true;
+  const pid_t helper = fork();
+  if (helper == 0) {  // in a child of the test, so that descriptor 3 can be chosen freely
+    close(3);
+    const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd != 3) _exit(2);
+    s.inherit_fd = 3;
+    Pipe out;
+    s.stdout_fd = out.w;
+    std::string error;
+    const pid_t pid = StartChild(s, &error);
+    close(out.w);
+    if (pid < 0) _exit(3);
+    const ChildOutput r = CollectChild(pid, out.r, -1, {});
+    _exit(r.out == "three\n" ? 0 : 4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(helper, &status, 0), helper);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+
+  s.inherit_fd = 2;
+  std::string error;
+  EXPECT_EQ(StartChild(s, &error), -1);
+  EXPECT_NE(error.find("above the standard ones"), std::string::npos) << error;
+}
+
+// A caller whose own standard descriptors are closed: the pipe and the output file it opens
+// land on 0-2, and must still reach the program as its stdout and stderr.
+TEST(Subprocess, WorksForACallerWithoutStandardDescriptors) {
+  TempDir dir;
+  const std::string out_file = dir / "out";
+  const std::string err_file = dir / "err";
+  WriteFile(out_file, "");
+  const pid_t helper = fork();
+  if (helper == 0) {
+    close(0);
+    close(1);
+    close(2);
+    // Path output: the child's open() of the file returns 1.
+    ChildSpec a = Sh("echo via-path");
+    a.stdout_path = out_file;
+    std::string error;
+    pid_t pid = StartChild(a, &error);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(3);
+    // Pipe output: the pipe's ends are 0 and 1 here.
+    Pipe p;
+    if (p.r != 0 || p.w != 1) _exit(4);
+    ChildSpec b = Sh("echo via-pipe; echo to-err >&2");
+    b.stdout_fd = p.w;
+    b.stderr_path = err_file;
+    pid = StartChild(b, &error);
+    close(p.w);
+    if (pid < 0) _exit(5);
+    const ChildOutput r = CollectChild(pid, p.r, -1, {});
+    _exit(r.out == "via-pipe\n" ? 0 : 6);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(helper, &status, 0), helper);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(ReadFile(out_file), "via-path\n");
+  EXPECT_EQ(ReadFile(err_file), "to-err\n");
+}
+
+// A program that closes its output and keeps running is still stopped at the deadline.
+TEST(Subprocess, TheDeadlineHoldsAfterTheOutputIsClosed) {
+  CollectOptions co;
+  co.timeout_s = 0.5;
+  const auto t0 = std::chrono::steady_clock::now();
+  const ChildOutput r = RunChild(Sh("exec >/dev/null 2>&1; exec sleep 30"), co);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+}
+
+// The program is looked up in the PATH given to it, not in ours.
+TEST(Subprocess, SearchesThePathOfItsOwnEnvironment) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "bin");
+  WriteFile(dir / "bin/rp-only-here", "#!/bin/sh\necho found\n");
+  chmod((dir / "bin/rp-only-here").c_str(), 0755);
+  ChildSpec s;
+  s.argv = {"rp-only-here"};
+  s.env = {"PATH=" + (dir / "bin")};
+  s.search_path = true;
+  const ChildOutput r = RunChild(s, {});
+  EXPECT_EQ(r.out, "found\n");
 }
 
 TEST(Subprocess, TheWholeProcessGroupIsKilledAtTheEnd) {

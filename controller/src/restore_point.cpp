@@ -22,7 +22,7 @@ struct Dump {
 
 // Starts the dump command writing into `fifo` (opened by the child: it blocks until the worker
 // opens the other end). stderr goes to `err_path`.
-pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_path) {
+pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_path, std::string* error) {
   ChildSpec spec;
   spec.argv = d.argv;
   spec.env = CommandEnvironment(d.access.env);
@@ -30,8 +30,7 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   spec.stdout_path = fifo;
   spec.stderr_path = err_path;
   spec.inherit_fd = d.access.secret_fd;
-  std::string error;
-  return StartChild(spec, &error);
+  return StartChild(spec, error);
 }
 
 }  // namespace
@@ -71,10 +70,11 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     RemoveTree(tmpl);
     return failed;
   }
-  const pid_t pid = StartDump(dump, fifo, err_path);
+  std::string start_error;
+  const pid_t pid = StartDump(dump, fifo, err_path, &start_error);
   if (pid < 0) {
     failed.status = RunStatus::kAborted;
-    failed.abort_status = Status::Environment("cannot start " + dump.argv[0] + ": " + std::strerror(errno));
+    failed.abort_status = Status::Environment("cannot start " + dump.argv[0] + ": " + start_error);
     RemoveTree(tmpl);
     return failed;
   }

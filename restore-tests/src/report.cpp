@@ -56,6 +56,7 @@ void VerifyReport::Add(Finding f) {
   if (findings.size() >= kMaxStoredFindings) {
     ++findings_dropped;
     if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;
+    if (on_dropped) on_dropped(findings_dropped);
     return;
   }
   if (on_finding) on_finding(f);

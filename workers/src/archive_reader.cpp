@@ -270,7 +270,7 @@ class ArchiveReader {
     uint64_t last_failed_at = UINT64_MAX;
     while (!stopped_) {
       if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {  // also between failing headers
-        Fail(FindingKind::kLimitExceeded, last_path_, "limit exceeded: wall time");
+        Fail(FindingKind::kLimitExceeded, "", "limit exceeded: wall time");
         stopped_ = true;
         break;
       }

@@ -112,20 +112,27 @@ class DirReader {
         m.end_of_entry = true;
         Push(std::move(m));
       } else if (S_ISREG(st.st_mode)) {
-        if (st.st_nlink > 1) {
-          auto [it, inserted] = links_.try_emplace({st.st_dev, st.st_ino}, path);
-          if (!inserted) {
+        // A file with more links is restored as a hard link to its first path, as an archive
+        // would carry it. Memory stays bounded: an inode is forgotten once all its links
+        // have been seen, and beyond kMaxRememberedLinks inodes (a snapshot tree whose files
+        // are linked to other snapshots, as rsnapshot makes them) further paths are restored
+        // as copies of their own: the same content, more space in the sandbox.
+        if (st.st_nlink > 1 && ctx_->detect_hardlinks) {
+          auto it = links_.find({st.st_dev, st.st_ino});
+          if (it != links_.end()) {
             h.type = EntryType::kHardlink;
-            h.link_target = it->second;
+            h.link_target = it->second.first_path;
+            if (--it->second.links_left == 0) links_.erase(it);
             Message m;
             m.header = std::move(h);
             m.end_of_entry = true;
             Push(std::move(m));
             continue;
           }
+          if (links_.size() < kMaxRememberedLinks)
+            links_.emplace(std::make_pair(st.st_dev, st.st_ino), SeenLink{path, st.st_nlink - 1});
         }
         h.type = EntryType::kFile;
-        h.multiply_linked = st.st_nlink > 1;
         h.size = static_cast<uint64_t>(st.st_size);
         File(dirfd(dir), name, std::move(h));
       } else {
@@ -204,7 +211,12 @@ class DirReader {
 
   const std::string root_;
   ReaderContext* ctx_;
-  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  struct SeenLink {
+    std::string first_path;
+    nlink_t links_left;  // links of the inode not met yet
+  };
+  static constexpr size_t kMaxRememberedLinks = 65536;
+  std::map<std::pair<dev_t, ino_t>, SeenLink> links_;
   uint64_t entries_ = 0;
   uint64_t bytes_read_ = 0;
   bool stopped_ = false;

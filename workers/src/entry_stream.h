@@ -30,7 +30,6 @@ struct EntryHeader {
   bool encrypted = false;
   bool sparse = false;           // content has holes: bytes not delivered are zeros
   bool name_unreadable = false;  // the source gave no usable name
-  bool multiply_linked = false;  // a directory source's file with more than one link
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
 };
 
@@ -145,6 +144,9 @@ struct ReaderContext {
   std::string format;
   uint64_t source_bytes = 0;
   std::optional<Status> abort;  // environment/usage failure opening the source
+  // Directory sources: a file's further links become hard-link entries. Off for manifest
+  // create, which hashes every path on its own and so remembers nothing per inode.
+  bool detect_hardlinks = true;
 };
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

@@ -248,6 +248,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     close(in_pipe[1]);
     in_pipe[1] = -1;
     VerifyReport streamed;  // findings as they arrive, capped like any report's
+    uint64_t worker_dropped = 0;  // findings the worker counted beyond its cap (progress lines)
     std::optional<VerifyReport> result;
     size_t protocol_errors = 0;
     std::string buf;
@@ -263,7 +264,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       if (j.is_discarded() || !j.is_object()) return;
       try {
       const std::string type = j.value("type", "");
-      if (type == "progress" && options.on_progress) {
+      if (type == "progress") {
         Progress p;
         p.entries = j.value("entries", uint64_t{0});
         p.files = j.value("files", uint64_t{0});
@@ -271,7 +272,8 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         const std::string cur = j.value("current", "");
         p.current = UnescapePath(cur).value_or(cur);
         p.elapsed_s = j.value("elapsed_s", 0.0);
-        options.on_progress(p);
+        worker_dropped = std::max(worker_dropped, j.value("findings_dropped", uint64_t{0}));
+        if (options.on_progress) options.on_progress(p);
       } else if (type == "finding" && j.contains("finding")) {
         const json& f = j["finding"];
         auto kind = ParseFindingKind(f.value("kind", ""));
@@ -330,13 +332,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
       report.findings = std::move(streamed.findings);
-      report.findings_dropped = streamed.findings_dropped;
+      report.findings_dropped = streamed.findings_dropped + worker_dropped;
     } else if (result && !timed_out && !oversized && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*result);
       report.sandbox = run.sandbox.path;
     } else {
       report.findings = std::move(streamed.findings);
-      report.findings_dropped = streamed.findings_dropped;
+      report.findings_dropped = streamed.findings_dropped + worker_dropped;
       // The parent's own verdict is stored even when the worker's findings filled the cap.
       if (timed_out)
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, "",

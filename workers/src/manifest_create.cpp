@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
-#include <unordered_map>
+#include <functional>
 
 #include "entry_stream.h"
 #include "row_sorter.h"
@@ -28,6 +28,7 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
   }
   detail::MessageQueue queue(detail::kQueueBytes, detail::kQueueMessages);
   detail::ReaderContext ctx{&queue, &o.limits, detail::MonotonicSeconds() + o.limits.max_seconds, {}, 0, std::nullopt};
+  ctx.detect_hardlinks = false;  // every path is hashed on its own: nothing kept per inode
   std::thread reader;
   if (Status s = detail::StartReader(o.dir, &ctx, &reader); !s.ok()) {
     result.status = s;
@@ -35,13 +36,11 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
   }
 
   // Hash-only consumer of the same stream the restore engine reads; nothing is written but
-  // the rows. Digests are remembered only for files with more than one link, for the later
-  // paths of the same inode.
+  // the rows.
   detail::RowSorter rows(o.spill_dir_fd, o.row_budget);
-  std::unordered_map<std::string, std::string> linked;
   Hasher hasher(o.algo);
   detail::Row row;
-  bool hashing = false, damaged = false, remember = false;
+  bool hashing = false, damaged = false;
   uint64_t pos = 0, seq = 0;
   std::deque<detail::Message> batch;
   bool done = false;
@@ -52,21 +51,13 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
         const auto& h = *m->header;
         std::string why;
         auto norm = NormaliseMemberPath(h.path, &why);
-        hashing = damaged = remember = false;
+        hashing = damaged = false;
         pos = 0;
         if (!norm) {
           result.findings.push_back(Finding{FindingKind::kUnsafeEntry, h.path, "skipped: " + why, -1});
         } else if (h.type == detail::EntryType::kFile) {
           row.path = *norm;
           hashing = true;
-          remember = h.multiply_linked;
-        } else if (h.type == detail::EntryType::kHardlink) {
-          auto t = NormaliseMemberPath(h.link_target, &why);
-          auto it = t ? linked.find(*t) : linked.end();
-          if (it != linked.end()) {
-            rows.Add(detail::Row{*norm, seq++, detail::RowKind::kFile, 0, 0, it->second});
-            ++result.files;
-          }
         }
       }
       if (hashing) {
@@ -83,7 +74,6 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
         row.hex = hasher.FinishHex();
         row.seq = seq++;
         if (!damaged) {
-          if (remember) linked[row.path] = row.hex;
           rows.Add(row);
           ++result.files;
         }
@@ -112,10 +102,17 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
     result.status = rows.status();
     return result;
   }
+  int out_fd = o.out_fd;
+  if (o.open_output) {  // only now: an output file inside the tree is not part of the walk
+    if (Status s = o.open_output(&out_fd); !s.ok()) {
+      result.status = s;
+      return result;
+    }
+  }
   std::string out;
   int err = 0;
   auto flush = [&] {
-    if (!WriteAll(o.out_fd, out, &err)) return false;
+    if (!WriteAll(out_fd, out, &err)) return false;
     out.clear();
     return true;
   };

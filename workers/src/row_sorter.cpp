@@ -107,7 +107,7 @@ struct RowSorter::Cursor {
         const ssize_t n = pread(fd, buf.data() + buf_len, want, static_cast<off_t>(pos));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-          *err = Status::Environment(std::string("cannot read the restore's spill file: ") +
+          *err = Status::Environment(std::string("cannot read the spill file for sorted rows: ") +
                                      (n < 0 ? std::strerror(errno) : "unexpected end"));
           return false;
         }
@@ -117,7 +117,7 @@ struct RowSorter::Cursor {
       }
       if (buf_len == 0) return false;
       if (buf_len < sizeof(Head) || buf_len < HeadAt(buf.data()).len) {
-        *err = Status::Environment("the restore's spill file ends inside a row");
+        *err = Status::Environment("the spill file for sorted rows ends inside a row");
         return false;
       }
     }
@@ -148,7 +148,7 @@ bool RowSorter::OpenSpillLocked() {
     else if (errno != EEXIST) break;
   }
   if (spill_fd_ >= 0) return true;
-  status_ = Status::Environment(std::string("cannot create the restore's spill file in the sandbox: ") +
+  status_ = Status::Environment(std::string("cannot create the spill file for sorted rows: ") +
                                 std::strerror(errno));
   return false;
 }
@@ -165,7 +165,7 @@ void RowSorter::SpillLocked() {
     int err = 0;
     if (out.empty()) return true;
     if (lseek(spill_fd_, static_cast<off_t>(spill_end_), SEEK_SET) < 0 || !WriteAll(spill_fd_, out, &err)) {
-      status_ = Status::Environment(std::string("cannot write the restore's spill file in the sandbox: ") +
+      status_ = Status::Environment(std::string("cannot write the spill file for sorted rows: ") +
                                     std::strerror(err ? err : errno));
       return false;
     }

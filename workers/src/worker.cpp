@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -118,6 +119,8 @@ int WorkerMain(int in_fd, int out_fd) {
   }
 
   report.on_finding = [&out](const Finding& f) { out.Write(FindingLine(f)); };
+  std::atomic<uint64_t> dropped{0};  // beyond the cap: not streamed, counted in progress lines
+  report.on_dropped = [&dropped](uint64_t n) { dropped.store(n, std::memory_order_relaxed); };
   detail::LiveProgress progress;
   std::mutex mu;
   std::condition_variable cv;
@@ -135,6 +138,7 @@ int WorkerMain(int in_fd, int out_fd) {
                      {"files", progress.files.load()},
                      {"bytes", progress.bytes.load()},
                      {"current", EscapePath(current)},
+                     {"findings_dropped", dropped.load(std::memory_order_relaxed)},
                      {"elapsed_s", detail::MonotonicSeconds() - start}}
                     .dump());
     }
@@ -154,6 +158,7 @@ int WorkerMain(int in_fd, int out_fd) {
   cv.notify_all();
   ticker.join();
   report.on_finding = nullptr;
+  report.on_dropped = nullptr;
   report.duration_s = detail::MonotonicSeconds() - start;
   out.Write(ResultLine(report));
   return 0;

@@ -92,6 +92,8 @@ struct VerifyReport {
   // Called for every finding as it is stored (the worker streams them to its parent); not
   // for those beyond the cap, which are only counted in findings_dropped.
   std::function<void(const Finding&)> on_finding;
+  // Called with the new findings_dropped count each time a finding is dropped.
+  std::function<void(uint64_t)> on_dropped;
 
   void Add(Finding f);
   bool HasFailingFinding() const;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,10 @@ struct ManifestCreateOptions {
   std::string dir;       // the directory tree to hash
   HashAlgo algo = HashAlgo::kXxh128;
   Limits limits;
-  int out_fd = 1;        // where the manifest lines go (not owned)
+  int out_fd = 1;        // where the manifest lines go (not owned), unless open_output is set
+  // Called once the walk is over, before the first line is written: gives the descriptor to
+  // write to (so that an output file inside the tree is not hashed as part of it).
+  std::function<Status(int* fd)> open_output;
   int spill_dir_fd = -1; // where sorted runs spill (O_TMPFILE; not owned, must stay open)
   size_t row_budget = 8u << 20;  // bytes of rows kept in memory before a run spills
 };
