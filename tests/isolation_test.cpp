@@ -484,6 +484,32 @@ TEST_P(PolicyTest, RequireRefusesBestEffortRunsAndRecordsTheGap) {
   EXPECT_TRUE(SandboxesIn(dir / "sb").empty());
 }
 
+// The worker mounts a /proc of its own PID namespace: even without Landlock (which denies
+// /proc), a check command sees a handful of processes, not the host's, and so not the parent's
+// environment.
+TEST(Isolation, OnlyTheWorkersOwnProcessesAreVisibleInProc) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  WriteFile(dir / "checks.json",
+            R"([{"kind": "command", "name": "procs", "argv": ["/bin/sh", "-c",
+                "n=$(ls /proc | grep -c '^[0-9]'); echo pids=$n; test -r /proc/self/status && test $n -lt 10"],
+                "timeout_s": 20}])");
+  std::string out;
+  EXPECT_EQ(RunShell("{ " + std::string(RP_WITHOUT_SYSCALLS) + " landlock_create_ruleset=ENOSYS -- " + RP_BINARY +
+                         " verify " + dir / "a.tar" + " --sandbox " + dir / "sb" + " --checks " + dir / "checks.json" +
+                         " --json --isolation best-effort 2>/dev/null; }",
+                     &out),
+            0)
+      << out;
+  auto r = ReportFromJson(out);
+  ASSERT_TRUE(r) << out;
+  EXPECT_EQ(r->isolation["landlock"].rfind("unavailable", 0), 0u);
+  EXPECT_NE(r->isolation["namespaces"].find("its own /proc"), std::string::npos) << r->isolation["namespaces"];
+  const Finding* f = CheckFinding(*r, "procs");
+  ASSERT_NE(f, nullptr) << out;
+  EXPECT_EQ(f->kind, FindingKind::kCheckPassed) << f->message;
+}
+
 TEST(Tmpfs, WhenItCannotBeMountedBestEffortSaysDiskNotTmpfs) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());

@@ -110,10 +110,17 @@ bool Namespaces(Layers* layers, bool* have_mount_ns) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return layers->Unavailable("namespaces", "cannot make the mount namespace private: " + Errno(errno));
   *have_mount_ns = true;
+  // A /proc of this PID namespace: the host's processes (the parent's environment among them,
+  // which may hold a repository secret) are not even listed. A machine that refuses the mount
+  // (a container with parts of /proc masked) keeps the inherited one, and the report says so;
+  // Landlock, where present, denies /proc altogether.
+  const bool own_proc = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+  const std::string proc_note = own_proc ? ", its own /proc (no other process visible)"
+                                         : ", but the host's /proc stays visible (mount proc: " + Errno(errno) + ")";
   layers->Enforced("namespaces", "new user namespace (only uid " + std::to_string(uid) +
                                      " mapped), new network namespace (no interfaces up: no network), "
                                      "new mount namespace, new PID namespace (everything left is killed "
-                                     "when the worker ends)");
+                                     "when the worker ends)" + proc_note);
   return true;
 }
 
