@@ -21,3 +21,4 @@ target_link_libraries(targets_test PRIVATE rp::controller nlohmann_json::nlohman
 rp_add_gtest(repos_test repos_test.cpp)
 target_link_libraries(repos_test PRIVATE rp::controller)
 rp_add_gtest(subprocess_test subprocess_test.cpp)
+target_include_directories(isolation_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "engine_support.h"
+#include "worker_protocol.h"
 #include "rp/report_json.h"
 #include "rp/sandbox.h"
 
@@ -375,8 +376,8 @@ TEST(Worker, AFloodOfFindingsIsCappedAndTheVerdictKept) {
   EXPECT_FALSE(std::filesystem::exists(r.sandbox));
 }
 
-// A real worker past the cap: it stores and streams kMaxStoredFindings findings and counts the
-// rest, and its count reaches the report.
+// A real worker past the cap: it stores kMaxStoredFindings findings, streams exactly those as
+// finding lines (not one more), and counts the rest; the count reaches the parent's report.
 TEST(Worker, FindingsBeyondTheCapAreCountedNotSent) {
   TempDir dir;
   std::vector<TreeEntry> entries;
@@ -391,6 +392,22 @@ TEST(Worker, FindingsBeyondTheCapAreCountedNotSent) {
   EXPECT_EQ(r.findings.size(), kMaxStoredFindings);
   EXPECT_GE(r.findings_dropped, 5u);
   EXPECT_LE(r.findings_dropped, 6u);  // and perhaps the empty-source finding
+
+  // The worker's own lines, read directly.
+  std::filesystem::create_directories(dir / "sb");
+  detail::WorkerJob job;
+  job.options = o;
+  job.sandbox_path = dir / "sb";
+  job.process_limit = "unavailable: not set up by this test";
+  job.options.isolation = IsolationPolicy::kBestEffort;
+  WriteFile(dir / "job.json", detail::JobToJson(job));
+  std::string out;
+  ASSERT_EQ(RunShell("cd " + dir / "sb" + " && " + RP_BINARY + " worker < " + dir / "job.json" +
+                         " 3< . | grep -c '\"type\":\"finding\"'",
+                     &out),
+            0)
+      << out;
+  EXPECT_EQ(std::stoul(out), kMaxStoredFindings);
 }
 
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
