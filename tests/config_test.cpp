@@ -44,6 +44,9 @@ TEST(Config, TheDocumentedExampleIsValid) {
   EXPECT_EQ(r.config.PolicyFor(r.config.targets[2]).min_copies, 3);  // T4
   EXPECT_EQ(r.config.targets[1].checksum, HashAlgo::kXxh128);
   EXPECT_TRUE(r.config.targets[1].personal_data.none);
+  EXPECT_EQ(payroll.sandbox, SandboxChoice::kTmpfs);
+  EXPECT_EQ(r.config.targets[1].sandbox, SandboxChoice::kAuto);
+  EXPECT_EQ(r.config.appliance.tmpfs_budget, 8ull << 30);
 }
 
 struct BrokenCase {
@@ -108,7 +111,11 @@ INSTANTIATE_TEST_SUITE_P(
                    "targets[0].tests[0].checks[0].kind", "found \"virus-scan\""},
         BrokenCase{"schedule", std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"every day\"\n", 13, 12,
                    "targets[0].tests[0].schedule", "5 cron fields"},
-        BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"}),
+        BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"},
+        BrokenCase{"sandbox_kind", "[[targets]]\nname = \"t\"\nsandbox = \"memory\"\n", 3, 11, "targets[0].sandbox",
+                   "auto, disk or tmpfs"},
+        BrokenCase{"tmpfs_budget_too_small", "[appliance]\ntmpfs_budget = \"10K\"\n", 2, 16, "appliance.tmpfs_budget",
+                   "at least 64M"}),
     [](const auto& tpi) { return tpi.param.name; });
 
 TEST(Config, MaximumRetentionIsCheckedAcrossTheOverrideLevels) {

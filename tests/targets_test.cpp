@@ -10,6 +10,8 @@
 
 #include "rp/catalog.h"
 #include "rp/policy_eval.h"
+#include "rp/restore_point.h"
+#include "rp/archive_builder.h"
 #include "rp/targets.h"
 #include "testkit.h"
 
@@ -309,6 +311,50 @@ TEST_F(Estate, CliTargetsCheckExitCodesAndJson) {
   EXPECT_TRUE(freshness) << out;
   EXPECT_EQ(RunShell(std::string(RP_BINARY) + " --config " + dir_ / "c.toml" + " targets list", &out), 0);
   EXPECT_NE(out.find("t  owner: Anna"), std::string::npos) << out;
+}
+
+// A target's `sandbox` choice reaches the restore: tmpfs and disk as configured, and `auto` a
+// tmpfs only where the point shows its restored size (an uncompressed tar), disk otherwise.
+TEST(TargetSandbox, TheConfiguredKindIsWhereTheRestoreHappens) {
+  TempDir dir;
+  SampleTreeOptions sto;
+  sto.files = 8;
+  const auto entries = SampleTree(sto);
+  std::filesystem::create_directories(dir / "copy");
+  std::filesystem::create_directories(dir / "sandboxes");
+  ASSERT_TRUE(WriteArchive(dir / "copy/t-20261120.tar", {"pax", {}}, entries).ok());
+  ASSERT_TRUE(WriteArchive(dir / "copy/t-20261121.tar.zst", {"pax", {"zstd"}}, entries).ok());
+  Config cfg;
+  cfg.appliance.sandbox_dir = dir / "sandboxes";
+  cfg.appliance.tmpfs_budget = 256u << 20;
+  CopyConfig copy;
+  copy.location = "a";
+  copy.kind = CopyKind::kArchiveDir;
+  copy.path = dir / "copy";
+  TargetConfig target;
+  target.name = "t";
+  RecoveryPoint tar, zst;
+  tar.id = "t-20261120.tar";
+  tar.path = dir / "copy/t-20261120.tar";
+  zst.id = "t-20261121.tar.zst";
+  zst.path = dir / "copy/t-20261121.tar.zst";
+  struct Case {
+    SandboxChoice choice;
+    const RecoveryPoint* point;
+    std::string kind;
+  };
+  for (const Case& c : {Case{SandboxChoice::kAuto, &tar, "tmpfs"}, Case{SandboxChoice::kAuto, &zst, "disk"},
+                        Case{SandboxChoice::kDisk, &tar, "disk"}, Case{SandboxChoice::kTmpfs, &zst, "tmpfs"}}) {
+    target.sandbox = c.choice;
+    VerifyOptions vo;
+    vo.worker_binary = RP_BINARY;
+    ApplySandboxSettings(cfg, target, copy, *c.point, &vo);
+    EXPECT_EQ(vo.sandbox_parent, dir / "sandboxes");
+    const VerifyReport r = VerifyRecoveryPoint(copy, *c.point, vo);
+    EXPECT_EQ(r.status, RunStatus::kPassed) << SandboxChoiceName(c.choice) << " " << c.point->id;
+    EXPECT_EQ(r.sandbox_kind, c.kind) << SandboxChoiceName(c.choice) << " " << c.point->id;
+    EXPECT_TRUE(r.sandbox_removed);
+  }
 }
 
 }  // namespace

@@ -300,7 +300,9 @@ class Loader {
       Error(&n, path, "a table", TypeName(n));
       return;
     }
-    Unknown(*t, {"name", "owner", "classification", "personal_data", "checksum", "production_path", "policy", "copies", "tests"},
+    Unknown(*t,
+            {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox", "policy",
+             "copies", "tests"},
             path);
     if (auto v = String(*t, "name", path, true, &n)) {
       tc->name = *v;
@@ -366,6 +368,12 @@ class Loader {
     // Integrity class 3 or higher needs a digest that resists deliberate tampering.
     if (!tc->checksum_set && tc->classification.r >= 3) tc->checksum = HashAlgo::kSha256;
     if (auto v = String(*t, "production_path", path, false)) tc->production_path = *v;
+    if (auto v = String(*t, "sandbox", path, false)) {
+      if (*v == "auto") tc->sandbox = SandboxChoice::kAuto;
+      else if (*v == "disk") tc->sandbox = SandboxChoice::kDisk;
+      else if (*v == "tmpfs") tc->sandbox = SandboxChoice::kTmpfs;
+      else Error(Get(*t, "sandbox"), path + ".sandbox", "auto, disk or tmpfs", Quote(*v));
+    }
     if (const toml::node* p = Get(*t, "policy")) {
       if (const toml::table* pt = p->as_table()) PolicyTable(*pt, path + ".policy", &tc->policy, false);
       else Error(p, path + ".policy", "a table of policy overrides", TypeName(*p));
@@ -397,7 +405,7 @@ class Loader {
     Unknown(root, {"appliance", "policy", "targets"}, "");
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
-        Unknown(*at, {"data_dir", "sandbox_dir", "timezone", "workers", "listen"}, "appliance");
+        Unknown(*at, {"data_dir", "sandbox_dir", "timezone", "workers", "listen", "tmpfs_budget"}, "appliance");
         auto& ap = cfg->appliance;
         for (auto [key, out] : {std::pair<const char*, std::string*>{"data_dir", &ap.data_dir}, {"sandbox_dir", &ap.sandbox_dir}}) {
           if (auto v = String(*at, key, "appliance", false)) {
@@ -413,6 +421,13 @@ class Loader {
           ap.timezone = *v;
         }
         if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
+        if (auto v = String(*at, "tmpfs_budget", "appliance", false)) {
+          const auto sz = ParseByteSize(*v);
+          if (!sz || *sz < (64u << 20))
+            Error(at->get("tmpfs_budget"), "appliance.tmpfs_budget", "a size of at least 64M, like \"8G\"", Quote(*v));
+          else
+            ap.tmpfs_budget = *sz;
+        }
         if (auto v = String(*at, "listen", "appliance", false)) {
           const size_t colon = v->rfind(':');
           const std::string port = colon == std::string::npos ? "" : v->substr(colon + 1);
@@ -489,6 +504,15 @@ std::string ConfigError::Format() const {
   if (!key.empty()) s += key + ": ";
   s += "expected " + expected + ", found " + found;
   return s;
+}
+
+std::string_view SandboxChoiceName(SandboxChoice choice) {
+  switch (choice) {
+    case SandboxChoice::kDisk: return "disk";
+    case SandboxChoice::kTmpfs: return "tmpfs";
+    case SandboxChoice::kAuto: break;
+  }
+  return "auto";
 }
 
 std::string_view CopyKindName(CopyKind kind) {

@@ -147,6 +147,8 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     }
     toml += "[[targets]]\nname = \"" + t.name + "\"\nowner = \"" + t.owner + "\"\nclassification = " + t.classification +
             "\npersonal_data = " + t.personal_data + "\n";
+    // Restored personal data stays in memory: a tmpfs sandbox never reaches a disk.
+    if (t.personal_data != "\"none\"") toml += "sandbox = \"tmpfs\"\n";
     for (const auto& [site, path] : {std::pair{std::string("site-a"), a}, std::pair{std::string("site-b"), b}}) {
       if (site == "site-b" && !t.second_copy) continue;
       toml += "[[targets.copies]]\nlocation = \"" + site + "\"\nkind = \"archive-dir\"\npath = \"" + path +
@@ -193,7 +195,7 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     const CopyCatalog& cat = catalogs[ti][0];  // site-a, as the policy check found it
     if (cat.points.empty()) continue;
     VerifyOptions vo;
-    vo.sandbox_parent = sandboxes;
+    ApplySandboxSettings(config, t, t.copies[0], cat.points.back(), &vo);
     vo.checks = t.tests.empty() ? std::vector<ContentCheck>{} : t.tests[0].checks;
     vo.isolation = IsolationPolicy::kBestEffort;  // the demo also runs where a layer is missing
     const VerifyReport r = VerifyRecoveryPoint(t.copies[0], cat.points.back(), vo);
@@ -205,8 +207,8 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     for (const auto& [layer, state] : r.isolation) enforced += state.rfind("enforced", 0) == 0;
     out << (r.status == RunStatus::kPassed ? "  PASSED  " : "  FAILED  ") << t.name << "/" << cat.points.back().id << "\n"
         << "          " << r.files << " files, " << HumanBytes(r.bytes) << " restored and verified in " << std::fixed
-        << std::setprecision(2) << r.duration_s << " s; " << enforced << " isolation layers in force; sandbox "
-        << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
+        << std::setprecision(2) << r.duration_s << " s; " << enforced << " isolation layers in force; "
+        << r.sandbox_kind << " sandbox " << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
     for (const auto& f : r.findings)
       if (f.kind != FindingKind::kCheckPassed)
         out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapeMessage(f.message) << "\n";

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "rp/sandbox.h"
 #include "rp/subprocess.h"
@@ -120,6 +121,42 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
   report.source = copy.path + "::" + point.id;
   RemoveTree(tmpl);
   return report;
+}
+
+namespace {
+
+// The size of an archive file when it is an uncompressed tar (ustar/pax/GNU magic) or cpio
+// (newc, crc, odc): what it restores to is at most that. Only the first block is read, by
+// this process, and only for its magic number.
+std::optional<uint64_t> UncompressedArchiveSize(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  char head[512] = {};
+  const ssize_t n = pread(fd, head, sizeof head, 0);
+  struct stat st {};
+  const bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  close(fd);
+  if (!sized || n < 6) return std::nullopt;
+  const bool tar = n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
+  const bool cpio = std::memcmp(head, "070701", 6) == 0 || std::memcmp(head, "070702", 6) == 0 ||
+                    std::memcmp(head, "070707", 6) == 0;
+  if (!tar && !cpio) return std::nullopt;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+void ApplySandboxSettings(const Config& config, const TargetConfig& target, const CopyConfig& copy,
+                          const RecoveryPoint& point, VerifyOptions* options) {
+  options->sandbox_parent = config.appliance.sandbox_dir;
+  options->tmpfs_budget_bytes = config.appliance.tmpfs_budget;
+  switch (target.sandbox) {
+    case SandboxChoice::kDisk: options->sandbox_kind = SandboxKind::kDisk; break;
+    case SandboxChoice::kTmpfs: options->sandbox_kind = SandboxKind::kTmpfs; break;
+    case SandboxChoice::kAuto: options->sandbox_kind = SandboxKind::kAuto; break;
+  }
+  if (copy.kind == CopyKind::kArchiveDir && !options->expected_bytes)
+    options->expected_bytes = UncompressedArchiveSize(point.path);
 }
 
 }  // namespace rp

@@ -87,6 +87,11 @@ struct TestConfig {
   std::vector<ContentCheck> checks;
 };
 
+// Where a target's restore tests put the restored tree (docs/isolation.md): `auto` uses a
+// tmpfs when the recovery point's restored size is known and fits the appliance's budget.
+enum class SandboxChoice { kAuto, kDisk, kTmpfs };
+std::string_view SandboxChoiceName(SandboxChoice choice);
+
 struct TargetConfig {
   std::string name;
   std::string owner;
@@ -95,6 +100,7 @@ struct TargetConfig {
   HashAlgo checksum = HashAlgo::kXxh128;
   bool checksum_set = false;
   std::string production_path;
+  SandboxChoice sandbox = SandboxChoice::kAuto;
   PolicyValues policy;  // the target's own overrides
   std::vector<CopyConfig> copies;
   std::vector<TestConfig> tests;
@@ -106,6 +112,7 @@ struct ApplianceConfig {
   std::string timezone = "Europe/Stockholm";
   int workers = 2;
   std::string listen = "127.0.0.1:8080";
+  uint64_t tmpfs_budget = 0;  // bytes a tmpfs sandbox may take; 0: half of MemAvailable, at most 16 GiB
 };
 
 struct Config {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "rp/catalog.h"
+#include "rp/config.h"
 #include "rp/verify.h"
 
 namespace rp {
@@ -12,5 +13,12 @@ namespace rp {
 // `options.source` and (for archive-dir points with a sidecar) `options.manifest` are set from
 // the point; everything else is taken as given. A failing dump command is a finding.
 VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options);
+
+// A target's sandbox for restoring `point`: the appliance's sandbox directory and tmpfs budget,
+// the target's `sandbox` choice, and the restored size where the point itself shows it (an
+// uncompressed tar or cpio archive restores to at most its own size), so that `auto` can pick
+// a tmpfs. Other points' sizes are not known in advance: `auto` then means disk.
+void ApplySandboxSettings(const Config& config, const TargetConfig& target, const CopyConfig& copy,
+                          const RecoveryPoint& point, VerifyOptions* options);
 
 }  // namespace rp
