@@ -410,6 +410,40 @@ TEST(Worker, FindingsBeyondTheCapAreCountedNotSent) {
   EXPECT_EQ(std::stoul(out), kMaxStoredFindings);
 }
 
+// Numbers in a job or a report are integers that fit, never converted from any float: a float
+// out of an integer's range is undefined behaviour in the conversion (found by fuzz_manifest).
+TEST(Worker, NumbersOfTheWrongKindInAJobOrAReportAreRefused) {
+  TempDir dir;
+  detail::WorkerJob job;
+  job.options = Options(dir, dir / "a.tar");
+  job.sandbox_path = dir / "sb";
+  const std::string good = detail::JobToJson(job);
+  std::string error;
+  ASSERT_TRUE(detail::JobFromJson(good, &error)) << error;
+  const std::string key = "\"max_total_bytes\":";
+  const size_t at = good.find(key);
+  ASSERT_NE(at, std::string::npos) << good;
+  const size_t end = good.find_first_of(",}", at);
+  for (const std::string bad : {"3.4e67", "-1", "1.5", "\"12\""}) {
+    std::string text = good;
+    text.replace(at + key.size(), end - at - key.size(), bad);
+    error.clear();
+    EXPECT_FALSE(detail::JobFromJson(text, &error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+
+  VerifyReport r;
+  r.files = 3;
+  const std::string report = ReportToJson(r);
+  ASSERT_TRUE(ReportFromJson(report));
+  std::string text = report;
+  const std::string files = "\"files\": 3";
+  const size_t f = text.find(files);
+  ASSERT_NE(f, std::string::npos) << text;
+  text.replace(f, files.size(), "\"files\": 1e30");
+  EXPECT_FALSE(ReportFromJson(text));
+}
+
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "entry_stream.h"
+#include "json_num.h"
 #include "restore_job.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -266,13 +267,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       const std::string type = j.value("type", "");
       if (type == "progress") {
         Progress p;
-        p.entries = j.value("entries", uint64_t{0});
-        p.files = j.value("files", uint64_t{0});
-        p.bytes = j.value("bytes", uint64_t{0});
+        p.entries = detail::NumOr<uint64_t>(j, "entries", 0);
+        p.files = detail::NumOr<uint64_t>(j, "files", 0);
+        p.bytes = detail::NumOr<uint64_t>(j, "bytes", 0);
         const std::string cur = j.value("current", "");
         p.current = UnescapePath(cur).value_or(cur);
         p.elapsed_s = j.value("elapsed_s", 0.0);
-        worker_dropped = std::max(worker_dropped, j.value("findings_dropped", uint64_t{0}));
+        worker_dropped = std::max(worker_dropped, detail::NumOr<uint64_t>(j, "findings_dropped", 0));
         if (options.on_progress) options.on_progress(p);
       } else if (type == "finding" && j.contains("finding")) {
         const json& f = j["finding"];
@@ -280,7 +281,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         if (kind) {
           const std::string path = f.value("path", ""), msg = f.value("message", "");
           streamed.Add(Finding{*kind, UnescapePath(path).value_or(path), UnescapePath(msg).value_or(msg),
-                                     f.value("offset", int64_t{-1})});
+                                     detail::NumOr<int64_t>(f, "offset", -1)});
         }
       } else if (type == "result" && j.contains("report")) {
         result = ReportFromJson(j["report"].dump());

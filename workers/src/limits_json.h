@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_num.h"
 #include "rp/report.h"
 
 namespace rp::detail {
@@ -17,13 +18,13 @@ inline nlohmann::json LimitsToJson(const Limits& l) {
 
 inline Limits LimitsFromJson(const nlohmann::json& j) {
   Limits l;
-  l.max_total_bytes = j.at("max_total_bytes").get<uint64_t>();
-  l.max_entries = j.at("max_entries").get<uint64_t>();
-  l.max_file_bytes = j.at("max_file_bytes").get<uint64_t>();
-  l.max_depth = j.at("max_depth").get<uint32_t>();
-  l.max_ratio = j.at("max_ratio").get<double>();
-  l.ratio_floor_bytes = j.at("ratio_floor_bytes").get<uint64_t>();
-  l.max_seconds = j.at("max_seconds").get<double>();
+  l.max_total_bytes = Num<uint64_t>(j.at("max_total_bytes"));
+  l.max_entries = Num<uint64_t>(j.at("max_entries"));
+  l.max_file_bytes = Num<uint64_t>(j.at("max_file_bytes"));
+  l.max_depth = Num<uint32_t>(j.at("max_depth"));
+  l.max_ratio = Num<double>(j.at("max_ratio"));
+  l.ratio_floor_bytes = Num<uint64_t>(j.at("ratio_floor_bytes"));
+  l.max_seconds = Num<double>(j.at("max_seconds"));
   return l;
 }
 

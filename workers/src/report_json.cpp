@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "limits_json.h"
+#include "json_num.h"
 #include "rp/path_text.h"
 
 namespace rp {
@@ -68,20 +69,20 @@ std::optional<VerifyReport> ReportFromJson(const std::string& text) {
     r.format = un(j.at("format"));
     if (auto a = ParseHashAlgo(j.at("algorithm").get<std::string>())) r.algo = *a;
     r.manifest_used = j.at("manifest_used").get<bool>();
-    r.files = j.at("files").get<uint64_t>();
-    r.directories = j.at("directories").get<uint64_t>();
-    r.symlinks = j.at("symlinks").get<uint64_t>();
-    r.hardlinks = j.at("hardlinks").get<uint64_t>();
-    r.entries = j.at("entries").get<uint64_t>();
-    r.bytes = j.at("bytes").get<uint64_t>();
-    r.source_bytes = j.at("source_bytes").get<uint64_t>();
+    r.files = detail::Num<uint64_t>(j.at("files"));
+    r.directories = detail::Num<uint64_t>(j.at("directories"));
+    r.symlinks = detail::Num<uint64_t>(j.at("symlinks"));
+    r.hardlinks = detail::Num<uint64_t>(j.at("hardlinks"));
+    r.entries = detail::Num<uint64_t>(j.at("entries"));
+    r.bytes = detail::Num<uint64_t>(j.at("bytes"));
+    r.source_bytes = detail::Num<uint64_t>(j.at("source_bytes"));
     r.duration_s = j.at("duration_s").get<double>();
     for (const auto& jf : j.at("findings")) {
       auto kind = ParseFindingKind(jf.at("kind").get<std::string>());
       if (!kind) return std::nullopt;
-      r.findings.push_back(Finding{*kind, un(jf.at("path")), un(jf.at("message")), jf.value("offset", int64_t{-1})});
+      r.findings.push_back(Finding{*kind, un(jf.at("path")), un(jf.at("message")), detail::NumOr<int64_t>(jf, "offset", -1)});
     }
-    r.findings_dropped = j.at("findings_dropped").get<uint64_t>();
+    r.findings_dropped = detail::Num<uint64_t>(j.at("findings_dropped"));
     r.sandbox = un(j.at("sandbox").at("path"));
     r.sandbox_removed = j.at("sandbox").at("removed").get<bool>();
     r.sandbox_kind = j.at("sandbox").value("kind", std::string("disk"));
@@ -91,7 +92,7 @@ std::optional<VerifyReport> ReportFromJson(const std::string& text) {
     if (r.status == RunStatus::kAborted) {
       const json& a = j.at("abort");
       const std::string msg = un(a.at("message"));
-      r.abort_status = a.at("exit_code").get<int>() == 2 ? Status::Usage(msg) : Status::Environment(msg);
+      r.abort_status = detail::Num<int>(a.at("exit_code")) == 2 ? Status::Usage(msg) : Status::Environment(msg);
     }
     return r;
   } catch (const json::exception&) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "limits_json.h"
+#include "json_num.h"
 #include "rp/path_text.h"
 
 namespace rp::detail {
@@ -35,12 +36,12 @@ bool ChecksFromJson(const json& arr, std::vector<ContentCheck>* out, std::string
     }
     c.kind = *kind;
     c.name = jc.value("name", std::string());
-    c.count = jc.value("count", uint64_t{0});
-    c.bytes = jc.value("bytes", uint64_t{0});
+    c.count = NumOr<uint64_t>(jc, "count", 0);
+    c.bytes = NumOr<uint64_t>(jc, "bytes", 0);
     for (const auto& g : jc.value("globs", json::array())) c.globs.push_back(Unesc(g));
     if (jc.contains("baseline")) c.baseline = Unesc(jc.at("baseline"));
     for (const auto& a : jc.value("argv", json::array())) c.argv.push_back(Unesc(a));
-    c.timeout_s = jc.value("timeout_s", c.timeout_s);
+    c.timeout_s = NumOr<double>(jc, "timeout_s", c.timeout_s);
     out->push_back(std::move(c));
   }
   return true;
@@ -92,8 +93,8 @@ std::string JobToJson(const WorkerJob& job) {
 std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error) {
   try {
     const json j = json::parse(text);
-    if (j.at("protocol").get<int>() != kWorkerProtocol) {
-      *error = "job protocol " + std::to_string(j.at("protocol").get<int>()) + " is not " +
+    if (Num<int>(j.at("protocol")) != kWorkerProtocol) {
+      *error = "job protocol " + std::to_string(Num<int>(j.at("protocol"))) + " is not " +
                std::to_string(kWorkerProtocol);
       return std::nullopt;
     }
@@ -109,11 +110,11 @@ std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error
       }
     }
     o.readback = j.value("readback", false);
-    o.row_budget = j.value("row_budget", o.row_budget);
+    o.row_budget = NumOr(j, "row_budget", o.row_budget);
     const json& sb = j.at("sandbox");
     job.sandbox_path = Unesc(sb.at("path"));
     job.tmpfs = sb.at("kind").get<std::string>() == "tmpfs";
-    job.tmpfs_bytes = sb.value("tmpfs_bytes", uint64_t{0});
+    job.tmpfs_bytes = NumOr<uint64_t>(sb, "tmpfs_bytes", 0);
     job.manifest_out = j.contains("manifest_out_fd");
     job.inventory_out = j.contains("inventory_out_fd");
     o.limits = LimitsFromJson(j.at("limits"));
@@ -124,8 +125,8 @@ std::optional<WorkerJob> JobFromJson(const std::string& text, std::string* error
       return std::nullopt;
     }
     o.isolation = policy == "require" ? IsolationPolicy::kRequire : IsolationPolicy::kBestEffort;
-    o.worker_address_space_bytes = iso.value("address_space_bytes", o.worker_address_space_bytes);
-    o.worker_processes = iso.value("processes", o.worker_processes);
+    o.worker_address_space_bytes = NumOr(iso, "address_space_bytes", o.worker_address_space_bytes);
+    o.worker_processes = NumOr(iso, "processes", o.worker_processes);
     job.process_limit = iso.value("process_limit", std::string("unavailable: not reported by the parent"));
     if (!ChecksFromJson(j.value("checks", json::array()), &o.checks, error)) return std::nullopt;
     return job;
