@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,6 +47,16 @@ ChildOutput RunChild(ChildSpec spec, const CollectOptions& co, bool capture_err 
     err.r = -1;
   }
   return CollectChild(pid, out.r, err.r, co);
+}
+
+// Runs `body` in a forked child of the test (which may then close or choose descriptors
+// freely) and returns its exit status: 0 is success, anything else names the failing step.
+int ExitOfForked(const std::function<int()>& body) {
+  const pid_t helper = fork();
+  if (helper == 0) _exit(body());
+  int status = 0;
+  if (waitpid(helper, &status, 0) != helper || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
 }
 
 ChildSpec Sh(const std::string& script) {
@@ -117,25 +128,19 @@ TEST(Subprocess, AnInheritedDescriptorAtThreeSurvivesAndOneBelowIsRefused) {
   ChildSpec s;
   s.argv = {"/bin/sh", "-c", "test -e /proc/self/fd/3 && echo three"};
   s.close_other_fds = true;
-  const pid_t helper = fork();
-  if (helper == 0) {  // in a child of the test, so that descriptor 3 can be chosen freely
-    close(3);
-    const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd != 3) _exit(2);
-    s.inherit_fd = 3;
-    Pipe out;
-    s.stdout_fd = out.w;
-    std::string error;
-    const pid_t pid = StartChild(s, &error);
-    close(out.w);
-    if (pid < 0) _exit(3);
-    const ChildOutput r = CollectChild(pid, out.r, -1, {});
-    _exit(r.out == "three\n" ? 0 : 4);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(helper, &status, 0), helper);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(ExitOfForked([&] {  // descriptor 3 chosen freely
+              close(3);
+              if (open("/dev/null", O_RDONLY | O_CLOEXEC) != 3) return 2;
+              s.inherit_fd = 3;
+              Pipe out;
+              s.stdout_fd = out.w;
+              std::string error;
+              const pid_t pid = StartChild(s, &error);
+              close(out.w);
+              if (pid < 0) return 3;
+              return CollectChild(pid, out.r, -1, {}).out == "three\n" ? 0 : 4;
+            }),
+            0);
 
   s.inherit_fd = 2;
   std::string error;
@@ -150,34 +155,29 @@ TEST(Subprocess, WorksForACallerWithoutStandardDescriptors) {
   const std::string out_file = dir / "out";
   const std::string err_file = dir / "err";
   WriteFile(out_file, "");
-  const pid_t helper = fork();
-  if (helper == 0) {
-    close(0);
-    close(1);
-    close(2);
-    // Path output: the child's open() of the file returns 1.
-    ChildSpec a = Sh("echo via-path");
-    a.stdout_path = out_file;
-    std::string error;
-    pid_t pid = StartChild(a, &error);
-    int st = 0;
-    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(3);
-    // Pipe output: the pipe's ends are 0 and 1 here.
-    Pipe p;
-    if (p.r != 0 || p.w != 1) _exit(4);
-    ChildSpec b = Sh("echo via-pipe; echo to-err >&2");
-    b.stdout_fd = p.w;
-    b.stderr_path = err_file;
-    pid = StartChild(b, &error);
-    close(p.w);
-    if (pid < 0) _exit(5);
-    const ChildOutput r = CollectChild(pid, p.r, -1, {});
-    _exit(r.out == "via-pipe\n" ? 0 : 6);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(helper, &status, 0), helper);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(ExitOfForked([&] {
+              close(0);
+              close(1);
+              close(2);
+              // Path output: the child's open() of the file returns 1.
+              ChildSpec a = Sh("echo via-path");
+              a.stdout_path = out_file;
+              std::string error;
+              pid_t pid = StartChild(a, &error);
+              int st = 0;
+              if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 3;
+              // Pipe output: the pipe's ends are 0 and 1 here.
+              Pipe p;
+              if (p.r != 0 || p.w != 1) return 4;
+              ChildSpec b = Sh("echo via-pipe; echo to-err >&2");
+              b.stdout_fd = p.w;
+              b.stderr_path = err_file;
+              pid = StartChild(b, &error);
+              close(p.w);
+              if (pid < 0) return 5;
+              return CollectChild(pid, p.r, -1, {}).out == "via-pipe\n" ? 0 : 6;
+            }),
+            0);
   EXPECT_EQ(ReadFile(out_file), "via-path\n");
   EXPECT_EQ(ReadFile(err_file), "to-err\n");
 }

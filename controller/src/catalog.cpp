@@ -211,6 +211,14 @@ bool UseTimeZone(const std::string& name) {
   return true;
 }
 
+std::string FormatLocalTime(int64_t utc, const char* format) {
+  const time_t t = static_cast<time_t>(utc);
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[64];
+  return std::strftime(buf, sizeof buf, format, &local) ? buf : "";
+}
+
 std::optional<int64_t> ParseTimestamp(const std::string& s) {
   int y, mo, d, h, mi, se;
   int used = 0;

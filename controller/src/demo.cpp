@@ -63,14 +63,7 @@ struct DemoTarget {
   bool damage;       // the newest archive at site-a is silently damaged after its manifest
 };
 
-std::string Stamp(int64_t utc) {
-  const time_t t = static_cast<time_t>(utc);
-  tm local{};
-  localtime_r(&t, &local);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &local);
-  return buf;
-}
+std::string Stamp(int64_t utc) { return FormatLocalTime(utc, "%Y%m%dT%H%M%S"); }
 
 int64_t LocalAt(int64_t day_offset, int hour, int64_t now) {
   const time_t t = static_cast<time_t>(now + day_offset * 86400);

@@ -5,20 +5,13 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "rp/catalog.h"
 #include "rp/path_text.h"
 
 namespace rp {
 
 namespace {
-std::string TimeText(int64_t utc) {
-  if (utc <= 0) return "-";
-  const time_t t = static_cast<time_t>(utc);
-  tm local{};
-  localtime_r(&t, &local);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z", &local);
-  return buf;
-}
+std::string TimeText(int64_t utc) { return utc <= 0 ? "-" : FormatLocalTime(utc, "%Y-%m-%d %H:%M %Z"); }
 }  // namespace
 
 int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err) {

@@ -23,6 +23,8 @@ bool UseTimeZone(const std::string& iana_name);
 // "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (read in the process's
 // time zone): restic's and borg's times, and `targets check --now`. nullopt when malformed.
 std::optional<int64_t> ParseTimestamp(const std::string& text);
+// `utc` as local time in the process's time zone, with a strftime format.
+std::string FormatLocalTime(int64_t utc, const char* format);
 
 enum class ChainKind { kFull, kIncremental, kDifferential };
 
