@@ -306,5 +306,35 @@ TEST(Engine, EncryptedEntriesAreReportedNeverPrompted) {
   }
 }
 
+// Files are created with their final mode and changed afterwards only if the umask took part
+// of it away; either way every file ends with the archive's permission bits (plus owner rw).
+TEST(Engine, FileModesAreRestoredWhateverTheUmask) {
+  TempDir dir;
+  const uint32_t modes[] = {0644, 0755, 0664, 0666, 0400, 0000, 0750, 0711, 0777, 0640};
+  std::vector<TreeEntry> entries;
+  for (uint32_t m : modes) {
+    char name[16];
+    snprintf(name, sizeof name, "m%04o", m);
+    entries.push_back({TreeEntry::Kind::kFile, name, 10, m, false, "", m, 0});
+  }
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  for (mode_t mask : {mode_t{022}, mode_t{077}, mode_t{0}}) {
+    const mode_t before = umask(mask);
+    auto o = Options(dir, dir / "a.tar");
+    o.keep = true;
+    const VerifyReport r = RunVerifyIsolated(o);
+    umask(before);
+    ASSERT_EQ(r.status, RunStatus::kPassed) << "umask " << mask;
+    for (uint32_t m : modes) {
+      char name[16];
+      snprintf(name, sizeof name, "/m%04o", m);
+      struct stat st {};
+      ASSERT_EQ(lstat((r.sandbox + name).c_str(), &st), 0) << name;
+      EXPECT_EQ(st.st_mode & 07777, (m & 0777) | 0600) << name << " with umask " << std::oct << mask;
+    }
+    RemoveTree(r.sandbox);
+  }
+}
+
 }  // namespace
 }  // namespace rp::test

