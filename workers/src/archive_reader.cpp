@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "entry_stream.h"
+#include "gzip_source.h"
 #include "rp/path_text.h"
 
 namespace rp::detail {
@@ -29,8 +30,9 @@ struct ArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
-std::string FormatDescription(archive* a) {
+std::string FormatDescription(archive* a, bool gzip_outside) {
   std::string out = archive_format_name(a) ? archive_format_name(a) : "unknown format";
+  if (gzip_outside) out += ", gzip";
   const int n = archive_filter_count(a);
   for (int i = 0; i < n; ++i) {
     const char* f = archive_filter_name(a, i);
@@ -50,6 +52,27 @@ struct SourceFile {
   int read_errno = 0;
   uint64_t position = 0;
   std::vector<char> buf;
+  std::unique_ptr<GzipSource> gzip;  // set: libarchive reads what this decodes
+
+  static la_ssize_t ReadGzip(archive* a, SourceFile* s, const void** out) {
+    size_t n = 0;
+    switch (s->gzip->Next(out, &n)) {
+      case GzipSource::Outcome::kData: return static_cast<la_ssize_t>(n);
+      case GzipSource::Outcome::kEnd: s->at_eof = true; return 0;
+      case GzipSource::Outcome::kTruncated:
+        s->at_eof = true;  // a failure with the whole source consumed: a truncation
+        archive_set_error(a, EILSEQ, "%s", s->gzip->error().c_str());
+        return -1;
+      case GzipSource::Outcome::kCorrupt:
+        archive_set_error(a, EILSEQ, "%s", s->gzip->error().c_str());
+        return -1;
+      case GzipSource::Outcome::kReadError:
+        s->read_errno = s->gzip->read_errno();
+        archive_set_error(a, s->read_errno, "%s", s->gzip->error().c_str());
+        return -1;
+    }
+    return -1;
+  }
 
   ~SourceFile() {
     if (fd >= 0) close(fd);
@@ -57,6 +80,7 @@ struct SourceFile {
 
   static la_ssize_t Read(archive* a, void* self, const void** out) {
     auto* s = static_cast<SourceFile*>(self);
+    if (s->gzip) return ReadGzip(a, s, out);
     for (;;) {
       const ssize_t n = read(s->fd, s->buf.data(), s->buf.size());
       if (n < 0 && errno == EINTR) continue;
@@ -75,7 +99,7 @@ struct SourceFile {
 
   static la_int64_t Skip(archive*, void* self, la_int64_t request) {
     auto* s = static_cast<SourceFile*>(self);
-    if (!s->seekable || request <= 0) return 0;  // libarchive then reads and discards
+    if (!s->seekable || s->gzip || request <= 0) return 0;  // libarchive then reads and discards
     const off_t to = lseek(s->fd, static_cast<off_t>(request), SEEK_CUR);
     if (to < 0) return 0;
     s->position = static_cast<uint64_t>(to);
@@ -128,11 +152,12 @@ class ArchiveReader {
       src_.seekable = true;
       posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    src_.buf.resize(kReadBytes);
+    if (src_.seekable && GzipSource::Detect(src_.fd)) src_.gzip = std::make_unique<GzipSource>(src_.fd);
+    else src_.buf.resize(kReadBytes);
     archive_read_set_callback_data(a_.get(), &src_);
     archive_read_set_read_callback(a_.get(), &SourceFile::Read);
     archive_read_set_skip_callback(a_.get(), &SourceFile::Skip);
-    if (src_.seekable) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
+    if (src_.seekable && !src_.gzip) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
     if (archive_read_open1(a_.get()) != ARCHIVE_OK) {
       const int e = archive_errno(a_.get());
       const std::string msg = ErrorString();
@@ -158,6 +183,7 @@ class ArchiveReader {
   }
 
   uint64_t CompressedBytes() {
+    if (src_.gzip) return src_.gzip->compressed_bytes();
     const la_int64_t n = archive_filter_bytes(a_.get(), -1);
     return n > 0 ? static_cast<uint64_t>(n) : 0;
   }
@@ -275,9 +301,10 @@ class ArchiveReader {
         break;
       }
       const int r = archive_read_next_header(a_.get(), &e);
-      if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get());
+      if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get(), src_.gzip != nullptr);
       if (r == ARCHIVE_EOF) {
         CheckEndOfArchiveMarker();
+        DrainGzip();
         break;
       }
       if (r == ARCHIVE_RETRY) {
@@ -335,6 +362,47 @@ class ArchiveReader {
       EntryHeader h = MakeHeader(e);
       last_path_ = h.path;
       if (!Entry(std::move(h))) break;
+    }
+  }
+
+  // libarchive stops reading at the archive's end marker, so the last bytes of a gzip stream
+  // (the final member's trailer with its CRC-32 among them) would go unread and unchecked. The
+  // rest of the stream is decoded here, under the same byte, ratio and time limits, and
+  // anything wrong with it is a finding. Decoded bytes after the end are not restored.
+  void DrainGzip() {
+    if (!src_.gzip) return;
+    const Limits& lim = *ctx_->limits;
+    uint64_t after_end = 0;
+    for (;;) {
+      const void* data = nullptr;
+      size_t n = 0;
+      switch (src_.gzip->Next(&data, &n)) {
+        case GzipSource::Outcome::kData: break;
+        case GzipSource::Outcome::kEnd: return;
+        case GzipSource::Outcome::kTruncated:
+          Fail(FindingKind::kTruncated, "", "after the archive's end: " + src_.gzip->error());
+          return;
+        case GzipSource::Outcome::kCorrupt:
+        case GzipSource::Outcome::kReadError:
+          Fail(FindingKind::kCorrupt, "", "after the archive's end: " + src_.gzip->error());
+          return;
+      }
+      after_end += n;
+      const uint64_t decoded = total_bytes_ + after_end;
+      const uint64_t in = CompressedBytes();
+      if (decoded > lim.max_total_bytes ||
+          (decoded > lim.ratio_floor_bytes && static_cast<double>(decoded) > lim.max_ratio * static_cast<double>(in > 0 ? in : 1))) {
+        Fail(FindingKind::kLimitExceeded, "",
+             "limit exceeded: the gzip stream goes on for " + std::to_string(after_end) +
+                 " more bytes after the archive's end (" + std::to_string(decoded) + " bytes from " + std::to_string(in) + ")");
+        stopped_ = true;
+        return;
+      }
+      if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {
+        Fail(FindingKind::kLimitExceeded, "", "limit exceeded: wall time");
+        stopped_ = true;
+        return;
+      }
     }
   }
 
@@ -459,7 +527,7 @@ class ArchiveReader {
   void Finish() {
     if (a_) {
       ctx_->source_bytes = CompressedBytes();
-      if (ctx_->format.empty()) ctx_->format = FormatDescription(a_.get());
+      if (ctx_->format.empty()) ctx_->format = FormatDescription(a_.get(), src_.gzip != nullptr);
     }
     Message end;
     end.end_of_stream = true;

@@ -1,0 +1,223 @@
+// gzip sources, decoded by ISA-L before libarchive sees them (workers/src/gzip_source.h):
+// the decoder gives back exactly what gzip(1) compressed, whatever its read size and however
+// many members the file has, and every kind of damage to a member, its trailer or what follows
+// the archive's end is a finding, not a pass.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "engine_support.h"
+#include "gzip_source.h"
+
+namespace rp::test {
+namespace {
+
+using detail::GzipSource;
+
+std::string Gzip(const TempDir& dir, const std::string& name, const std::string& data, const std::string& flags = "-n") {
+  WriteFile(dir / name, data);
+  std::string out;
+  EXPECT_EQ(RunShell("gzip -f " + flags + " " + (dir / name), &out), 0) << out;
+  return ReadFile(dir / (name + ".gz"));
+}
+
+std::string Pseudorandom(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    // Half text-like runs, half noise: both kinds of deflate blocks.
+    s[i] = (i / 4096) % 2 ? static_cast<char>(seed >> 24) : static_cast<char>('a' + (seed >> 28));
+  }
+  return s;
+}
+
+// Decodes the whole file with the given read size.
+GzipSource::Outcome DecodeAll(const std::string& path, size_t in_bytes, std::string* out, std::string* error,
+                              uint64_t* members = nullptr) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  GzipSource gz(fd, in_bytes);
+  GzipSource::Outcome o;
+  for (;;) {
+    const void* data = nullptr;
+    size_t n = 0;
+    o = gz.Next(&data, &n);
+    if (o != GzipSource::Outcome::kData) break;
+    out->append(static_cast<const char*>(data), n);
+  }
+  *error = gz.error();
+  if (members) *members = gz.members();
+  close(fd);
+  return o;
+}
+
+TEST(GzipSource, DecodesEveryMemberExactlyWhateverTheReadSize) {
+  TempDir dir;
+  const std::string a = Pseudorandom(700 * 1024, 1), b = Pseudorandom(3000, 2), c = Pseudorandom(90 * 1024, 3);
+  // Three members, the middle one with a stored name and the header CRC (gzip -N keeps the
+  // name; --rsyncable is not needed): what `cat a.gz b.gz c.gz` gives.
+  const std::string joined = Gzip(dir, "a", a) + Gzip(dir, "b", b, "-N") + Gzip(dir, "c", c) + Gzip(dir, "e", "");
+  WriteFile(dir / "all.gz", joined);
+  for (size_t in_bytes : {size_t{4}, size_t{5}, size_t{7}, size_t{64}, size_t{4093}, size_t{0}}) {
+    std::string out, error;
+    uint64_t members = 0;
+    EXPECT_EQ(DecodeAll(dir / "all.gz", in_bytes, &out, &error, &members), GzipSource::Outcome::kEnd)
+        << "read size " << in_bytes << ": " << error;
+    EXPECT_EQ(members, 4u);
+    EXPECT_TRUE(out == a + b + c) << "read size " << in_bytes << ": " << out.size() << " bytes";
+  }
+}
+
+TEST(GzipSource, EachDamageToAMemberIsNamed) {
+  TempDir dir;
+  const std::string data = Pseudorandom(300 * 1024, 7);
+  const std::string gz = Gzip(dir, "d", data);
+  struct Case {
+    std::string what;
+    std::string bytes;
+    GzipSource::Outcome expect;
+    std::string says;
+  };
+  std::string crc = gz, isize = gz, middle = gz, method = gz;
+  crc[crc.size() - 8] = static_cast<char>(crc[crc.size() - 8] ^ 0xFF);
+  isize[isize.size() - 2] = static_cast<char>(isize[isize.size() - 2] ^ 0x01);
+  middle[middle.size() / 2] = static_cast<char>(middle[middle.size() / 2] ^ 0xFF);
+  method[2] = 7;  // not deflate
+  const Case cases[] = {
+      {"CRC-32 in the trailer", crc, GzipSource::Outcome::kCorrupt, "CRC-32"},
+      {"length in the trailer", isize, GzipSource::Outcome::kCorrupt, "CRC-32 or length"},
+      {"a byte in the middle", middle, GzipSource::Outcome::kCorrupt, "corrupt at or before compressed byte"},
+      {"method byte", method, GzipSource::Outcome::kCorrupt, "method"},
+      {"cut inside the trailer", gz.substr(0, gz.size() - 3), GzipSource::Outcome::kTruncated, "truncated"},
+      {"cut in the middle", gz.substr(0, gz.size() / 2), GzipSource::Outcome::kTruncated, "truncated"},
+      {"cut after the header", gz.substr(0, 10), GzipSource::Outcome::kTruncated, "truncated"},
+      {"second member cut short", gz + gz.substr(0, 40), GzipSource::Outcome::kTruncated, "member 2"},
+  };
+  for (const Case& c : cases) {
+    for (size_t in_bytes : {size_t{5}, size_t{0}}) {
+      WriteFile(dir / "x.gz", c.bytes);
+      std::string out, error;
+      EXPECT_EQ(DecodeAll(dir / "x.gz", in_bytes, &out, &error), c.expect) << c.what << ", read size " << in_bytes;
+      EXPECT_NE(error.find(c.says), std::string::npos) << c.what << ": " << error;
+    }
+  }
+}
+
+TEST(GzipSource, BytesAfterTheLastMemberThatAreNotGzipAreIgnoredAsGzipDoes) {
+  TempDir dir;
+  const std::string data = Pseudorandom(50 * 1024, 9);
+  WriteFile(dir / "t.gz", Gzip(dir, "t", data) + std::string(1000, '\0'));
+  std::string out, error;
+  EXPECT_EQ(DecodeAll(dir / "t.gz", 0, &out, &error), GzipSource::Outcome::kEnd) << error;
+  EXPECT_TRUE(out == data);
+}
+
+TEST(GzipSource, OnlyARegularGzipFileIsDetected) {
+  TempDir dir;
+  WriteFile(dir / "g", Gzip(dir, "g0", "x"));
+  WriteFile(dir / "n", "\x1f\x8b\x07 not deflate");
+  WriteFile(dir / "s", "\x1f");
+  for (const auto& [name, want] : {std::pair{"g", true}, std::pair{"n", false}, std::pair{"s", false}}) {
+    const int fd = open((dir / name).c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_EQ(GzipSource::Detect(fd), want) << name;
+    close(fd);
+  }
+}
+
+// --- through verify: the findings a user sees --------------------------------------------------
+
+class GzipVerify : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SampleTreeOptions sto;
+    sto.seed = 5;
+    sto.files = 30;
+    sto.large_file_bytes = 400 * 1024;
+    entries_ = SampleTree(sto);
+    manifest_ = dir_ / "m.xxh128";
+    WriteFile(manifest_, ManifestFor(entries_, HashAlgo::kXxh128));
+    ASSERT_TRUE(WriteArchive(dir_ / "a.tar", {"pax", {}}, entries_).ok());
+    tar_ = ReadFile(dir_ / "a.tar");
+  }
+
+  VerifyReport Verify(const std::string& bytes, Limits* limits = nullptr) {
+    WriteFile(dir_ / "s.tar.gz", bytes);
+    auto o = Options(dir_, dir_ / "s.tar.gz");
+    o.manifest = manifest_;
+    if (limits) o.limits = *limits;
+    return RunVerifyIsolated(o);
+  }
+
+  TempDir dir_;
+  std::vector<TreeEntry> entries_;
+  std::string manifest_;
+  std::string tar_;
+};
+
+TEST_F(GzipVerify, ATarSplitAcrossMembersVerifies) {
+  const size_t cut = tar_.size() / 3;
+  const std::string gz = Gzip(dir_, "p1", tar_.substr(0, cut)) + Gzip(dir_, "p2", tar_.substr(cut));
+  const VerifyReport r = Verify(gz);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_NE(r.format.find("gzip"), std::string::npos) << r.format;
+  EXPECT_EQ(r.source_bytes, gz.size()) << "the compressed bytes read";
+}
+
+TEST_F(GzipVerify, ADamagedTrailerAfterTheArchivesEndIsCorrupt) {
+  // The tar's end marker comes before the gzip trailer: libarchive stops reading there, so
+  // the trailer is only checked because the reader decodes the rest of the stream. Padding
+  // after the end marker (tar writers fill whole records) puts the trailer well past it.
+  std::string gz = Gzip(dir_, "t", tar_ + std::string(1 << 20, '\0'));
+  gz[gz.size() - 6] = static_cast<char>(gz[gz.size() - 6] ^ 0xFF);
+  const VerifyReport r = Verify(gz);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  ASSERT_EQ(PathsOf(r, FindingKind::kCorrupt).size(), 1u) << Describe(r);
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kCorrupt) {
+      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
+      EXPECT_NE(f.message.find("CRC-32"), std::string::npos) << f.message;
+      EXPECT_GT(f.offset, 0) << "names the compressed offset";
+    }
+  EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << "every file itself came back";
+}
+
+TEST_F(GzipVerify, AGzipStreamCutInItsTrailerIsTruncated) {
+  for (const size_t padding : {size_t{0}, size_t{1} << 20}) {
+    const std::string gz = Gzip(dir_, "t", tar_ + std::string(padding, '\0'));
+    const VerifyReport r = Verify(gz.substr(0, gz.size() - 4));
+    EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+    EXPECT_FALSE(PathsOf(r, FindingKind::kTruncated).empty()) << "padding " << padding << Describe(r);
+  }
+}
+
+TEST_F(GzipVerify, ABombHiddenAfterTheArchivesEndStopsAtTheLimit) {
+  // A member of 64 MiB of zeros after the tar: decoded only to be checked, and still bounded.
+  std::string out;
+  ASSERT_EQ(RunShell("head -c 67108864 /dev/zero | gzip -1 -n > " + (dir_ / "zeros.gz"), &out), 0) << out;
+  Limits limits;
+  limits.max_total_bytes = 16u << 20;
+  const VerifyReport r = Verify(Gzip(dir_, "t", tar_) + ReadFile(dir_ / "zeros.gz"), &limits);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  ASSERT_EQ(PathsOf(r, FindingKind::kLimitExceeded).size(), 1u) << Describe(r);
+  for (const auto& f : r.findings) {
+    if (f.kind == FindingKind::kLimitExceeded) {
+      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
+    }
+  }
+}
+
+TEST_F(GzipVerify, DamageInsideTheArchiveNamesTheCompressedOffset) {
+  std::string gz = Gzip(dir_, "t", tar_);
+  const size_t at = gz.size() / 2;
+  gz[at] = static_cast<char>(gz[at] ^ 0xFF);
+  const VerifyReport r = Verify(gz);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  bool named = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kCorrupt && f.offset > 0 && static_cast<size_t>(f.offset) >= at) named = true;
+  EXPECT_TRUE(named) << "a corrupt finding at or after the damaged byte " << at << "\n" << Describe(r);
+}
+
+}  // namespace
+}  // namespace rp::test
