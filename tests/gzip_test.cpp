@@ -32,12 +32,13 @@ std::string Pseudorandom(size_t n, uint32_t seed) {
   return s;
 }
 
-// Decodes the whole file with the given read size.
-GzipSource::Outcome DecodeAll(const std::string& path, size_t in_bytes, std::string* out, std::string* error,
-                              uint64_t* members = nullptr) {
+// Decodes the whole file, reading at most `max_read` bytes at a time (0: no cap) into a buffer
+// of `buffer_bytes` (0: the default).
+GzipSource::Outcome DecodeAll(const std::string& path, size_t max_read, std::string* out, std::string* error,
+                              uint64_t* members = nullptr, size_t buffer_bytes = 0) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_GE(fd, 0);
-  GzipSource gz(fd, in_bytes);
+  GzipSource gz(fd, buffer_bytes, max_read);
   GzipSource::Outcome o;
   for (;;) {
     const void* data = nullptr;
@@ -55,11 +56,11 @@ GzipSource::Outcome DecodeAll(const std::string& path, size_t in_bytes, std::str
 TEST(GzipSource, DecodesEveryMemberExactlyWhateverTheReadSize) {
   TempDir dir;
   const std::string a = Pseudorandom(700 * 1024, 1), b = Pseudorandom(3000, 2), c = Pseudorandom(90 * 1024, 3);
-  // Three members, the middle one with a stored name and the header CRC (gzip -N keeps the
-  // name; --rsyncable is not needed): what `cat a.gz b.gz c.gz` gives.
+  // Four members, the second with its file name stored (gzip -N), the last empty: what
+  // `cat a.gz b.gz c.gz e.gz` gives.
   const std::string joined = Gzip(dir, "a", a) + Gzip(dir, "b", b, "-N") + Gzip(dir, "c", c) + Gzip(dir, "e", "");
   WriteFile(dir / "all.gz", joined);
-  for (size_t in_bytes : {size_t{4}, size_t{5}, size_t{7}, size_t{64}, size_t{4093}, size_t{0}}) {
+  for (size_t in_bytes : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{13}, size_t{64}, size_t{4093}, size_t{0}}) {
     std::string out, error;
     uint64_t members = 0;
     EXPECT_EQ(DecodeAll(dir / "all.gz", in_bytes, &out, &error, &members), GzipSource::Outcome::kEnd)
@@ -67,6 +68,75 @@ TEST(GzipSource, DecodesEveryMemberExactlyWhateverTheReadSize) {
     EXPECT_EQ(members, 4u);
     EXPECT_TRUE(out == a + b + c) << "read size " << in_bytes << ": " << out.size() << " bytes";
   }
+}
+
+uint32_t Crc32(const std::string& s) {
+  uint32_t c = 0xffffffffu;
+  for (const char ch : s) {
+    const auto b = static_cast<unsigned char>(ch);
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+// A gzip(1) member rewritten with every optional header field (RFC 1952): FEXTRA, FNAME,
+// FCOMMENT and the header CRC, none of which gzip itself writes (bgzip writes FEXTRA).
+std::string WithFullHeader(const std::string& gz, size_t extra_bytes, bool good_header_crc = true) {
+  std::string h = gz.substr(0, 10);
+  h[3] = 0x04 | 0x08 | 0x10 | 0x02;
+  const std::string extra(extra_bytes, 'x');
+  h += static_cast<char>(extra_bytes & 0xff);
+  h += static_cast<char>(extra_bytes >> 8);
+  h += extra;
+  h += std::string("name-of-the-file") + '\0';
+  h += std::string("a comment") + '\0';
+  uint32_t crc = Crc32(h);
+  if (!good_header_crc) crc ^= 1;
+  h += static_cast<char>(crc & 0xff);
+  h += static_cast<char>((crc >> 8) & 0xff);
+  return h + gz.substr(10);
+}
+
+TEST(GzipSource, EveryOptionalHeaderFieldIsReadWhereverTheReadsSplitIt) {
+  TempDir dir;
+  const std::string a = Pseudorandom(200 * 1024, 11), b = Pseudorandom(5000, 12);
+  WriteFile(dir / "full.gz", WithFullHeader(Gzip(dir, "a", a), 300) + WithFullHeader(Gzip(dir, "b", b), 65535));
+  for (size_t in_bytes : {size_t{1}, size_t{3}, size_t{11}, size_t{13}, size_t{64}, size_t{4093}, size_t{0}}) {
+    std::string out, error;
+    EXPECT_EQ(DecodeAll(dir / "full.gz", in_bytes, &out, &error), GzipSource::Outcome::kEnd)
+        << "read size " << in_bytes << ": " << error;
+    EXPECT_TRUE(out == a + b) << "read size " << in_bytes;
+  }
+  // A wrong header CRC is corrupt; a header longer than the read buffer is refused by name.
+  WriteFile(dir / "badhcrc.gz", WithFullHeader(Gzip(dir, "a", a), 10, false));
+  std::string out, error;
+  EXPECT_EQ(DecodeAll(dir / "badhcrc.gz", 7, &out, &error), GzipSource::Outcome::kCorrupt);
+  EXPECT_NE(error.find("header CRC"), std::string::npos) << error;
+  out.clear();
+  EXPECT_EQ(DecodeAll(dir / "full.gz", 0, &out, &error, nullptr, 4096), GzipSource::Outcome::kCorrupt)
+      << "the second member's 64 KiB extra field does not fit 4 KiB";
+  EXPECT_NE(error.find("header longer than 4096 bytes"), std::string::npos) << error;
+  EXPECT_TRUE(out == a) << "the first member still came out whole";
+}
+
+TEST(GzipSource, AnErrorIsFinalAndTheBytesBeforeItComeFirst) {
+  TempDir dir;
+  const std::string data = Pseudorandom(100 * 1024, 13);
+  std::string gz = Gzip(dir, "d", data);
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0xFF);  // the trailer's CRC-32
+  WriteFile(dir / "x.gz", gz);
+  const int fd = open((dir / "x.gz").c_str(), O_RDONLY | O_CLOEXEC);
+  GzipSource src(fd);
+  const void* p = nullptr;
+  size_t n = 0;
+  std::string out;
+  GzipSource::Outcome o;
+  while ((o = src.Next(&p, &n)) == GzipSource::Outcome::kData) out.append(static_cast<const char*>(p), n);
+  EXPECT_EQ(o, GzipSource::Outcome::kCorrupt);
+  EXPECT_TRUE(out == data) << "all " << data.size() << " decoded bytes were delivered, got " << out.size();
+  for (int again = 0; again < 3; ++again) EXPECT_EQ(src.Next(&p, &n), GzipSource::Outcome::kCorrupt);
+  close(fd);
 }
 
 TEST(GzipSource, EachDamageToAMemberIsNamed) {
@@ -95,7 +165,7 @@ TEST(GzipSource, EachDamageToAMemberIsNamed) {
       {"second member cut short", gz + gz.substr(0, 40), GzipSource::Outcome::kTruncated, "member 2"},
   };
   for (const Case& c : cases) {
-    for (size_t in_bytes : {size_t{5}, size_t{0}}) {
+    for (size_t in_bytes : {size_t{1}, size_t{5}, size_t{0}}) {
       WriteFile(dir / "x.gz", c.bytes);
       std::string out, error;
       EXPECT_EQ(DecodeAll(dir / "x.gz", in_bytes, &out, &error), c.expect) << c.what << ", read size " << in_bytes;
@@ -180,6 +250,18 @@ TEST_F(GzipVerify, ADamagedTrailerAfterTheArchivesEndIsCorrupt) {
       EXPECT_GT(f.offset, 0) << "names the compressed offset";
     }
   EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << "every file itself came back";
+}
+
+TEST_F(GzipVerify, ADamagedTrailerRightAfterTheArchiveFailsAndEveryFileStillComesBack) {
+  std::string gz = Gzip(dir_, "t", tar_);
+  gz[gz.size() - 7] = static_cast<char>(gz[gz.size() - 7] ^ 0xFF);
+  const VerifyReport r = Verify(gz);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  bool named = false;
+  for (const auto& f : r.findings) named |= f.kind == FindingKind::kCorrupt && f.message.find("CRC-32") != std::string::npos;
+  EXPECT_TRUE(named) << Describe(r);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << Describe(r);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kChecksumMismatch).empty()) << Describe(r);
 }
 
 TEST_F(GzipVerify, AGzipStreamCutInItsTrailerIsTruncated) {

@@ -77,6 +77,27 @@ TEST_P(Wipe, RemovesAWideDeepTreeOfAnyModeAndNothingOutside) {
 std::string ThreadsName(const ::testing::TestParamInfo<unsigned>& p) { return std::to_string(p.param) + "Threads"; }
 INSTANTIATE_TEST_SUITE_P(Threads, Wipe, ::testing::Values(1u, 2u, 4u), ThreadsName);
 
+TEST(Wipe, TheParallelPassLeavesOnlyDirectories) {
+  TempDir dir;
+  const Outside outside(dir);
+  const std::string top = dir / "sandbox";
+  BuildTree(top, outside);
+  ASSERT_FALSE(HasFatalFailure());
+  const int fd = open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EmptyTreeInParallel(fd, 3);
+  size_t dirs = 0, others = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory() && !it->is_symlink()) ++dirs;
+    else ++others;
+  }
+  EXPECT_EQ(others, 0u) << "files, links and FIFOs are gone";
+  EXPECT_GT(dirs, 300u);
+  EXPECT_TRUE(outside.Intact());
+  EXPECT_TRUE(RemoveTree(top, 1).ok());
+}
+
 TEST(Wipe, ASandboxThatIsASymlinkIsRemovedNotFollowed) {
   TempDir dir;
   const Outside outside(dir);

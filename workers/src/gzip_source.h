@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,15 @@ namespace rp::detail {
 
 class GzipSource {
  public:
-  // True when the file at `fd` starts with a gzip member header that uses deflate (method 8).
+  // True when the file at `fd` starts with a gzip member header that uses deflate (method 8)
+  // and sets no reserved flag bits.
   // Only for regular files: the first bytes are read with pread, leaving the offset alone.
   static bool Detect(int fd);
 
-  // Reads `fd` (not owned) from its current offset. `in_bytes` sizes the read buffer (0: the
-  // default; at least 4); tests use a few bytes to cut members and trailers at every point.
-  explicit GzipSource(int fd, size_t in_bytes = 0);
+  // Reads `fd` (not owned) from its current offset. `buffer_bytes` sizes the input buffer, which
+  // must hold a whole member header (0: 256 KiB); `max_read` caps each read (0: no cap), so
+  // tests can cut headers, members and trailers at every point.
+  explicit GzipSource(int fd, size_t buffer_bytes = 0, size_t max_read = 0);
   ~GzipSource();
   GzipSource(const GzipSource&) = delete;
   GzipSource& operator=(const GzipSource&) = delete;
@@ -36,6 +39,8 @@ class GzipSource {
     kTruncated,  // the file ends inside a member
     kReadError,  // reading the file failed; read_errno() says why
   };
+  // The end and every error are final: later calls return the same outcome. Bytes decoded
+  // before an error are delivered first, the error on the next call.
   Outcome Next(const void** data, size_t* size);
 
   const std::string& error() const { return error_; }
@@ -47,15 +52,20 @@ class GzipSource {
  private:
   bool Refill();  // false at the end of the file or on a read error (read_errno_ set)
   bool AtNextMember();  // after a member's end: is another gzip member next?
+  static size_t HeaderLength(const uint8_t* p, size_t n);
+  Outcome ReadHeader();  // kData when the header is read and the deflate data comes next
+  Outcome ReadFailed();
 
   int fd_;
   std::unique_ptr<inflate_state> state_;
   std::vector<uint8_t> in_;
+  size_t max_read_;
   std::vector<uint8_t> out_;
   uint64_t consumed_ = 0;
   uint64_t members_ = 1;
   bool file_end_ = false;
-  bool done_ = false;
+  bool in_header_ = true;
+  std::optional<Outcome> final_;
   int read_errno_ = 0;
   std::string error_;
 };

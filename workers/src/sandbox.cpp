@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -97,8 +98,10 @@ class ParallelEmptier {
 
  private:
   // Directories waiting for a thread, as open descriptors. Beyond this many, a thread empties
-  // a subdirectory itself, depth first, so descriptors stay bounded by the cap plus the depth.
+  // a subdirectory itself, depth first, down to kMaxInlineDepth levels; deeper ones are left to
+  // the serial pass. Descriptors held: at most the cap plus kMaxInlineDepth + 1 per thread.
   static constexpr size_t kMaxQueued = 64;
+  static constexpr int kMaxInlineDepth = 32;
 
   void Work() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -109,18 +112,23 @@ class ParallelEmptier {
       queue_.pop_front();
       ++busy_;
       lock.unlock();
-      Empty(dfd);
+      try {
+        Empty(dfd, 0);
+      } catch (...) {  // out of memory: what is left goes to the serial pass
+      }
       lock.lock();
       if (--busy_ == 0 && queue_.empty()) cv_.notify_all();
     }
   }
 
-  void Empty(int dfd) {
-    DIR* dir = fdopendir(dfd);
-    if (!dir) {
+  void Empty(int dfd, int depth) {
+    DIR* opened = fdopendir(dfd);
+    if (!opened) {
       close(dfd);
       return;
     }
+    const std::unique_ptr<DIR, int (*)(DIR*)> closer(opened, closedir);
+    DIR* dir = opened;
     std::vector<std::pair<ino_t, std::string>> files;
     std::vector<std::string> subdirs;
     while (dirent* de = readdir(dir)) {
@@ -146,9 +154,9 @@ class ParallelEmptier {
           continue;
         }
       }
-      Empty(sub);
+      if (depth < kMaxInlineDepth) Empty(sub, depth + 1);
+      else close(sub);
     }
-    closedir(dir);
   }
 
   std::mutex mu_;
@@ -156,6 +164,12 @@ class ParallelEmptier {
   std::deque<int> queue_;
   int busy_ = 0;
 };
+
+}  // namespace
+
+void EmptyTreeInParallel(int dir_fd, unsigned threads) { ParallelEmptier().Run(dir_fd, threads); }
+
+namespace {
 
 unsigned WipeThreads() {
   const unsigned n = std::thread::hardware_concurrency();
@@ -240,7 +254,7 @@ Status RemoveTree(const std::string& path, unsigned threads) {
     if (fd < 0) return Status::Environment("cannot open " + path + " to wipe it: " + Errno(errno));
     // Its own open file description (not a dup, which would share the read position).
     const int first = threads > 1 ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (first >= 0) ParallelEmptier().Run(first, threads);
+    if (first >= 0) EmptyTreeInParallel(first, threads);
     RemoveContents(fd, &err);
     if (rmdir(path.c_str()) != 0 && errno != ENOENT && err.empty())
       err = "rmdir: " + Errno(errno);

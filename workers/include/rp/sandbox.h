@@ -28,5 +28,9 @@ Status WipeOrphanSandboxes(const std::string& parent, std::vector<std::string>* 
 Status RemoveTree(const std::string& path);
 Status RemoveTree(const std::string& path, unsigned threads);
 void CloseSandbox(Sandbox* sb);
+// RemoveTree's first pass, exposed for its tests: removes everything but directories from the
+// tree open at `dir_fd` (taken over and closed), on `threads` threads, never following a link.
+// Best effort and silent: what it leaves, the serial pass removes or reports.
+void EmptyTreeInParallel(int dir_fd, unsigned threads);
 
 }  // namespace rp
