@@ -122,7 +122,6 @@ class ArchiveReader {
 
   void Run() {
     a_.reset(archive_read_new());
-    archive_read_support_filter_all(a_.get());
     // Every archive format libarchive reads, except two: mtree, whose entries name files on
     // the local disk that the reader would then open (a manifest that reads /etc/shadow into
     // the sandbox), and raw, which would take any byte stream for a one-file archive.
@@ -154,17 +153,42 @@ class ArchiveReader {
     }
     if (src_.seekable && GzipSource::Detect(src_.fd)) src_.gzip = std::make_unique<GzipSource>(src_.fd);
     else src_.buf.resize(kReadBytes);
+    // Every filter libarchive has, except its gzip reader for regular files: gzip there is
+    // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
+    // a few hundred hostile bytes (gzip members that decode to gzip members; fuzz_verify found
+    // it, bsdtar hangs on it too). So gzip inside gzip, or inside rpm or uu, is not read from a
+    // regular file. A pipe (restic and borg dumps) still gets libarchive's gzip reader.
+    archive_read_support_filter_bzip2(a);
+    archive_read_support_filter_compress(a);
+    archive_read_support_filter_grzip(a);
+    archive_read_support_filter_lrzip(a);
+    archive_read_support_filter_lz4(a);
+    archive_read_support_filter_lzip(a);
+    archive_read_support_filter_lzma(a);
+    archive_read_support_filter_lzop(a);
+    archive_read_support_filter_rpm(a);
+    archive_read_support_filter_uu(a);
+    archive_read_support_filter_xz(a);
+    archive_read_support_filter_zstd(a);
+    if (!src_.seekable) archive_read_support_filter_gzip(a);
     archive_read_set_callback_data(a_.get(), &src_);
     archive_read_set_read_callback(a_.get(), &SourceFile::Read);
     archive_read_set_skip_callback(a_.get(), &SourceFile::Skip);
     if (src_.seekable && !src_.gzip) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
     if (archive_read_open1(a_.get()) != ARCHIVE_OK) {
       const int e = archive_errno(a_.get());
-      const std::string msg = ErrorString();
+      std::string msg = ErrorString();
+      if (src_.gzip) {
+        // libarchive may give up on the bytes decoded so far before it reads the error.
+        if (!src_.gzip->error().empty() && msg.find(src_.gzip->error()) == std::string::npos)
+          msg = src_.gzip->error() + " (" + msg + ")";
+        else if (src_.gzip->holds_gzip())
+          msg += ": the gzip stream decodes to another gzip stream; gzip inside gzip is not read";
+      }
       if (src_.read_errno != 0 || e == EIO) {
         ctx_->abort = Status::Environment("cannot read source " + path_ + ": " + msg);
       } else {
-        const FindingKind kind = ClassifyFailure();
+        const FindingKind kind = src_.gzip && src_.gzip->holds_gzip() ? FindingKind::kCorrupt : ClassifyFailure();
         Fail(kind, "", (kind == FindingKind::kTruncated ? "source ends early, cannot be read as an archive: "
                                                          : "not a readable archive: ") + msg);
       }

@@ -147,9 +147,7 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
   const auto finish = [&](Outcome o) {
     final_ = o;
     if (produced() == 0) return o;
-    *data = out_.data();
-    *size = produced();
-    return Outcome::kData;
+    return Deliver(data, size);
   };
   for (;;) {
     if (in_header_) {
@@ -196,8 +194,15 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
       return finish(Outcome::kCorrupt);
     }
   }
+  return Deliver(data, size);
+}
+
+GzipSource::Outcome GzipSource::Deliver(const void** data, size_t* size) {
+  const size_t n = out_.size() - state_->avail_out;
+  if (delivered_ == 0 && n >= 3) holds_gzip_ = out_[0] == 0x1f && out_[1] == 0x8b && out_[2] == 8;
+  delivered_ += n;
   *data = out_.data();
-  *size = produced();
+  *size = n;
   return Outcome::kData;
 }
 

@@ -48,6 +48,8 @@ class GzipSource {
   // Bytes of the file the decoder has taken in: the compressed offset of an error.
   uint64_t compressed_bytes() const { return consumed_; }
   uint64_t members() const { return members_; }
+  // The decoded stream itself starts like a gzip file (gzip inside gzip).
+  bool holds_gzip() const { return holds_gzip_; }
 
  private:
   bool Refill();  // false at the end of the file or on a read error (read_errno_ set)
@@ -55,6 +57,7 @@ class GzipSource {
   static size_t HeaderLength(const uint8_t* p, size_t n);
   Outcome ReadHeader();  // kData when the header is read and the deflate data comes next
   Outcome ReadFailed();
+  Outcome Deliver(const void** data, size_t* size);  // hands out what out_ holds
 
   int fd_;
   std::unique_ptr<inflate_state> state_;
@@ -65,6 +68,8 @@ class GzipSource {
   uint64_t members_ = 1;
   bool file_end_ = false;
   bool in_header_ = true;
+  bool holds_gzip_ = false;
+  uint64_t delivered_ = 0;
   std::optional<Outcome> final_;
   int read_errno_ = 0;
   std::string error_;
