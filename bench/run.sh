@@ -184,11 +184,16 @@ tools=(ours)
 tools+=(bsdtar bsdtar_xxhsum)
 [[ ${BENCH_RM:-1} == 1 ]] && tools+=(bsdtar_xxhsum_rm)
 
-echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s" >"$RAW"
+echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s,steal_s" >"$RAW"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 timed=("$TIME" -f '%e %M %U %S')
 [[ -n $NICE ]] && timed=(nice -n "$NICE" "${timed[@]}")
 
+# CPU time the VM's host took from this machine (steal, /proc/stat), in clock ticks: on a shared
+# host it slows every command in a run alike or not at all, and is the first suspect when the
+# same command's time moves between runs.
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+TICK=$(getconf CLK_TCK)
 run_id=0
 time_one() {  # time_one FORMAT REP TOOL
   local fmt=$1 rep=$2 tool=$3 archive=$DATA/data.$1
@@ -197,6 +202,8 @@ time_one() {  # time_one FORMAT REP TOOL
   prepare_target "run-$run_id-$tool"
   local dir=$TARGET
   local rc=0
+  local steal0
+  steal0=$(steal_ticks)
   case $tool in
     ours)
       "${timed[@]}" -o "$tf" "$RP" verify "$archive" --manifest "$MANIFEST" --sandbox "$dir" --json \
@@ -233,12 +240,14 @@ time_one() {  # time_one FORMAT REP TOOL
     head -c 2000 "$out" >&2
     die "$tool on data.$fmt did not pass"
   fi
+  local steal
+  steal=$(awk -v a="$steal0" -v b="$(steal_ticks)" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')
   read -r wall rss user sys <"$tf"
   # reported_s: the run's duration as its JSON reports it (sandbox creation to removal).
   local reported=
   [[ $tool == ours* ]] && reported=$(sed -n 's/^ *"duration_s": \([0-9.]*\).*/\1/p' "$out" | head -1)
-  echo "$fmt,$rep,$tool,$wall,$rss,$user,$sys,$reported" >>"$RAW"
-  log "$(printf '  %-8s rep %s  %-14s %7.2f s  %7d KiB  (user %s s, sys %s s)' "$fmt" "$rep" "$tool" "$wall" "$rss" "$user" "$sys")"
+  echo "$fmt,$rep,$tool,$wall,$rss,$user,$sys,$reported,$steal" >>"$RAW"
+  log "$(printf '  %-8s rep %s  %-14s %7.2f s  %7d KiB  (user %s s, sys %s s, steal %s s)' "$fmt" "$rep" "$tool" "$wall" "$rss" "$user" "$sys" "$steal")"
   # Clean-up outside the timed region, then let the file system settle.
   release_target
   rm -f "$tf" "$out"
@@ -269,6 +278,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   esac
   echo "timed commands at nice ${NICE:-0}"
   echo "load average (1/5/15 min) before: $load_before  after: $load_after"
+  awk -F, 'NR > 1 { t += $9; if ($9 > m) { m = $9; w = $1 " rep " $2 " " $3 } }
+    END { printf "CPU steal (taken by the VM host) during the timed commands: %.2f s in all; most in one command: %.2f s (%s)\n", t, m, w }' "$RAW"
   echo "medians of $REPS interleaved runs, wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
   echo
   awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" -v rm="${BENCH_RM:-1}" '
