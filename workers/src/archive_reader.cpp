@@ -243,9 +243,14 @@ class ArchiveReader {
   // Returns false when a limit stops the run.
   bool CheckLimits(const std::string& path) {
     const Limits& lim = *ctx_->limits;
-    if (total_bytes_ > lim.max_total_bytes) {
+    // Bytes a gzip stream decodes after the archive's end are not restored, but they are
+    // decoded: they count against the byte and ratio limits too (DrainGzip).
+    const uint64_t decoded = total_bytes_ + after_end_bytes_;
+    const std::string after_end =
+        after_end_bytes_ ? ", " + std::to_string(after_end_bytes_) + " of them decoded after the archive's end" : "";
+    if (decoded > lim.max_total_bytes) {
       Fail(FindingKind::kLimitExceeded, path,
-           "limit exceeded: more than " + std::to_string(lim.max_total_bytes) + " bytes restored");
+           "limit exceeded: more than " + std::to_string(lim.max_total_bytes) + " bytes restored" + after_end);
       return false;
     }
     if (entry_bytes_ > lim.max_file_bytes) {
@@ -253,13 +258,13 @@ class ArchiveReader {
            "limit exceeded: file larger than " + std::to_string(lim.max_file_bytes) + " bytes");
       return false;
     }
-    if (total_bytes_ > lim.ratio_floor_bytes) {
+    if (decoded > lim.ratio_floor_bytes) {
       const uint64_t in = CompressedBytes();
-      const double ratio = static_cast<double>(total_bytes_) / static_cast<double>(in > 0 ? in : 1);
+      const double ratio = static_cast<double>(decoded) / static_cast<double>(in > 0 ? in : 1);
       if (ratio > lim.max_ratio) {
         Fail(FindingKind::kLimitExceeded, path,
              "limit exceeded: compression ratio above " + std::to_string(static_cast<long>(lim.max_ratio)) +
-                 " (" + std::to_string(total_bytes_) + " bytes from " + std::to_string(in) + ")");
+                 " (" + std::to_string(decoded) + " bytes from " + std::to_string(in) + after_end + ")");
         return false;
       }
     }
@@ -395,8 +400,6 @@ class ArchiveReader {
   // anything wrong with it is a finding. Decoded bytes after the end are not restored.
   void DrainGzip() {
     if (!src_.gzip) return;
-    const Limits& lim = *ctx_->limits;
-    uint64_t after_end = 0;
     for (;;) {
       const void* data = nullptr;
       size_t n = 0;
@@ -411,19 +414,8 @@ class ArchiveReader {
           Fail(FindingKind::kCorrupt, "", "after the archive's end: " + src_.gzip->error());
           return;
       }
-      after_end += n;
-      const uint64_t decoded = total_bytes_ + after_end;
-      const uint64_t in = CompressedBytes();
-      if (decoded > lim.max_total_bytes ||
-          (decoded > lim.ratio_floor_bytes && static_cast<double>(decoded) > lim.max_ratio * static_cast<double>(in > 0 ? in : 1))) {
-        Fail(FindingKind::kLimitExceeded, "",
-             "limit exceeded: the gzip stream goes on for " + std::to_string(after_end) +
-                 " more bytes after the archive's end (" + std::to_string(decoded) + " bytes from " + std::to_string(in) + ")");
-        stopped_ = true;
-        return;
-      }
-      if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {
-        Fail(FindingKind::kLimitExceeded, "", "limit exceeded: wall time");
+      after_end_bytes_ += n;
+      if (!CheckLimits("")) {
         stopped_ = true;
         return;
       }
@@ -566,6 +558,7 @@ class ArchiveReader {
   uint64_t entries_ = 0;
   uint64_t total_bytes_ = 0;
   uint64_t entry_bytes_ = 0;
+  uint64_t after_end_bytes_ = 0;  // decoded by DrainGzip, not restored
   std::string last_path_;
   uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;

@@ -26,12 +26,15 @@ std::string InflateError(int code) {
   }
 }
 
+// The first three bytes of a gzip member: magic, then deflate as the method.
+bool StartsMember(const uint8_t* p) { return p[0] == 0x1f && p[1] == 0x8b && p[2] == 8; }
+
 }  // namespace
 
 bool GzipSource::Detect(int fd) {
-  // Magic, deflate, and no reserved flag bits: what gzip itself and libarchive accept.
-  unsigned char m[4];
-  return pread(fd, m, sizeof m, 0) == 4 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8 && (m[3] & 0xe0) == 0;
+  // A member start with no reserved flag bits: what gzip itself and libarchive accept.
+  uint8_t m[4];
+  return pread(fd, m, sizeof m, 0) == 4 && StartsMember(m) && (m[3] & 0xe0) == 0;
 }
 
 GzipSource::GzipSource(int fd, size_t buffer_bytes, size_t max_read)
@@ -74,7 +77,7 @@ bool GzipSource::AtNextMember() {
   inflate_state& st = *state_;
   // The buffer holds at least 16 bytes, so each turn reads or ends.
   while (st.avail_in < 3 && !file_end_ && read_errno_ == 0) Refill();
-  return st.avail_in >= 3 && st.next_in[0] == 0x1f && st.next_in[1] == 0x8b && st.next_in[2] == 8;
+  return st.avail_in >= 3 && StartsMember(st.next_in);
 }
 
 // The length of the member header that starts at p (RFC 1952, 2.3), or 0 when the n bytes
@@ -129,6 +132,12 @@ GzipSource::Outcome GzipSource::ReadHeader() {
   return Outcome::kData;
 }
 
+GzipSource::Outcome GzipSource::Corrupt(const std::string& why) {
+  error_ = "gzip member " + std::to_string(members_) + " is corrupt at or before compressed byte " +
+           std::to_string(consumed_) + ": " + why;
+  return Outcome::kCorrupt;
+}
+
 GzipSource::Outcome GzipSource::ReadFailed() {
   error_ = std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
            std::strerror(read_errno_);
@@ -159,9 +168,7 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
     const int rc = isal_inflate(&st);
     consumed_ += in_before - st.avail_in;
     if (rc < 0 || rc == ISAL_NEED_DICT) {
-      error_ = "gzip member " + std::to_string(members_) + " is corrupt at or before compressed byte " +
-               std::to_string(consumed_) + ": " + InflateError(rc);
-      return finish(Outcome::kCorrupt);
+      return finish(Corrupt(InflateError(rc)));
     }
     if (st.block_state == ISAL_BLOCK_FINISH) {
       // This member is whole and its trailer checked. gzip files may hold several members.
@@ -189,9 +196,7 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
     }
     // Input and room for output both left, yet no finish: the decoder must be moving.
     if (st.avail_in == in_before && st.avail_out == out_before && ++idle_turns > 3) {
-      error_ = "gzip member " + std::to_string(members_) + " is corrupt at or before compressed byte " +
-               std::to_string(consumed_) + ": the decoder stopped making progress";
-      return finish(Outcome::kCorrupt);
+      return finish(Corrupt("the decoder stopped making progress"));
     }
   }
   return Deliver(data, size);
@@ -199,8 +204,8 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
 
 GzipSource::Outcome GzipSource::Deliver(const void** data, size_t* size) {
   const size_t n = out_.size() - state_->avail_out;
-  if (delivered_ == 0 && n >= 3) holds_gzip_ = out_[0] == 0x1f && out_[1] == 0x8b && out_[2] == 8;
-  delivered_ += n;
+  if (!delivered_any_ && n >= 3) holds_gzip_ = StartsMember(out_.data());
+  delivered_any_ = delivered_any_ || n > 0;
   *data = out_.data();
   *size = n;
   return Outcome::kData;

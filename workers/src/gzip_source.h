@@ -57,6 +57,7 @@ class GzipSource {
   static size_t HeaderLength(const uint8_t* p, size_t n);
   Outcome ReadHeader();  // kData when the header is read and the deflate data comes next
   Outcome ReadFailed();
+  Outcome Corrupt(const std::string& why);
   Outcome Deliver(const void** data, size_t* size);  // hands out what out_ holds
 
   int fd_;
@@ -69,7 +70,7 @@ class GzipSource {
   bool file_end_ = false;
   bool in_header_ = true;
   bool holds_gzip_ = false;
-  uint64_t delivered_ = 0;
+  bool delivered_any_ = false;
   std::optional<Outcome> final_;
   int read_errno_ = 0;
   std::string error_;

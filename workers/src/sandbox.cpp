@@ -24,6 +24,29 @@ namespace {
 
 std::string Errno(int e) { return std::strerror(e); }
 
+// The entries of a directory (without . and ..) in inode order, not directory-hash order:
+// neighbouring inodes share inode-table blocks, so unlinking in this order touches each block
+// once (coreutils' rm does the same). With `dirs_apart`, entries the directory listing marks
+// as directories go to *dirs instead, in listing order.
+std::vector<std::pair<ino_t, std::string>> ListForRemoval(DIR* dir, std::vector<std::string>* dirs_apart) {
+  std::vector<std::pair<ino_t, std::string>> entries;
+  while (dirent* de = readdir(dir)) {
+    const char* n = de->d_name;
+    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+    if (dirs_apart && de->d_type == DT_DIR) dirs_apart->emplace_back(n);
+    else entries.emplace_back(de->d_ino, n);
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+// Opens the subdirectory `name` of `parent` to empty it, never through a symlink, after making
+// sure we may list and delete inside whatever mode the archive gave it. -1 if it cannot.
+int OpenForRemoval(int parent, const std::string& name) {
+  fchmodat(parent, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
+  return openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 // Removes everything inside the directory open at `dfd` (which it closes). Never follows a
 // symlink: entries are unlinked by name, subdirectories opened with O_NOFOLLOW.
 bool RemoveContents(int dfd, std::string* err) {
@@ -34,17 +57,8 @@ bool RemoveContents(int dfd, std::string* err) {
     return false;
   }
   bool ok = true;
-  // Unlink in inode order, not directory-hash order: neighbouring inodes share inode-table
-  // blocks, so the kernel touches each block once (coreutils' rm does the same).
-  std::vector<std::pair<ino_t, std::string>> entries;
-  while (dirent* de = readdir(dir)) {
-    const char* n = de->d_name;
-    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    entries.emplace_back(de->d_ino, n);
-  }
-  std::sort(entries.begin(), entries.end());
   std::vector<std::string> subdirs;
-  for (const auto& [ino, name] : entries) {
+  for (const auto& [ino, name] : ListForRemoval(dir, nullptr)) {
     if (unlinkat(dirfd(dir), name.c_str(), 0) == 0) continue;
     if (errno == EISDIR || errno == EPERM) {
       subdirs.push_back(name);
@@ -54,9 +68,7 @@ bool RemoveContents(int dfd, std::string* err) {
     }
   }
   for (const auto& name : subdirs) {
-    // Make sure we may list and delete inside, whatever mode the archive gave it.
-    fchmodat(dirfd(dir), name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
-    const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int sub = OpenForRemoval(dirfd(dir), name);
     if (sub < 0) {
       *err = "open " + name + ": " + Errno(errno);
       ok = false;
@@ -122,29 +134,19 @@ class ParallelEmptier {
   }
 
   void Empty(int dfd, int depth) {
-    DIR* opened = fdopendir(dfd);
-    if (!opened) {
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
+    if (!dir) {
       close(dfd);
       return;
     }
-    const std::unique_ptr<DIR, int (*)(DIR*)> closer(opened, closedir);
-    DIR* dir = opened;
-    std::vector<std::pair<ino_t, std::string>> files;
+    const int fd = dirfd(dir.get());
     std::vector<std::string> subdirs;
-    while (dirent* de = readdir(dir)) {
-      const char* n = de->d_name;
-      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-      if (de->d_type == DT_DIR) subdirs.emplace_back(n);
-      else files.emplace_back(de->d_ino, n);  // DT_UNKNOWN too: unlinkat says EISDIR
-    }
-    std::sort(files.begin(), files.end());  // inode order, as in RemoveContents
-    for (const auto& [ino, name] : files) {
-      if (unlinkat(dirfd(dir), name.c_str(), 0) != 0 && (errno == EISDIR || errno == EPERM))
-        subdirs.push_back(name);
+    // DT_UNKNOWN entries are tried as files: unlinkat says EISDIR for a directory.
+    for (const auto& [ino, name] : ListForRemoval(dir.get(), &subdirs)) {
+      if (unlinkat(fd, name.c_str(), 0) != 0 && (errno == EISDIR || errno == EPERM)) subdirs.push_back(name);
     }
     for (const auto& name : subdirs) {
-      fchmodat(dirfd(dir), name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
-      const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      const int sub = OpenForRemoval(fd, name);
       if (sub < 0) continue;
       {
         std::lock_guard<std::mutex> g(mu_);
