@@ -28,6 +28,12 @@
 #                    tmpfs  a fresh tmpfs mounted at bench/data/scratch/mnt for every run
 #   BENCH_NICE     niceness of the timed commands (default -10 as root, else unset): all four
 #                  commands alike get ahead of other work on a shared machine
+#   BENCH_MAX_STEAL  CPU time the VM's host may take from this machine during a timed command, in
+#                  seconds per second of its wall time (default 0.10; steal from /proc/stat, summed
+#                  over the CPUs, so at most 2.0 on 2 cores). A command above it is timed again.
+#   BENCH_RETRIES  how many times a command is timed again when the host took more (default 3);
+#                  if every attempt is above the limit, the least-stolen one counts and the report
+#                  says so. All attempts are in the raw figures (column `counted`).
 #
 # Why a fresh file system per run by default: on ext4 without a journal (this project's VMs),
 # the inode allocator skips inodes deleted in the last 60 s, or 360 s if their inode-table block
@@ -45,6 +51,8 @@ SCALE=${BENCH_SCALE:-1}
 REPS=${BENCH_REPS:-3}
 FORMATS=${BENCH_FORMATS:-"tar tar.gz tar.zst"}
 PAUSE=${BENCH_PAUSE:-3}
+MAX_STEAL=${BENCH_MAX_STEAL:-0.10}
+RETRIES=${BENCH_RETRIES:-3}
 WITH_KEEP=${BENCH_KEEP:-1}
 WITH_TMPFS=${BENCH_TMPFS:-1}
 if [[ $(id -u) == 0 ]]; then
@@ -184,7 +192,7 @@ tools=(ours)
 tools+=(bsdtar bsdtar_xxhsum)
 [[ ${BENCH_RM:-1} == 1 ]] && tools+=(bsdtar_xxhsum_rm)
 
-echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s,steal_s" >"$RAW"
+echo "format,rep,tool,wall_s,maxrss_kib,user_s,sys_s,reported_s,steal_s,attempt,counted" >"$RAW"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 timed=("$TIME" -f '%e %M %U %S')
 [[ -n $NICE ]] && timed=(nice -n "$NICE" "${timed[@]}")
@@ -195,7 +203,7 @@ timed=("$TIME" -f '%e %M %U %S')
 steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
 TICK=$(getconf CLK_TCK)
 run_id=0
-time_one() {  # time_one FORMAT REP TOOL
+attempt_one() {  # attempt_one FORMAT REP TOOL: times one command; sets ROW (the CSV fields) and RATE
   local fmt=$1 rep=$2 tool=$3 archive=$DATA/data.$1
   run_id=$((run_id + 1))
   local tf=$SCRATCH/time-$run_id out=$SCRATCH/out-$run_id
@@ -246,13 +254,32 @@ time_one() {  # time_one FORMAT REP TOOL
   # reported_s: the run's duration as its JSON reports it (sandbox creation to removal).
   local reported=
   [[ $tool == ours* ]] && reported=$(sed -n 's/^ *"duration_s": \([0-9.]*\).*/\1/p' "$out" | head -1)
-  echo "$fmt,$rep,$tool,$wall,$rss,$user,$sys,$reported,$steal" >>"$RAW"
-  log "$(printf '  %-8s rep %s  %-14s %7.2f s  %7d KiB  (user %s s, sys %s s, steal %s s)' "$fmt" "$rep" "$tool" "$wall" "$rss" "$user" "$sys" "$steal")"
+  ROW="$fmt,$rep,$tool,$wall,$rss,$user,$sys,$reported,$steal"
+  RATE=$(awk -v s="$steal" -v w="$wall" 'BEGIN { printf "%.3f", (w > 0 ? s / w : 0) }')
+  log "$(printf '  %-8s rep %s  %-14s %7.2f s  %7d KiB  (user %s s, sys %s s, steal %s s = %s per s)' "$fmt" "$rep" "$tool" "$wall" "$rss" "$user" "$sys" "$steal" "$RATE")"
   # Clean-up outside the timed region, then let the file system settle.
   release_target
   rm -f "$tf" "$out"
   sync
   sleep "$PAUSE"
+}
+
+# time_one FORMAT REP TOOL: times a command until the host took at most MAX_STEAL per second of
+# it, at most 1 + RETRIES times. The VM's host takes CPU from both vCPUs at times (steal); a
+# command that keeps both busy loses up to half its CPU then, a one-core command much less, so a
+# contended attempt measures the host, not the program. Every attempt goes into the raw figures;
+# the counted one is the first within the limit, else the least-stolen.
+time_one() {
+  local rows=() rates=() i best=0
+  for ((i = 0; i <= RETRIES; i++)); do
+    attempt_one "$@"
+    rows+=("$ROW")
+    rates+=("$RATE")
+    if awk -v r="$RATE" -v m="$MAX_STEAL" 'BEGIN { exit !(r <= m) }'; then best=$i; break; fi
+    if awk -v r="$RATE" -v b="${rates[$best]}" 'BEGIN { exit !(r < b) }'; then best=$i; fi
+    ((i < RETRIES)) && log "    host took ${RATE} s per s (> $MAX_STEAL): timing again"
+  done
+  for i in "${!rows[@]}"; do echo "${rows[$i]},$((i + 1)),$((i == best ? 1 : 0))" >>"$RAW"; done
 }
 
 log "bench: $(cat "$DATA/dataset.txt")"
@@ -278,9 +305,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   esac
   echo "timed commands at nice ${NICE:-0}"
   echo "load average (1/5/15 min) before: $load_before  after: $load_after"
-  awk -F, 'NR > 1 { t += $9; if ($9 > m) { m = $9; w = $1 " rep " $2 " " $3 } }
-    END { printf "CPU steal (taken by the VM host) during the timed commands: %.2f s in all; most in one command: %.2f s (%s)\n", t, m, w }' "$RAW"
-  echo "medians of $REPS interleaved runs, wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
+  awk -F, -v max="$MAX_STEAL" 'NR > 1 { t += $9; n++; if ($9 > m) { m = $9; w = $1 " rep " $2 " " $3 }
+      if ($11 == 1) { c++; if ($4 > 0 && $9 / $4 > max) over++ } }
+    END { printf "CPU steal (taken by the VM host) during the timed commands: %.2f s in all; most in one command: %.2f s (%s)\n", t, m, w
+          printf "limit: %s s of steal per second of a command; %d attempts for %d commands (%d timed again); %d counted attempts above the limit\n", max, n, c, n - c, over }' "$RAW"
+  echo "medians of $REPS interleaved runs (the counted attempt of each), wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
   echo
   awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" -v rm="${BENCH_RM:-1}" '
     function median(key,   n, i, j, t, a) {
@@ -288,7 +317,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
       for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    NR > 1 {
+    NR > 1 && $10 == 1 {
+      k = $1 SUBSEP $3
+      first[k] = first[k] (first[k] == "" ? "" : " ") $4
+    }
+    NR > 1 && $11 == 1 {
       k = $1 SUBSEP $3
       vals[k] = vals[k] (vals[k] == "" ? "" : " ") $4
       if ($3 ~ /^ours/ && $5 > rss[$1 SUBSEP $3]) rss[$1 SUBSEP $3] = $5
@@ -338,6 +371,14 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
         printf "\nsandbox removal inside the default run (median ours - median ours --keep):\n"
         for (i = 1; i <= nf; i++)
           printf "%-8s %5.2f s\n", F[i], median(F[i] SUBSEP "ours") - median(F[i] SUBSEP "ours_keep")
+      }
+      printf "\nfirst attempts only, host steal or not (medians; ours = default disk sandbox):\n"
+      for (i = 1; i <= nf; i++) {
+        f = F[i]
+        for (key in vals) delete vals[key]
+        for (key in first) vals[key] = first[key]
+        o = median(f SUBSEP "ours"); b = median(f SUBSEP "bsdtar"); x = median(f SUBSEP "bsdtar_xxhsum")
+        printf "%-8s ours %5.2f s  bsdtar %5.2f s  +xxhsum %5.2f s  ours/bsdtar %5.2f  ours/(b+xxh) %5.2f\n", f, o, b, x, o / b, o / x
       }
     }' "$RAW"
   echo
