@@ -66,7 +66,7 @@ const auto kDuration = CLI::Validator(
     "DURATION");
 
 struct LimitArgs {
-  std::string max_bytes, max_entries, max_file_size, max_depth, max_ratio, timeout;
+  std::string max_bytes, max_entries, max_file_size, max_depth, max_ratio, timeout, stall_timeout;
 };
 
 void AddLimitOptions(CLI::App* cmd, LimitArgs* l) {
@@ -78,6 +78,9 @@ void AddLimitOptions(CLI::App* cmd, LimitArgs* l) {
   cmd->add_option("--max-ratio", l->max_ratio, "largest compression ratio past the first 64 MiB (default 1000)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--timeout", l->timeout, "wall-time limit of the run (default 4h)")->check(kDuration);
+  cmd->add_option("--stall-timeout", l->stall_timeout,
+                  "stop the run when reading the source makes no progress for this long (default 10m; 0: never)")
+      ->check(kDuration);
 }
 
 rp::Limits ToLimits(const LimitArgs& a) {
@@ -88,6 +91,7 @@ rp::Limits ToLimits(const LimitArgs& a) {
   if (!a.max_depth.empty()) l.max_depth = static_cast<uint32_t>(std::stoul(a.max_depth));
   if (!a.max_ratio.empty()) l.max_ratio = std::stod(a.max_ratio);
   if (!a.timeout.empty()) l.max_seconds = *rp::ParseDurationSeconds(a.timeout);
+  if (!a.stall_timeout.empty()) l.max_stall_seconds = *rp::ParseDurationSeconds(a.stall_timeout);
   return l;
 }
 

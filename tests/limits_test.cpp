@@ -1,9 +1,16 @@
 // Safety limits: each one stops the run with a limit-exceeded finding, removes the sandbox
 // (even when --keep was asked) and keeps the disk from filling.
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "engine_support.h"
+#include "rp/posix_io.h"
 
 namespace rp::test {
 namespace {
@@ -107,6 +114,97 @@ TEST(Limits, WallTimeKillsARestoreThatHangs) {
   const VerifyReport r = RunVerifyIsolated(o);
   ExpectStoppedByLimit(r);
   EXPECT_LT(r.duration_s, 10.0);
+}
+
+// The stall watchdog: a worker whose source makes no progress is stopped long before the wall
+// time, and a slow source that keeps moving is left alone.
+void ExpectStalled(const VerifyReport& r, uint64_t source_offset) {
+  ExpectStoppedByLimit(r);
+  bool found = false;
+  for (const auto& f : r.findings) {
+    if (f.kind != FindingKind::kLimitExceeded) continue;
+    found = true;
+    EXPECT_NE(f.message.find("no progress for 1 s while reading the source"), std::string::npos) << f.message;
+    EXPECT_EQ(f.offset, static_cast<int64_t>(source_offset)) << f.message;
+  }
+  EXPECT_TRUE(found) << Describe(r);
+  EXPECT_LT(r.duration_s, 15.0) << "stopped by the stall limit, not the wall time";
+}
+
+TEST(Limits, StallStopsASourceThatNeverDelivers) {
+  TempDir dir;
+  const std::string fifo = dir / "stuck.tar";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // Held open for writing and never written: the worker's open succeeds, its read waits
+  // forever, like a read from a dead NFS server.
+  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  auto o = Options(dir, fifo);
+  o.limits.max_stall_seconds = 1;
+  const VerifyReport r = RunVerifyIsolated(o);
+  close(writer);
+  ExpectStalled(r, 0);
+}
+
+TEST(Limits, StallStopsLibarchiveSpinningOnNestedGzipFromAPipe) {
+  TempDir dir;
+  const std::string fifo = dir / "nested.tar.gz";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // 293 bytes on which libarchive's gzip reader, stacked on itself, spins for minutes without
+  // reading (a regular file is decoded by ISA-L instead; a pipe still goes to libarchive).
+  const std::string input =
+      ReadFile(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/gzip-members-decoding-to-gzip-members");
+  ASSERT_EQ(input.size(), 293u);
+  std::thread feeder([&] {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    int err = 0;
+    WriteAll(fd, input.data(), input.size(), &err);
+    close(fd);
+  });
+  auto o = Options(dir, fifo);
+  o.limits.max_stall_seconds = 1;
+  const VerifyReport r = RunVerifyIsolated(o);
+  feeder.join();
+  ExpectStalled(r, 293);
+}
+
+TEST(Limits, StallLimitLeavesASlowButMovingSourceAlone) {
+  TempDir dir;
+  std::vector<TreeEntry> e;
+  for (int i = 0; i < 6; ++i) e.push_back({K::kFile, "f" + std::to_string(i), 64 << 10, static_cast<uint64_t>(i), false, "", 0644, 0});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, e).ok());
+  const std::string archive = ReadFile(dir / "a.tar");
+  const std::string fifo = dir / "slow.tar";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // About 2.4 s in all, 0.4 s between pieces: each gap is well under the 1 s limit, the
+  // whole well over it.
+  std::thread feeder([&] {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const size_t piece = archive.size() / 6 + 1;
+    int err = 0;
+    for (size_t at = 0; at < archive.size(); at += piece) {
+      WriteAll(fd, archive.data() + at, std::min(piece, archive.size() - at), &err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    }
+    close(fd);
+  });
+  auto o = Options(dir, fifo);
+  o.limits.max_stall_seconds = 1;
+  // The final pass is exempt: a content check that takes longer than the limit is its own
+  // affair (it has its own timeout).
+  ContentCheck slow;
+  slow.kind = CheckKind::kCommand;
+  slow.name = "slow-check";
+  slow.argv = {"/bin/sleep", "2"};
+  slow.timeout_s = 30;
+  o.checks = {slow};
+  const VerifyReport r = RunVerifyIsolated(o);
+  feeder.join();
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_EQ(r.files, 6u);
+  EXPECT_GT(r.duration_s, 3.0) << "the source took longer than the stall limit in all";
 }
 
 TEST(Limits, WallTimeStopsASlowRestoreCooperatively) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -53,10 +54,20 @@ struct SourceFile {
   uint64_t position = 0;
   std::vector<char> buf;
   std::unique_ptr<GzipSource> gzip;  // set: libarchive reads what this decodes
+  // Bytes read or skipped so far, only ever growing, published for the stall watchdog.
+  uint64_t worked = 0;
+  std::atomic<uint64_t>* live = nullptr;
+
+  void Worked(uint64_t total) {
+    worked = total;
+    if (live) live->store(total, std::memory_order_relaxed);
+  }
 
   static la_ssize_t ReadGzip(archive* a, SourceFile* s, const void** out) {
     size_t n = 0;
-    switch (s->gzip->Next(out, &n)) {
+    const GzipSource::Outcome outcome = s->gzip->Next(out, &n);
+    s->Worked(s->gzip->compressed_bytes());
+    switch (outcome) {
       case GzipSource::Outcome::kData: return static_cast<la_ssize_t>(n);
       case GzipSource::Outcome::kEnd: s->at_eof = true; return 0;
       case GzipSource::Outcome::kTruncated:
@@ -92,6 +103,7 @@ struct SourceFile {
       }
       s->at_eof = n == 0;
       s->position += static_cast<uint64_t>(n);
+      s->Worked(s->worked + static_cast<uint64_t>(n));
       *out = s->buf.data();
       return n;
     }
@@ -103,6 +115,7 @@ struct SourceFile {
     const off_t to = lseek(s->fd, static_cast<off_t>(request), SEEK_CUR);
     if (to < 0) return 0;
     s->position = static_cast<uint64_t>(to);
+    s->Worked(s->worked + static_cast<uint64_t>(request));
     return request;
   }
 
@@ -140,6 +153,7 @@ class ArchiveReader {
     archive_read_support_format_xar(a);
     archive_read_support_format_zip(a);
     // No passphrase callback is installed: encrypted entries fail instead of prompting.
+    src_.live = ctx_->live_source_bytes;
     src_.fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (src_.fd < 0) {
       ctx_->abort = Status::Environment("cannot read source " + path_ + ": " + std::strerror(errno));

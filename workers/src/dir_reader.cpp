@@ -189,6 +189,7 @@ class DirReader {
       }
       m.data.resize(static_cast<size_t>(n));
       bytes_read_ += static_cast<uint64_t>(n);
+      if (ctx_->live_source_bytes) ctx_->live_source_bytes->store(bytes_read_, std::memory_order_relaxed);
       if (n == 0) {
         m.end_of_entry = true;
         Push(std::move(m));

@@ -3,6 +3,7 @@
 // messages so memory stays flat whatever the archive size; buffers are recycled.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -144,6 +145,9 @@ struct ReaderContext {
   std::string format;
   uint64_t source_bytes = 0;
   std::optional<Status> abort;  // environment/usage failure opening the source
+  // Set: the reader stores how many bytes of the source it has read, as it reads them (a
+  // watchdog's measure of progress that does not depend on libarchive returning).
+  std::atomic<uint64_t>* live_source_bytes = nullptr;
   // Directory sources: a file's further links become hard-link entries. Off for manifest
   // create, which hashes every path on its own and so remembers nothing per inode.
   bool detect_hardlinks = true;

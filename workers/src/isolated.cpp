@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -38,6 +39,14 @@ using nlohmann::json;
 
 constexpr double kGraceSeconds = 3.0;     // beyond max_seconds before the worker is stopped
 constexpr double kTermToKillSeconds = 2.0;  // between SIGTERM and SIGKILL
+
+// A limit in seconds as a person writes it: 600, 1.5.
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", s);
+  if (s >= 1000) std::snprintf(buf, sizeof buf, "%.0f", s);
+  return buf;
+}
 
 std::string DescribeExit(int wstatus) {
   if (WIFSIGNALED(wstatus)) {
@@ -254,8 +263,16 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     size_t protocol_errors = 0;
     std::string buf;
     size_t scanned = 0;  // bytes of buf known to hold no line end
-    bool timed_out = false, cancelled = false;
+    bool timed_out = false, cancelled = false, stalled = false;
     double term_sent_at = -1;
+    // Stall watchdog: the worker reports progress twice a second from a thread of its own, so
+    // lines keep coming while its reader is stuck; what must move is what they say.
+    struct {
+      std::string phase = "manifest", current;
+      uint64_t entries = 0, bytes = 0, source_bytes = 0, manifest_rows = 0;
+      double changed_at = 0;
+    } last;
+    last.changed_at = detail::MonotonicSeconds();
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
     char chunk[65536];
     // The worker has parsed hostile bytes: anything it says is untrusted. A line that is not
@@ -273,6 +290,19 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         const std::string cur = j.value("current", "");
         p.current = UnescapePath(cur).value_or(cur);
         p.elapsed_s = j.value("elapsed_s", 0.0);
+        const std::string phase = j.value("phase", "");
+        const uint64_t source_bytes = detail::NumOr<uint64_t>(j, "source_bytes", 0);
+        const uint64_t manifest_rows = detail::NumOr<uint64_t>(j, "manifest_rows", 0);
+        if (phase != last.phase || p.entries != last.entries || p.bytes != last.bytes ||
+            source_bytes != last.source_bytes || manifest_rows != last.manifest_rows) {
+          last.phase = phase;
+          last.entries = p.entries;
+          last.bytes = p.bytes;
+          last.source_bytes = source_bytes;
+          last.manifest_rows = manifest_rows;
+          last.changed_at = detail::MonotonicSeconds();
+        }
+        last.current = p.current;
         worker_dropped = std::max(worker_dropped, detail::NumOr<uint64_t>(j, "findings_dropped", 0));
         if (options.on_progress) options.on_progress(p);
       } else if (type == "finding" && j.contains("finding")) {
@@ -296,6 +326,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       if (term_sent_at < 0 && ((options.cancel && options.cancel->load()) || now >= deadline)) {
         cancelled = options.cancel && options.cancel->load();
         timed_out = !cancelled;
+        kill(pid, SIGTERM);
+        term_sent_at = now;
+      }
+      // The final pass and content checks read only the sandbox and bound themselves.
+      if (term_sent_at < 0 && options.limits.max_stall_seconds > 0 && last.phase != "final" &&
+          now - last.changed_at >= options.limits.max_stall_seconds) {
+        stalled = true;
         kill(pid, SIGTERM);
         term_sent_at = now;
       }
@@ -334,7 +371,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
       report.findings = std::move(streamed.findings);
       report.findings_dropped = streamed.findings_dropped + worker_dropped;
-    } else if (result && !timed_out && !oversized && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    } else if (result && !timed_out && !stalled && !oversized && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
       report = std::move(*result);
       report.sandbox = run.sandbox.path;
     } else {
@@ -343,9 +380,17 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       // The parent's own verdict is stored even when the worker's findings filled the cap.
       if (timed_out)
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, "",
-                                          "limit exceeded: wall time of " + std::to_string(options.limits.max_seconds) +
+                                          "limit exceeded: wall time of " + Seconds(options.limits.max_seconds) +
                                               " s; the worker was stopped",
                                           -1});
+      else if (stalled)
+        report.findings.push_back(Finding{
+            FindingKind::kLimitExceeded, last.current,
+            "limit exceeded: no progress for " + Seconds(options.limits.max_stall_seconds) + " s while " +
+                (last.phase == "manifest" ? "reading the manifest" : "reading the source") + " (stall limit; " +
+                std::to_string(last.entries) + " entries and " + std::to_string(last.bytes) + " bytes restored, " +
+                std::to_string(last.source_bytes) + " bytes of the source read); the worker was stopped",
+            static_cast<int64_t>(last.source_bytes)});
       else if (oversized)
         report.findings.push_back(
             Finding{FindingKind::kWorkerDied, "", "the worker sent a line of more than 256 MiB and was killed", -1});

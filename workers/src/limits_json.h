@@ -13,7 +13,7 @@ inline nlohmann::json LimitsToJson(const Limits& l) {
   return {{"max_total_bytes", l.max_total_bytes}, {"max_entries", l.max_entries},
           {"max_file_bytes", l.max_file_bytes},   {"max_depth", l.max_depth},
           {"max_ratio", l.max_ratio},             {"ratio_floor_bytes", l.ratio_floor_bytes},
-          {"max_seconds", l.max_seconds}};
+          {"max_seconds", l.max_seconds},         {"max_stall_seconds", l.max_stall_seconds}};
 }
 
 inline Limits LimitsFromJson(const nlohmann::json& j) {
@@ -25,6 +25,8 @@ inline Limits LimitsFromJson(const nlohmann::json& j) {
   l.max_ratio = Num<double>(j.at("max_ratio"));
   l.ratio_floor_bytes = Num<uint64_t>(j.at("ratio_floor_bytes"));
   l.max_seconds = Num<double>(j.at("max_seconds"));
+  // Reports stored before the stall limit existed do not name it.
+  if (j.contains("max_stall_seconds")) l.max_stall_seconds = Num<double>(j.at("max_stall_seconds"));
   return l;
 }
 

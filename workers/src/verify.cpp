@@ -217,6 +217,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
           row.hex = std::move(e.hex);
           row.seq = e.line;
           manifest->Add(row);
+          if (job.progress) job.progress->manifest_rows.fetch_add(1, std::memory_order_relaxed);
         },
         &algo);
     if (!st.ok()) return Abort(report, st);
@@ -232,6 +233,10 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
 
   MessageQueue queue(kQueueBytes, kQueueMessages);
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
+  if (job.progress) {
+    ctx.live_source_bytes = &job.progress->source_bytes;
+    job.progress->phase.store(static_cast<int>(RunPhase::kRestore));
+  }
   std::thread reader;
   if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
   RowSorter restored(job.sandbox_fd, opt.row_budget);
@@ -249,6 +254,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
     report->Add(Finding{FindingKind::kEmptySource, "",
                         "the source holds no entries at all: an empty recovery point proves nothing", -1});
   // After a limit hit the sandbox is removed unchecked: nothing more is compared.
+  if (job.progress) job.progress->phase.store(static_cast<int>(RunPhase::kFinal));
   if (!writer.limit_hit()) {
     std::optional<CheckRunner> checks;
     if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd, report->algo);

@@ -137,6 +137,11 @@ int WorkerMain(int in_fd, int out_fd) {
                      {"entries", progress.entries.load()},
                      {"files", progress.files.load()},
                      {"bytes", progress.bytes.load()},
+                     {"source_bytes", progress.source_bytes.load()},
+                     {"manifest_rows", progress.manifest_rows.load()},
+                     {"phase", progress.phase.load() == static_cast<int>(detail::RunPhase::kManifest) ? "manifest"
+                               : progress.phase.load() == static_cast<int>(detail::RunPhase::kRestore) ? "restore"
+                                                                                                       : "final"},
                      {"current", EscapePath(current)},
                      {"findings_dropped", dropped.load(std::memory_order_relaxed)},
                      {"elapsed_s", detail::MonotonicSeconds() - start}}

@@ -59,6 +59,10 @@ struct Limits {
   double max_ratio = 1000.0;                 // restored bytes / compressed bytes read
   uint64_t ratio_floor_bytes = 64ull << 20;  // the ratio applies beyond this many bytes
   double max_seconds = 4 * 3600.0;           // wall time of the whole run
+  // An isolated run whose worker makes no progress reading the source (no byte read, no
+  // entry, no byte restored) for this long is stopped: a hung source (NFS, a stuck pipe) or
+  // a decoder that spins. 0 turns it off. The final pass and content checks are exempt.
+  double max_stall_seconds = 600.0;
 };
 
 // A report stores at most this many findings; the rest are counted in findings_dropped (a
