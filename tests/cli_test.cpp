@@ -368,24 +368,25 @@ TEST(cli_manifest, CreatedManifestVerifiesTheArchiveItCameFrom) {
 namespace rp::test {
 namespace {
 
-// Ctrl-C (SIGINT) during verify stops the restore child and wipes the sandbox before exiting:
-// restored personal data is never left behind by an interrupted run.
+// A source on which nothing moves is stopped by the stall limit, a limit finding (exit 1).
 TEST(cli_verify, StallTimeoutStopsASourceThatNeverDeliversWithExitOne) {
   TempDir dir;
   ASSERT_EQ(mkfifo((dir / "stuck.tar").c_str(), 0600), 0);
   std::string out;
   // The FIFO is held open for writing (fd 3) and never written: the worker's read waits forever.
   const std::string cmd = "cd " + dir.path() + " && exec 3<>stuck.tar && " + std::string(RP_BINARY) +
-                          " --json verify stuck.tar --sandbox . --stall-timeout 1s > out.json 2> err.txt; echo rc=$?";
+                          " --json verify stuck.tar --sandbox . --stall-timeout 2s > out.json 2> err.txt; echo rc=$?";
   ASSERT_EQ(RunShell(cmd, &out), 0) << out;
   EXPECT_NE(out.find("rc=1"), std::string::npos) << out << ReadFile(dir / "err.txt");
   const auto j = nlohmann::json::parse(ReadFile(dir / "out.json"), nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << ReadFile(dir / "out.json");
   EXPECT_EQ(j.value("status", ""), "failed");
-  EXPECT_EQ(j["limits"].value("max_stall_seconds", 0.0), 1.0) << j.dump();
-  EXPECT_NE(j.dump().find("no progress for 1 s while reading the source"), std::string::npos) << j.dump();
+  EXPECT_EQ(j["limits"].value("max_stall_seconds", 0.0), 2.0) << j.dump();
+  EXPECT_NE(j.dump().find("no progress for 2 s while reading the source"), std::string::npos) << j.dump();
 }
 
+// Ctrl-C (SIGINT) during verify stops the restore child and wipes the sandbox before exiting:
+// restored personal data is never left behind by an interrupted run.
 TEST(cli_verify, InterruptedRunWipesItsSandboxAndExits3) {
   TempDir dir;
   ASSERT_EQ(mkfifo((dir / "stuck.tar").c_str(), 0600), 0);  // a source that never delivers

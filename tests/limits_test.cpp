@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "engine_support.h"
@@ -124,12 +125,42 @@ void ExpectStalled(const VerifyReport& r, uint64_t source_offset) {
   for (const auto& f : r.findings) {
     if (f.kind != FindingKind::kLimitExceeded) continue;
     found = true;
-    EXPECT_NE(f.message.find("no progress for 1 s while reading the source"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("no progress for 2 s while reading the source"), std::string::npos) << f.message;
     EXPECT_EQ(f.offset, static_cast<int64_t>(source_offset)) << f.message;
   }
   EXPECT_TRUE(found) << Describe(r);
-  EXPECT_LT(r.duration_s, 15.0) << "stopped by the stall limit, not the wall time";
+  EXPECT_LT(r.duration_s, 20.0) << "stopped by the stall limit, not the wall time";
 }
+
+// Writes `data` into the FIFO from a thread, as a backup tool's pipe would. Joining never
+// hangs: a worker that died before opening its end lets the open through, and a reader that
+// went away ends the writes (EPIPE; SIGPIPE is ignored in this process).
+class FifoFeeder {
+ public:
+  FifoFeeder(std::string fifo, std::string data, int pieces = 1, int pause_ms = 0)
+      : fifo_(std::move(fifo)), thread_([this, data = std::move(data), pieces, pause_ms] {
+          const int fd = open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+          if (fd < 0) return;
+          const size_t piece = data.size() / static_cast<size_t>(pieces) + 1;
+          int err = 0;
+          for (size_t at = 0; at < data.size(); at += piece) {
+            if (!WriteAll(fd, data.data() + at, std::min(piece, data.size() - at), &err)) break;
+            if (pause_ms) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+          }
+          close(fd);
+        }) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
+  ~FifoFeeder() {
+    const int unblock = open(fifo_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    thread_.join();
+    if (unblock >= 0) close(unblock);
+  }
+
+ private:
+  std::string fifo_;
+  std::thread thread_;
+};
 
 TEST(Limits, StallStopsASourceThatNeverDelivers) {
   TempDir dir;
@@ -140,7 +171,7 @@ TEST(Limits, StallStopsASourceThatNeverDelivers) {
   const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(writer, 0);
   auto o = Options(dir, fifo);
-  o.limits.max_stall_seconds = 1;
+  o.limits.max_stall_seconds = 2;
   const VerifyReport r = RunVerifyIsolated(o);
   close(writer);
   ExpectStalled(r, 0);
@@ -155,17 +186,13 @@ TEST(Limits, StallStopsLibarchiveSpinningOnNestedGzipFromAPipe) {
   const std::string input =
       ReadFile(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/gzip-members-decoding-to-gzip-members");
   ASSERT_EQ(input.size(), 293u);
-  std::thread feeder([&] {
-    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    int err = 0;
-    WriteAll(fd, input.data(), input.size(), &err);
-    close(fd);
-  });
   auto o = Options(dir, fifo);
-  o.limits.max_stall_seconds = 1;
-  const VerifyReport r = RunVerifyIsolated(o);
-  feeder.join();
+  o.limits.max_stall_seconds = 2;
+  VerifyReport r;
+  {
+    FifoFeeder feeder(fifo, input);
+    r = RunVerifyIsolated(o);
+  }
   ExpectStalled(r, 293);
 }
 
@@ -177,34 +204,26 @@ TEST(Limits, StallLimitLeavesASlowButMovingSourceAlone) {
   const std::string archive = ReadFile(dir / "a.tar");
   const std::string fifo = dir / "slow.tar";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  // About 2.4 s in all, 0.4 s between pieces: each gap is well under the 1 s limit, the
-  // whole well over it.
-  std::thread feeder([&] {
-    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    const size_t piece = archive.size() / 6 + 1;
-    int err = 0;
-    for (size_t at = 0; at < archive.size(); at += piece) {
-      WriteAll(fd, archive.data() + at, std::min(piece, archive.size() - at), &err);
-      std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    }
-    close(fd);
-  });
   auto o = Options(dir, fifo);
-  o.limits.max_stall_seconds = 1;
+  o.limits.max_stall_seconds = 2;
   // The final pass is exempt: a content check that takes longer than the limit is its own
   // affair (it has its own timeout).
   ContentCheck slow;
   slow.kind = CheckKind::kCommand;
   slow.name = "slow-check";
-  slow.argv = {"/bin/sleep", "2"};
+  slow.argv = {"/bin/sleep", "3"};
   slow.timeout_s = 30;
   o.checks = {slow};
-  const VerifyReport r = RunVerifyIsolated(o);
-  feeder.join();
+  VerifyReport r;
+  {
+    // About 3.2 s in all, 0.4 s between pieces: each gap is well under the 2 s limit, the
+    // whole well over it.
+    FifoFeeder feeder(fifo, archive, 8, 400);
+    r = RunVerifyIsolated(o);
+  }
   EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
   EXPECT_EQ(r.files, 6u);
-  EXPECT_GT(r.duration_s, 3.0) << "the source took longer than the stall limit in all";
+  EXPECT_GT(r.duration_s, 5.0) << "the source and the check each took longer than the stall limit";
 }
 
 TEST(Limits, WallTimeStopsASlowRestoreCooperatively) {

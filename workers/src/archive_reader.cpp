@@ -417,7 +417,9 @@ class ArchiveReader {
     for (;;) {
       const void* data = nullptr;
       size_t n = 0;
-      switch (src_.gzip->Next(&data, &n)) {
+      const GzipSource::Outcome outcome = src_.gzip->Next(&data, &n);
+      src_.Worked(src_.gzip->compressed_bytes());
+      switch (outcome) {
         case GzipSource::Outcome::kData: break;
         case GzipSource::Outcome::kEnd: return;
         case GzipSource::Outcome::kTruncated:

@@ -42,9 +42,8 @@ constexpr double kTermToKillSeconds = 2.0;  // between SIGTERM and SIGKILL
 
 // A limit in seconds as a person writes it: 600, 1.5.
 std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", s);
-  if (s >= 1000) std::snprintf(buf, sizeof buf, "%.0f", s);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, s == std::floor(s) ? "%.0f" : "%.2f", s);
   return buf;
 }
 
@@ -267,12 +266,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     double term_sent_at = -1;
     // Stall watchdog: the worker reports progress twice a second from a thread of its own, so
     // lines keep coming while its reader is stuck; what must move is what they say.
+    // The clock starts with the first line (sent as soon as the worker is locked down), so
+    // the worker's start-up is not counted; until then only the wall time applies.
     struct {
-      std::string phase = "manifest", current;
+      std::string phase, current;
       uint64_t entries = 0, bytes = 0, source_bytes = 0, manifest_rows = 0;
-      double changed_at = 0;
+      double changed_at = -1;
     } last;
-    last.changed_at = detail::MonotonicSeconds();
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
     char chunk[65536];
     // The worker has parsed hostile bytes: anything it says is untrusted. A line that is not
@@ -293,7 +293,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         const std::string phase = j.value("phase", "");
         const uint64_t source_bytes = detail::NumOr<uint64_t>(j, "source_bytes", 0);
         const uint64_t manifest_rows = detail::NumOr<uint64_t>(j, "manifest_rows", 0);
-        if (phase != last.phase || p.entries != last.entries || p.bytes != last.bytes ||
+        if (last.changed_at < 0 || phase != last.phase || p.entries != last.entries || p.bytes != last.bytes ||
             source_bytes != last.source_bytes || manifest_rows != last.manifest_rows) {
           last.phase = phase;
           last.entries = p.entries;
@@ -330,8 +330,9 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         term_sent_at = now;
       }
       // The final pass and content checks read only the sandbox and bound themselves.
-      if (term_sent_at < 0 && options.limits.max_stall_seconds > 0 && last.phase != "final" &&
-          now - last.changed_at >= options.limits.max_stall_seconds) {
+      // Nor is the time between the result and the worker's exit.
+      if (term_sent_at < 0 && !result && options.limits.max_stall_seconds > 0 && last.changed_at >= 0 &&
+          last.phase != "final" && now - last.changed_at >= options.limits.max_stall_seconds) {
         stalled = true;
         kill(pid, SIGTERM);
         term_sent_at = now;

@@ -25,8 +25,8 @@ inline Limits LimitsFromJson(const nlohmann::json& j) {
   l.max_ratio = Num<double>(j.at("max_ratio"));
   l.ratio_floor_bytes = Num<uint64_t>(j.at("ratio_floor_bytes"));
   l.max_seconds = Num<double>(j.at("max_seconds"));
-  // Reports stored before the stall limit existed do not name it.
-  if (j.contains("max_stall_seconds")) l.max_stall_seconds = Num<double>(j.at("max_stall_seconds"));
+  // Reports stored before the stall limit existed do not name it: none was in force then.
+  l.max_stall_seconds = j.contains("max_stall_seconds") ? Num<double>(j.at("max_stall_seconds")) : 0.0;
   return l;
 }
 

@@ -62,6 +62,15 @@ std::string ReadAll(int fd, size_t max) {
   return text;
 }
 
+const char* PhaseName(int phase) {
+  switch (static_cast<detail::RunPhase>(phase)) {
+    case detail::RunPhase::kManifest: return "manifest";
+    case detail::RunPhase::kRestore: return "restore";
+    case detail::RunPhase::kFinal: return "final";
+  }
+  return "final";
+}
+
 }  // namespace
 
 int WorkerMain(int in_fd, int out_fd) {
@@ -127,7 +136,10 @@ int WorkerMain(int in_fd, int out_fd) {
   bool done = false;
   std::thread ticker([&] {
     std::unique_lock lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return done; })) {
+    // The first line at once: the parent's stall watchdog starts counting from it.
+    bool first = true;
+    while (first || !cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return done; })) {
+      first = false;
       std::string current;
       {
         std::lock_guard pl(progress.mu);
@@ -139,9 +151,7 @@ int WorkerMain(int in_fd, int out_fd) {
                      {"bytes", progress.bytes.load()},
                      {"source_bytes", progress.source_bytes.load()},
                      {"manifest_rows", progress.manifest_rows.load()},
-                     {"phase", progress.phase.load() == static_cast<int>(detail::RunPhase::kManifest) ? "manifest"
-                               : progress.phase.load() == static_cast<int>(detail::RunPhase::kRestore) ? "restore"
-                                                                                                       : "final"},
+                     {"phase", PhaseName(progress.phase.load())},
                      {"current", EscapePath(current)},
                      {"findings_dropped", dropped.load(std::memory_order_relaxed)},
                      {"elapsed_s", detail::MonotonicSeconds() - start}}
