@@ -46,6 +46,8 @@ TEST(Config, TheDocumentedExampleIsValid) {
   EXPECT_TRUE(r.config.targets[1].personal_data.none);
   EXPECT_EQ(payroll.sandbox, SandboxChoice::kTmpfs);
   EXPECT_EQ(r.config.targets[1].sandbox, SandboxChoice::kAuto);
+  EXPECT_FALSE(payroll.stall_timeout_s);
+  EXPECT_EQ(r.config.targets[1].stall_timeout_s, std::optional<double>(1800.0));
   EXPECT_EQ(r.config.appliance.tmpfs_budget, 8ull << 30);
 }
 
@@ -114,6 +116,8 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"},
         BrokenCase{"sandbox_kind", "[[targets]]\nname = \"t\"\nsandbox = \"memory\"\n", 3, 11, "targets[0].sandbox",
                    "auto, disk or tmpfs"},
+        BrokenCase{"stall_timeout", "[[targets]]\nname = \"t\"\nstall_timeout = 600\n", 3, 17,
+                   "targets[0].stall_timeout", "a duration string"},
         BrokenCase{"tmpfs_budget_too_small", "[appliance]\ntmpfs_budget = \"10K\"\n", 2, 16, "appliance.tmpfs_budget",
                    "at least 64M"}),
     [](const auto& tpi) { return tpi.param.name; });

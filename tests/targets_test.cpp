@@ -354,7 +354,16 @@ TEST(TargetSandbox, TheConfiguredKindIsWhereTheRestoreHappens) {
     EXPECT_EQ(r.status, RunStatus::kPassed) << SandboxChoiceName(c.choice) << " " << c.point->id;
     EXPECT_EQ(r.sandbox_kind, c.kind) << SandboxChoiceName(c.choice) << " " << c.point->id;
     EXPECT_TRUE(r.sandbox_removed);
+    EXPECT_EQ(r.limits.max_stall_seconds, Limits{}.max_stall_seconds) << "the engine's default";
   }
+  // A target's stall_timeout reaches the run and its report.
+  target.stall_timeout_s = 1800;
+  VerifyOptions vo;
+  vo.worker_binary = RP_BINARY;
+  ApplySandboxSettings(cfg, target, copy, tar, &vo);
+  const VerifyReport r = VerifyRecoveryPoint(copy, tar, vo);
+  EXPECT_EQ(r.status, RunStatus::kPassed);
+  EXPECT_EQ(r.limits.max_stall_seconds, 1800.0);
 }
 
 }  // namespace

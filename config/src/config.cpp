@@ -301,8 +301,8 @@ class Loader {
       return;
     }
     Unknown(*t,
-            {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox", "policy",
-             "copies", "tests"},
+            {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox",
+             "stall_timeout", "policy", "copies", "tests"},
             path);
     if (auto v = String(*t, "name", path, true, &n)) {
       tc->name = *v;
@@ -374,6 +374,7 @@ class Loader {
       else if (*v == "tmpfs") tc->sandbox = SandboxChoice::kTmpfs;
       else Error(Get(*t, "sandbox"), path + ".sandbox", "auto, disk or tmpfs", Quote(*v));
     }
+    if (auto d = Duration(*t, "stall_timeout", path)) tc->stall_timeout_s = *d;
     if (const toml::node* p = Get(*t, "policy")) {
       if (const toml::table* pt = p->as_table()) PolicyTable(*pt, path + ".policy", &tc->policy, false);
       else Error(p, path + ".policy", "a table of policy overrides", TypeName(*p));

@@ -157,6 +157,7 @@ void ApplySandboxSettings(const Config& config, const TargetConfig& target, cons
   }
   if (copy.kind == CopyKind::kArchiveDir && !options->expected_bytes)
     options->expected_bytes = UncompressedArchiveSize(point.path);
+  if (target.stall_timeout_s) options->limits.max_stall_seconds = *target.stall_timeout_s;
 }
 
 }  // namespace rp

@@ -101,6 +101,9 @@ struct TargetConfig {
   bool checksum_set = false;
   std::string production_path;
   SandboxChoice sandbox = SandboxChoice::kAuto;
+  // Restore tests stop when reading the recovery point makes no progress for this long
+  // (unset: the engine's default, 10 minutes). Raise it for repositories that take long to open.
+  std::optional<double> stall_timeout_s;
   PolicyValues policy;  // the target's own overrides
   std::vector<CopyConfig> copies;
   std::vector<TestConfig> tests;
