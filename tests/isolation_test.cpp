@@ -596,6 +596,30 @@ TEST(Tmpfs, WhenItCannotBeMountedBestEffortSaysDiskNotTmpfs) {
   EXPECT_EQ(r->isolation["tmpfs_sandbox"].rfind("unavailable", 0), 0u) << r->isolation["tmpfs_sandbox"];
 }
 
+// The symlink chain check resolves each link with openat2 beneath the sandbox root; with ".."
+// in the way, the kernel answers EAGAIN when a rename or mount anywhere raced the walk (busy
+// machines, parallel test runs). A chain that cannot be resolved is refused, never passed: here
+// openat2 always answers EAGAIN, and a chain that climbs out must still fail the run.
+TEST(SymlinkCheck, AChainTheKernelCannotResolveIsRefusedNotPassed) {
+  TempDir dir;
+  const std::vector<TreeEntry> entries = {{K::kDirectory, "a/b", 0, 0, true, "", 0755, 0},
+                                          {K::kSymlink, "a/b/l", 0, 0, true, "../..", 0777, 0},
+                                          {K::kSymlink, "m", 0, 0, true, "a/b/l/../..", 0777, 0}};
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  std::string out;
+  RunShell("{ " + std::string(RP_WITHOUT_SYSCALLS) + " openat2=EAGAIN -- " + RP_BINARY + " verify " + dir / "a.tar" +
+               " --sandbox " + dir / "sb" + " --json 2>/dev/null; }",
+           &out);
+  auto r = ReportFromJson(out);
+  ASSERT_TRUE(r) << out;
+  EXPECT_EQ(r->status, RunStatus::kFailed) << out;
+  EXPECT_EQ(r->isolation["symlink_resolution_check"], "enforced") << out;
+  bool refused = false;
+  for (const auto& f : r->findings)
+    if (f.kind == FindingKind::kUnsafeEntry && f.path == "m") refused = f.message.find("EAGAIN") != std::string::npos;
+  EXPECT_TRUE(refused) << out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Layers, PolicyTest,
                          ::testing::Values(Unavailable{"landlock_create_ruleset=ENOSYS", "landlock"},
                                            Unavailable{"unshare=EPERM", "namespaces"}),

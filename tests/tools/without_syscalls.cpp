@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     const size_t eq = spec.find('=');
     const std::string name = spec.substr(0, eq);
     const std::string err = eq == std::string::npos ? "ENOSYS" : spec.substr(eq + 1);
-    const int e = err == "EPERM" ? EPERM : err == "EOPNOTSUPP" ? EOPNOTSUPP : ENOSYS;
+    const int e = err == "EPERM" ? EPERM : err == "EOPNOTSUPP" ? EOPNOTSUPP : err == "EAGAIN" ? EAGAIN : ENOSYS;
     const int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<uint32_t>(e)), nr, 0) != 0) {
       std::fprintf(stderr, "without_syscalls: cannot filter %s\n", name.c_str());

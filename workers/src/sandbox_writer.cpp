@@ -385,7 +385,13 @@ bool SandboxWriter::CheckSymlink(const Row& link) {
   open_how how{};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  const long fd = syscall(SYS_openat2, root_fd_, link.path.c_str(), &how, sizeof how);
+  // With ".." in the path, the kernel answers EAGAIN when a rename or mount anywhere on the
+  // machine raced the walk: try again, and refuse what still cannot be checked.
+  long fd = -1;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fd = syscall(SYS_openat2, root_fd_, link.path.c_str(), &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   if (fd >= 0) {
     close(static_cast<int>(fd));
     return true;
@@ -394,12 +400,16 @@ bool SandboxWriter::CheckSymlink(const Row& link) {
     have_openat2_ = false;
     return true;
   }
-  if (errno != EXDEV) return true;  // dangling inside the sandbox: harmless
+  std::string reason;
+  if (errno == EXDEV) reason = "refused: symlink chain resolves outside the sandbox (link removed)";
+  else if (errno == EAGAIN)
+    reason = "refused: the kernel could not finish resolving the symlink chain (EAGAIN, 100 times), so it "
+             "cannot be shown to stay inside the sandbox (link removed)";
+  else return true;  // dangling inside the sandbox: harmless
   std::string leaf, why;
   const int parent = ParentDir(link.path, false, &leaf, &why);
   if (parent >= 0) unlinkat(parent, leaf.c_str(), 0);
-  report_->Add(Finding{FindingKind::kUnsafeEntry, link.path,
-                       "refused: symlink chain resolves outside the sandbox (link removed)", -1});
+  report_->Add(Finding{FindingKind::kUnsafeEntry, link.path, reason, -1});
   return false;
 }
 
