@@ -373,10 +373,10 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
           printf "%-8s %5.2f s\n", F[i], median(F[i] SUBSEP "ours") - median(F[i] SUBSEP "ours_keep")
       }
       printf "\nfirst attempts only, host steal or not (medians; ours = default disk sandbox):\n"
+      delete vals
+      for (key in first) vals[key] = first[key]
       for (i = 1; i <= nf; i++) {
         f = F[i]
-        for (key in vals) delete vals[key]
-        for (key in first) vals[key] = first[key]
         o = median(f SUBSEP "ours"); b = median(f SUBSEP "bsdtar"); x = median(f SUBSEP "bsdtar_xxhsum")
         printf "%-8s ours %5.2f s  bsdtar %5.2f s  +xxhsum %5.2f s  ours/bsdtar %5.2f  ours/(b+xxh) %5.2f\n", f, o, b, x, o / b, o / x
       }

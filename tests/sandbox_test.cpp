@@ -57,20 +57,25 @@ void BuildTree(const std::string& top, const Outside& outside) {
   chmod((top + "/chain/c/c").c_str(), 0);
 }
 
+// A test's directory with the tree above under it, at `top`, and what lies outside.
+struct TreeCase {
+  TempDir dir;
+  Outside outside{dir};
+  std::string top = dir / "sandbox";
+};
+
 class Wipe : public ::testing::TestWithParam<unsigned> {};
 
 TEST_P(Wipe, RemovesAWideDeepTreeOfAnyModeAndNothingOutside) {
-  TempDir dir;
-  const Outside outside(dir);
-  const std::string top = dir / "sandbox";
-  BuildTree(top, outside);
+  TreeCase t;
+  BuildTree(t.top, t.outside);
   ASSERT_FALSE(HasFatalFailure());
-  const Status s = RemoveTree(top, GetParam());
+  const Status s = RemoveTree(t.top, GetParam());
   EXPECT_TRUE(s.ok()) << s.message();
-  EXPECT_FALSE(fs::exists(fs::symlink_status(top)));
-  EXPECT_TRUE(outside.Intact());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(t.top)));
+  EXPECT_TRUE(t.outside.Intact());
   struct stat st {};
-  ASSERT_EQ(stat((outside.root + "/linked.txt").c_str(), &st), 0);
+  ASSERT_EQ(stat((t.outside.root + "/linked.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_nlink, 1u) << "the links inside are gone, the file outside stays";
 }
 
@@ -78,10 +83,9 @@ std::string ThreadsName(const ::testing::TestParamInfo<unsigned>& p) { return st
 INSTANTIATE_TEST_SUITE_P(Threads, Wipe, ::testing::Values(1u, 2u, 4u), ThreadsName);
 
 TEST(Wipe, TheParallelPassLeavesOnlyDirectories) {
-  TempDir dir;
-  const Outside outside(dir);
-  const std::string top = dir / "sandbox";
-  BuildTree(top, outside);
+  TreeCase t;
+  const std::string& top = t.top;
+  BuildTree(top, t.outside);
   ASSERT_FALSE(HasFatalFailure());
   const int fd = open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   ASSERT_GE(fd, 0);
@@ -96,7 +100,7 @@ TEST(Wipe, TheParallelPassLeavesOnlyDirectories) {
   }
   EXPECT_EQ(others, 0u) << "files, links and FIFOs are gone";
   EXPECT_GT(dirs, 300u);
-  EXPECT_TRUE(outside.Intact());
+  EXPECT_TRUE(t.outside.Intact());
   EXPECT_TRUE(RemoveTree(top, 1).ok());
 }
 

@@ -268,11 +268,14 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
     // lines keep coming while its reader is stuck; what must move is what they say.
     // The clock starts with the first line (sent as soon as the worker is locked down), so
     // the worker's start-up is not counted; until then only the wall time applies.
-    struct {
-      std::string phase, current;
+    struct Counters {
+      std::string phase;
       uint64_t entries = 0, bytes = 0, source_bytes = 0, manifest_rows = 0;
-      double changed_at = -1;
-    } last;
+      bool operator==(const Counters&) const = default;
+    };
+    Counters last;
+    std::string last_current;
+    double last_changed_at = -1;
     const double deadline = start + options.limits.max_seconds + kGraceSeconds;
     char chunk[65536];
     // The worker has parsed hostile bytes: anything it says is untrusted. A line that is not
@@ -290,19 +293,13 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
         const std::string cur = j.value("current", "");
         p.current = UnescapePath(cur).value_or(cur);
         p.elapsed_s = j.value("elapsed_s", 0.0);
-        const std::string phase = j.value("phase", "");
-        const uint64_t source_bytes = detail::NumOr<uint64_t>(j, "source_bytes", 0);
-        const uint64_t manifest_rows = detail::NumOr<uint64_t>(j, "manifest_rows", 0);
-        if (last.changed_at < 0 || phase != last.phase || p.entries != last.entries || p.bytes != last.bytes ||
-            source_bytes != last.source_bytes || manifest_rows != last.manifest_rows) {
-          last.phase = phase;
-          last.entries = p.entries;
-          last.bytes = p.bytes;
-          last.source_bytes = source_bytes;
-          last.manifest_rows = manifest_rows;
-          last.changed_at = detail::MonotonicSeconds();
+        const Counters seen{j.value("phase", ""), p.entries, p.bytes, detail::NumOr<uint64_t>(j, "source_bytes", 0),
+                           detail::NumOr<uint64_t>(j, "manifest_rows", 0)};
+        if (last_changed_at < 0 || seen != last) {
+          last = seen;
+          last_changed_at = detail::MonotonicSeconds();
         }
-        last.current = p.current;
+        last_current = p.current;
         worker_dropped = std::max(worker_dropped, detail::NumOr<uint64_t>(j, "findings_dropped", 0));
         if (options.on_progress) options.on_progress(p);
       } else if (type == "finding" && j.contains("finding")) {
@@ -331,8 +328,8 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
       }
       // The final pass and content checks read only the sandbox and bound themselves.
       // Nor is the time between the result and the worker's exit.
-      if (term_sent_at < 0 && !result && options.limits.max_stall_seconds > 0 && last.changed_at >= 0 &&
-          last.phase != "final" && now - last.changed_at >= options.limits.max_stall_seconds) {
+      if (term_sent_at < 0 && !result && options.limits.max_stall_seconds > 0 && last_changed_at >= 0 &&
+          last.phase != "final" && now - last_changed_at >= options.limits.max_stall_seconds) {
         stalled = true;
         kill(pid, SIGTERM);
         term_sent_at = now;
@@ -386,7 +383,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
                                           -1});
       else if (stalled)
         report.findings.push_back(Finding{
-            FindingKind::kLimitExceeded, last.current,
+            FindingKind::kLimitExceeded, last_current,
             "limit exceeded: no progress for " + Seconds(options.limits.max_stall_seconds) + " s while " +
                 (last.phase == "manifest" ? "reading the manifest" : "reading the source") + " (stall limit; " +
                 std::to_string(last.entries) + " entries and " + std::to_string(last.bytes) + " bytes restored, " +

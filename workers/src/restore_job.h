@@ -15,11 +15,11 @@ bool LimitWasHit(const VerifyReport& report);
 
 namespace detail {
 
-// Progress a restore publishes while it runs; read from another thread.
 // What the run is doing, for the stall watchdog: reading the manifest and restoring depend on
 // the source; the final pass and content checks do not.
 enum class RunPhase : int { kManifest = 0, kRestore = 1, kFinal = 2 };
 
+// Progress a restore publishes while it runs; read from another thread.
 struct LiveProgress {
   std::atomic<uint64_t> entries{0}, files{0}, bytes{0};
   std::atomic<uint64_t> source_bytes{0};  // bytes of the source read so far (compressed)

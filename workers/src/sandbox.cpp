@@ -167,18 +167,14 @@ class ParallelEmptier {
   int busy_ = 0;
 };
 
-}  // namespace
-
-void EmptyTreeInParallel(int dir_fd, unsigned threads) { ParallelEmptier().Run(dir_fd, threads); }
-
-namespace {
-
 unsigned WipeThreads() {
   const unsigned n = std::thread::hardware_concurrency();
   return std::clamp(n, 2u, 4u);
 }
 
 }  // namespace
+
+void EmptyTreeInParallel(int dir_fd, unsigned threads) { ParallelEmptier().Run(dir_fd, threads); }
 
 Status CreateSandbox(const std::string& parent, Sandbox* out) {
   if (mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)

@@ -253,8 +253,8 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   if (report->entries == 0 && report->findings.empty())
     report->Add(Finding{FindingKind::kEmptySource, "",
                         "the source holds no entries at all: an empty recovery point proves nothing", -1});
-  // After a limit hit the sandbox is removed unchecked: nothing more is compared.
   if (job.progress) job.progress->phase.store(static_cast<int>(RunPhase::kFinal));
+  // After a limit hit the sandbox is removed unchecked: nothing more is compared.
   if (!writer.limit_hit()) {
     std::optional<CheckRunner> checks;
     if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd, report->algo);
