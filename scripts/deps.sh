@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev
-  libarchive-dev libarchive-tools libisal-dev libxxhash-dev xxhash libssl-dev libseccomp-dev libsqlite3-dev sqlite3 libtomlplusplus-dev restic borgbackup
+  libarchive-dev libarchive-tools libisal-dev libzstd-dev libxxhash-dev xxhash libssl-dev libseccomp-dev libsqlite3-dev sqlite3 libtomlplusplus-dev restic borgbackup
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
   zstd lz4 xz-utils bzip2 gzip cpio coreutils
   time

@@ -25,3 +25,5 @@ target_include_directories(isolation_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/
 rp_add_gtest(sandbox_test sandbox_test.cpp)
 rp_add_gtest(gzip_test gzip_test.cpp)
 target_include_directories(gzip_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+rp_add_gtest(zstd_test zstd_test.cpp)
+target_include_directories(zstd_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)

@@ -13,8 +13,10 @@
 #include <memory>
 #include <vector>
 
+#include "decode_ahead.h"
 #include "entry_stream.h"
 #include "gzip_source.h"
+#include "zstd_source.h"
 #include "rp/path_text.h"
 
 namespace rp::detail {
@@ -31,9 +33,10 @@ struct ArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
-std::string FormatDescription(archive* a, bool gzip_outside) {
+// `outside`: the compression we decoded ourselves before libarchive ("gzip", "zstd"), or null.
+std::string FormatDescription(archive* a, const char* outside) {
   std::string out = archive_format_name(a) ? archive_format_name(a) : "unknown format";
-  if (gzip_outside) out += ", gzip";
+  if (outside) out += std::string(", ") + outside;
   const int n = archive_filter_count(a);
   for (int i = 0; i < n; ++i) {
     const char* f = archive_filter_name(a, i);
@@ -53,7 +56,9 @@ struct SourceFile {
   int read_errno = 0;
   uint64_t position = 0;
   std::vector<char> buf;
-  std::unique_ptr<GzipSource> gzip;  // set: libarchive reads what this decodes
+  // Set: libarchive reads what this decodes (gzip or zstd, named by `decoded_from`).
+  std::unique_ptr<DecodeAhead> decoded;
+  const char* decoded_from = nullptr;
   // Bytes read or skipped so far, only ever growing, published for the stall watchdog.
   uint64_t worked = 0;
   std::atomic<uint64_t>* live = nullptr;
@@ -63,27 +68,40 @@ struct SourceFile {
     if (live) live->store(total, std::memory_order_relaxed);
   }
 
-  static la_ssize_t ReadGzip(archive* a, SourceFile* s, const void** out) {
+  static la_ssize_t ReadDecoded(archive* a, SourceFile* s, const void** out) {
     size_t n = 0;
-    const GzipSource::Outcome outcome = s->gzip->Next(out, &n);
-    s->Worked(s->gzip->compressed_bytes());
+    const DecodeOutcome outcome = s->decoded->Next(out, &n);
+    s->Worked(s->decoded->compressed_bytes());
     switch (outcome) {
-      case GzipSource::Outcome::kData: return static_cast<la_ssize_t>(n);
-      case GzipSource::Outcome::kEnd: s->at_eof = true; return 0;
-      case GzipSource::Outcome::kTruncated:
+      case DecodeOutcome::kData: return static_cast<la_ssize_t>(n);
+      case DecodeOutcome::kEnd: s->at_eof = true; return 0;
+      case DecodeOutcome::kTruncated:
         s->at_eof = true;  // a failure with the whole source consumed: a truncation
-        archive_set_error(a, EILSEQ, "%s", s->gzip->error().c_str());
+        archive_set_error(a, EILSEQ, "%s", s->decoded->error().c_str());
         return -1;
-      case GzipSource::Outcome::kCorrupt:
-        archive_set_error(a, EILSEQ, "%s", s->gzip->error().c_str());
+      case DecodeOutcome::kCorrupt:
+        archive_set_error(a, EILSEQ, "%s", s->decoded->error().c_str());
         return -1;
-      case GzipSource::Outcome::kReadError:
-        s->read_errno = s->gzip->read_errno();
-        archive_set_error(a, s->read_errno, "%s", s->gzip->error().c_str());
+      case DecodeOutcome::kReadError:
+        s->read_errno = s->decoded->read_errno();
+        archive_set_error(a, s->read_errno, "%s", s->decoded->error().c_str());
         return -1;
     }
     return -1;
   }
+
+  // A regular file compressed with gzip or zstd is decoded by us, on a thread of its own.
+  void DetectCompression() {
+    if (!seekable) return;
+    if (GzipSource::Detect(fd)) {
+      decoded = std::make_unique<DecodeAhead>(std::make_unique<GzipSource>(fd));
+      decoded_from = "gzip";
+    } else if (ZstdSource::Detect(fd)) {
+      decoded = std::make_unique<DecodeAhead>(std::make_unique<ZstdSource>(fd));
+      decoded_from = "zstd";
+    }
+  }
+  bool decoded_gzip() const { return decoded && std::strcmp(decoded_from, "gzip") == 0; }
 
   ~SourceFile() {
     if (fd >= 0) close(fd);
@@ -91,7 +109,7 @@ struct SourceFile {
 
   static la_ssize_t Read(archive* a, void* self, const void** out) {
     auto* s = static_cast<SourceFile*>(self);
-    if (s->gzip) return ReadGzip(a, s, out);
+    if (s->decoded) return ReadDecoded(a, s, out);
     for (;;) {
       const ssize_t n = read(s->fd, s->buf.data(), s->buf.size());
       if (n < 0 && errno == EINTR) continue;
@@ -111,7 +129,7 @@ struct SourceFile {
 
   static la_int64_t Skip(archive*, void* self, la_int64_t request) {
     auto* s = static_cast<SourceFile*>(self);
-    if (!s->seekable || s->gzip || request <= 0) return 0;  // libarchive then reads and discards
+    if (!s->seekable || s->decoded || request <= 0) return 0;  // libarchive then reads and discards
     const off_t to = lseek(s->fd, static_cast<off_t>(request), SEEK_CUR);
     if (to < 0) return 0;
     s->position = static_cast<uint64_t>(to);
@@ -165,8 +183,8 @@ class ArchiveReader {
       src_.seekable = true;
       posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    if (src_.seekable && GzipSource::Detect(src_.fd)) src_.gzip = std::make_unique<GzipSource>(src_.fd);
-    else src_.buf.resize(kReadBytes);
+    src_.DetectCompression();
+    if (!src_.decoded) src_.buf.resize(kReadBytes);
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
     // a few hundred hostile bytes (gzip members that decode to gzip members; fuzz_verify found
@@ -188,21 +206,22 @@ class ArchiveReader {
     archive_read_set_callback_data(a_.get(), &src_);
     archive_read_set_read_callback(a_.get(), &SourceFile::Read);
     archive_read_set_skip_callback(a_.get(), &SourceFile::Skip);
-    if (src_.seekable && !src_.gzip) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
+    if (src_.seekable && !src_.decoded) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
     if (archive_read_open1(a_.get()) != ARCHIVE_OK) {
       const int e = archive_errno(a_.get());
       std::string msg = ErrorString();
-      if (src_.gzip) {
+      const bool gzip_in_gzip = src_.decoded_gzip() && GzipSource::StartsMember(src_.decoded->head());
+      if (src_.decoded) {
         // libarchive may give up on the bytes decoded so far before it reads the error.
-        if (!src_.gzip->error().empty() && msg.find(src_.gzip->error()) == std::string::npos)
-          msg = src_.gzip->error() + " (" + msg + ")";
-        else if (src_.gzip->holds_gzip())
+        if (!src_.decoded->error().empty() && msg.find(src_.decoded->error()) == std::string::npos)
+          msg = src_.decoded->error() + " (" + msg + ")";
+        else if (gzip_in_gzip)
           msg += ": the gzip stream decodes to another gzip stream; gzip inside gzip is not read";
       }
       if (src_.read_errno != 0 || e == EIO) {
         ctx_->abort = Status::Environment("cannot read source " + path_ + ": " + msg);
       } else {
-        const FindingKind kind = src_.gzip && src_.gzip->holds_gzip() ? FindingKind::kCorrupt : ClassifyFailure();
+        const FindingKind kind = gzip_in_gzip ? FindingKind::kCorrupt : ClassifyFailure();
         Fail(kind, "", (kind == FindingKind::kTruncated ? "source ends early, cannot be read as an archive: "
                                                          : "not a readable archive: ") + msg);
       }
@@ -221,7 +240,7 @@ class ArchiveReader {
   }
 
   uint64_t CompressedBytes() {
-    if (src_.gzip) return src_.gzip->compressed_bytes();
+    if (src_.decoded) return src_.decoded->compressed_bytes();
     const la_int64_t n = archive_filter_bytes(a_.get(), -1);
     return n > 0 ? static_cast<uint64_t>(n) : 0;
   }
@@ -257,8 +276,8 @@ class ArchiveReader {
   // Returns false when a limit stops the run.
   bool CheckLimits(const std::string& path) {
     const Limits& lim = *ctx_->limits;
-    // Bytes a gzip stream decodes after the archive's end are not restored, but they are
-    // decoded: they count against the byte and ratio limits too (DrainGzip).
+    // Bytes a gzip or zstd stream decodes after the archive's end are not restored, but they are
+    // decoded: they count against the byte and ratio limits too (DrainDecoded).
     const uint64_t decoded = total_bytes_ + after_end_bytes_;
     const std::string after_end =
         after_end_bytes_ ? ", " + std::to_string(after_end_bytes_) + " of them decoded after the archive's end" : "";
@@ -344,10 +363,10 @@ class ArchiveReader {
         break;
       }
       const int r = archive_read_next_header(a_.get(), &e);
-      if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get(), src_.gzip != nullptr);
+      if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get(), src_.decoded_from);
       if (r == ARCHIVE_EOF) {
         CheckEndOfArchiveMarker();
-        DrainGzip();
+        DrainDecoded();
         break;
       }
       if (r == ARCHIVE_RETRY) {
@@ -408,26 +427,27 @@ class ArchiveReader {
     }
   }
 
-  // libarchive stops reading at the archive's end marker, so the last bytes of a gzip stream
-  // (the final member's trailer with its CRC-32 among them) would go unread and unchecked. The
-  // rest of the stream is decoded here, under the same byte, ratio and time limits, and
-  // anything wrong with it is a finding. Decoded bytes after the end are not restored.
-  void DrainGzip() {
-    if (!src_.gzip) return;
+  // libarchive stops reading at the archive's end marker, so the last bytes of a gzip or zstd
+  // stream (the final member's trailer with its CRC-32, the frame's checksum) would go unread
+  // and unchecked. The rest of the stream is decoded here, under the same byte, ratio and time
+  // limits, and anything wrong with it is a finding. Decoded bytes after the end are not
+  // restored.
+  void DrainDecoded() {
+    if (!src_.decoded) return;
     for (;;) {
       const void* data = nullptr;
       size_t n = 0;
-      const GzipSource::Outcome outcome = src_.gzip->Next(&data, &n);
-      src_.Worked(src_.gzip->compressed_bytes());
+      const DecodeOutcome outcome = src_.decoded->Next(&data, &n);
+      src_.Worked(src_.decoded->compressed_bytes());
       switch (outcome) {
-        case GzipSource::Outcome::kData: break;
-        case GzipSource::Outcome::kEnd: return;
-        case GzipSource::Outcome::kTruncated:
-          Fail(FindingKind::kTruncated, "", "after the archive's end: " + src_.gzip->error());
+        case DecodeOutcome::kData: break;
+        case DecodeOutcome::kEnd: return;
+        case DecodeOutcome::kTruncated:
+          Fail(FindingKind::kTruncated, "", "after the archive's end: " + src_.decoded->error());
           return;
-        case GzipSource::Outcome::kCorrupt:
-        case GzipSource::Outcome::kReadError:
-          Fail(FindingKind::kCorrupt, "", "after the archive's end: " + src_.gzip->error());
+        case DecodeOutcome::kCorrupt:
+        case DecodeOutcome::kReadError:
+          Fail(FindingKind::kCorrupt, "", "after the archive's end: " + src_.decoded->error());
           return;
       }
       after_end_bytes_ += n;
@@ -559,7 +579,7 @@ class ArchiveReader {
   void Finish() {
     if (a_) {
       ctx_->source_bytes = CompressedBytes();
-      if (ctx_->format.empty()) ctx_->format = FormatDescription(a_.get(), src_.gzip != nullptr);
+      if (ctx_->format.empty()) ctx_->format = FormatDescription(a_.get(), src_.decoded_from);
     }
     Message end;
     end.end_of_stream = true;
@@ -574,7 +594,7 @@ class ArchiveReader {
   uint64_t entries_ = 0;
   uint64_t total_bytes_ = 0;
   uint64_t entry_bytes_ = 0;
-  uint64_t after_end_bytes_ = 0;  // decoded by DrainGzip, not restored
+  uint64_t after_end_bytes_ = 0;  // decoded by DrainDecoded, not restored
   std::string last_path_;
   uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;

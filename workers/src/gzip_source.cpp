@@ -27,22 +27,25 @@ std::string InflateError(int code) {
 }
 
 // The first three bytes of a gzip member: magic, then deflate as the method.
-bool StartsMember(const uint8_t* p) { return p[0] == 0x1f && p[1] == 0x8b && p[2] == 8; }
+bool MemberMagic(const uint8_t* p) { return p[0] == 0x1f && p[1] == 0x8b && p[2] == 8; }
 
 }  // namespace
+
+bool GzipSource::StartsMember(const std::string& bytes) {
+  return bytes.size() >= 3 && MemberMagic(reinterpret_cast<const uint8_t*>(bytes.data()));
+}
 
 bool GzipSource::Detect(int fd) {
   // A member start with no reserved flag bits: what gzip itself and libarchive accept.
   uint8_t m[4];
-  return pread(fd, m, sizeof m, 0) == 4 && StartsMember(m) && (m[3] & 0xe0) == 0;
+  return pread(fd, m, sizeof m, 0) == 4 && MemberMagic(m) && (m[3] & 0xe0) == 0;
 }
 
 GzipSource::GzipSource(int fd, size_t buffer_bytes, size_t max_read)
     : fd_(fd),
       state_(std::make_unique<inflate_state>()),
       in_(buffer_bytes ? std::max<size_t>(buffer_bytes, 16) : kInBytes),
-      max_read_(max_read ? max_read : in_.size()),
-      out_(kOutBytes) {
+      max_read_(max_read ? max_read : in_.size()) {
   isal_inflate_init(state_.get());
   state_->next_in = in_.data();
   state_->avail_in = 0;
@@ -77,7 +80,7 @@ bool GzipSource::AtNextMember() {
   inflate_state& st = *state_;
   // The buffer holds at least 16 bytes, so each turn reads or ends.
   while (st.avail_in < 3 && !file_end_ && read_errno_ == 0) Refill();
-  return st.avail_in >= 3 && StartsMember(st.next_in);
+  return st.avail_in >= 3 && MemberMagic(st.next_in);
 }
 
 // The length of the member header that starts at p (RFC 1952, 2.3), or 0 when the n bytes
@@ -145,18 +148,26 @@ GzipSource::Outcome GzipSource::ReadFailed() {
 }
 
 GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
+  if (out_.empty()) out_.resize(kOutBytes);
+  *data = out_.data();
+  return Decode(out_.data(), out_.size(), size);
+}
+
+GzipSource::Outcome GzipSource::Decode(uint8_t* out, size_t cap, size_t* size) {
+  *size = 0;
   // The end, or an error, is final: every later call says it again.
   if (final_) return *final_;
   inflate_state& st = *state_;
-  st.next_out = out_.data();
-  st.avail_out = static_cast<uint32_t>(out_.size());
+  st.next_out = out;
+  st.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
+  const size_t room = st.avail_out;
   int idle_turns = 0;
-  const auto produced = [&] { return out_.size() - st.avail_out; };
+  const auto produced = [&] { return room - st.avail_out; };
   // Ends the stream with `o`; bytes decoded before it still go out first.
   const auto finish = [&](Outcome o) {
     final_ = o;
     if (produced() == 0) return o;
-    return Deliver(data, size);
+    return Deliver(out, produced(), size);
   };
   for (;;) {
     if (in_header_) {
@@ -199,14 +210,12 @@ GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
       return finish(Corrupt("the decoder stopped making progress"));
     }
   }
-  return Deliver(data, size);
+  return Deliver(out, produced(), size);
 }
 
-GzipSource::Outcome GzipSource::Deliver(const void** data, size_t* size) {
-  const size_t n = out_.size() - state_->avail_out;
-  if (!delivered_any_ && n >= 3) holds_gzip_ = StartsMember(out_.data());
+GzipSource::Outcome GzipSource::Deliver(const uint8_t* out, size_t n, size_t* size) {
+  if (!delivered_any_ && n >= 3) holds_gzip_ = MemberMagic(out);
   delivered_any_ = delivered_any_ || n > 0;
-  *data = out_.data();
   *size = n;
   return Outcome::kData;
 }

@@ -13,40 +13,39 @@
 #include <string>
 #include <vector>
 
+#include "stream_decoder.h"
+
 struct inflate_state;
 
 namespace rp::detail {
 
-class GzipSource {
+class GzipSource final : public StreamDecoder {
  public:
   // True when the file at `fd` starts with a gzip member header that uses deflate (method 8)
   // and sets no reserved flag bits.
   // Only for regular files: the first bytes are read with pread, leaving the offset alone.
   static bool Detect(int fd);
+  // True when `bytes` start like a gzip member (magic, then deflate as the method).
+  static bool StartsMember(const std::string& bytes);
 
   // Reads `fd` (not owned) from its current offset. `buffer_bytes` sizes the input buffer, which
   // must hold a whole member header (0: 256 KiB); `max_read` caps each read (0: no cap), so
   // tests can cut headers, members and trailers at every point.
   explicit GzipSource(int fd, size_t buffer_bytes = 0, size_t max_read = 0);
-  ~GzipSource();
+  ~GzipSource() override;
   GzipSource(const GzipSource&) = delete;
   GzipSource& operator=(const GzipSource&) = delete;
 
-  enum class Outcome {
-    kData,       // *data, *size: decompressed bytes (valid until the next call)
-    kEnd,        // every member decoded and checked; trailing non-gzip bytes are ignored
-    kCorrupt,    // error() says what and where; the stream cannot go on
-    kTruncated,  // the file ends inside a member
-    kReadError,  // reading the file failed; read_errno() says why
-  };
-  // The end and every error are final: later calls return the same outcome. Bytes decoded
-  // before an error are delivered first, the error on the next call.
+  // kEnd: every member decoded and checked; trailing non-gzip bytes are ignored.
+  // kTruncated: the file ends inside a member.
+  using Outcome = DecodeOutcome;
+  DecodeOutcome Decode(uint8_t* out, size_t cap, size_t* n) override;
+  // Decode() into a buffer of its own (256 KiB): *data, *size valid until the next call.
   Outcome Next(const void** data, size_t* size);
 
-  const std::string& error() const { return error_; }
-  int read_errno() const { return read_errno_; }
-  // Bytes of the file the decoder has taken in: the compressed offset of an error.
-  uint64_t compressed_bytes() const { return consumed_; }
+  const std::string& error() const override { return error_; }
+  int read_errno() const override { return read_errno_; }
+  uint64_t compressed_bytes() const override { return consumed_; }
   uint64_t members() const { return members_; }
   // The decoded stream itself starts like a gzip file (gzip inside gzip).
   bool holds_gzip() const { return holds_gzip_; }
@@ -58,13 +57,13 @@ class GzipSource {
   Outcome ReadHeader();  // kData when the header is read and the deflate data comes next
   Outcome ReadFailed();
   Outcome Corrupt(const std::string& why);
-  Outcome Deliver(const void** data, size_t* size);  // hands out what out_ holds
+  Outcome Deliver(const uint8_t* out, size_t n, size_t* size);  // hands out n decoded bytes
 
   int fd_;
   std::unique_ptr<inflate_state> state_;
   std::vector<uint8_t> in_;
   size_t max_read_;
-  std::vector<uint8_t> out_;
+  std::vector<uint8_t> out_;  // for Next() only
   uint64_t consumed_ = 0;
   uint64_t members_ = 1;
   bool file_end_ = false;

@@ -1,0 +1,277 @@
+// zstd sources, decoded by libzstd on a thread of their own before libarchive sees them
+// (workers/src/zstd_source.h, decode_ahead.h): the decoder gives back exactly what zstd(1)
+// compressed, whatever its read size, across frames and skippable frames; every kind of damage
+// to a frame, its checksum or what follows the archive's end is a finding, not a pass; and the
+// decoder thread never outlives or blocks the reader that stops early.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "decode_ahead.h"
+#include "engine_support.h"
+#include "zstd_source.h"
+
+namespace rp::test {
+namespace {
+
+using detail::DecodeAhead;
+using detail::DecodeOutcome;
+using detail::ZstdSource;
+
+std::string Zstd(const TempDir& dir, const std::string& name, const std::string& data, const std::string& flags = "") {
+  WriteFile(dir / name, data);
+  std::string out;
+  EXPECT_EQ(RunShell("zstd -q -f " + flags + " " + (dir / name) + " -o " + (dir / (name + ".zst")), &out), 0) << out;
+  return ReadFile(dir / (name + ".zst"));
+}
+
+// A skippable frame (magic 0x184D2A50..5F, then a 4-byte length) holding `payload`.
+std::string Skippable(const std::string& payload) {
+  std::string f = "\x5a\x2a\x4d\x18";
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) f += static_cast<char>((n >> (8 * i)) & 0xff);
+  return f + payload;
+}
+
+std::string Pseudorandom(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    s[i] = (i / 4096) % 2 ? static_cast<char>(seed >> 24) : static_cast<char>('a' + (seed >> 28));
+  }
+  return s;
+}
+
+struct Decoded {
+  DecodeOutcome outcome;
+  std::string bytes;
+  std::string error;
+  uint64_t compressed = 0;
+};
+
+// Decodes the whole file through DecodeAhead, as the archive reader does, reading at most
+// `max_read` bytes at a time (0: no cap).
+Decoded DecodeAll(const std::string& path, size_t max_read = 0) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  Decoded d;
+  {
+    DecodeAhead ahead(std::make_unique<ZstdSource>(fd, max_read));
+    const void* p = nullptr;
+    size_t n = 0;
+    while ((d.outcome = ahead.Next(&p, &n)) == DecodeOutcome::kData) d.bytes.append(static_cast<const char*>(p), n);
+    d.error = ahead.error();
+    d.compressed = ahead.compressed_bytes();
+  }
+  close(fd);
+  return d;
+}
+
+TEST(ZstdSource, DecodesEveryFrameExactlyWhateverTheReadSize) {
+  TempDir dir;
+  const std::string a = Pseudorandom(900 * 1024, 1), b = Pseudorandom(3000, 2), c = Pseudorandom(70 * 1024, 3);
+  // A frame with its checksum, a skippable frame, a frame without a checksum, an empty frame.
+  const std::string file = Zstd(dir, "a", a) + Skippable("not data") + Zstd(dir, "b", b, "--no-check") +
+                           Zstd(dir, "e", "") + Zstd(dir, "c", c);
+  WriteFile(dir / "all.zst", file);
+  for (const size_t read_size : {size_t{1}, size_t{7}, size_t{4096}, size_t{0}}) {
+    const Decoded d = DecodeAll(dir / "all.zst", read_size);
+    EXPECT_EQ(d.outcome, DecodeOutcome::kEnd) << "read size " << read_size << ": " << d.error;
+    EXPECT_TRUE(d.bytes == a + b + c) << "read size " << read_size << ": " << d.bytes.size() << " bytes";
+    EXPECT_EQ(d.compressed, file.size()) << "read size " << read_size;
+  }
+  // The decoder alone counts the frames it finished (the skippable one included).
+  const int fd = open((dir / "all.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  ZstdSource z(fd);
+  std::vector<uint8_t> buf(1 << 16);
+  size_t n = 0;
+  while (z.Decode(buf.data(), buf.size(), &n) == DecodeOutcome::kData) {
+  }
+  EXPECT_EQ(z.frames_done(), 5u);
+  close(fd);
+}
+
+TEST(ZstdSource, EachDamageIsNamed) {
+  TempDir dir;
+  const std::string data = Pseudorandom(600 * 1024, 7);
+  const std::string z = Zstd(dir, "d", data);
+  struct Case {
+    std::string what;
+    std::string bytes;
+    DecodeOutcome expect;
+    std::string says;
+  };
+  std::string checksum = z, middle = z, magic = z;
+  checksum[checksum.size() - 2] = static_cast<char>(checksum[checksum.size() - 2] ^ 0xFF);
+  middle[middle.size() / 2] = static_cast<char>(middle[middle.size() / 2] ^ 0xFF);
+  const Case cases[] = {
+      {"the content checksum", checksum, DecodeOutcome::kCorrupt, "checksum (XXH64) does not match"},
+      {"a byte in the middle", middle, DecodeOutcome::kCorrupt, "zstd frame 1 is corrupt at or before compressed byte"},
+      {"bytes after the last frame", z + "trailing junk", DecodeOutcome::kCorrupt, "no zstd frame starts here"},
+      {"cut inside the checksum", z.substr(0, z.size() - 2), DecodeOutcome::kTruncated, "truncated"},
+      {"cut in the middle", z.substr(0, z.size() / 2), DecodeOutcome::kTruncated, "truncated"},
+      {"cut after the magic number", z.substr(0, 4), DecodeOutcome::kTruncated, "truncated"},
+      {"second frame cut short", z + z.substr(0, 40), DecodeOutcome::kTruncated, "frame 2"},
+  };
+  for (const Case& c : cases) {
+    for (const size_t read_size : {size_t{1}, size_t{5}, size_t{0}}) {
+      WriteFile(dir / "x.zst", c.bytes);
+      const Decoded d = DecodeAll(dir / "x.zst", read_size);
+      EXPECT_EQ(d.outcome, c.expect) << c.what << ", read size " << read_size << ": " << d.error;
+      EXPECT_NE(d.error.find(c.says), std::string::npos) << c.what << ": " << d.error;
+    }
+  }
+}
+
+TEST(ZstdSource, AnErrorIsFinalAndTheBlocksBeforeItComeFirst) {
+  TempDir dir;
+  const std::string data = Pseudorandom(2 << 20, 13);
+  std::string z = Zstd(dir, "d", data);
+  z[z.size() - 1] = static_cast<char>(z[z.size() - 1] ^ 0xFF);  // the frame's checksum
+  WriteFile(dir / "x.zst", z);
+  const int fd = open((dir / "x.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+  const void* p = nullptr;
+  size_t n = 0;
+  std::string out;
+  DecodeOutcome o;
+  while ((o = ahead.Next(&p, &n)) == DecodeOutcome::kData) out.append(static_cast<const char*>(p), n);
+  EXPECT_EQ(o, DecodeOutcome::kCorrupt) << ahead.error();
+  EXPECT_NE(ahead.error().find("checksum"), std::string::npos) << ahead.error();
+  // libzstd hands out nothing of the call that fails, so the last output block is lost; all
+  // before it came out, in order.
+  EXPECT_TRUE(data.compare(0, out.size(), out) == 0) << "a prefix of the data";
+  EXPECT_GE(out.size(), data.size() - DecodeAhead::kBlockBytes);
+  for (int again = 0; again < 3; ++again) EXPECT_EQ(ahead.Next(&p, &n), DecodeOutcome::kCorrupt);
+  EXPECT_EQ(ahead.compressed_bytes(), z.size()) << "the error is at or before the end of what was read";
+  close(fd);
+}
+
+TEST(DecodeAhead, AReaderThatStopsEarlyStopsTheDecoderToo) {
+  // 64 MiB decode to far more blocks than the decoder may run ahead: it is waiting for a free
+  // block when the reader goes away, and must not keep the reader's destructor waiting.
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(RunShell("head -c 67108864 /dev/zero | zstd -q -1 > " + (dir / "z.zst"), &out), 0) << out;
+  for (int taken : {0, 1, 3}) {
+    const int fd = open((dir / "z.zst").c_str(), O_RDONLY | O_CLOEXEC);
+    {
+      DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+      const void* p = nullptr;
+      size_t n = 0;
+      for (int i = 0; i < taken; ++i) {
+        ASSERT_EQ(ahead.Next(&p, &n), DecodeOutcome::kData);
+        ASSERT_EQ(n, DecodeAhead::kBlockBytes);
+      }
+      usleep(50 * 1000);  // the decoder fills every free block and waits
+      EXPECT_LT(ahead.compressed_bytes(), 1u << 20) << "what was handed out, not what was decoded ahead";
+    }
+    close(fd);
+  }
+}
+
+TEST(ZstdSource, OnlyAFileStartingWithAFrameIsDetected) {
+  TempDir dir;
+  WriteFile(dir / "z", Zstd(dir, "z0", "x"));
+  WriteFile(dir / "s", Skippable("x") + Zstd(dir, "z1", "x"));  // left to libarchive's reader
+  WriteFile(dir / "short", "\x28\xb5\x2f");
+  for (const auto& [name, want] : {std::pair{"z", true}, std::pair{"s", false}, std::pair{"short", false}}) {
+    const int fd = open((dir / name).c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_EQ(ZstdSource::Detect(fd), want) << name;
+    close(fd);
+  }
+}
+
+// --- through verify: the findings a user sees --------------------------------------------------
+
+class ZstdVerify : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SampleTreeOptions sto;
+    sto.seed = 6;
+    sto.files = 30;
+    sto.large_file_bytes = 400 * 1024;
+    entries_ = SampleTree(sto);
+    manifest_ = dir_ / "m.xxh128";
+    WriteFile(manifest_, ManifestFor(entries_, HashAlgo::kXxh128));
+    ASSERT_TRUE(WriteArchive(dir_ / "a.tar", {"pax", {}}, entries_).ok());
+    tar_ = ReadFile(dir_ / "a.tar");
+  }
+
+  VerifyReport Verify(const std::string& bytes, Limits* limits = nullptr) {
+    WriteFile(dir_ / "s.tar.zst", bytes);
+    auto o = Options(dir_, dir_ / "s.tar.zst");
+    o.manifest = manifest_;
+    if (limits) o.limits = *limits;
+    return RunVerifyIsolated(o);
+  }
+
+  TempDir dir_;
+  std::vector<TreeEntry> entries_;
+  std::string manifest_;
+  std::string tar_;
+};
+
+TEST_F(ZstdVerify, ATarSplitAcrossFramesVerifies) {
+  const size_t cut = tar_.size() / 3;
+  const std::string z = Zstd(dir_, "p1", tar_.substr(0, cut)) + Zstd(dir_, "p2", tar_.substr(cut));
+  const VerifyReport r = Verify(z);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_NE(r.format.find(", zstd"), std::string::npos) << r.format;
+  EXPECT_EQ(r.source_bytes, z.size()) << "the compressed bytes read";
+}
+
+TEST_F(ZstdVerify, ADamagedChecksumAfterTheArchivesEndIsCorrupt) {
+  // libarchive stops reading at the tar's end marker; with the records' padding after it the
+  // frame's checksum lies well past that point and is only checked because the reader decodes
+  // the rest of the stream.
+  std::string z = Zstd(dir_, "t", tar_ + std::string(1 << 20, '\0'));
+  z[z.size() - 3] = static_cast<char>(z[z.size() - 3] ^ 0xFF);
+  const VerifyReport r = Verify(z);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  ASSERT_EQ(PathsOf(r, FindingKind::kCorrupt).size(), 1u) << Describe(r);
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kCorrupt) {
+      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
+      EXPECT_NE(f.message.find("checksum (XXH64)"), std::string::npos) << f.message;
+      EXPECT_GT(f.offset, 0) << "names the compressed offset";
+    }
+  EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << "every file itself came back";
+}
+
+TEST_F(ZstdVerify, DamageInsideTheArchiveNamesTheCompressedOffset) {
+  std::string z = Zstd(dir_, "t", tar_);
+  const size_t at = z.size() / 2;
+  z[at] = static_cast<char>(z[at] ^ 0xFF);
+  const VerifyReport r = Verify(z);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  bool named = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kCorrupt && f.offset > 0 && static_cast<size_t>(f.offset) >= at) named = true;
+  EXPECT_TRUE(named) << "a corrupt finding at or after the damaged byte " << at << "\n" << Describe(r);
+}
+
+TEST_F(ZstdVerify, AFrameCutShortIsTruncated) {
+  const std::string z = Zstd(dir_, "t", tar_ + std::string(1 << 20, '\0'));
+  for (const size_t keep : {z.size() - 2, z.size() / 2}) {
+    const VerifyReport r = Verify(z.substr(0, keep));
+    EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+    EXPECT_FALSE(PathsOf(r, FindingKind::kTruncated).empty()) << "kept " << keep << Describe(r);
+  }
+}
+
+TEST_F(ZstdVerify, ABombHiddenAfterTheArchivesEndStopsAtTheLimit) {
+  std::string out;
+  ASSERT_EQ(RunShell("head -c 67108864 /dev/zero | zstd -q -1 > " + (dir_ / "zeros.zst"), &out), 0) << out;
+  Limits limits;
+  limits.max_total_bytes = 16u << 20;
+  const VerifyReport r = Verify(Zstd(dir_, "t", tar_) + ReadFile(dir_ / "zeros.zst"), &limits);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  ASSERT_EQ(PathsOf(r, FindingKind::kLimitExceeded).size(), 1u) << Describe(r);
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kLimitExceeded) {
+      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
+    }
+}
+
+}  // namespace
+}  // namespace rp::test
