@@ -169,6 +169,69 @@ TEST(DecodeAhead, AReaderThatStopsEarlyStopsTheDecoderToo) {
   }
 }
 
+TEST(DecodeAhead, ALentBlockStaysIntactUntilItsLastOwnerGoesAndThenIsReused) {
+  // 24 MiB of varied data: many more blocks than may exist at once, so blocks are reused.
+  TempDir dir;
+  const std::string data = Pseudorandom(24 << 20, 21);
+  WriteFile(dir / "d.zst", Zstd(dir, "d", data, "-1"));
+  const int fd = open((dir / "d.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  std::shared_ptr<const void> kept;
+  std::string kept_copy;
+  const char* kept_at = nullptr;
+  std::string out;
+  {
+    DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+    const void* p = nullptr;
+    size_t n = 0;
+    std::shared_ptr<const void> owner;
+    while (ahead.Next(&p, &n, &owner) == DecodeOutcome::kData) {
+      out.append(static_cast<const char*>(p), n);
+      if (!kept) {  // the first block is kept to the end, and beyond the decoder's life
+        kept = owner;
+        kept_at = static_cast<const char*>(p);
+        kept_copy.assign(kept_at, n);
+      }
+      owner.reset();
+      EXPECT_LE(ahead.blocks_allocated(), DecodeAhead::kMaxBlocks);
+    }
+    EXPECT_LT(ahead.blocks_allocated(), DecodeAhead::kMaxBlocks) << "blocks went back and were reused";
+  }
+  close(fd);
+  EXPECT_TRUE(out == data);
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(std::string(kept_at, kept_copy.size()) == kept_copy) << "no later block was decoded into it";
+}
+
+TEST(DecodeAhead, OwnersHeldByTheWritersBoundTheMemoryNotTheDecoder) {
+  // Owners kept (as queued messages keep them) until kMaxBlocks - kAhead - 1 blocks are lent:
+  // the decoder may still fill its kAhead blocks and the one just handed out, never more.
+  TempDir dir;
+  const std::string data = Pseudorandom(16 << 20, 22);
+  WriteFile(dir / "d.zst", Zstd(dir, "d", data, "-1"));
+  const int fd = open((dir / "d.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+  std::vector<std::shared_ptr<const void>> held;
+  const void* p = nullptr;
+  size_t n = 0;
+  std::string out;
+  for (size_t i = 0; i + DecodeAhead::kAhead + 1 < DecodeAhead::kMaxBlocks; ++i) {
+    held.emplace_back();
+    ASSERT_EQ(ahead.Next(&p, &n, &held.back()), DecodeOutcome::kData);
+    out.append(static_cast<const char*>(p), n);
+  }
+  // The decoder fills its kAhead blocks; then every block is out, and it waits.
+  for (int i = 0; i < 200 && ahead.blocks_allocated() < DecodeAhead::kMaxBlocks - 1; ++i) usleep(10 * 1000);
+  usleep(50 * 1000);
+  EXPECT_EQ(ahead.blocks_allocated(), DecodeAhead::kMaxBlocks - 1) << "the lent ones plus kAhead";
+  held.clear();  // the writers are done with them
+  DecodeOutcome o;
+  while ((o = ahead.Next(&p, &n)) == DecodeOutcome::kData) out.append(static_cast<const char*>(p), n);
+  EXPECT_EQ(o, DecodeOutcome::kEnd) << ahead.error();
+  EXPECT_TRUE(out == data);
+  EXPECT_EQ(ahead.blocks_allocated(), DecodeAhead::kMaxBlocks - 1) << "none more once they came back";
+  close(fd);
+}
+
 TEST(ZstdSource, OnlyAFileStartingWithAFrameIsDetected) {
   TempDir dir;
   WriteFile(dir / "z", Zstd(dir, "z0", "x"));

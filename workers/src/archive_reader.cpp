@@ -16,6 +16,7 @@
 #include "decode_ahead.h"
 #include "entry_stream.h"
 #include "gzip_source.h"
+#include "plain_source.h"
 #include "zstd_source.h"
 #include "rp/path_text.h"
 
@@ -56,9 +57,20 @@ struct SourceFile {
   int read_errno = 0;
   uint64_t position = 0;
   std::vector<char> buf;
-  // Set: libarchive reads what this decodes (gzip or zstd, named by `decoded_from`).
+  // Set: libarchive reads what this decodes: gzip or zstd (named by `decoded_from`), or a
+  // plain tar read ahead as it is (decoded_from null).
   std::unique_ptr<DecodeAhead> decoded;
   const char* decoded_from = nullptr;
+  // The block libarchive reads now, lent by `decoded`: content libarchive hands out inside it
+  // goes to the writers as a slice of it, not as a copy.
+  std::shared_ptr<const void> block;
+  uintptr_t block_begin = 0;
+  size_t block_size = 0;
+
+  bool Lends(const void* p, size_t n) const {
+    const auto at = reinterpret_cast<uintptr_t>(p);
+    return block && at >= block_begin && n <= block_size && at - block_begin <= block_size - n;
+  }
   // Bytes read or skipped so far, only ever growing, published for the stall watchdog.
   uint64_t worked = 0;
   std::atomic<uint64_t>* live = nullptr;
@@ -70,7 +82,10 @@ struct SourceFile {
 
   static la_ssize_t ReadDecoded(archive* a, SourceFile* s, const void** out) {
     size_t n = 0;
-    const DecodeOutcome outcome = s->decoded->Next(out, &n);
+    s->block.reset();
+    const DecodeOutcome outcome = s->decoded->Next(out, &n, &s->block);
+    s->block_begin = reinterpret_cast<uintptr_t>(*out);
+    s->block_size = n;
     s->Worked(s->decoded->compressed_bytes());
     switch (outcome) {
       case DecodeOutcome::kData: return static_cast<la_ssize_t>(n);
@@ -90,8 +105,9 @@ struct SourceFile {
     return -1;
   }
 
-  // A regular file compressed with gzip or zstd is decoded by us, on a thread of its own.
-  void DetectCompression() {
+  // A regular file compressed with gzip or zstd is decoded by us, on a thread of its own; a
+  // plain tar is read ahead on one, into blocks its content is lent from.
+  void DetectSource() {
     if (!seekable) return;
     if (GzipSource::Detect(fd)) {
       decoded = std::make_unique<DecodeAhead>(std::make_unique<GzipSource>(fd));
@@ -99,11 +115,14 @@ struct SourceFile {
     } else if (ZstdSource::Detect(fd)) {
       decoded = std::make_unique<DecodeAhead>(std::make_unique<ZstdSource>(fd));
       decoded_from = "zstd";
+    } else if (PlainSource::LooksLikeTar(fd)) {
+      decoded = std::make_unique<DecodeAhead>(std::make_unique<PlainSource>(fd));
     }
   }
-  bool decoded_gzip() const { return decoded && std::strcmp(decoded_from, "gzip") == 0; }
+  bool decoded_gzip() const { return decoded && decoded_from && std::strcmp(decoded_from, "gzip") == 0; }
 
   ~SourceFile() {
+    decoded.reset();  // its thread reads fd: stopped before fd is closed (and its number reused)
     if (fd >= 0) close(fd);
   }
 
@@ -183,7 +202,7 @@ class ArchiveReader {
       src_.seekable = true;
       posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    src_.DetectCompression();
+    src_.DetectSource();
     if (!src_.decoded) src_.buf.resize(kReadBytes);
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
@@ -433,7 +452,7 @@ class ArchiveReader {
   // limits, and anything wrong with it is a finding. Decoded bytes after the end are not
   // restored.
   void DrainDecoded() {
-    if (!src_.decoded) return;
+    if (!src_.decoded || !src_.decoded_from) return;  // a plain tar has nothing left to check
     for (;;) {
       const void* data = nullptr;
       size_t n = 0;
@@ -505,7 +524,6 @@ class ArchiveReader {
       if (!declared) return std::nullopt;
       return *declared > at ? *declared - at : 0;
     };
-    m.data = ctx_->queue->TakeBuffer(BufferFor(declared));
     uint64_t next_offset = 0;
     for (;;) {
       const void* buf = nullptr;
@@ -534,20 +552,39 @@ class ArchiveReader {
         Push(std::move(m));
         Push(std::move(w));
         m = Message{};
-        m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(next_offset)));
       }
       const auto uoff = off >= 0 ? static_cast<uint64_t>(off) : next_offset;
       if (uoff != next_offset) {
         // A hole (sparse file): ship what we have and start a new message at the new offset.
-        if (!m.data.empty() || m.header) Push(std::move(m));
+        if (m.size() > 0 || m.header) Push(std::move(m));
         m = Message{};
-        m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(uoff)));
       }
-      if (m.data.empty()) m.data_offset = uoff;
       next_offset = uoff + len;
       entry_bytes_ = next_offset;
       total_bytes_ += len;
       const char* p = static_cast<const char*>(buf);
+      if (src_.Lends(p, len)) {
+        // In place in a block the source lends: the writers get a slice of it, no copy.
+        if (m.slice.owner != src_.block || m.slice.p + m.slice.n != p) {
+          if (m.size() > 0) {
+            Push(std::move(m));
+            m = Message{};
+          }
+          ctx_->queue->ReturnBuffer(std::move(m.data));
+          m.data = {};
+          m.slice = Slice{src_.block, p, 0};
+          m.data_offset = uoff;
+        }
+        m.slice.n += len;
+        len = 0;
+      } else if (m.slice.owner) {
+        Push(std::move(m));
+        m = Message{};
+      }
+      if (len > 0 && m.data.empty()) {
+        m.data_offset = uoff;
+        if (m.data.capacity() == 0) m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(uoff)));
+      }
       while (len > 0) {
         const size_t room = kChunkBytes - m.data.size();
         const size_t n = len < room ? len : room;

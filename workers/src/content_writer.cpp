@@ -26,7 +26,7 @@ ContentWriter::~ContentWriter() { Finish(); }
 
 void ContentWriter::Enqueue(Op&& op) {
   std::unique_lock lock(mu_);
-  const size_t sz = op.data.capacity();
+  const size_t sz = op.data.capacity() + op.slice.n;
   auto room = [&] { return q_.empty() || (queued_bytes_ + sz <= kMaxQueuedBytes && q_.size() < kMaxQueuedOps); };
   if (!room()) {
     producer_waiting_ = true;
@@ -39,14 +39,14 @@ void ContentWriter::Enqueue(Op&& op) {
 }
 
 void ContentWriter::Begin(FileStart file) {
-  Op op{Op::Kind::kBegin, std::make_unique<FileStart>(std::move(file)), {}, 0};
+  Op op{Op::Kind::kBegin, std::make_unique<FileStart>(std::move(file)), {}, 0, {}};
   Enqueue(std::move(op));
 }
-void ContentWriter::Data(std::vector<char>&& chunk, uint64_t offset) {
-  Enqueue(Op{Op::Kind::kData, nullptr, std::move(chunk), offset});
+void ContentWriter::Data(std::vector<char>&& chunk, Slice&& slice, uint64_t offset) {
+  Enqueue(Op{Op::Kind::kData, nullptr, std::move(chunk), offset, std::move(slice)});
 }
-void ContentWriter::MarkDamaged() { Enqueue(Op{Op::Kind::kDamaged, nullptr, {}, 0}); }
-void ContentWriter::End() { Enqueue(Op{Op::Kind::kEnd, nullptr, {}, 0}); }
+void ContentWriter::MarkDamaged() { Enqueue(Op{Op::Kind::kDamaged, nullptr, {}, 0, {}}); }
+void ContentWriter::End() { Enqueue(Op{Op::Kind::kEnd, nullptr, {}, 0, {}}); }
 
 void ContentWriter::Finish() {
   {
@@ -88,7 +88,11 @@ void ContentWriter::Apply(Op& op) {
       damaged_ = false;
       return;
     case Op::Kind::kData:
-      if (cur_ && !failed()) Write(op.data, op.offset);
+      if (cur_ && !failed()) {
+        if (op.slice.owner) Write(op.slice.p, op.slice.n, op.offset);
+        else Write(op.data.data(), op.data.size(), op.offset);
+      }
+      op.slice = Slice{};  // the source's block goes back as soon as it is written
       buffers_->ReturnBuffer(std::move(op.data));
       return;
     case Op::Kind::kDamaged:
@@ -100,15 +104,15 @@ void ContentWriter::Apply(Op& op) {
   }
 }
 
-void ContentWriter::Write(std::vector<char>& data, uint64_t offset) {
+void ContentWriter::Write(const char* data, size_t size, uint64_t offset) {
   if (offset > pos_) {  // a hole: zeros in the content
     hasher_.UpdateZeros(offset - pos_);
     if (lseek(cur_->fd, static_cast<off_t>(offset), SEEK_SET) < 0) damaged_ = true;
     pos_ = offset;
   }
-  if (data.empty()) return;
+  if (size == 0) return;
   int err = 0;
-  if (!WriteAll(cur_->fd, data.data(), data.size(), &err)) {
+  if (!WriteAll(cur_->fd, data, size, &err)) {
     damaged_ = true;
     findings.push_back(Finding{FindingKind::kIoError, cur_->path, std::string("write to sandbox failed: ") + std::strerror(err), -1});
     if ((err == ENOSPC || err == EDQUOT) && capped_bytes_ > 0) {
@@ -126,11 +130,11 @@ void ContentWriter::Write(std::vector<char>& data, uint64_t offset) {
     failed_.store(true, std::memory_order_relaxed);
     return;
   }
-  hasher_.Update(data.data(), data.size());
-  pos_ += data.size();
-  written_ += data.size();
-  bytes += data.size();
-  if (live_bytes_) live_bytes_->fetch_add(data.size(), std::memory_order_relaxed);
+  hasher_.Update(data, size);
+  pos_ += size;
+  written_ += size;
+  bytes += size;
+  if (live_bytes_) live_bytes_->fetch_add(size, std::memory_order_relaxed);
 }
 
 void ContentWriter::Close() {

@@ -45,7 +45,8 @@ class ContentWriter {
   ContentWriter& operator=(const ContentWriter&) = delete;
 
   void Begin(FileStart file);
-  void Data(std::vector<char>&& chunk, uint64_t offset);
+  // The bytes are in `chunk` or, lent in place, in `slice`.
+  void Data(std::vector<char>&& chunk, Slice&& slice, uint64_t offset);
   void MarkDamaged();
   void End();
   // Drains the queue and stops the thread. Afterwards the fields below are final.
@@ -64,11 +65,12 @@ class ContentWriter {
     std::unique_ptr<FileStart> start;
     std::vector<char> data;
     uint64_t offset = 0;
+    Slice slice;
   };
   void Enqueue(Op&& op);
   void Run();
   void Apply(Op& op);
-  void Write(std::vector<char>& data, uint64_t offset);
+  void Write(const char* data, size_t size, uint64_t offset);
   void Close();
 
   MessageQueue* buffers_;

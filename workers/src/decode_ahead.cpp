@@ -1,17 +1,95 @@
 #include "decode_ahead.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 namespace rp::detail {
 
-DecodeAhead::DecodeAhead(std::unique_ptr<StreamDecoder> decoder) : decoder_(std::move(decoder)), blocks_(kBlocks) {
-  for (size_t i = 0; i < kBlocks; ++i) {
-    blocks_[i].bytes.resize(kBlockBytes);
-    free_.push_back(i);
+struct DecodeAhead::Shared : std::enable_shared_from_this<DecodeAhead::Shared> {
+  struct Block {
+    std::vector<uint8_t> bytes;
+    size_t size = 0;
+    DecodeOutcome outcome = DecodeOutcome::kData;
+    uint64_t compressed = 0;  // the decoder's compressed_bytes() after this block
+  };
+
+  std::unique_ptr<StreamDecoder> decoder;
+  std::mutex mu;
+  std::condition_variable to_decoder, to_reader;
+  std::deque<std::unique_ptr<Block>> blocks;  // stable addresses
+  std::deque<Block*> free, ready;
+  bool stop = false;
+  std::thread thread;
+  // Written by the decoder before it queues the final block; read after it is taken.
+  std::string error;
+  int read_errno = 0;
+
+  // A block to decode into, under `lock`: a free one, or a new one while fewer than
+  // kMaxBlocks exist; null when the decoder must wait.
+  Block* Take() {
+    if (!free.empty()) {
+      Block* b = free.front();
+      free.pop_front();
+      return b;
+    }
+    if (blocks.size() >= kMaxBlocks) return nullptr;
+    blocks.push_back(std::make_unique<Block>());
+    blocks.back()->bytes.resize(kBlockBytes);
+    return blocks.back().get();
   }
+
+  void Fill(Block* b) {
+    b->outcome = decoder->Decode(b->bytes.data(), b->bytes.size(), &b->size);
+    b->compressed = decoder->compressed_bytes();
+    if (b->outcome != DecodeOutcome::kData) {
+      error = decoder->error();
+      read_errno = decoder->read_errno();
+    }
+  }
+
+  void Run() {
+    for (;;) {
+      Block* b = nullptr;
+      {
+        std::unique_lock lock(mu);
+        to_decoder.wait(lock, [&] { return stop || (ready.size() < kAhead && (b = Take()) != nullptr); });
+        if (stop) {
+          if (b) free.push_back(b);
+          return;
+        }
+      }
+      Fill(b);
+      const bool last = b->outcome != DecodeOutcome::kData;
+      {
+        std::lock_guard lock(mu);
+        ready.push_back(b);
+      }
+      to_reader.notify_one();
+      if (last) return;
+    }
+  }
+
+  // An owner of block b: when its last copy goes, b is free again.
+  std::shared_ptr<const void> Lend(Block* b) {
+    return std::shared_ptr<const void>(b->bytes.data(), [self = shared_from_this(), b](const void*) {
+      {
+        std::lock_guard lock(self->mu);
+        self->free.push_back(b);
+      }
+      self->to_decoder.notify_one();
+    });
+  }
+};
+
+DecodeAhead::DecodeAhead(std::unique_ptr<StreamDecoder> decoder) : shared_(std::make_shared<Shared>()) {
+  shared_->decoder = std::move(decoder);
   try {
-    thread_ = std::thread([this] { Run(); });
+    shared_->thread = std::thread([s = shared_.get()] { s->Run(); });
   } catch (const std::system_error&) {
     // Out of tasks (RLIMIT_NPROC, a pids cgroup): Next() decodes on the reader's thread.
   }
@@ -19,75 +97,52 @@ DecodeAhead::DecodeAhead(std::unique_ptr<StreamDecoder> decoder) : decoder_(std:
 
 DecodeAhead::~DecodeAhead() {
   {
-    std::lock_guard lock(mu_);
-    stop_ = true;
+    std::lock_guard lock(shared_->mu);
+    shared_->stop = true;
   }
-  to_decoder_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  shared_->to_decoder.notify_all();
+  if (shared_->thread.joinable()) shared_->thread.join();
 }
 
-void DecodeAhead::Fill(Block* b) {
-  b->outcome = decoder_->Decode(b->bytes.data(), b->bytes.size(), &b->size);
-  b->compressed = decoder_->compressed_bytes();
-  if (b->outcome != DecodeOutcome::kData) {
-    error_ = decoder_->error();
-    read_errno_ = decoder_->read_errno();
-  }
+const std::string& DecodeAhead::error() const { return shared_->error; }
+int DecodeAhead::read_errno() const { return shared_->read_errno; }
+size_t DecodeAhead::blocks_allocated() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->blocks.size();
 }
 
-void DecodeAhead::Run() {
-  for (;;) {
-    size_t i;
-    {
-      std::unique_lock lock(mu_);
-      to_decoder_.wait(lock, [this] { return stop_ || !free_.empty(); });
-      if (stop_) return;
-      i = free_.front();
-      free_.pop_front();
-    }
-    Fill(&blocks_[i]);
-    const bool last = blocks_[i].outcome != DecodeOutcome::kData;
-    {
-      std::lock_guard lock(mu_);
-      ready_.push_back(i);
-    }
-    to_reader_.notify_one();
-    if (last) return;
-  }
-}
-
-DecodeOutcome DecodeAhead::Next(const void** data, size_t* size) {
+DecodeOutcome DecodeAhead::Next(const void** data, size_t* size, std::shared_ptr<const void>* owner) {
   *size = 0;
   if (final_) return *final_;
-  size_t i;
+  held_.reset();  // the last block goes back unless the caller kept an owner
+  Shared& s = *shared_;
+  Shared::Block* b = nullptr;
   {
-    std::unique_lock lock(mu_);
-    if (held_) {
-      free_.push_back(*held_);
-      held_.reset();
-      to_decoder_.notify_one();
-    }
-    if (thread_.joinable()) {
-      to_reader_.wait(lock, [this] { return !ready_.empty(); });
-      i = ready_.front();
-      ready_.pop_front();
+    std::unique_lock lock(s.mu);
+    if (s.thread.joinable()) {
+      s.to_reader.wait(lock, [&] { return !s.ready.empty(); });
+      b = s.ready.front();
+      s.ready.pop_front();
+      s.to_decoder.notify_one();  // it may be waiting for the reader to fall behind less
     } else {
-      i = free_.front();
-      free_.pop_front();
+      s.to_decoder.wait(lock, [&] { return (b = s.Take()) != nullptr; });
       lock.unlock();
-      Fill(&blocks_[i]);
+      s.Fill(b);
     }
   }
-  Block& b = blocks_[i];
-  compressed_ = b.compressed;
-  if (b.outcome != DecodeOutcome::kData) {
-    final_ = b.outcome;
+  compressed_ = b->compressed;
+  if (b->outcome != DecodeOutcome::kData) {
+    final_ = b->outcome;
+    std::lock_guard lock(s.mu);
+    s.free.push_back(b);
     return *final_;
   }
-  held_ = i;
-  if (head_.size() < 4) head_.append(reinterpret_cast<const char*>(b.bytes.data()), std::min<size_t>(4 - head_.size(), b.size));
-  *data = b.bytes.data();
-  *size = b.size;
+  held_ = s.Lend(b);
+  if (owner) *owner = held_;
+  if (head_.size() < 4)
+    head_.append(reinterpret_cast<const char*>(b->bytes.data()), std::min<size_t>(4 - head_.size(), b->size));
+  *data = b->bytes.data();
+  *size = b->size;
   return DecodeOutcome::kData;
 }
 

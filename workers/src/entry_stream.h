@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,14 +35,29 @@ struct EntryHeader {
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
 };
 
+// Content bytes lent in place by the source (a block of a DecodeAhead's, in which libarchive
+// handed out a tar member's content): kept alive by `owner`, never copied.
+struct Slice {
+  std::shared_ptr<const void> owner;
+  const char* p = nullptr;
+  size_t n = 0;
+};
+
 struct Message {
   std::optional<EntryHeader> header;  // starts a new entry
-  std::vector<char> data;             // content bytes of the current entry
-  uint64_t data_offset = 0;           // offset of `data` within the entry (sparse files)
+  // Content bytes of the current entry: a buffer of our own or a slice, never both.
+  std::vector<char> data;
+  Slice slice;
+  uint64_t data_offset = 0;           // offset of the content within the entry (sparse files)
   bool end_of_entry = false;
   std::optional<Finding> finding;  // found by the reader; concerns the current entry if any
   bool entry_damaged = false;      // the current entry's content is known to be bad
   bool end_of_stream = false;
+
+  const char* bytes() const { return slice.owner ? slice.p : data.data(); }
+  size_t size() const { return slice.owner ? slice.n : data.size(); }
+  // Memory the message holds on to, as the queue counts it.
+  size_t footprint() const { return data.capacity() + slice.n; }
 };
 
 constexpr size_t kChunkBytes = 256 * 1024;
@@ -59,7 +75,7 @@ class MessageQueue {
   // small files, a notify per message costs more than the files' content.
   bool Push(Message&& m) {
     std::unique_lock lock(mu_);
-    const size_t sz = m.data.capacity();
+    const size_t sz = m.footprint();
     auto has_room = [&] {
       return cancelled_ || q_.empty() || (bytes_ + sz <= max_bytes_ && q_.size() < max_messages_);
     };

@@ -65,8 +65,8 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
           hasher.UpdateZeros(m->data_offset - pos);
           pos = m->data_offset;
         }
-        hasher.Update(m->data.data(), m->data.size());
-        pos += m->data.size();
+        hasher.Update(m->bytes(), m->size());
+        pos += m->size();
       }
       if (m->entry_damaged) damaged = true;
       if (m->finding) result.findings.push_back(std::move(*m->finding));

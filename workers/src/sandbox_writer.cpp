@@ -95,7 +95,7 @@ void SandboxWriter::Consume(MessageQueue* queue) {
         break;
       }
       if (m.header) OnHeader(*m.header);
-      if (!m.data.empty() || m.data_offset > 0) OnData(m);
+      if (m.size() > 0 || m.data_offset > 0) OnData(m);
       // The content writer records the damage in the file's row.
       if (m.entry_damaged && cur_ && cur_->writing) content_->MarkDamaged();
       if (m.finding) {
@@ -365,7 +365,7 @@ void SandboxWriter::StartContent(int fd, const EntryHeader& h) {
 
 void SandboxWriter::OnData(Message& m) {
   if (!cur_ || cur_->skip || !cur_->writing) return;
-  content_->Data(std::move(m.data), m.data_offset);
+  content_->Data(std::move(m.data), std::move(m.slice), m.data_offset);
 }
 
 
