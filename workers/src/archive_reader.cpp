@@ -84,7 +84,7 @@ struct SourceFile {
     size_t n = 0;
     s->block.reset();
     const DecodeOutcome outcome = s->decoded->Next(out, &n, &s->block);
-    s->block_begin = reinterpret_cast<uintptr_t>(*out);
+    s->block_begin = outcome == DecodeOutcome::kData ? reinterpret_cast<uintptr_t>(*out) : 0;
     s->block_size = n;
     s->Worked(s->decoded->compressed_bytes());
     switch (outcome) {
