@@ -581,10 +581,8 @@ class ArchiveReader {
         Push(std::move(m));
         m = Message{};
       }
-      if (len > 0 && m.data.empty()) {
-        m.data_offset = uoff;
-        if (m.data.capacity() == 0) m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(uoff)));
-      }
+      if (m.size() == 0) m.data_offset = uoff;  // also for an empty block at a new offset
+      if (len > 0 && m.data.capacity() == 0) m.data = ctx_->queue->TakeBuffer(BufferFor(remaining(uoff)));
       while (len > 0) {
         const size_t room = kChunkBytes - m.data.size();
         const size_t n = len < room ? len : room;

@@ -104,8 +104,6 @@ DecodeAhead::~DecodeAhead() {
   if (shared_->thread.joinable()) shared_->thread.join();
 }
 
-const std::string& DecodeAhead::error() const { return shared_->error; }
-int DecodeAhead::read_errno() const { return shared_->read_errno; }
 size_t DecodeAhead::blocks_allocated() const {
   std::lock_guard lock(shared_->mu);
   return shared_->blocks.size();
@@ -133,7 +131,9 @@ DecodeOutcome DecodeAhead::Next(const void** data, size_t* size, std::shared_ptr
   compressed_ = b->compressed;
   if (b->outcome != DecodeOutcome::kData) {
     final_ = b->outcome;
-    std::lock_guard lock(s.mu);
+    std::lock_guard lock(s.mu);  // the decoder wrote these before it queued this block
+    error_ = s.error;
+    read_errno_ = s.read_errno;
     s.free.push_back(b);
     return *final_;
   }

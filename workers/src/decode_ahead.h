@@ -39,9 +39,10 @@ class DecodeAhead {
   // outlive this object.
   DecodeOutcome Next(const void** data, size_t* size, std::shared_ptr<const void>* owner = nullptr);
 
-  // Valid once Next() has returned a final outcome.
-  const std::string& error() const;
-  int read_errno() const;
+  // Set once Next() has returned a final outcome (empty and 0 before: the decoder may still be
+  // writing its own).
+  const std::string& error() const { return error_; }
+  int read_errno() const { return read_errno_; }
   // Compressed bytes behind what Next() has handed out so far.
   uint64_t compressed_bytes() const { return compressed_; }
   // The first bytes handed out (up to 4): what the decoded stream starts with.
@@ -56,6 +57,8 @@ class DecodeAhead {
   std::optional<DecodeOutcome> final_;
   uint64_t compressed_ = 0;
   std::string head_;
+  std::string error_;
+  int read_errno_ = 0;
 };
 
 }  // namespace rp::detail

@@ -107,11 +107,18 @@ class MessageQueue {
     return true;
   }
 
+  // Stops both sides. What is still queued is dropped at once: its slices pin the decoder's
+  // blocks, and a reader waiting for a block would otherwise wait for ever.
   void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    not_full_.notify_all();
-    not_empty_.notify_all();
+    std::deque<Message> dropped;
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+      dropped.swap(q_);
+      bytes_ = 0;
+      not_full_.notify_all();
+      not_empty_.notify_all();
+    }
   }
   bool cancelled() const {
     std::lock_guard lock(mu_);

@@ -91,6 +91,9 @@ DecodeOutcome ZstdSource::Decode(uint8_t* out, size_t cap, size_t* n) {
       std::string why = ZSTD_getErrorName(ret);
       if (code == ZSTD_error_checksum_wrong)
         why = "the frame's content checksum (XXH64) does not match its data";
+      else if (code == ZSTD_error_frameParameter_windowTooLarge)
+        why = "the frame needs a window larger than 128 MiB (zstd --long beyond 27), which is not decoded so that "
+              "memory stays bounded (" + why + ")";
       else if (code == ZSTD_error_prefix_unknown)
         why = "no zstd frame starts here (" + why + ")";
       error_ = "zstd frame " + std::to_string(frame_) + " is corrupt at or before compressed byte " +
