@@ -2,6 +2,18 @@
 
 #include <openssl/evp.h>
 #include <xxhash.h>
+// The library's run-time dispatch picks AVX-512, AVX2 or SSE2 for XXH3's bulk loop; the plain
+// entry points are built for the baseline x86-64 (SSE2) and hash at about a third of the speed
+// here (0.10 s against 0.04 s per GiB in cache). Digests are the same either way.
+#if defined(__x86_64__)
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
+#define RP_XXH3_128_UPDATE XXH3_128bits_update_dispatch
+#define RP_XXH3_64_UPDATE XXH3_64bits_update_dispatch
+#else
+#define RP_XXH3_128_UPDATE XXH3_128bits_update
+#define RP_XXH3_64_UPDATE XXH3_64bits_update
+#endif
 
 #include <array>
 #include <stdexcept>
@@ -111,8 +123,8 @@ void Hasher::Reset() {
 
 void Hasher::Update(const void* data, size_t len) {
   switch (algo_) {
-    case HashAlgo::kXxh128: XXH3_128bits_update(state_->xxh3, data, len); break;
-    case HashAlgo::kXxh3_64: XXH3_64bits_update(state_->xxh3, data, len); break;
+    case HashAlgo::kXxh128: RP_XXH3_128_UPDATE(state_->xxh3, data, len); break;
+    case HashAlgo::kXxh3_64: RP_XXH3_64_UPDATE(state_->xxh3, data, len); break;
     case HashAlgo::kXxh64: XXH64_update(state_->xxh64, data, len); break;
     case HashAlgo::kXxh32: XXH32_update(state_->xxh32, data, len); break;
     default: EVP_DigestUpdate(state_->evp, data, len);
