@@ -123,8 +123,11 @@ void PrintHuman(const rp::VerifyReport& r) {
                    std::string(rp::FindingKindName(kind)).c_str());
   if (r.findings_dropped)
     std::fprintf(o, "  ... and %llu more findings\n", static_cast<unsigned long long>(r.findings_dropped));
-  std::fprintf(o, "  sandbox: %s, %s (%s)\n", rp::EscapePath(r.sandbox).c_str(), r.sandbox_kind.c_str(),
-               r.sandbox_removed ? "removed" : "kept");
+  if (r.sandbox.empty())
+    std::fprintf(o, "  sandbox: none (stopped before one was made)\n");
+  else
+    std::fprintf(o, "  sandbox: %s, %s (%s)\n", rp::EscapePath(r.sandbox).c_str(), r.sandbox_kind.c_str(),
+                 r.sandbox_removed ? "removed" : "kept");
   // Which protections were in force: every run says so (--json has each layer's details).
   std::string enforced, missing;
   for (const auto& [layer, state] : r.isolation) {

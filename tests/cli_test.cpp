@@ -169,6 +169,31 @@ TEST(cli_verify, GoodArchiveWithManifestPassesWithEveryJsonField) {
   EXPECT_TRUE(j["isolation"].is_object() && !j["isolation"].empty()) << j["isolation"].dump();
 }
 
+TEST(cli_verify, StandardInputIsTheFileBehindItAndAPipeIsRefusedByName) {
+  // The worker's own standard input is its job: /dev/stdin must not be passed on as a path.
+  Fixture f;
+  const std::string args = "--json verify /dev/stdin --manifest " + Quote(f.manifest) + " --sandbox " + Quote(f.sandbox);
+  const CliResult r = RunRp(f.dir, args + " < " + Quote(f.archive));
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  const json j = ParseJson(r);
+  EXPECT_EQ(j.value("status", ""), "passed") << r.out;
+  EXPECT_EQ(j.value("source", ""), f.archive) << "the file behind the descriptor, by its real path";
+
+  // The manifest may come the same way.
+  const CliResult m = RunRp(f.dir, "verify " + Quote(f.archive) + " --manifest /dev/fd/0 --sandbox " +
+                                       Quote(f.sandbox) + " < " + Quote(f.manifest));
+  EXPECT_EQ(m.rc, 0) << m.out << m.err;
+
+  // A pipe cannot be handed to the isolated worker: a usage error that says what to do.
+  std::string out;  // standard output and error together
+  const int rc = test::Run("cat " + Quote(f.archive) + " | " + Quote(RP_BINARY) + " verify /dev/stdin --sandbox " +
+                               Quote(f.sandbox),
+                           &out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(Contains(out, "unnamed pipe") && Contains(out, "mkfifo")) << out;
+  EXPECT_TRUE(Contains(out, "sandbox: none")) << out;
+}
+
 TEST(cli_verify, GoodArchiveHumanOutputExitsZero) {
   Fixture f;
   const CliResult r = RunRp(f.dir, f.VerifyArgs(f.manifest));

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -178,9 +179,54 @@ void PlaceFds(const int (&from)[5], const int (&to)[5]) {
 
 constexpr size_t kMaxLineBytes = 256u << 20;  // a result with 100,000 findings is ~20 MiB
 
+// Paths that name one of this process's own descriptors mean something else in the worker,
+// whose standard input is its job: `verify /dev/stdin < backup.tar` would read the job. A file
+// or directory behind such a path is handed on by its real path; a pipe or socket cannot be
+// (the worker's Landlock ruleset has no rule for one), so it is refused by name.
+bool NamesOwnDescriptor(const std::string& p) {
+  if (p == "/dev/stdin") return true;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"})
+    if (p.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+Status ResolveOwnDescriptor(const char* what, std::string* path) {
+  if (!NamesOwnDescriptor(*path)) return Status::Ok();
+  if (char* real = realpath(path->c_str(), nullptr)) {
+    *path = real;
+    free(real);
+    return Status::Ok();
+  }
+  struct stat st {};
+  if (stat(path->c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+    return Status::Usage(std::string(what) + " " + *path + " is an unnamed " + (S_ISFIFO(st.st_mode) ? "pipe" : "socket") +
+                         ", which the isolated worker cannot be given: write the stream to a file, or through a named "
+                         "pipe (mkfifo) given by its path");
+  return Status::Environment(std::string("cannot read ") + what + " " + *path + ": " + std::strerror(errno));
+}
+
+VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options);
+
 }  // namespace
 
 VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
+  VerifyOptions resolved = options;
+  Status s = ResolveOwnDescriptor("source", &resolved.source);
+  if (s.ok() && resolved.manifest) s = ResolveOwnDescriptor("manifest", &*resolved.manifest);
+  if (!s.ok()) {
+    VerifyReport report;
+    report.source = options.source;
+    report.limits = options.limits;
+    report.status = RunStatus::kAborted;
+    report.abort_status = s;
+    return report;
+  }
+  return RunVerifyIsolatedAsGiven(resolved);
+}
+
+namespace {
+
+VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   VerifyReport report;
   report.source = options.source;
   report.limits = options.limits;
@@ -408,5 +454,7 @@ VerifyReport RunVerifyIsolated(const VerifyOptions& options) {
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;
 }
+
+}  // namespace
 
 }  // namespace rp
