@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine_support.h"
+#include "sample_tar_verify.h"
 #include "gzip_source.h"
 
 namespace rp::test {
@@ -197,32 +198,9 @@ TEST(GzipSource, OnlyARegularGzipFileIsDetected) {
 
 // --- through verify: the findings a user sees --------------------------------------------------
 
-class GzipVerify : public ::testing::Test {
+class GzipVerify : public SampleTarVerify {
  protected:
-  void SetUp() override {
-    SampleTreeOptions sto;
-    sto.seed = 5;
-    sto.files = 30;
-    sto.large_file_bytes = 400 * 1024;
-    entries_ = SampleTree(sto);
-    manifest_ = dir_ / "m.xxh128";
-    WriteFile(manifest_, ManifestFor(entries_, HashAlgo::kXxh128));
-    ASSERT_TRUE(WriteArchive(dir_ / "a.tar", {"pax", {}}, entries_).ok());
-    tar_ = ReadFile(dir_ / "a.tar");
-  }
-
-  VerifyReport Verify(const std::string& bytes, Limits* limits = nullptr) {
-    WriteFile(dir_ / "s.tar.gz", bytes);
-    auto o = Options(dir_, dir_ / "s.tar.gz");
-    o.manifest = manifest_;
-    if (limits) o.limits = *limits;
-    return RunVerifyIsolated(o);
-  }
-
-  TempDir dir_;
-  std::vector<TreeEntry> entries_;
-  std::string manifest_;
-  std::string tar_;
+  GzipVerify() : SampleTarVerify(5, "s.tar.gz") {}
 };
 
 TEST_F(GzipVerify, ATarSplitAcrossMembersVerifies) {
@@ -240,16 +218,7 @@ TEST_F(GzipVerify, ADamagedTrailerAfterTheArchivesEndIsCorrupt) {
   // after the end marker (tar writers fill whole records) puts the trailer well past it.
   std::string gz = Gzip(dir_, "t", tar_ + std::string(1 << 20, '\0'));
   gz[gz.size() - 6] = static_cast<char>(gz[gz.size() - 6] ^ 0xFF);
-  const VerifyReport r = Verify(gz);
-  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
-  ASSERT_EQ(PathsOf(r, FindingKind::kCorrupt).size(), 1u) << Describe(r);
-  for (const auto& f : r.findings)
-    if (f.kind == FindingKind::kCorrupt) {
-      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
-      EXPECT_NE(f.message.find("CRC-32"), std::string::npos) << f.message;
-      EXPECT_GT(f.offset, 0) << "names the compressed offset";
-    }
-  EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << "every file itself came back";
+  ExpectOnlyCorruptAfterTheEnd(Verify(gz), "CRC-32");
 }
 
 TEST_F(GzipVerify, ADamagedTrailerRightAfterTheArchiveFailsAndEveryFileStillComesBack) {
@@ -302,15 +271,7 @@ TEST_F(GzipVerify, GzipInsideGzipIsRefusedByNameAndQuickly) {
 }
 
 TEST_F(GzipVerify, DamageInsideTheArchiveNamesTheCompressedOffset) {
-  std::string gz = Gzip(dir_, "t", tar_);
-  const size_t at = gz.size() / 2;
-  gz[at] = static_cast<char>(gz[at] ^ 0xFF);
-  const VerifyReport r = Verify(gz);
-  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
-  bool named = false;
-  for (const auto& f : r.findings)
-    if (f.kind == FindingKind::kCorrupt && f.offset > 0 && static_cast<size_t>(f.offset) >= at) named = true;
-  EXPECT_TRUE(named) << "a corrupt finding at or after the damaged byte " << at << "\n" << Describe(r);
+  ExpectMiddleDamageNamesItsOffset(Gzip(dir_, "t", tar_));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "decode_ahead.h"
 #include "engine_support.h"
+#include "sample_tar_verify.h"
 #include "entry_stream.h"
 #include "zstd_source.h"
 
@@ -266,32 +267,9 @@ TEST(ZstdSource, OnlyAFileStartingWithAFrameIsDetected) {
 
 // --- through verify: the findings a user sees --------------------------------------------------
 
-class ZstdVerify : public ::testing::Test {
+class ZstdVerify : public SampleTarVerify {
  protected:
-  void SetUp() override {
-    SampleTreeOptions sto;
-    sto.seed = 6;
-    sto.files = 30;
-    sto.large_file_bytes = 400 * 1024;
-    entries_ = SampleTree(sto);
-    manifest_ = dir_ / "m.xxh128";
-    WriteFile(manifest_, ManifestFor(entries_, HashAlgo::kXxh128));
-    ASSERT_TRUE(WriteArchive(dir_ / "a.tar", {"pax", {}}, entries_).ok());
-    tar_ = ReadFile(dir_ / "a.tar");
-  }
-
-  VerifyReport Verify(const std::string& bytes, Limits* limits = nullptr) {
-    WriteFile(dir_ / "s.tar.zst", bytes);
-    auto o = Options(dir_, dir_ / "s.tar.zst");
-    o.manifest = manifest_;
-    if (limits) o.limits = *limits;
-    return RunVerifyIsolated(o);
-  }
-
-  TempDir dir_;
-  std::vector<TreeEntry> entries_;
-  std::string manifest_;
-  std::string tar_;
+  ZstdVerify() : SampleTarVerify(6, "s.tar.zst") {}
 };
 
 TEST_F(ZstdVerify, ATarSplitAcrossFramesVerifies) {
@@ -309,28 +287,11 @@ TEST_F(ZstdVerify, ADamagedChecksumAfterTheArchivesEndIsCorrupt) {
   // the rest of the stream.
   std::string z = Zstd(dir_, "t", tar_ + std::string(1 << 20, '\0'));
   z[z.size() - 3] = static_cast<char>(z[z.size() - 3] ^ 0xFF);
-  const VerifyReport r = Verify(z);
-  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
-  ASSERT_EQ(PathsOf(r, FindingKind::kCorrupt).size(), 1u) << Describe(r);
-  for (const auto& f : r.findings)
-    if (f.kind == FindingKind::kCorrupt) {
-      EXPECT_NE(f.message.find("after the archive's end"), std::string::npos) << f.message;
-      EXPECT_NE(f.message.find("checksum (XXH64)"), std::string::npos) << f.message;
-      EXPECT_GT(f.offset, 0) << "names the compressed offset";
-    }
-  EXPECT_TRUE(PathsOf(r, FindingKind::kMissing).empty()) << "every file itself came back";
+  ExpectOnlyCorruptAfterTheEnd(Verify(z), "checksum (XXH64)");
 }
 
 TEST_F(ZstdVerify, DamageInsideTheArchiveNamesTheCompressedOffset) {
-  std::string z = Zstd(dir_, "t", tar_);
-  const size_t at = z.size() / 2;
-  z[at] = static_cast<char>(z[at] ^ 0xFF);
-  const VerifyReport r = Verify(z);
-  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
-  bool named = false;
-  for (const auto& f : r.findings)
-    if (f.kind == FindingKind::kCorrupt && f.offset > 0 && static_cast<size_t>(f.offset) >= at) named = true;
-  EXPECT_TRUE(named) << "a corrupt finding at or after the damaged byte " << at << "\n" << Describe(r);
+  ExpectMiddleDamageNamesItsOffset(Zstd(dir_, "t", tar_));
 }
 
 TEST_F(ZstdVerify, AFrameCutShortIsTruncated) {
