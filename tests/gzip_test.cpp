@@ -41,13 +41,10 @@ GzipSource::Outcome DecodeAll(const std::string& path, size_t max_read, std::str
   EXPECT_GE(fd, 0);
   GzipSource gz(fd, buffer_bytes, max_read);
   GzipSource::Outcome o;
-  for (;;) {
-    const void* data = nullptr;
-    size_t n = 0;
-    o = gz.Next(&data, &n);
-    if (o != GzipSource::Outcome::kData) break;
-    out->append(static_cast<const char*>(data), n);
-  }
+  std::vector<uint8_t> buf(64 * 1024);
+  size_t n = 0;
+  while ((o = gz.Decode(buf.data(), buf.size(), &n)) == GzipSource::Outcome::kData)
+    out->append(reinterpret_cast<const char*>(buf.data()), n);
   *error = gz.error();
   if (members) *members = gz.members();
   close(fd);
@@ -129,14 +126,15 @@ TEST(GzipSource, AnErrorIsFinalAndTheBytesBeforeItComeFirst) {
   WriteFile(dir / "x.gz", gz);
   const int fd = open((dir / "x.gz").c_str(), O_RDONLY | O_CLOEXEC);
   GzipSource src(fd);
-  const void* p = nullptr;
+  std::vector<uint8_t> buf(64 * 1024);
   size_t n = 0;
   std::string out;
   GzipSource::Outcome o;
-  while ((o = src.Next(&p, &n)) == GzipSource::Outcome::kData) out.append(static_cast<const char*>(p), n);
+  while ((o = src.Decode(buf.data(), buf.size(), &n)) == GzipSource::Outcome::kData)
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
   EXPECT_EQ(o, GzipSource::Outcome::kCorrupt);
   EXPECT_TRUE(out == data) << "all " << data.size() << " decoded bytes were delivered, got " << out.size();
-  for (int again = 0; again < 3; ++again) EXPECT_EQ(src.Next(&p, &n), GzipSource::Outcome::kCorrupt);
+  for (int again = 0; again < 3; ++again) EXPECT_EQ(src.Decode(buf.data(), buf.size(), &n), GzipSource::Outcome::kCorrupt);
   close(fd);
 }
 

@@ -11,7 +11,6 @@ namespace rp::detail {
 namespace {
 
 constexpr size_t kInBytes = 256 * 1024;
-constexpr size_t kOutBytes = 256 * 1024;
 
 std::string InflateError(int code) {
   switch (code) {
@@ -147,12 +146,6 @@ GzipSource::Outcome GzipSource::ReadFailed() {
   return Outcome::kReadError;
 }
 
-GzipSource::Outcome GzipSource::Next(const void** data, size_t* size) {
-  if (out_.empty()) out_.resize(kOutBytes);
-  *data = out_.data();
-  return Decode(out_.data(), out_.size(), size);
-}
-
 GzipSource::Outcome GzipSource::Decode(uint8_t* out, size_t cap, size_t* size) {
   *size = 0;
   // The end, or an error, is final: every later call says it again.
@@ -166,8 +159,8 @@ GzipSource::Outcome GzipSource::Decode(uint8_t* out, size_t cap, size_t* size) {
   // Ends the stream with `o`; bytes decoded before it still go out first.
   const auto finish = [&](Outcome o) {
     final_ = o;
-    if (produced() == 0) return o;
-    return Deliver(out, produced(), size);
+    *size = produced();
+    return *size == 0 ? o : Outcome::kData;
   };
   for (;;) {
     if (in_header_) {
@@ -210,13 +203,7 @@ GzipSource::Outcome GzipSource::Decode(uint8_t* out, size_t cap, size_t* size) {
       return finish(Corrupt("the decoder stopped making progress"));
     }
   }
-  return Deliver(out, produced(), size);
-}
-
-GzipSource::Outcome GzipSource::Deliver(const uint8_t* out, size_t n, size_t* size) {
-  if (!delivered_any_ && n >= 3) holds_gzip_ = MemberMagic(out);
-  delivered_any_ = delivered_any_ || n > 0;
-  *size = n;
+  *size = produced();
   return Outcome::kData;
 }
 

@@ -40,15 +40,11 @@ class GzipSource final : public StreamDecoder {
   // kTruncated: the file ends inside a member.
   using Outcome = DecodeOutcome;
   DecodeOutcome Decode(uint8_t* out, size_t cap, size_t* n) override;
-  // Decode() into a buffer of its own (256 KiB): *data, *size valid until the next call.
-  Outcome Next(const void** data, size_t* size);
 
   const std::string& error() const override { return error_; }
   int read_errno() const override { return read_errno_; }
   uint64_t compressed_bytes() const override { return consumed_; }
   uint64_t members() const { return members_; }
-  // The decoded stream itself starts like a gzip file (gzip inside gzip).
-  bool holds_gzip() const { return holds_gzip_; }
 
  private:
   bool Refill();  // false at the end of the file or on a read error (read_errno_ set)
@@ -57,19 +53,15 @@ class GzipSource final : public StreamDecoder {
   Outcome ReadHeader();  // kData when the header is read and the deflate data comes next
   Outcome ReadFailed();
   Outcome Corrupt(const std::string& why);
-  Outcome Deliver(const uint8_t* out, size_t n, size_t* size);  // hands out n decoded bytes
 
   int fd_;
   std::unique_ptr<inflate_state> state_;
   std::vector<uint8_t> in_;
   size_t max_read_;
-  std::vector<uint8_t> out_;  // for Next() only
   uint64_t consumed_ = 0;
   uint64_t members_ = 1;
   bool file_end_ = false;
   bool in_header_ = true;
-  bool holds_gzip_ = false;
-  bool delivered_any_ = false;
   std::optional<Outcome> final_;
   int read_errno_ = 0;
   std::string error_;
