@@ -16,7 +16,7 @@
 #include "decode_ahead.h"
 #include "entry_stream.h"
 #include "gzip_source.h"
-#include "plain_source.h"
+#include "mapped_source.h"
 #include "zstd_source.h"
 #include "rp/path_text.h"
 
@@ -48,6 +48,14 @@ std::string FormatDescription(archive* a, const char* outside) {
 
 constexpr size_t kReadBytes = 256 * 1024;
 
+// True when the regular file at `fd` starts with a POSIX or GNU tar header ("ustar" at byte
+// 257; read with pread, the offset is left alone). Other formats keep libarchive's own
+// reading, with the seeks that zip, 7z and ISO 9660 need.
+bool LooksLikeTar(int fd) {
+  char magic[5];
+  return pread(fd, magic, sizeof magic, 257) == 5 && std::memcmp(magic, "ustar", 5) == 0;
+}
+
 // The source file as libarchive reads it, through our own callbacks so we know how far it
 // was read and whether the end of the file was reached (a failure there is a truncation).
 struct SourceFile {
@@ -57,12 +65,13 @@ struct SourceFile {
   int read_errno = 0;
   uint64_t position = 0;
   std::vector<char> buf;
-  // Set: libarchive reads what this decodes: gzip or zstd (named by `decoded_from`), or a
-  // plain tar read ahead as it is (decoded_from null).
+  // Set: libarchive reads what this decodes, gzip or zstd (named by `decoded_from`).
   std::unique_ptr<DecodeAhead> decoded;
   const char* decoded_from = nullptr;
-  // The block libarchive reads now, lent by `decoded`: content libarchive hands out inside it
-  // goes to the writers as a slice of it, not as a copy.
+  // Set: a plain tar, which libarchive reads from windows of the mapped file.
+  std::unique_ptr<MappedSource> mapped;
+  // The block libarchive reads now, lent by `decoded` or `mapped`: content libarchive hands
+  // out inside it goes to the writers as a slice of it, not as a copy.
   std::shared_ptr<const void> block;
   uintptr_t block_begin = 0;
   size_t block_size = 0;
@@ -78,6 +87,27 @@ struct SourceFile {
   void Worked(uint64_t total) {
     worked = total;
     if (live) live->store(total, std::memory_order_relaxed);
+  }
+
+  static la_ssize_t ReadMapped(archive* a, SourceFile* s, const void** out) {
+    size_t n = 0;
+    s->block.reset();
+    bool lend = false;
+    const DecodeOutcome outcome = s->mapped->Next(out, &n, &s->block, &lend);
+    // A window that may not be lent is still kept mapped while libarchive reads it; its
+    // content is copied out.
+    s->block_begin = outcome == DecodeOutcome::kData && lend ? reinterpret_cast<uintptr_t>(*out) : 0;
+    s->block_size = lend ? n : 0;
+    s->position = s->mapped->position();
+    s->Worked(s->position);
+    if (outcome == DecodeOutcome::kData) return static_cast<la_ssize_t>(n);
+    if (outcome == DecodeOutcome::kEnd) {
+      s->at_eof = true;
+      return 0;
+    }
+    s->read_errno = s->mapped->read_errno();
+    archive_set_error(a, s->read_errno, "%s", s->mapped->error().c_str());
+    return -1;
   }
 
   static la_ssize_t ReadDecoded(archive* a, SourceFile* s, const void** out) {
@@ -106,29 +136,37 @@ struct SourceFile {
   }
 
   // A regular file compressed with gzip or zstd is decoded by us, on a thread of its own; a
-  // plain tar is read ahead on one, into blocks its content is lent from.
-  void DetectSource() {
+  // plain tar is mapped, and its content lent from the mapping.
+  void DetectSource(uint64_t size) {
     if (!seekable) return;
     if (GzipSource::Detect(fd)) {
       decoded = std::make_unique<DecodeAhead>(std::make_unique<GzipSource>(fd));
       decoded_from = "gzip";
     } else if (ZstdSource::Detect(fd)) {
-      decoded = std::make_unique<DecodeAhead>(std::make_unique<ZstdSource>(fd));
+      // The decoder takes its input from the mapped file, on the decoder thread.
+      auto input = std::make_unique<MappedSource>(fd, size);
+      shrank = input->shrank();
+      decoded = std::make_unique<DecodeAhead>(std::make_unique<ZstdSource>(fd, 0, std::move(input)));
       decoded_from = "zstd";
-    } else if (PlainSource::LooksLikeTar(fd)) {
-      decoded = std::make_unique<DecodeAhead>(std::make_unique<PlainSource>(fd));
+    } else if (LooksLikeTar(fd)) {
+      mapped = std::make_unique<MappedSource>(fd, size);
+      shrank = mapped->shrank();
     }
   }
+  // Set when the source is mapped (a plain tar, or zstd's input).
+  std::shared_ptr<const std::atomic<bool>> shrank;
   bool decoded_gzip() const { return decoded && decoded_from && std::strcmp(decoded_from, "gzip") == 0; }
 
   ~SourceFile() {
     decoded.reset();  // its thread reads fd: stopped before fd is closed (and its number reused)
+    mapped.reset();  // windows still lent out stay mapped: a mapping outlives its descriptor
     if (fd >= 0) close(fd);
   }
 
   static la_ssize_t Read(archive* a, void* self, const void** out) {
     auto* s = static_cast<SourceFile*>(self);
     if (s->decoded) return ReadDecoded(a, s, out);
+    if (s->mapped) return ReadMapped(a, s, out);
     for (;;) {
       const ssize_t n = read(s->fd, s->buf.data(), s->buf.size());
       if (n < 0 && errno == EINTR) continue;
@@ -148,7 +186,7 @@ struct SourceFile {
 
   static la_int64_t Skip(archive*, void* self, la_int64_t request) {
     auto* s = static_cast<SourceFile*>(self);
-    if (!s->seekable || s->decoded || request <= 0) return 0;  // libarchive then reads and discards
+    if (!s->seekable || s->decoded || s->mapped || request <= 0) return 0;  // libarchive then reads and discards
     const off_t to = lseek(s->fd, static_cast<off_t>(request), SEEK_CUR);
     if (to < 0) return 0;
     s->position = static_cast<uint64_t>(to);
@@ -202,8 +240,12 @@ class ArchiveReader {
       src_.seekable = true;
       posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    src_.DetectSource();
-    if (!src_.decoded) src_.buf.resize(kReadBytes);
+    src_.DetectSource(static_cast<uint64_t>(fst.st_size));
+    if (src_.shrank) {
+      ctx_->source_shrank = src_.shrank;
+      ctx_->source_size = static_cast<uint64_t>(fst.st_size);
+    }
+    if (!src_.decoded && !src_.mapped) src_.buf.resize(kReadBytes);
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
     // a few hundred hostile bytes (gzip members that decode to gzip members; fuzz_verify found
@@ -225,7 +267,7 @@ class ArchiveReader {
     archive_read_set_callback_data(a_.get(), &src_);
     archive_read_set_read_callback(a_.get(), &SourceFile::Read);
     archive_read_set_skip_callback(a_.get(), &SourceFile::Skip);
-    if (src_.seekable && !src_.decoded) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
+    if (src_.seekable && !src_.decoded && !src_.mapped) archive_read_set_seek_callback(a_.get(), &SourceFile::Seek);
     if (archive_read_open1(a_.get()) != ARCHIVE_OK) {
       const int e = archive_errno(a_.get());
       std::string msg = ErrorString();

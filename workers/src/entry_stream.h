@@ -174,6 +174,11 @@ struct ReaderContext {
   // Directory sources: a file's further links become hard-link entries. Off for manifest
   // create, which hashes every path on its own and so remembers nothing per inode.
   bool detect_hardlinks = true;
+  // Set by the reader when it maps the source (before anything is pushed): true once a page of
+  // the source was missing, i.e. the file shrank while the run read it. Checked after the
+  // writers are done, since they touch the mapping last.
+  std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
+  uint64_t source_size = 0;  // the mapped source's size when the run began
 };
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

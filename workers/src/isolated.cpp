@@ -54,6 +54,7 @@ std::string DescribeExit(int wstatus) {
     std::string s = "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
     if (sig == SIGKILL) s += "; the kernel's OOM killer or an operator may have sent it";
     if (sig == SIGXCPU) s += ": its CPU-time limit";
+    if (sig == SIGBUS) s += ": a file it had mapped (the source?) shrank or became unreadable under it";
     return s;
   }
   if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus)) + " without a result";

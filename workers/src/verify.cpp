@@ -19,6 +19,7 @@
 #include "rp/posix_io.h"
 #include "rp/sandbox.h"
 #include "content_checks.h"
+#include "mapped_source.h"
 #include "row_sorter.h"
 #include "sandbox_writer.h"
 
@@ -247,6 +248,9 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   reader.join();
 
   report->format = ctx.format;
+  // Whatever was found, a source that shrank under the run proves nothing about the backup.
+  if (ctx.source_shrank && ctx.source_shrank->load())
+    return Abort(report, Status::Environment(SourceShrankMessage(opt.source, ctx.source_size)));
   report->source_bytes = ctx.source_bytes;
   if (ctx.abort) return Abort(report, *ctx.abort);
   if (report->status == RunStatus::kAborted) return;

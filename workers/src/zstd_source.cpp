@@ -25,12 +25,30 @@ bool ZstdSource::Detect(int fd) {
   return pread(fd, m, sizeof m, 0) == 4 && StartsFrame(m);
 }
 
-ZstdSource::ZstdSource(int fd, size_t max_read)
-    : fd_(fd), dctx_(ZSTD_createDCtx()), in_(kInBytes), max_read_(max_read ? max_read : kInBytes) {}
+ZstdSource::ZstdSource(int fd, size_t max_read, std::unique_ptr<MappedSource> mapped)
+    : fd_(fd),
+      dctx_(ZSTD_createDCtx()),
+      in_(mapped ? 0 : kInBytes),
+      max_read_(max_read ? max_read : kInBytes),
+      mapped_(std::move(mapped)),
+      in_ptr_(in_.data()) {}
 
 ZstdSource::~ZstdSource() = default;
 
 bool ZstdSource::Refill() {
+  if (mapped_) {
+    window_.reset();
+    const void* p = nullptr;
+    size_t n = 0;
+    bool lend = false;  // the window is not lent: decoded bytes are what goes on
+    const DecodeOutcome o = mapped_->Next(&p, &n, &window_, &lend);
+    in_pos_ = 0;
+    in_size_ = n;
+    in_ptr_ = static_cast<const uint8_t*>(p);
+    if (o == DecodeOutcome::kEnd) file_end_ = true;
+    if (o == DecodeOutcome::kReadError) read_errno_ = mapped_->read_errno();
+    return o == DecodeOutcome::kData;
+  }
   ssize_t n;
   do {
     n = read(fd_, in_.data(), std::min(in_.size(), max_read_));
@@ -64,8 +82,9 @@ DecodeOutcome ZstdSource::Decode(uint8_t* out, size_t cap, size_t* n) {
   while (ob.pos < ob.size) {
     if (in_pos_ == in_size_) {
       if (!file_end_ && !Refill() && read_errno_ != 0) {
-        error_ = std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
-                 std::strerror(read_errno_);
+        error_ = mapped_ ? mapped_->error()
+                         : std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
+                               std::strerror(read_errno_);
         return finish(DecodeOutcome::kReadError);
       }
       if (file_end_) {
@@ -75,7 +94,10 @@ DecodeOutcome ZstdSource::Decode(uint8_t* out, size_t cap, size_t* n) {
         return finish(DecodeOutcome::kTruncated);
       }
     }
-    ZSTD_inBuffer ib{in_.data(), in_size_, in_pos_};
+    // At most kInBytes at a time from a window too: an error's offset is named to that
+    // precision (see below).
+    const size_t chunk_end = std::min(in_size_, in_pos_ + kInBytes);
+    ZSTD_inBuffer ib{in_ptr_, chunk_end, in_pos_};
     const size_t out_before = ob.pos;
     const size_t ret = ZSTD_decompressStream(dctx_.get(), &ob, &ib);
     consumed_ += ib.pos - in_pos_;
@@ -85,7 +107,7 @@ DecodeOutcome ZstdSource::Decode(uint8_t* out, size_t cap, size_t* n) {
       // libzstd returns an error without moving either position: what this call decoded is
       // not handed out (at most one output buffer), and the error lies somewhere in the input
       // it was given, so the offset named is that input's end.
-      consumed_ += in_size_ - in_pos_;
+      consumed_ += chunk_end - in_pos_;
       in_pos_ = in_size_;
       const ZSTD_ErrorCode code = ZSTD_getErrorCode(ret);
       std::string why = ZSTD_getErrorName(ret);

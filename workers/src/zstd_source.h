@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "mapped_source.h"
 #include "stream_decoder.h"
 
 struct ZSTD_DCtx_s;
@@ -24,8 +25,9 @@ class ZstdSource final : public StreamDecoder {
   static bool Detect(int fd);
 
   // Reads `fd` (not owned) from its current offset; `max_read` caps each read (0: no cap), so
-  // tests can cut frames at every point.
-  explicit ZstdSource(int fd, size_t max_read = 0);
+  // tests can cut frames at every point. With `mapped` (the same file from offset 0), the
+  // compressed bytes are taken from its windows instead of copied out with read().
+  explicit ZstdSource(int fd, size_t max_read = 0, std::unique_ptr<MappedSource> mapped = nullptr);
   ~ZstdSource() override;
   ZstdSource(const ZstdSource&) = delete;
   ZstdSource& operator=(const ZstdSource&) = delete;
@@ -44,8 +46,11 @@ class ZstdSource final : public StreamDecoder {
     void operator()(ZSTD_DCtx_s* d) const;
   };
   std::unique_ptr<ZSTD_DCtx_s, DctxFree> dctx_;
-  std::vector<uint8_t> in_;
+  std::vector<uint8_t> in_;  // read() lands here, unless mapped_
   size_t max_read_;
+  std::unique_ptr<MappedSource> mapped_;
+  std::shared_ptr<const void> window_;  // mapped_'s window being decoded
+  const uint8_t* in_ptr_ = nullptr;     // in_ or the window
   size_t in_pos_ = 0, in_size_ = 0;
   uint64_t consumed_ = 0;
   uint64_t frame_ = 1;        // the frame being decoded, from 1
