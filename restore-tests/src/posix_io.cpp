@@ -21,4 +21,12 @@ bool WriteAll(int fd, const void* data, size_t len, int* err) {
   return true;
 }
 
+ssize_t ReadSome(int fd, void* buf, size_t len) {
+  ssize_t n;
+  do {
+    n = read(fd, buf, len);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
 }  // namespace rp

@@ -19,6 +19,7 @@
 #include "mapped_source.h"
 #include "zstd_source.h"
 #include "rp/path_text.h"
+#include "rp/posix_io.h"
 
 namespace rp::detail {
 
@@ -167,21 +168,18 @@ struct SourceFile {
     auto* s = static_cast<SourceFile*>(self);
     if (s->decoded) return ReadDecoded(a, s, out);
     if (s->mapped) return ReadMapped(a, s, out);
-    for (;;) {
-      const ssize_t n = read(s->fd, s->buf.data(), s->buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        s->read_errno = errno;
-        archive_set_error(a, errno, "read error at byte %llu: %s", static_cast<unsigned long long>(s->position),
-                          std::strerror(errno));
-        return -1;
-      }
-      s->at_eof = n == 0;
-      s->position += static_cast<uint64_t>(n);
-      s->Worked(s->worked + static_cast<uint64_t>(n));
-      *out = s->buf.data();
-      return n;
+    const ssize_t n = ReadSome(s->fd, s->buf.data(), s->buf.size());
+    if (n < 0) {
+      s->read_errno = errno;
+      archive_set_error(a, errno, "read error at byte %llu: %s", static_cast<unsigned long long>(s->position),
+                        std::strerror(errno));
+      return -1;
     }
+    s->at_eof = n == 0;
+    s->position += static_cast<uint64_t>(n);
+    s->Worked(s->worked + static_cast<uint64_t>(n));
+    *out = s->buf.data();
+    return n;
   }
 
   static la_int64_t Skip(archive*, void* self, la_int64_t request) {

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rp/posix_io.h"
+
 namespace rp::detail {
 namespace {
 
@@ -59,10 +61,7 @@ bool GzipSource::Refill() {
   if (keep > 0 && st.next_in != in_.data()) std::memmove(in_.data(), st.next_in, keep);
   st.next_in = in_.data();
   if (keep == in_.size()) return true;
-  ssize_t n;
-  do {
-    n = read(fd_, in_.data() + keep, std::min(in_.size() - keep, max_read_));
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = ReadSome(fd_, in_.data() + keep, std::min(in_.size() - keep, max_read_));
   if (n < 0) {
     read_errno_ = errno;
     return false;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rp/posix_io.h"
+
 namespace rp::detail {
 namespace {
 
@@ -49,10 +51,7 @@ bool ZstdSource::Refill() {
     if (o == DecodeOutcome::kReadError) read_errno_ = mapped_->read_errno();
     return o == DecodeOutcome::kData;
   }
-  ssize_t n;
-  do {
-    n = read(fd_, in_.data(), std::min(in_.size(), max_read_));
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = ReadSome(fd_, in_.data(), std::min(in_.size(), max_read_));
   if (n < 0) {
     read_errno_ = errno;
     return false;
