@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "decode_ahead.h"
 #include "engine_support.h"
 #include "sample_tar_verify.h"
 #include "entry_stream.h"
+#include "mapped_source.h"
 #include "zstd_source.h"
 
 namespace rp::test {
@@ -19,6 +21,7 @@ namespace {
 
 using detail::DecodeAhead;
 using detail::DecodeOutcome;
+using detail::MappedSource;
 using detail::ZstdSource;
 
 std::string Zstd(const TempDir& dir, const std::string& name, const std::string& data, const std::string& flags = "") {
@@ -52,14 +55,22 @@ struct Decoded {
   uint64_t compressed = 0;
 };
 
+// Read sizes for DecodeAll: kMapped takes the input from the mapped file, 1 MiB windows, as the
+// archive reader does for a regular file.
+constexpr size_t kMapped = ~size_t{0};
+
 // Decodes the whole file through DecodeAhead, as the archive reader does, reading at most
-// `max_read` bytes at a time (0: no cap).
+// `max_read` bytes at a time (0: no cap; kMapped: from the mapped file).
 Decoded DecodeAll(const std::string& path, size_t max_read = 0) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_GE(fd, 0);
   Decoded d;
   {
-    DecodeAhead ahead(std::make_unique<ZstdSource>(fd, max_read));
+    std::unique_ptr<ZstdSource> source =
+        max_read == kMapped
+            ? std::make_unique<ZstdSource>(fd, 0, std::make_unique<MappedSource>(fd, std::filesystem::file_size(path)))
+            : std::make_unique<ZstdSource>(fd, max_read);
+    DecodeAhead ahead(std::move(source));
     const void* p = nullptr;
     size_t n = 0;
     while ((d.outcome = ahead.Next(&p, &n)) == DecodeOutcome::kData) d.bytes.append(static_cast<const char*>(p), n);
@@ -72,12 +83,13 @@ Decoded DecodeAll(const std::string& path, size_t max_read = 0) {
 
 TEST(ZstdSource, DecodesEveryFrameExactlyWhateverTheReadSize) {
   TempDir dir;
-  const std::string a = Pseudorandom(900 * 1024, 1), b = Pseudorandom(3000, 2), c = Pseudorandom(70 * 1024, 3);
+  // The first frame spans three mapped windows.
+  const std::string a = Pseudorandom(2500 * 1024, 1), b = Pseudorandom(3000, 2), c = Pseudorandom(70 * 1024, 3);
   // A frame with its checksum, a skippable frame, a frame without a checksum, an empty frame.
   const std::string file = Zstd(dir, "a", a) + Skippable("not data") + Zstd(dir, "b", b, "--no-check") +
                            Zstd(dir, "e", "") + Zstd(dir, "c", c);
   WriteFile(dir / "all.zst", file);
-  for (const size_t read_size : {size_t{1}, size_t{7}, size_t{4096}, size_t{0}}) {
+  for (const size_t read_size : {size_t{1}, size_t{7}, size_t{4096}, size_t{0}, kMapped}) {
     const Decoded d = DecodeAll(dir / "all.zst", read_size);
     EXPECT_EQ(d.outcome, DecodeOutcome::kEnd) << "read size " << read_size << ": " << d.error;
     EXPECT_TRUE(d.bytes == a + b + c) << "read size " << read_size << ": " << d.bytes.size() << " bytes";
@@ -117,12 +129,43 @@ TEST(ZstdSource, EachDamageIsNamed) {
       {"second frame cut short", z + z.substr(0, 40), DecodeOutcome::kTruncated, "frame 2"},
   };
   for (const Case& c : cases) {
-    for (const size_t read_size : {size_t{1}, size_t{5}, size_t{0}}) {
+    for (const size_t read_size : {size_t{1}, size_t{5}, size_t{0}, kMapped}) {
       WriteFile(dir / "x.zst", c.bytes);
       const Decoded d = DecodeAll(dir / "x.zst", read_size);
       EXPECT_EQ(d.outcome, c.expect) << c.what << ", read size " << read_size << ": " << d.error;
       EXPECT_NE(d.error.find(c.says), std::string::npos) << c.what << ": " << d.error;
     }
+  }
+}
+
+TEST(ZstdSource, FromTheMappedFileAnErrorIsNamedToAQuarterMegabyteNotToTheWindow) {
+  // The decoder is given at most 256 KiB of a 1 MiB window at a time, so the offset it names
+  // ("at or before") stays as close to the damage as with read().
+  TempDir dir;
+  std::string z = Zstd(dir, "d", Pseudorandom(4000 * 1024, 9));
+  ASSERT_GT(z.size(), 3u << 20);
+  // Walk the frame's blocks (RFC 8878: frame header, then 3-byte block headers) to the first
+  // block past 2 MiB + 100 KiB, and make its header name the reserved block type.
+  const auto u8 = [&](size_t i) { return static_cast<unsigned char>(z[i]); };
+  const unsigned fhd = u8(4);
+  const bool single = fhd & 0x20;
+  const size_t did[] = {0, 1, 2, 4}, fcs[] = {single ? 1u : 0u, 2, 4, 8};
+  size_t at = 4 + 1 + (single ? 0 : 1) + did[fhd & 3] + fcs[fhd >> 6];
+  while (at < (2u << 20) + 100 * 1024) {
+    const uint32_t h = u8(at) | u8(at + 1) << 8 | u8(at + 2) << 16;
+    ASSERT_FALSE(h & 1) << "the last block came too early";
+    at += 3 + (((h >> 1) & 3) == 1 ? 1 : h >> 3);
+  }
+  z[at] = static_cast<char>(z[at] | 0x06);  // block type 3: reserved
+  WriteFile(dir / "x.zst", z);
+  for (const size_t read_size : {size_t{0}, kMapped}) {
+    const Decoded d = DecodeAll(dir / "x.zst", read_size);
+    ASSERT_EQ(d.outcome, DecodeOutcome::kCorrupt) << d.error;
+    const size_t p = d.error.find("compressed byte ");
+    ASSERT_NE(p, std::string::npos) << d.error;
+    const uint64_t named = std::stoull(d.error.substr(p + 16));
+    EXPECT_GE(named, at) << d.error;
+    EXPECT_LE(named, at + 512 * 1024) << (read_size == kMapped ? "mapped: " : "read: ") << d.error;
   }
 }
 

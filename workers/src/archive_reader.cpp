@@ -239,9 +239,12 @@ class ArchiveReader {
       posix_fadvise(src_.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     src_.DetectSource(static_cast<uint64_t>(fst.st_size));
-    if (src_.shrank) {
+    if (src_.seekable) {
+      const SourceStamp stamp = StampOf(fst);
+      ctx_->source_fd = fcntl(src_.fd, F_DUPFD_CLOEXEC, 0);
+      ctx_->source_size = stamp.size;
+      ctx_->source_mtime_ns = stamp.mtime_ns;
       ctx_->source_shrank = src_.shrank;
-      ctx_->source_size = static_cast<uint64_t>(fst.st_size);
     }
     if (!src_.decoded && !src_.mapped) src_.buf.resize(kReadBytes);
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is

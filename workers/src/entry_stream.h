@@ -174,11 +174,14 @@ struct ReaderContext {
   // Directory sources: a file's further links become hard-link entries. Off for manifest
   // create, which hashes every path on its own and so remembers nothing per inode.
   bool detect_hardlinks = true;
-  // Set by the reader when it maps the source (before anything is pushed): true once a page of
-  // the source was missing, i.e. the file shrank while the run read it. Checked after the
-  // writers are done, since they touch the mapping last.
+  // Set by the reader for a regular-file source, before anything is pushed: a duplicate of its
+  // descriptor (owned by the consumer, which closes it) and the file's size and modification
+  // time at open, compared after the writers are done (they touch a mapped source last); and,
+  // when the source is mapped, the flag the SIGBUS guard sets when a page of it vanished.
+  int source_fd = -1;
+  uint64_t source_size = 0;
+  int64_t source_mtime_ns = 0;
   std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
-  uint64_t source_size = 0;  // the mapped source's size when the run began
 };
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

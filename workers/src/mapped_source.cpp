@@ -19,10 +19,13 @@ namespace rp::detail {
 namespace {
 
 // The windows mapped now, for the SIGBUS handler: a fixed table it can read without locks.
-// A slot is published by storing `begin` last and withdrawn by clearing it first, so a
-// handler that sees a non-zero begin also sees that window's end and flag.
+// Each slot is a sequence lock: `seq` is odd while the slot changes, and the handler trusts
+// what it read only if `seq` was even and the same before and after. The window a faulting
+// thread touches is published before it is handed out and withdrawn only after its last
+// owner is gone, so its slot is always stable while the handler looks.
 struct Slot {
   std::atomic<bool> taken{false};
+  std::atomic<uint32_t> seq{0};
   std::atomic<uintptr_t> begin{0};
   std::atomic<uintptr_t> end{0};
   std::atomic<std::atomic<bool>*> flag{nullptr};
@@ -38,9 +41,14 @@ void OnSigbus(int sig, siginfo_t* info, void* context) {
   const auto at = reinterpret_cast<uintptr_t>(info->si_addr);
   if (info->si_code > 0) {  // a fault, not a signal someone sent
     for (Slot& s : g_slots) {
-      const uintptr_t b = s.begin.load(std::memory_order_acquire);
-      if (b == 0 || at < b || at >= s.end.load(std::memory_order_relaxed)) continue;
+      const uint32_t before = s.seq.load(std::memory_order_acquire);
+      if (before & 1) continue;
+      const uintptr_t b = s.begin.load(std::memory_order_relaxed);
+      const uintptr_t e = s.end.load(std::memory_order_relaxed);
       std::atomic<bool>* flag = s.flag.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (s.seq.load(std::memory_order_relaxed) != before) continue;
+      if (b == 0 || at < b || at >= e) continue;
       // Zeros where the page was: the touching thread goes on, and the run is marked.
       void* page = reinterpret_cast<void*>(at & ~(g_page - 1));
       if (mmap(page, g_page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) break;
@@ -51,7 +59,9 @@ void OnSigbus(int sig, siginfo_t* info, void* context) {
   // Not a window of ours: what would have happened without us.
   if (g_previous.sa_flags & SA_SIGINFO) {
     if (g_previous.sa_sigaction) return g_previous.sa_sigaction(sig, info, context);
-  } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
+  } else if (g_previous.sa_handler == SIG_IGN) {
+    if (info->si_code <= 0) return;  // a sent SIGBUS stays ignored; a fault cannot be
+  } else if (g_previous.sa_handler != SIG_DFL) {
     return g_previous.sa_handler(sig);
   }
   signal(SIGBUS, SIG_DFL);  // a fault repeats on return and now kills; a sent signal is raised again
@@ -80,16 +90,18 @@ Slot* TakeSlot() {
   return nullptr;
 }
 
-void Publish(Slot* s, uintptr_t begin, size_t len, std::atomic<bool>* flag) {
-  s->end.store(begin + len, std::memory_order_relaxed);
+void Set(Slot* s, uintptr_t begin, uintptr_t end, std::atomic<bool>* flag) {
+  s->seq.fetch_add(1, std::memory_order_acq_rel);  // odd: changing
+  s->begin.store(begin, std::memory_order_relaxed);
+  s->end.store(end, std::memory_order_relaxed);
   s->flag.store(flag, std::memory_order_relaxed);
-  s->begin.store(begin, std::memory_order_release);
+  s->seq.fetch_add(1, std::memory_order_release);  // even again
 }
 
+void Publish(Slot* s, uintptr_t begin, size_t len, std::atomic<bool>* flag) { Set(s, begin, begin + len, flag); }
+
 void Withdraw(Slot* s) {
-  s->begin.store(0, std::memory_order_release);
-  s->flag.store(nullptr, std::memory_order_relaxed);
-  s->end.store(0, std::memory_order_relaxed);
+  Set(s, 0, 0, nullptr);
   s->taken.store(false, std::memory_order_release);
 }
 
@@ -127,8 +139,17 @@ DecodeOutcome MappedSource::Next(const void** data, size_t* n, std::shared_ptr<c
     return true;
   };
   Slot* slot = InstallGuard() ? TakeSlot() : nullptr;
+  void* p = MAP_FAILED;
+  if (slot) {
+    p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(position_));
+    if (p == MAP_FAILED) {  // a file system without mmap, the address-space limit: read instead
+      Withdraw(slot);
+      slot = nullptr;
+    }
+  }
   if (!slot) {
-    // No guard (or too many windows in this process): the window is read into memory instead.
+    // No guard, too many windows in this process, or no mapping: the window is read into
+    // memory instead.
     std::unique_ptr<uint8_t[]> held(new uint8_t[len]);
     uint8_t* buf = held.get();
     size_t got = 0;
@@ -150,12 +171,6 @@ DecodeOutcome MappedSource::Next(const void** data, size_t* n, std::shared_ptr<c
       alive->fetch_sub(1);
     });
   } else {
-    void* p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(position_));
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      Withdraw(slot);
-      return fail(err, "cannot map the source at byte " + std::to_string(position_) + ": " + std::strerror(err));
-    }
     // Pages are read in here, ahead of the reader, with the kernel's read-ahead for a
     // sequential reader; a failure means the bytes are gone (or unreadable).
     madvise(p, len, MADV_SEQUENTIAL);
@@ -184,13 +199,24 @@ DecodeOutcome MappedSource::Next(const void** data, size_t* n, std::shared_ptr<c
   return DecodeOutcome::kData;
 }
 
-std::string SourceShrankMessage(const std::string& path, uint64_t size_at_start) {
-  std::string now;
+SourceStamp StampOf(const struct stat& st) {
+  return SourceStamp{static_cast<uint64_t>(st.st_size),
+                     static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+std::string DescribeSourceChange(int fd, const SourceStamp& start, bool page_vanished) {
   struct stat st {};
-  if (stat(path.c_str(), &st) == 0) now = ", " + std::to_string(st.st_size) + " now";
-  return "the source " + path + " changed while it was read: it shrank (" + std::to_string(size_at_start) +
-         " bytes when the run began" + now +
-         "); a backup still being written or rotated? Nothing restored from it counts: verify it again";
+  if (fstat(fd, &st) != 0) return page_vanished ? "a page of it could not be read any more" : "";
+  const SourceStamp now = StampOf(st);
+  const std::string sizes =
+      std::to_string(start.size) + " bytes when the run began, " + std::to_string(now.size) + " now";
+  if (now.size < start.size) return "it shrank (" + sizes + ")";
+  if (now.size > start.size) return "it grew (" + sizes + ")";
+  if (now.mtime_ns != start.mtime_ns) return "it was written to (the same size, a new modification time)";
+  if (page_vanished)
+    return "a page of it could not be read any more (a storage error, or it was cut and grew back to " +
+           std::to_string(now.size) + " bytes)";
+  return "";
 }
 
 }  // namespace rp::detail

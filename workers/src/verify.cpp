@@ -248,9 +248,17 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   reader.join();
 
   report->format = ctx.format;
-  // Whatever was found, a source that shrank under the run proves nothing about the backup.
-  if (ctx.source_shrank && ctx.source_shrank->load())
-    return Abort(report, Status::Environment(SourceShrankMessage(opt.source, ctx.source_size)));
+  // Whatever was found, a source that changed under the run proves nothing about the backup.
+  if (ctx.source_fd >= 0) {
+    const std::string change =
+        DescribeSourceChange(ctx.source_fd, SourceStamp{ctx.source_size, ctx.source_mtime_ns},
+                             ctx.source_shrank && ctx.source_shrank->load());
+    close(ctx.source_fd);
+    if (!change.empty())
+      return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +
+                                               "; a backup still being written or rotated? Nothing restored from it "
+                                               "counts: verify it again once it is complete"));
+  }
   report->source_bytes = ctx.source_bytes;
   if (ctx.abort) return Abort(report, *ctx.abort);
   if (report->status == RunStatus::kAborted) return;
