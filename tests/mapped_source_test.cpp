@@ -101,24 +101,38 @@ TEST(MappedSource, NoMoreThanTheCapOfWindowsIsLentAtOnce) {
   }
   std::vector<bool> expected(kCount, true);
   expected[MappedSource::kMaxLent] = expected[MappedSource::kMaxLent + 1] = false;  // the cap reached
-  expected[MappedSource::kMaxLent + 3] = false;  // 12 alive again after that one
+  expected[MappedSource::kMaxLent + 3] = false;  // kMaxLent alive again after that one
   EXPECT_EQ(lent, expected);
   close(fd);
 }
 
-TEST(MappedSource, AFileThatShrinksUnderAHeldWindowReadsZerosAndIsMarked) {
+// A file of three windows, mapped, with its first window taken (and held in `owner`).
+class FirstWindowHeld : public testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(dir / "f", data);
+    fd = OpenRead(dir / "f");
+    ASSERT_GE(fd, 0);
+    src = std::make_unique<MappedSource>(fd, data.size());
+    ASSERT_EQ(src->Next(&p, &n, &owner, &lend), DecodeOutcome::kData);
+    ASSERT_EQ(n, kW);
+  }
+  void TearDown() override {
+    owner.reset();
+    src.reset();
+    if (fd >= 0) close(fd);
+  }
   TempDir dir;
   const std::string data = Pattern(3 * kW);
-  WriteFile(dir / "f", data);
-  const int fd = OpenRead(dir / "f");
-  ASSERT_GE(fd, 0);
-  MappedSource src(fd, data.size());
+  int fd = -1;
+  std::unique_ptr<MappedSource> src;
   const void* p = nullptr;
   size_t n = 0;
   bool lend = false;
   std::shared_ptr<const void> owner;
-  ASSERT_EQ(src.Next(&p, &n, &owner, &lend), DecodeOutcome::kData);
-  ASSERT_EQ(n, kW);
+};
+
+TEST_F(FirstWindowHeld, AFileThatShrinksUnderItReadsZerosAndIsMarked) {
   ASSERT_EQ(truncate((dir / "f").c_str(), 100), 0);
   // Past the new end the window's pages are gone: touching them would raise SIGBUS.
   const auto* bytes = static_cast<const volatile unsigned char*>(p);
@@ -126,37 +140,23 @@ TEST(MappedSource, AFileThatShrinksUnderAHeldWindowReadsZerosAndIsMarked) {
   for (size_t i = 8192; i < kW; i += 4096) sum += bytes[i];
   EXPECT_EQ(sum, 0u);  // zeros stand in for them
   EXPECT_EQ(bytes[5], static_cast<unsigned char>(data[5]));  // what is still there reads as before
-  EXPECT_TRUE(src.shrank()->load());
+  EXPECT_TRUE(src->shrank()->load());
   // The next window has no bytes at all any more: a read error that says so.
   std::shared_ptr<const void> next;
-  EXPECT_EQ(src.Next(&p, &n, &next, &lend), DecodeOutcome::kReadError);
-  EXPECT_NE(src.error().find("no byte " + std::to_string(kW) + " any more"), std::string::npos) << src.error();
-  EXPECT_EQ(src.Next(&p, &n, &next, &lend), DecodeOutcome::kReadError);  // final
-  owner.reset();
-  close(fd);
+  EXPECT_EQ(src->Next(&p, &n, &next, &lend), DecodeOutcome::kReadError);
+  EXPECT_NE(src->error().find("no byte " + std::to_string(kW) + " any more"), std::string::npos) << src->error();
+  EXPECT_EQ(src->Next(&p, &n, &next, &lend), DecodeOutcome::kReadError);  // final
 }
 
-TEST(MappedSource, AFileThatShrankBeforeTheNextWindowIsAReadErrorAndMarked) {
-  TempDir dir;
-  const std::string data = Pattern(3 * kW);
-  WriteFile(dir / "f", data);
-  const int fd = OpenRead(dir / "f");
-  ASSERT_GE(fd, 0);
-  MappedSource src(fd, data.size());
-  const void* p = nullptr;
-  size_t n = 0;
-  bool lend = false;
-  std::shared_ptr<const void> owner;
-  ASSERT_EQ(src.Next(&p, &n, &owner, &lend), DecodeOutcome::kData);
+TEST_F(FirstWindowHeld, AFileThatShrankBeforeTheNextWindowIsAReadErrorAndMarked) {
   owner.reset();
   ASSERT_EQ(truncate((dir / "f").c_str(), static_cast<off_t>(kW + kW / 2)), 0);  // half the next window left
-  EXPECT_EQ(src.Next(&p, &n, &owner, &lend), DecodeOutcome::kReadError);
+  EXPECT_EQ(src->Next(&p, &n, &owner, &lend), DecodeOutcome::kReadError);
   EXPECT_EQ(n, 0u);
-  EXPECT_TRUE(src.shrank()->load());
-  EXPECT_EQ(src.read_errno(), ESTALE);
-  EXPECT_NE(src.error().find("had " + std::to_string(3 * kW) + " bytes when the run began"), std::string::npos)
-      << src.error();
-  close(fd);
+  EXPECT_TRUE(src->shrank()->load());
+  EXPECT_EQ(src->read_errno(), ESTALE);
+  EXPECT_NE(src->error().find("had " + std::to_string(3 * kW) + " bytes when the run began"), std::string::npos)
+      << src->error();
 }
 
 TEST(MappedSourceDeathTest, AFaultOutsideTheWindowsStillKills) {
@@ -278,31 +278,19 @@ TEST(MappedVerify, ACompressedSourceThatShrinksDuringTheRunIsAbortedToo) {
   ExpectAbortedAsChanged(r, dir / "big.tar.zst", size);
 }
 
-TEST(MappedSource, AWriteFromAVanishedPageFailsWithoutASignal) {
+TEST_F(FirstWindowHeld, AWriteFromAVanishedPageFailsWithoutASignal) {
   // Why the guard is not enough: the content writer write()s a lent slice before it hashes
   // it, and the kernel answers a write from a page past the file's new end with EFAULT, not
   // SIGBUS. Whether a run meets that or the guard depends on timing; the size and
   // modification time compared after the writers are done (below) catch both.
-  TempDir dir;
-  WriteFile(dir / "f", Pattern(2 * kW));
-  const int fd = OpenRead(dir / "f");
-  ASSERT_GE(fd, 0);
-  MappedSource src(fd, 2 * kW);
-  const void* p = nullptr;
-  size_t n = 0;
-  bool lend = false;
-  std::shared_ptr<const void> owner;
-  ASSERT_EQ(src.Next(&p, &n, &owner, &lend), DecodeOutcome::kData);
   ASSERT_EQ(truncate((dir / "f").c_str(), 100), 0);
   const int out = open((dir / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT_GE(out, 0);
   errno = 0;
   EXPECT_EQ(write(out, static_cast<const char*>(p) + 8192, 4096), -1);
   EXPECT_EQ(errno, EFAULT);
-  EXPECT_FALSE(src.shrank()->load());  // the guard heard nothing
+  EXPECT_FALSE(src->shrank()->load());  // the guard heard nothing
   close(out);
-  owner.reset();
-  close(fd);
 }
 
 TEST(MappedVerify, ACutWithinTheLastPageIsAbortedToo) {
