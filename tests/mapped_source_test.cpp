@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -96,7 +97,7 @@ TEST(MappedSource, NoMoreThanTheCapOfWindowsIsLentAtOnce) {
     lent.push_back(lend);
     held.push_back(std::move(owner));
     if (i == MappedSource::kMaxLent + 1) {
-      for (size_t k = 0; k < 3; ++k) held[k].reset();  // 11 alive: the next may be lent again
+      for (size_t k = 0; k < 3; ++k) held[k].reset();  // kMaxLent - 1 alive: the next may be lent again
     }
   }
   std::vector<bool> expected(kCount, true);
@@ -295,18 +296,54 @@ TEST_F(FirstWindowHeld, AWriteFromAVanishedPageFailsWithoutASignal) {
 
 TEST(MappedVerify, ACutWithinTheLastPageIsAbortedToo) {
   // No page goes: the bytes past the new end read as zeros, and those are the tar's end
-  // blocks, so the member restores as before and the guard hears nothing. Only the size tells.
+  // blocks, so the member restores as before and the guard hears nothing. Only the size
+  // tells, compared once the writers are done: 512 MiB to restore leaves the cut, made as
+  // soon as the member appears, a wide margin on a loaded machine.
   TempDir dir;
-  WriteSparseTar(dir / "big.tar", 128ull << 20);
-  static_assert(kSparseTarBytes % 4096 > 100, "the cut must stay inside the last page");
+  constexpr uint64_t kContent = 512ull << 20, kBytes = 512 + kContent + 1024;
+  WriteSparseTar(dir / "big.tar", kContent);
+  static_assert(kBytes % 4096 > 100, "the cut must stay inside the last page");
   const VerifyReport r = ShrinkDuringRun(
-      dir, dir / "big.tar", [](const VerifyOptions& o) { return RunVerifyIsolated(o); }, kSparseTarBytes - 100);
-  ExpectAbortedAsChanged(r, dir / "big.tar", kSparseTarBytes);
-  EXPECT_NE(r.abort_status.message().find("it shrank (" + std::to_string(kSparseTarBytes) +
-                                          " bytes when the run began, " + std::to_string(kSparseTarBytes - 100) +
-                                          " now)"),
+      dir, dir / "big.tar", [](const VerifyOptions& o) { return RunVerifyIsolated(o); }, kBytes - 100);
+  ExpectAbortedAsChanged(r, dir / "big.tar", kBytes);
+  EXPECT_NE(r.abort_status.message().find("it shrank (" + std::to_string(kBytes) + " bytes when the run began, " +
+                                          std::to_string(kBytes - 100) + " now)"),
             std::string::npos)
       << Describe(r);
+}
+
+// In a fresh child: maps `path` (one window) under an address-space limit just above what
+// the process maps now, so that no megabyte of any kind is left. 0 if the result is a read
+// error for want of memory.
+int NextWithNoAddressSpaceLeft(const std::string& path) {
+  const int fd = OpenRead(path);
+  MappedSource src(fd, kW);
+  uint64_t vm_kib = 0;
+  FILE* st = std::fopen("/proc/self/status", "r");
+  char line[256];
+  while (st && std::fgets(line, sizeof line, st))
+    if (std::sscanf(line, "VmSize: %lu kB", &vm_kib) == 1) break;
+  if (st) std::fclose(st);
+  rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = (vm_kib + 256) * 1024;
+  if (vm_kib == 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+  const void* p = nullptr;
+  size_t n = 0;
+  bool lend = false;
+  std::shared_ptr<const void> owner;
+  const DecodeOutcome o = src.Next(&p, &n, &owner, &lend);
+  std::fprintf(stderr, "outcome %d: %s", static_cast<int>(o), src.error().c_str());
+  return o == DecodeOutcome::kReadError && src.read_errno() == ENOMEM ? 0 : 4;
+}
+
+TEST(MappedSourceDeathTest, NoAddressSpaceLeftIsAReadErrorNotACrash) {
+  // The worker runs under an address-space limit: when it refuses the mapping, the window is
+  // read instead, and when it refuses that memory too, the run gets a read error that says so
+  // (not std::bad_alloc and an abort).
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir dir;
+  WriteFile(dir / "f", Pattern(kW));
+  EXPECT_EXIT(_exit(NextWithNoAddressSpaceLeft(dir / "f")), testing::ExitedWithCode(0), "out of memory");
 }
 
 TEST(SourceChange, SizeAndModificationTimeAreCompared) {

@@ -242,6 +242,12 @@ class ArchiveReader {
     if (src_.seekable) {
       const SourceStamp stamp = StampOf(fst);
       ctx_->source_fd = fcntl(src_.fd, F_DUPFD_CLOEXEC, 0);
+      if (ctx_->source_fd < 0) {
+        ctx_->abort = Status::Environment("cannot keep a descriptor of the source " + path_ +
+                                          " to check it for changes after the run: " + std::strerror(errno));
+        Finish();
+        return;
+      }
       ctx_->source_size = stamp.size;
       ctx_->source_mtime_ns = stamp.mtime_ns;
       ctx_->source_shrank = src_.shrank;

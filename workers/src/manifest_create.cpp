@@ -89,6 +89,7 @@ ManifestCreateResult CreateManifest(const ManifestCreateOptions& o) {
   }
   queue.Cancel();
   reader.join();
+  if (ctx.source_fd >= 0) close(ctx.source_fd);  // kept for verify's change check; a directory has none
   if (ctx.abort) {
     result.status = *ctx.abort;
     return result;

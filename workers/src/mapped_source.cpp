@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <new>
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22  // Linux 5.14; older kernels answer EINVAL and pages fault in lazily
@@ -90,12 +91,15 @@ Slot* TakeSlot() {
   return nullptr;
 }
 
+// One writer per slot at a time (the thread that took it, or the last owner's deleter).
 void Set(Slot* s, uintptr_t begin, uintptr_t end, std::atomic<bool>* flag) {
-  s->seq.fetch_add(1, std::memory_order_acq_rel);  // odd: changing
+  const uint32_t seq = s->seq.load(std::memory_order_relaxed);
+  s->seq.store(seq + 1, std::memory_order_relaxed);  // odd: changing
+  std::atomic_thread_fence(std::memory_order_release);  // ordered before the stores below
   s->begin.store(begin, std::memory_order_relaxed);
   s->end.store(end, std::memory_order_relaxed);
   s->flag.store(flag, std::memory_order_relaxed);
-  s->seq.fetch_add(1, std::memory_order_release);  // even again
+  s->seq.store(seq + 2, std::memory_order_release);  // even again, after them
 }
 
 void Publish(Slot* s, uintptr_t begin, size_t len, std::atomic<bool>* flag) { Set(s, begin, begin + len, flag); }
@@ -150,7 +154,9 @@ DecodeOutcome MappedSource::Next(const void** data, size_t* n, std::shared_ptr<c
   if (!slot) {
     // No guard, too many windows in this process, or no mapping: the window is read into
     // memory instead.
-    std::unique_ptr<uint8_t[]> held(new uint8_t[len]);
+    std::unique_ptr<uint8_t[]> held(new (std::nothrow) uint8_t[len]);
+    if (!held)  // the address-space limit that refused the mapping may refuse this too
+      return fail(ENOMEM, "cannot map or read the source at byte " + std::to_string(position_) + ": out of memory");
     uint8_t* buf = held.get();
     size_t got = 0;
     while (got < len) {

@@ -249,11 +249,13 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
 
   report->format = ctx.format;
   // Whatever was found, a source that changed under the run proves nothing about the backup.
-  if (ctx.source_fd >= 0) {
+  const bool page_vanished = ctx.source_shrank && ctx.source_shrank->load();
+  if (ctx.source_fd >= 0 || page_vanished) {
     const std::string change =
-        DescribeSourceChange(ctx.source_fd, SourceStamp{ctx.source_size, ctx.source_mtime_ns},
-                             ctx.source_shrank && ctx.source_shrank->load());
-    close(ctx.source_fd);
+        ctx.source_fd >= 0
+            ? DescribeSourceChange(ctx.source_fd, SourceStamp{ctx.source_size, ctx.source_mtime_ns}, page_vanished)
+            : "a page of it could not be read any more";
+    if (ctx.source_fd >= 0) close(ctx.source_fd);
     if (!change.empty())
       return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +
                                                "; a backup still being written or rotated? Nothing restored from it "
