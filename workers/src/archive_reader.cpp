@@ -240,7 +240,6 @@ class ArchiveReader {
     }
     src_.DetectSource(static_cast<uint64_t>(fst.st_size));
     if (src_.seekable) {
-      const SourceStamp stamp = StampOf(fst);
       ctx_->source_fd = fcntl(src_.fd, F_DUPFD_CLOEXEC, 0);
       if (ctx_->source_fd < 0) {
         ctx_->abort = Status::Environment("cannot keep a descriptor of the source " + path_ +
@@ -248,8 +247,7 @@ class ArchiveReader {
         Finish();
         return;
       }
-      ctx_->source_size = stamp.size;
-      ctx_->source_mtime_ns = stamp.mtime_ns;
+      ctx_->source_stamp = StampOf(fst);
       ctx_->source_shrank = src_.shrank;
     }
     if (!src_.decoded && !src_.mapped) src_.buf.resize(kReadBytes);

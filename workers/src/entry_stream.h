@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "mapped_source.h"
 #include "rp/report.h"
 
 namespace rp::detail {
@@ -179,8 +180,7 @@ struct ReaderContext {
   // time at open, compared after the writers are done (they touch a mapped source last); and,
   // when the source is mapped, the flag the SIGBUS guard sets when a page of it vanished.
   int source_fd = -1;
-  uint64_t source_size = 0;
-  int64_t source_mtime_ns = 0;
+  SourceStamp source_stamp{};
   std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
 };
 

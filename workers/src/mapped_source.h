@@ -78,7 +78,8 @@ struct SourceStamp {
 SourceStamp StampOf(const struct stat& st);
 
 // After the writers are done: empty if the file open at `fd` is as `start` saw it and no
-// page of a mapping of it vanished; else what changed, as words for the abort message. The
+// page of a mapping of it vanished; else what changed, as words for the abort message (with
+// `fd` -1, no descriptor was kept: only a vanished page counts). The
 // SIGBUS guard alone does not catch everything: a write() from a vanished page fails with
 // EFAULT and no signal, and a file cut within its last page loses no page at all.
 std::string DescribeSourceChange(int fd, const SourceStamp& start, bool page_vanished);

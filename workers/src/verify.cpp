@@ -249,18 +249,13 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
 
   report->format = ctx.format;
   // Whatever was found, a source that changed under the run proves nothing about the backup.
-  const bool page_vanished = ctx.source_shrank && ctx.source_shrank->load();
-  if (ctx.source_fd >= 0 || page_vanished) {
-    const std::string change =
-        ctx.source_fd >= 0
-            ? DescribeSourceChange(ctx.source_fd, SourceStamp{ctx.source_size, ctx.source_mtime_ns}, page_vanished)
-            : "a page of it could not be read any more";
-    if (ctx.source_fd >= 0) close(ctx.source_fd);
-    if (!change.empty())
-      return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +
-                                               "; a backup still being written or rotated? Nothing restored from it "
-                                               "counts: verify it again once it is complete"));
-  }
+  const std::string change = DescribeSourceChange(ctx.source_fd, ctx.source_stamp,
+                                                  ctx.source_shrank && ctx.source_shrank->load());
+  if (ctx.source_fd >= 0) close(ctx.source_fd);
+  if (!change.empty())
+    return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +
+                                             "; a backup still being written or rotated? Nothing restored from it "
+                                             "counts: verify it again once it is complete"));
   report->source_bytes = ctx.source_bytes;
   if (ctx.abort) return Abort(report, *ctx.abort);
   if (report->status == RunStatus::kAborted) return;
