@@ -6,13 +6,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "decode_ahead.h"
 #include "engine_support.h"
 #include "sample_tar_verify.h"
 #include "entry_stream.h"
+#include "gzip_source.h"
 #include "mapped_source.h"
 #include "zstd_source.h"
 
@@ -98,9 +101,10 @@ TEST(ZstdSource, DecodesEveryFrameExactlyWhateverTheReadSize) {
   // The decoder alone counts the frames it finished (the skippable one included).
   const int fd = open((dir / "all.zst").c_str(), O_RDONLY | O_CLOEXEC);
   ZstdSource z(fd);
-  std::vector<uint8_t> buf(1 << 16);
+  const void* p = nullptr;
   size_t n = 0;
-  while (z.Decode(buf.data(), buf.size(), &n) == DecodeOutcome::kData) {
+  std::shared_ptr<const void> owner;
+  while (z.Lend(&p, &n, &owner) == DecodeOutcome::kData) {
   }
   EXPECT_EQ(z.frames_done(), 5u);
   close(fd);
@@ -138,9 +142,10 @@ TEST(ZstdSource, EachDamageIsNamed) {
   }
 }
 
-TEST(ZstdSource, FromTheMappedFileAnErrorIsNamedToAQuarterMegabyteNotToTheWindow) {
-  // The decoder is given at most 256 KiB of a 1 MiB window at a time, so the offset it names
-  // ("at or before") stays as close to the damage as with read().
+TEST(ZstdSource, AnErrorIsNamedAtTheEndOfTheUnitItLiesIn) {
+  // libzstd is given one unit at a time (a frame header, a block header, a block, a checksum),
+  // so the offset named ("at or before") is the end of the unit that is damaged, whether the
+  // input is read or mapped, and when the unit straddles two windows of the mapping.
   TempDir dir;
   std::string z = Zstd(dir, "d", Pseudorandom(4000 * 1024, 9));
   ASSERT_GT(z.size(), 3u << 20);
@@ -158,18 +163,33 @@ TEST(ZstdSource, FromTheMappedFileAnErrorIsNamedToAQuarterMegabyteNotToTheWindow
   }
   z[at] = static_cast<char>(z[at] | 0x06);  // block type 3: reserved
   WriteFile(dir / "x.zst", z);
-  for (const size_t read_size : {size_t{0}, kMapped}) {
+  for (const size_t read_size : {size_t{0}, size_t{1000}, kMapped}) {
     const Decoded d = DecodeAll(dir / "x.zst", read_size);
     ASSERT_EQ(d.outcome, DecodeOutcome::kCorrupt) << d.error;
     const size_t p = d.error.find("compressed byte ");
     ASSERT_NE(p, std::string::npos) << d.error;
-    const uint64_t named = std::stoull(d.error.substr(p + 16));
-    EXPECT_GE(named, at) << d.error;
-    EXPECT_LE(named, at + 512 * 1024) << (read_size == kMapped ? "mapped: " : "read: ") << d.error;
+    EXPECT_EQ(std::stoull(d.error.substr(p + 16)), at + 3) << "read size " << read_size << ": " << d.error;
+    EXPECT_NE(d.error.find("zstd frame 1 is corrupt"), std::string::npos) << d.error;
   }
 }
 
-TEST(ZstdSource, AnErrorIsFinalAndTheBlocksBeforeItComeFirst) {
+TEST(ZstdSource, AUnitAcrossTwoWindowsIsDecodedWhole) {
+  // Incompressible data: raw blocks of 128 KiB, so some block lies across every window's end
+  // (1 MiB) of the mapping; the decoder takes those in one piece.
+  TempDir dir;
+  std::string noise(5 << 20, '\0');
+  uint32_t x = 5;
+  for (char& c : noise) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  WriteFile(dir / "n.zst", Zstd(dir, "n", noise, "-1"));
+  const Decoded d = DecodeAll(dir / "n.zst", kMapped);
+  EXPECT_EQ(d.outcome, DecodeOutcome::kEnd) << d.error;
+  EXPECT_TRUE(d.bytes == noise) << d.bytes.size() << " bytes";
+}
+
+TEST(ZstdSource, AnErrorIsFinalAndEveryByteBeforeItComesFirst) {
   TempDir dir;
   const std::string data = Pseudorandom(2 << 20, 13);
   std::string z = Zstd(dir, "d", data);
@@ -184,34 +204,127 @@ TEST(ZstdSource, AnErrorIsFinalAndTheBlocksBeforeItComeFirst) {
   while ((o = ahead.Next(&p, &n)) == DecodeOutcome::kData) out.append(static_cast<const char*>(p), n);
   EXPECT_EQ(o, DecodeOutcome::kCorrupt) << ahead.error();
   EXPECT_NE(ahead.error().find("checksum"), std::string::npos) << ahead.error();
-  // libzstd hands out nothing of the call that fails, so the last output block is lost; all
-  // before it came out, in order.
-  EXPECT_TRUE(data.compare(0, out.size(), out) == 0) << "a prefix of the data";
-  EXPECT_GE(out.size(), data.size() - DecodeAhead::kBlockBytes);
+  // Every block was decoded before the checksum that follows them was read.
+  EXPECT_TRUE(out == data) << out.size() << " of " << data.size() << " bytes";
   for (int again = 0; again < 3; ++again) EXPECT_EQ(ahead.Next(&p, &n), DecodeOutcome::kCorrupt);
   EXPECT_EQ(ahead.compressed_bytes(), z.size()) << "the error is at or before the end of what was read";
   close(fd);
 }
 
-TEST(DecodeAhead, AReaderThatStopsEarlyStopsTheDecoderToo) {
-  // 8 MiB that zstd cannot shrink, so compressed and decoded offsets go alike: far more blocks
-  // than the decoder may run ahead. It is waiting when the reader goes away, with some blocks
-  // still lent (as queued messages keep them, up to all there may be), and must neither keep
-  // the destructor waiting nor be freed under the owners.
-  TempDir dir;
-  std::string noise(8 << 20, '\0');
-  uint32_t x = 31;
-  for (char& c : noise) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
+// 8 MiB that zstd cannot shrink, so compressed and decoded offsets go alike.
+std::string Noise(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  for (char& c : s) {
+    seed = seed * 1664525u + 1013904223u;
+    c = static_cast<char>(seed >> 24);
   }
+  return s;
+}
+
+TEST(ZstdSource, ALentRangeIsNeverDecodedIntoTheDecoderWaitsForIt) {
+  // The first bytes handed out are kept while the rest is read: the ring comes round to them
+  // after ring_bytes(), and the decoder waits there until they are given back, never
+  // decoding into them; the memory it holds is its ring, whatever the stream's length.
+  TempDir dir;
+  const std::string data = Pseudorandom(40 << 20, 21);
+  WriteFile(dir / "d.zst", Zstd(dir, "d", data, "-1"));
+  const int fd = open((dir / "d.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  auto source = std::make_unique<ZstdSource>(fd);
+  const ZstdSource* z = source.get();
+  DecodeAhead ahead(std::move(source));
+  const void* p = nullptr;
+  size_t n = 0;
+  std::shared_ptr<const void> kept;
+  ASSERT_EQ(ahead.Next(&p, &n, &kept), DecodeOutcome::kData);
+  const char* kept_at = static_cast<const char*>(p);
+  const std::string kept_copy(kept_at, n);
+  std::string out(kept_copy);
+  std::atomic<size_t> got{out.size()};
+  DecodeOutcome last = DecodeOutcome::kData;
+  std::thread reader([&] {
+    const void* q = nullptr;
+    size_t m = 0;
+    while ((last = ahead.Next(&q, &m)) == DecodeOutcome::kData) {
+      out.append(static_cast<const char*>(q), m);
+      got = out.size();
+    }
+  });
+  // Wait until the reader stops getting bytes.
+  size_t seen = 0;
+  for (int i = 0; i < 400; ++i) {
+    usleep(20 * 1000);
+    if (got == seen && seen > 0) break;
+    seen = got;
+  }
+  const size_t stuck_at = got;
+  EXPECT_LT(stuck_at, data.size()) << "the decoder went on past a range that is lent";
+  EXPECT_LE(stuck_at, z->ring_bytes()) << "it decoded more than its ring holds";
+  EXPECT_GE(stuck_at + (1u << 20), z->ring_bytes() - ZstdSource::kLendBytes) << "it stopped short of the ring's end";
+  EXPECT_LE(z->ring_bytes(), ZstdSource::kLendBytes + (2u << 20)) << "the window of zstd -1 is at most 1 MiB";
+  EXPECT_TRUE(std::string(kept_at, kept_copy.size()) == kept_copy) << "a lent range was decoded into";
+  kept.reset();
+  reader.join();
+  EXPECT_EQ(last, DecodeOutcome::kEnd) << ahead.error();
+  EXPECT_TRUE(out == data) << out.size() << " bytes";
+  close(fd);
+}
+
+TEST(ZstdSource, AReaderThatStopsEarlyStopsTheDecoderToo) {
+  // The reader goes away with ranges still lent (as queued messages keep them), some with the
+  // decoder waiting for them: the destructor neither waits for them nor frees the ring under
+  // them.
+  TempDir dir;
+  const std::string noise = Noise(24 << 20, 31);
   WriteFile(dir / "r.zst", Zstd(dir, "r", noise, "-1"));
-  for (const size_t taken : {size_t{0}, size_t{1}, size_t{3}, DecodeAhead::kMaxBlocks - DecodeAhead::kAhead - 1}) {
+  for (const size_t keep_bytes : {size_t{0}, size_t{1}, size_t{1} << 20, size_t{7} << 20}) {
     const int fd = open((dir / "r.zst").c_str(), O_RDONLY | O_CLOEXEC);
     std::vector<std::shared_ptr<const void>> kept;
     std::string first;
+    const char* first_at = nullptr;
     {
       DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+      const void* p = nullptr;
+      size_t n = 0, handed = 0;
+      while (handed < keep_bytes) {
+        kept.emplace_back();
+        ASSERT_EQ(ahead.Next(&p, &n, &kept.back()), DecodeOutcome::kData);
+        if (handed == 0) first.assign(first_at = static_cast<const char*>(p), n);
+        handed += n;
+      }
+      usleep(50 * 1000);  // the decoder fills what it may and waits
+      // zstd -1 on noise stores raw blocks: what went in is what came out, to a block.
+      EXPECT_LE(ahead.compressed_bytes(), handed + (128 << 10) + 4096) << "what was handed out, not decoded ahead";
+    }
+    close(fd);
+    if (first_at) {
+      EXPECT_TRUE(std::string(first_at, first.size()) == first) << "a lent range outlives its decoder";
+    }
+    EXPECT_TRUE(first.empty() || first == noise.substr(0, first.size()));
+  }
+}
+
+// --- DecodeAhead's pool of blocks, which a gzip source decodes into -------------------------
+
+std::string Gzip(const TempDir& dir, const std::string& name, const std::string& data) {
+  WriteFile(dir / name, data);
+  std::string out;
+  EXPECT_EQ(RunShell("gzip -1 -n -c " + (dir / name) + " > " + (dir / (name + ".gz")), &out), 0) << out;
+  return ReadFile(dir / (name + ".gz"));
+}
+
+TEST(DecodeAhead, AReaderThatStopsEarlyStopsTheDecoderToo) {
+  // Far more blocks than the decoder may run ahead. It is waiting when the reader goes away,
+  // with some blocks still lent (as queued messages keep them, up to all there may be), and
+  // must neither keep the destructor waiting nor be freed under the owners.
+  TempDir dir;
+  const std::string noise = Noise(8 << 20, 31);
+  WriteFile(dir / "r.gz", Gzip(dir, "r", noise));
+  for (const size_t taken : {size_t{0}, size_t{1}, size_t{3}, DecodeAhead::kMaxBlocks - DecodeAhead::kAhead - 1}) {
+    const int fd = open((dir / "r.gz").c_str(), O_RDONLY | O_CLOEXEC);
+    std::vector<std::shared_ptr<const void>> kept;
+    std::string first;
+    {
+      DecodeAhead ahead(std::make_unique<detail::GzipSource>(fd));
       const void* p = nullptr;
       size_t n = 0;
       for (size_t i = 0; i < taken; ++i) {
@@ -221,9 +334,9 @@ TEST(DecodeAhead, AReaderThatStopsEarlyStopsTheDecoderToo) {
         if (i == 0) first.assign(static_cast<const char*>(p), n);
       }
       usleep(50 * 1000);  // the decoder fills what it may and waits
-      // libzstd takes in up to one zstd block (128 KiB) more than it has put out; a decoder
-      // that had counted its 4 blocks ahead would be at least 1 MiB further.
-      const size_t bound = taken == 0 ? 0 : taken * DecodeAhead::kBlockBytes + (128 << 10) + 4096;
+      // gzip -1 stores noise: what went in is what came out, give or take one input buffer
+      // (256 KiB); a decoder that had counted its 4 blocks ahead would be 1 MiB further.
+      const size_t bound = taken == 0 ? 0 : taken * DecodeAhead::kBlockBytes + (256 << 10) + 4096;
       EXPECT_LE(ahead.compressed_bytes(), bound) << "what was handed out, not what was decoded ahead";
     }
     close(fd);
@@ -237,14 +350,14 @@ TEST(DecodeAhead, ALentBlockStaysIntactUntilItsLastOwnerGoesAndThenIsReused) {
   // 24 MiB of varied data: many more blocks than may exist at once, so blocks are reused.
   TempDir dir;
   const std::string data = Pseudorandom(24 << 20, 21);
-  WriteFile(dir / "d.zst", Zstd(dir, "d", data, "-1"));
-  const int fd = open((dir / "d.zst").c_str(), O_RDONLY | O_CLOEXEC);
+  WriteFile(dir / "d.gz", Gzip(dir, "d", data));
+  const int fd = open((dir / "d.gz").c_str(), O_RDONLY | O_CLOEXEC);
   std::shared_ptr<const void> kept;
   std::string kept_copy;
   const char* kept_at = nullptr;
   std::string out;
   {
-    DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+    DecodeAhead ahead(std::make_unique<detail::GzipSource>(fd));
     const void* p = nullptr;
     size_t n = 0;
     std::shared_ptr<const void> owner;
@@ -271,9 +384,9 @@ TEST(DecodeAhead, OwnersHeldByTheWritersBoundTheMemoryNotTheDecoder) {
   // the decoder may still fill its kAhead blocks and the one just handed out, never more.
   TempDir dir;
   const std::string data = Pseudorandom(16 << 20, 22);
-  WriteFile(dir / "d.zst", Zstd(dir, "d", data, "-1"));
-  const int fd = open((dir / "d.zst").c_str(), O_RDONLY | O_CLOEXEC);
-  DecodeAhead ahead(std::make_unique<ZstdSource>(fd));
+  WriteFile(dir / "d.gz", Gzip(dir, "d", data));
+  const int fd = open((dir / "d.gz").c_str(), O_RDONLY | O_CLOEXEC);
+  DecodeAhead ahead(std::make_unique<detail::GzipSource>(fd));
   std::vector<std::shared_ptr<const void>> held;
   const void* p = nullptr;
   size_t n = 0;

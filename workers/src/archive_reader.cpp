@@ -500,6 +500,10 @@ class ArchiveReader {
   // restored.
   void DrainDecoded() {
     if (!src_.decoded || !src_.decoded_from) return;  // a plain tar has nothing left to check
+    // libarchive is done with the block it read last. Held, it would stop a zstd decoder when
+    // its ring comes round to it, and the rest of the stream may be longer than the ring.
+    src_.block.reset();
+    src_.block_begin = src_.block_size = 0;
     for (;;) {
       const void* data = nullptr;
       size_t n = 0;

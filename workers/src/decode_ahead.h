@@ -1,15 +1,18 @@
-// Runs a StreamDecoder on a thread of its own, a few blocks ahead of libarchive.
+// Runs a decoder on a thread of its own, a few blocks ahead of libarchive.
 //
 // The reader thread parses the archive and copies every entry's bytes out; with the decoding
 // on the same thread, that thread alone was the critical path of a compressed source. Here
-// the decoder fills blocks of kBlockBytes that the reader takes in order, at most kAhead
-// ahead of it.
+// the decoder runs ahead of the reader, which takes the decoded blocks in order, at most
+// kAhead of them waiting.
 //
-// Blocks are lent, not copied: each block Next() hands out comes with an owner, and the block
+// Blocks are lent, not copied: each block Next() hands out comes with an owner, and its memory
 // goes back to the decoder once every copy of its owner is gone. The archive reader keeps
 // copies in the messages whose bytes lie in the block (libarchive hands out a tar's content in
-// place), so those bytes reach the sandbox writer without a copy. At most kMaxBlocks exist,
-// allocated as needed: when all are lent the decoder waits for the writers to give one back.
+// place), so those bytes reach the sandbox writer without a copy.
+//  - A StreamDecoder (gzip) decodes into blocks of kBlockBytes from a pool: at most kMaxBlocks
+//    exist, allocated as needed; when all are lent the decoder waits for one to come back.
+//  - A LendingDecoder (zstd) decodes into memory of its own, which bounds itself and waits the
+//    same way; its blocks are what it lends.
 #pragma once
 
 #include <memory>
@@ -29,6 +32,7 @@ class DecodeAhead {
   // Starts the decoder thread; without one (the process may not create threads) it decodes on
   // the caller's thread, in Next().
   explicit DecodeAhead(std::unique_ptr<StreamDecoder> decoder);
+  explicit DecodeAhead(std::unique_ptr<LendingDecoder> decoder);
   ~DecodeAhead();  // stops the decoder thread after the block it is decoding
   DecodeAhead(const DecodeAhead&) = delete;
   DecodeAhead& operator=(const DecodeAhead&) = delete;
@@ -47,11 +51,12 @@ class DecodeAhead {
   uint64_t compressed_bytes() const { return compressed_; }
   // The first bytes handed out (up to 4): what the decoded stream starts with.
   const std::string& head() const { return head_; }
-  // Blocks allocated so far (for tests: the bound holds).
+  // Pool blocks allocated so far (for tests: the bound holds; 0 for a LendingDecoder).
   size_t blocks_allocated() const;
 
  private:
-  struct Shared;  // blocks, free and ready lists: shared with the owners lent out
+  struct Shared;  // the decoder, its thread, the pool and the queue of decoded blocks
+  void Start();
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<const void> held_;  // the block handed out last
   std::optional<DecodeOutcome> final_;

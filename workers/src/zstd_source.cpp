@@ -1,12 +1,16 @@
 #include "zstd_source.h"
 
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY  // the block-by-block API: ZSTD_decompressBegin/Continue
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <new>
 
 #include "rp/posix_io.h"
 
@@ -14,11 +18,68 @@ namespace rp::detail {
 namespace {
 
 constexpr size_t kInBytes = 256 * 1024;
+// zstd(1) decodes windows up to 2^27 bytes unless told otherwise (--long, --memory).
+constexpr uint64_t kMaxWindow = uint64_t{1} << ZSTD_WINDOWLOG_LIMIT_DEFAULT;
 
 // A zstd frame starts with 28 b5 2f fd (0xFD2FB528, little-endian).
 bool StartsFrame(const uint8_t* p) { return p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd; }
 
 }  // namespace
+
+// The ranges lent out are kept exactly (a range ends where the next block begins, so anything
+// coarser would have the decoder wait for the range it just handed out); the decoder waits on
+// `freed` until the room it is about to decode into holds none of them. One gate serves every
+// ring a source has (a frame with a larger window gets a new ring), so Stop() reaches
+// whichever the decoder waits on.
+struct ZstdSource::Gate {
+  std::mutex mu;
+  std::condition_variable freed;
+  bool stop = false;
+};
+
+struct ZstdSource::Ring {
+  struct Lent {
+    size_t begin, end;
+    uint64_t id;
+  };
+  std::shared_ptr<Gate> gate;
+  std::unique_ptr<uint8_t[]> bytes;  // not zeroed: pages are touched as blocks are decoded
+  size_t size = 0;
+  std::vector<Lent> lent;  // under gate->mu; a few dozen at most (kLendBytes / a block)
+  uint64_t next_id = 0;
+
+  // Waits until no owner holds any byte of [at, at + n); false once stopped.
+  bool WaitFree(size_t at, size_t n) {
+    std::unique_lock lock(gate->mu);
+    gate->freed.wait(lock, [&] {
+      return gate->stop ||
+             std::none_of(lent.begin(), lent.end(), [&](const Lent& l) { return l.begin < at + n && at < l.end; });
+    });
+    return !gate->stop;
+  }
+
+  // An owner of [at, at + n): lent until its last copy goes.
+  static std::shared_ptr<const void> Pin(const std::shared_ptr<Ring>& ring, size_t at, size_t n) {
+    uint64_t id = 0;
+    {
+      std::lock_guard lock(ring->gate->mu);
+      id = ring->next_id++;
+      ring->lent.push_back(Lent{at, at + n, id});
+    }
+    return std::shared_ptr<const void>(ring->bytes.get() + at, [ring, id](const void*) {
+      {
+        std::lock_guard lock(ring->gate->mu);
+        auto& l = ring->lent;
+        const auto it = std::find_if(l.begin(), l.end(), [&](const Lent& x) { return x.id == id; });
+        if (it != l.end()) {
+          *it = l.back();
+          l.pop_back();
+        }
+      }
+      ring->gate->freed.notify_one();
+    });
+  }
+};
 
 void ZstdSource::DctxFree::operator()(ZSTD_DCtx_s* d) const { ZSTD_freeDCtx(d); }
 
@@ -33,11 +94,23 @@ ZstdSource::ZstdSource(int fd, size_t max_read, std::unique_ptr<MappedSource> ma
       in_(mapped ? 0 : kInBytes),
       max_read_(max_read ? max_read : kInBytes),
       mapped_(std::move(mapped)),
-      in_ptr_(in_.data()) {}
+      in_ptr_(in_.data()),
+      gate_(std::make_shared<Gate>()) {}
 
 ZstdSource::~ZstdSource() = default;
 
-bool ZstdSource::Refill() {
+void ZstdSource::Stop() {
+  {
+    std::lock_guard lock(gate_->mu);
+    gate_->stop = true;
+  }
+  gate_->freed.notify_all();
+}
+
+size_t ZstdSource::ring_bytes() const { return ring_ ? ring_->size : 0; }
+
+ZstdSource::Input ZstdSource::Refill() {
+  if (file_end_) return Input::kEnd;
   if (mapped_) {
     window_.reset();
     const void* p = nullptr;
@@ -47,94 +120,226 @@ bool ZstdSource::Refill() {
     in_pos_ = 0;
     in_size_ = n;
     in_ptr_ = static_cast<const uint8_t*>(p);
-    if (o == DecodeOutcome::kEnd) file_end_ = true;
-    if (o == DecodeOutcome::kReadError) read_errno_ = mapped_->read_errno();
-    return o == DecodeOutcome::kData;
+    if (o == DecodeOutcome::kData) return Input::kOk;
+    if (o == DecodeOutcome::kEnd) {
+      file_end_ = true;
+      return Input::kEnd;
+    }
+    read_errno_ = mapped_->read_errno();
+    return Input::kError;
   }
   const ssize_t n = ReadSome(fd_, in_.data(), std::min(in_.size(), max_read_));
   if (n < 0) {
     read_errno_ = errno;
-    return false;
+    return Input::kError;
   }
   in_pos_ = 0;
   in_size_ = static_cast<size_t>(n);
-  if (n == 0) file_end_ = true;
-  return n > 0;
+  if (n > 0) return Input::kOk;
+  file_end_ = true;
+  return Input::kEnd;
 }
 
-DecodeOutcome ZstdSource::Decode(uint8_t* out, size_t cap, size_t* n) {
+ZstdSource::Input ZstdSource::Peek(size_t want, const uint8_t** p, size_t* have) {
+  if (stage_pos_ == stage_.size()) {
+    if (in_size_ - in_pos_ >= want) {  // the common case: within the window
+      *p = in_ptr_ + in_pos_;
+      *have = want;
+      return Input::kOk;
+    }
+    stage_.clear();
+    stage_pos_ = 0;
+  }
+  if (stage_.size() - stage_pos_ < want) {
+    stage_.erase(stage_.begin(), stage_.begin() + static_cast<ptrdiff_t>(stage_pos_));
+    stage_pos_ = 0;
+    while (stage_.size() < want) {
+      if (in_pos_ == in_size_) {
+        const Input r = Refill();
+        if (r == Input::kError) return r;
+        if (r == Input::kEnd) break;
+      }
+      const size_t n = std::min(want - stage_.size(), in_size_ - in_pos_);
+      stage_.insert(stage_.end(), in_ptr_ + in_pos_, in_ptr_ + in_pos_ + n);
+      in_pos_ += n;
+    }
+  }
+  *p = stage_.data() + stage_pos_;
+  *have = std::min(want, stage_.size() - stage_pos_);
+  return Input::kOk;
+}
+
+void ZstdSource::Take(size_t n) {
+  if (stage_pos_ < stage_.size()) {
+    stage_pos_ += n;  // Peek made the stage hold all it handed out
+  } else {
+    in_pos_ += n;
+  }
+  consumed_ += n;
+}
+
+std::string ZstdSource::Where() const {
+  return "zstd frame " + std::to_string(frame_) + " is corrupt at or before compressed byte " + std::to_string(consumed_);
+}
+
+DecodeOutcome ZstdSource::ReadFailed() {
+  error_ = mapped_ ? mapped_->error()
+                   : std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
+                         std::strerror(read_errno_);
+  return DecodeOutcome::kReadError;
+}
+
+bool ZstdSource::SkipFrame(uint64_t bytes, DecodeOutcome* fail) {
+  while (bytes > 0) {  // taken as they come: skipped bytes are not needed in one piece
+    size_t n = stage_.size() - stage_pos_;
+    if (n == 0) {
+      if (in_pos_ == in_size_) {
+        const Input r = Refill();
+        if (r == Input::kError) return *fail = ReadFailed(), false;
+        if (r == Input::kEnd) break;
+      }
+      n = in_size_ - in_pos_;
+    }
+    n = static_cast<size_t>(std::min<uint64_t>(bytes, n));
+    Take(n);
+    bytes -= n;
+  }
+  if (bytes == 0) return true;
+  error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " (a skippable frame) after " +
+           std::to_string(consumed_) + " compressed bytes: the file is truncated";
+  *fail = DecodeOutcome::kTruncated;
+  return false;
+}
+
+bool ZstdSource::BeginFrame(DecodeOutcome* fail) {
+  const uint8_t* p = nullptr;
+  size_t have = 0;
+  if (Peek(ZSTD_FRAMEHEADERSIZE_MAX, &p, &have) == Input::kError) return *fail = ReadFailed(), false;
+  if (have == 0) return *fail = DecodeOutcome::kEnd, false;
+  ZSTD_frameHeader fh{};
+  const size_t wanted = ZSTD_getFrameHeader(&fh, p, have);
+  if (ZSTD_isError(wanted)) {
+    Take(have);
+    std::string why = ZSTD_getErrorName(wanted);
+    if (ZSTD_getErrorCode(wanted) == ZSTD_error_prefix_unknown) why = "no zstd frame starts here (" + why + ")";
+    error_ = Where() + ": " + why;
+    return *fail = DecodeOutcome::kCorrupt, false;
+  }
+  if (wanted > 0) {  // the file ends within the frame's header
+    Take(have);
+    error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
+             " compressed bytes: the file is truncated";
+    return *fail = DecodeOutcome::kTruncated, false;
+  }
+  if (fh.frameType == ZSTD_skippableFrame) {
+    // (libzstd leaves headerSize 0 for a skippable frame: magic and length, 8 bytes)
+    if (!SkipFrame(ZSTD_SKIPPABLEHEADERSIZE + fh.frameContentSize, fail)) return false;
+    ++frame_;
+    return true;
+  }
+  if (fh.windowSize > kMaxWindow) {
+    Take(fh.headerSize);
+    error_ = Where() + ": the frame needs a window of " + std::to_string(fh.windowSize) +
+             " bytes, larger than 128 MiB (zstd --long beyond 27), which is not decoded so that memory stays bounded";
+    return *fail = DecodeOutcome::kCorrupt, false;
+  }
+  const size_t window = ZSTD_decodingBufferSize_min(fh.windowSize, fh.frameContentSize);
+  const size_t begun = ZSTD_decompressBegin(dctx_.get());
+  if (ZSTD_isError(window) || ZSTD_isError(begun)) {
+    error_ = Where() + ": " + ZSTD_getErrorName(ZSTD_isError(window) ? window : begun);
+    return *fail = DecodeOutcome::kCorrupt, false;
+  }
+  const size_t want = window + kLendBytes;
+  if (!ring_ || ring_->size < want) {
+    // The old ring goes once the owners of its bytes do; this frame needs no history from it.
+    auto ring = std::make_shared<Ring>();
+    ring->gate = gate_;
+    ring->bytes.reset(new (std::nothrow) uint8_t[want]);
+    if (!ring->bytes) {
+      error_ = "cannot decode zstd frame " + std::to_string(frame_) + ": out of memory for its " +
+               std::to_string(want) + "-byte window";
+      return *fail = DecodeOutcome::kCorrupt, false;
+    }
+    ring->size = want;
+    ring_ = std::move(ring);
+    out_pos_ = 0;
+  }
+  block_max_ = fh.blockSizeMax;
+  frame_open_ = true;
+  return true;
+}
+
+DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<const void>* owner) {
   *n = 0;
   if (final_) return *final_;
-  ZSTD_outBuffer ob{out, cap, 0};
-  // Ends the stream with `o`; bytes decoded before it still go out first.
-  const auto finish = [&](DecodeOutcome o) {
-    final_ = o;
-    if (ob.pos == 0) return o;
-    *n = ob.pos;
-    return DecodeOutcome::kData;
-  };
   if (!dctx_) {
     error_ = "cannot set up a zstd decoder: out of memory";
-    return finish(DecodeOutcome::kCorrupt);
+    return *final_ = DecodeOutcome::kCorrupt;
   }
-  int idle_turns = 0;
-  while (ob.pos < ob.size) {
-    if (in_pos_ == in_size_) {
-      if (!file_end_ && !Refill() && read_errno_ != 0) {
-        error_ = mapped_ ? mapped_->error()
-                         : std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
-                               std::strerror(read_errno_);
-        return finish(DecodeOutcome::kReadError);
+  // Decodes blocks one after another into the ring, from `start`, until kLendOnce bytes are
+  // out, the next block would not fit before the ring's end, a frame ends, or the stream does.
+  size_t start = out_pos_, produced = 0;
+  std::optional<DecodeOutcome> stop;
+  while (!stop && produced < kLendOnce) {
+    if (!frame_open_) {
+      if (produced > 0) break;  // a new frame may bring a new ring: hand out what is decoded first
+      DecodeOutcome fail = DecodeOutcome::kEnd;
+      if (!BeginFrame(&fail)) {
+        stop = fail;
+        break;
       }
-      if (file_end_) {
-        if (!frame_open_) return finish(DecodeOutcome::kEnd);
-        error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
-                 " compressed bytes: the file is truncated";
-        return finish(DecodeOutcome::kTruncated);
-      }
+      start = out_pos_;
+      continue;
     }
-    // At most kInBytes at a time from a window too: an error's offset is named to that
-    // precision (see below).
-    const size_t chunk_end = std::min(in_size_, in_pos_ + kInBytes);
-    ZSTD_inBuffer ib{in_ptr_, chunk_end, in_pos_};
-    const size_t out_before = ob.pos;
-    const size_t ret = ZSTD_decompressStream(dctx_.get(), &ob, &ib);
-    consumed_ += ib.pos - in_pos_;
-    const bool moved = ib.pos != in_pos_ || ob.pos != out_before;
-    in_pos_ = ib.pos;
-    if (ZSTD_isError(ret)) {
-      // libzstd returns an error without moving either position: what this call decoded is
-      // not handed out (at most one output buffer), and the error lies somewhere in the input
-      // it was given, so the offset named is that input's end.
-      consumed_ += chunk_end - in_pos_;
-      in_pos_ = in_size_;
-      const ZSTD_ErrorCode code = ZSTD_getErrorCode(ret);
-      std::string why = ZSTD_getErrorName(ret);
-      if (code == ZSTD_error_checksum_wrong)
-        why = "the frame's content checksum (XXH64) does not match its data";
-      else if (code == ZSTD_error_frameParameter_windowTooLarge)
-        why = "the frame needs a window larger than 128 MiB (zstd --long beyond 27), which is not decoded so that "
-              "memory stays bounded (" + why + ")";
-      else if (code == ZSTD_error_prefix_unknown)
-        why = "no zstd frame starts here (" + why + ")";
-      error_ = "zstd frame " + std::to_string(frame_) + " is corrupt at or before compressed byte " +
-               std::to_string(consumed_) + ": " + why;
-      return finish(DecodeOutcome::kCorrupt);
-    }
-    if (ret == 0) {  // a frame (or a skippable frame) ends here, wholly decoded and checked
-      if (frame_open_ || moved) ++frame_;
+    const size_t need = ZSTD_nextSrcSizeToDecompress(dctx_.get());
+    if (need == 0) {  // the frame is decoded, and its checksum (if it has one) matched
       frame_open_ = false;
-    } else {
-      frame_open_ = true;
+      ++frame_;
+      continue;
     }
-    // Input and room for output both left, yet nothing moved: the decoder must be stuck.
-    if (!moved && in_pos_ < in_size_ && ++idle_turns > 3) {
-      error_ = "zstd frame " + std::to_string(frame_) + " is corrupt at or before compressed byte " +
-               std::to_string(consumed_) + ": the decoder stopped making progress";
-      return finish(DecodeOutcome::kCorrupt);
+    const ZSTD_nextInputType_e type = ZSTD_nextInputType(dctx_.get());
+    const bool writes = type == ZSTDnit_block || type == ZSTDnit_lastBlock;
+    if (writes) {
+      if (out_pos_ + block_max_ > ring_->size) {  // wrap, as zstd's own round buffer does
+        if (produced > 0) break;
+        out_pos_ = start = 0;
+      }
+      // libzstd may write anywhere in the room it is given, so all of it must be free.
+      if (!ring_->WaitFree(out_pos_, block_max_)) return DecodeOutcome::kData;  // stopped
     }
+    const uint8_t* p = nullptr;
+    size_t have = 0;
+    if (Peek(need, &p, &have) == Input::kError) {
+      stop = ReadFailed();
+      break;
+    }
+    if (have < need) {
+      Take(have);
+      error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
+               " compressed bytes: the file is truncated";
+      stop = DecodeOutcome::kTruncated;
+      break;
+    }
+    const size_t r = ZSTD_decompressContinue(dctx_.get(), ring_->bytes.get() + out_pos_, writes ? block_max_ : 0, p, need);
+    Take(need);
+    if (ZSTD_isError(r)) {
+      // The error lies in the unit just taken: a block, or a frame's header or checksum.
+      const ZSTD_ErrorCode code = ZSTD_getErrorCode(r);
+      std::string why = ZSTD_getErrorName(r);
+      if (code == ZSTD_error_checksum_wrong) why = "the frame's content checksum (XXH64) does not match its data";
+      error_ = Where() + ": " + why;
+      stop = DecodeOutcome::kCorrupt;
+      break;
+    }
+    out_pos_ += r;
+    produced += r;
   }
-  *n = ob.pos;
+  if (stop) final_ = stop;
+  if (produced == 0) return final_ ? *final_ : DecodeOutcome::kData;
+  // Bytes decoded before an error go out first; the error comes with the next call.
+  *data = ring_->bytes.get() + start;
+  *n = produced;
+  *owner = Ring::Pin(ring_, start, produced);
   return DecodeOutcome::kData;
 }
 
