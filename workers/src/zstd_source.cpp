@@ -107,8 +107,6 @@ void ZstdSource::Stop() {
   gate_->freed.notify_all();
 }
 
-size_t ZstdSource::ring_bytes() const { return ring_ ? ring_->size : 0; }
-
 ZstdSource::Input ZstdSource::Refill() {
   if (file_end_) return Input::kEnd;
   if (mapped_) {
@@ -262,6 +260,7 @@ bool ZstdSource::BeginFrame(DecodeOutcome* fail) {
     }
     ring->size = want;
     ring_ = std::move(ring);
+    ring_bytes_.store(want, std::memory_order_relaxed);
     out_pos_ = 0;
   }
   block_max_ = fh.blockSizeMax;

@@ -16,6 +16,7 @@
 // holds: when the writers hold all the room ahead, the decoder waits for them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -53,7 +54,8 @@ class ZstdSource final : public LendingDecoder {
   uint64_t compressed_bytes() const override { return consumed_; }
   uint64_t frames_done() const { return frame_ - 1; }
   // The ring's size (0 before the first frame): the decoded bytes this decoder holds at most.
-  size_t ring_bytes() const;
+  // Safe to ask from another thread.
+  size_t ring_bytes() const { return ring_bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Gate;  // the waiting for lent room, shared with the owners
@@ -91,6 +93,7 @@ class ZstdSource final : public LendingDecoder {
   // Output.
   std::shared_ptr<Gate> gate_;
   std::shared_ptr<Ring> ring_;
+  std::atomic<size_t> ring_bytes_{0};
   size_t out_pos_ = 0;      // where the next block is decoded
   size_t block_max_ = 0;    // the frame's largest block
   uint64_t frame_ = 1;      // the frame being decoded, from 1
