@@ -11,6 +11,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <atomic>
 
 #include "rp/posix_io.h"
 
@@ -20,6 +21,9 @@ namespace {
 constexpr size_t kInBytes = 256 * 1024;
 // zstd(1) decodes windows up to 2^27 bytes unless told otherwise (--long, --memory).
 constexpr uint64_t kMaxWindow = uint64_t{1} << ZSTD_WINDOWLOG_LIMIT_DEFAULT;
+constexpr const char* kTooLarge =
+    "the frame needs a window larger than 128 MiB (zstd --long beyond 27), which is not decoded so that memory "
+    "stays bounded";
 
 // A zstd frame starts with 28 b5 2f fd (0xFD2FB528, little-endian).
 bool StartsFrame(const uint8_t* p) { return p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd; }
@@ -34,7 +38,7 @@ bool StartsFrame(const uint8_t* p) { return p[0] == 0x28 && p[1] == 0xb5 && p[2]
 struct ZstdSource::Gate {
   std::mutex mu;
   std::condition_variable freed;
-  bool stop = false;
+  std::atomic<bool> stop{false};  // set under mu (WaitFree); read without it between frames
 };
 
 struct ZstdSource::Ring {
@@ -209,46 +213,52 @@ bool ZstdSource::SkipFrame(uint64_t bytes, DecodeOutcome* fail) {
   return false;
 }
 
-bool ZstdSource::BeginFrame(DecodeOutcome* fail) {
+ZstdSource::Begin ZstdSource::BeginFrame(bool keep_ring, DecodeOutcome* fail) {
   const uint8_t* p = nullptr;
   size_t have = 0;
-  if (Peek(ZSTD_FRAMEHEADERSIZE_MAX, &p, &have) == Input::kError) return *fail = ReadFailed(), false;
-  if (have == 0) return *fail = DecodeOutcome::kEnd, false;
+  if (Peek(ZSTD_FRAMEHEADERSIZE_MAX, &p, &have) == Input::kError) return *fail = ReadFailed(), Begin::kFailed;
+  if (have == 0) return *fail = DecodeOutcome::kEnd, Begin::kFailed;
   ZSTD_frameHeader fh{};
   const size_t wanted = ZSTD_getFrameHeader(&fh, p, have);
   if (ZSTD_isError(wanted)) {
     Take(have);
     std::string why = ZSTD_getErrorName(wanted);
     if (ZSTD_getErrorCode(wanted) == ZSTD_error_prefix_unknown) why = "no zstd frame starts here (" + why + ")";
+    if (ZSTD_getErrorCode(wanted) == ZSTD_error_frameParameter_windowTooLarge) why = kTooLarge + (" (" + why + ")");
     error_ = Where() + ": " + why;
-    return *fail = DecodeOutcome::kCorrupt, false;
+    return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
   }
   if (wanted > 0) {  // the file ends within the frame's header
     Take(have);
     error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
              " compressed bytes: the file is truncated";
-    return *fail = DecodeOutcome::kTruncated, false;
+    return *fail = DecodeOutcome::kTruncated, Begin::kFailed;
   }
   if (fh.frameType == ZSTD_skippableFrame) {
     // (libzstd leaves headerSize 0 for a skippable frame: magic and length, 8 bytes)
-    if (!SkipFrame(ZSTD_SKIPPABLEHEADERSIZE + fh.frameContentSize, fail)) return false;
+    if (!SkipFrame(ZSTD_SKIPPABLEHEADERSIZE + fh.frameContentSize, fail)) return Begin::kFailed;
     ++frame_;
-    return true;
+    return Begin::kBegun;
   }
   if (fh.windowSize > kMaxWindow) {
     Take(fh.headerSize);
-    error_ = Where() + ": the frame needs a window of " + std::to_string(fh.windowSize) +
-             " bytes, larger than 128 MiB (zstd --long beyond 27), which is not decoded so that memory stays bounded";
-    return *fail = DecodeOutcome::kCorrupt, false;
+    error_ = Where() + ": " + kTooLarge + " (" + std::to_string(fh.windowSize) + " bytes)";
+    return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
   }
   const size_t window = ZSTD_decodingBufferSize_min(fh.windowSize, fh.frameContentSize);
-  const size_t begun = ZSTD_decompressBegin(dctx_.get());
-  if (ZSTD_isError(window) || ZSTD_isError(begun)) {
-    error_ = Where() + ": " + ZSTD_getErrorName(ZSTD_isError(window) ? window : begun);
-    return *fail = DecodeOutcome::kCorrupt, false;
+  if (ZSTD_isError(window)) {
+    error_ = Where() + ": " + ZSTD_getErrorName(window);
+    return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
   }
   const size_t want = window + kLendBytes;
-  if (!ring_ || ring_->size < want) {
+  const bool new_ring = !ring_ || ring_->size < want;
+  if (new_ring && keep_ring) return Begin::kLater;  // nothing taken: read again next time
+  const size_t begun = ZSTD_decompressBegin(dctx_.get());
+  if (ZSTD_isError(begun)) {
+    error_ = Where() + ": " + ZSTD_getErrorName(begun);
+    return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
+  }
+  if (new_ring) {
     // The old ring goes once the owners of its bytes do; this frame needs no history from it.
     auto ring = std::make_shared<Ring>();
     ring->gate = gate_;
@@ -256,7 +266,7 @@ bool ZstdSource::BeginFrame(DecodeOutcome* fail) {
     if (!ring->bytes) {
       error_ = "cannot decode zstd frame " + std::to_string(frame_) + ": out of memory for its " +
                std::to_string(want) + "-byte window";
-      return *fail = DecodeOutcome::kCorrupt, false;
+      return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
     }
     ring->size = want;
     ring_ = std::move(ring);
@@ -265,7 +275,7 @@ bool ZstdSource::BeginFrame(DecodeOutcome* fail) {
   }
   block_max_ = fh.blockSizeMax;
   frame_open_ = true;
-  return true;
+  return Begin::kBegun;
 }
 
 DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<const void>* owner) {
@@ -281,13 +291,19 @@ DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<con
   std::optional<DecodeOutcome> stop;
   while (!stop && produced < kLendOnce) {
     if (!frame_open_) {
-      if (produced > 0) break;  // a new frame may bring a new ring: hand out what is decoded first
+      // Between frames (a file may hold millions of empty ones): a stopped reader is not kept
+      // waiting for the rest of the file.
+      if (gate_->stop.load(std::memory_order_relaxed)) return DecodeOutcome::kData;
+      // Frames follow one another in the ring, unless one needs a larger ring: what this call
+      // decoded goes out first, and the frame begins with the next call.
       DecodeOutcome fail = DecodeOutcome::kEnd;
-      if (!BeginFrame(&fail)) {
+      const Begin begun = BeginFrame(produced > 0, &fail);
+      if (begun == Begin::kLater) break;
+      if (begun == Begin::kFailed) {
         stop = fail;
         break;
       }
-      start = out_pos_;
+      if (produced == 0) start = out_pos_;
       continue;
     }
     const size_t need = ZSTD_nextSrcSizeToDecompress(dctx_.get());

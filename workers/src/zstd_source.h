@@ -67,8 +67,11 @@ class ZstdSource final : public LendingDecoder {
   Input Peek(size_t want, const uint8_t** p, size_t* have);
   void Take(size_t n);
   Input Refill();  // more input in the window (or in_): kEnd at the end of the file
-  // Starts the frame at the input: false with error_ and the outcome in *fail.
-  bool BeginFrame(DecodeOutcome* fail);
+  enum class Begin { kBegun, kLater, kFailed };
+  // Starts the frame at the input (a skippable one is passed over), or kFailed with error_ and
+  // the outcome in *fail. With `keep_ring`, a frame that needs a larger ring is left for later
+  // (kLater, nothing taken): bytes of the current ring are still to be handed out.
+  Begin BeginFrame(bool keep_ring, DecodeOutcome* fail);
   bool SkipFrame(uint64_t bytes, DecodeOutcome* fail);
   std::string Where() const;  // "zstd frame N is corrupt at or before compressed byte C"
   DecodeOutcome ReadFailed();
