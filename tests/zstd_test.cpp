@@ -4,9 +4,11 @@
 // to a frame, its checksum or what follows the archive's end is a finding, not a pass; and the
 // decoder thread never outlives or blocks the reader that stops early.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -486,6 +488,43 @@ TEST(DecodeAhead, OwnersHeldByTheWritersBoundTheMemoryNotTheDecoder) {
   EXPECT_TRUE(out == data);
   EXPECT_EQ(ahead.blocks_allocated(), DecodeAhead::kMaxBlocks - 1) << "none more once they came back";
   close(fd);
+}
+
+// In a fresh child: decodes `path` under an address-space limit 64 MiB above what the process
+// maps now. 0 if the outcome is a read error for want of memory.
+int DecodeWithLittleAddressSpace(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ZstdSource z(fd);
+  uint64_t vm_kib = 0;
+  FILE* st = std::fopen("/proc/self/status", "r");
+  char line[256];
+  while (st && std::fgets(line, sizeof line, st))
+    if (std::sscanf(line, "VmSize: %lu kB", &vm_kib) == 1) break;
+  if (st) std::fclose(st);
+  rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = (vm_kib + 64 * 1024) * 1024;
+  if (vm_kib == 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+  const void* p = nullptr;
+  size_t n = 0;
+  std::shared_ptr<const void> owner;
+  DecodeOutcome o;
+  while ((o = z.Lend(&p, &n, &owner)) == DecodeOutcome::kData) {
+  }
+  std::fprintf(stderr, "outcome %d: %s", static_cast<int>(o), z.error().c_str());
+  return o == DecodeOutcome::kReadError && z.read_errno() == ENOMEM ? 0 : 4;
+}
+
+TEST(ZstdSourceDeathTest, NoMemoryForTheWindowIsAReadErrorNotDamage) {
+  // A frame with a 128 MiB window (zstd --long=27 from a pipe: its size unknown, the window
+  // stays whole) needs a ring of 136 MiB. When the process may not have it, that is the
+  // machine's fault: a read error (the run aborts) rather than "corrupt" (it blames the backup).
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(RunShell("head -c 300000 /dev/urandom | zstd -q --long=27 > " + (dir / "w.zst"), &out), 0) << out;
+  EXPECT_EXIT(_exit(DecodeWithLittleAddressSpace(dir / "w.zst")), testing::ExitedWithCode(0), "out of memory");
+  // Without the limit the same file decodes.
+  EXPECT_EQ(DecodeAll(dir / "w.zst").bytes.size(), 300000u);
 }
 
 TEST(ZstdSource, OnlyAFileStartingWithAFrameIsDetected) {

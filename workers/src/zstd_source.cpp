@@ -263,10 +263,11 @@ ZstdSource::Begin ZstdSource::BeginFrame(bool keep_ring, DecodeOutcome* fail) {
     auto ring = std::make_shared<Ring>();
     ring->gate = gate_;
     ring->bytes.reset(new (std::nothrow) uint8_t[want]);
-    if (!ring->bytes) {
+    if (!ring->bytes) {  // as for the decoder itself: a read error, not damage
+      read_errno_ = ENOMEM;
       error_ = "cannot decode zstd frame " + std::to_string(frame_) + ": out of memory for its " +
                std::to_string(want) + "-byte window";
-      return *fail = DecodeOutcome::kCorrupt, Begin::kFailed;
+      return *fail = DecodeOutcome::kReadError, Begin::kFailed;
     }
     ring->size = want;
     ring_ = std::move(ring);
@@ -281,9 +282,10 @@ ZstdSource::Begin ZstdSource::BeginFrame(bool keep_ring, DecodeOutcome* fail) {
 DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<const void>* owner) {
   *n = 0;
   if (final_) return *final_;
-  if (!dctx_) {
+  if (!dctx_) {  // the machine's fault, not the backup's: a read error, which aborts the run
+    read_errno_ = ENOMEM;
     error_ = "cannot set up a zstd decoder: out of memory";
-    return *final_ = DecodeOutcome::kCorrupt;
+    return *final_ = DecodeOutcome::kReadError;
   }
   // Decodes blocks one after another into the ring, from `start`, until kLendOnce bytes are
   // out, the next block would not fit before the ring's end, a frame ends, or the stream does.
