@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -318,15 +317,7 @@ TEST(MappedVerify, ACutWithinTheLastPageIsAbortedToo) {
 int NextWithNoAddressSpaceLeft(const std::string& path) {
   const int fd = OpenRead(path);
   MappedSource src(fd, kW);
-  uint64_t vm_kib = 0;
-  FILE* st = std::fopen("/proc/self/status", "r");
-  char line[256];
-  while (st && std::fgets(line, sizeof line, st))
-    if (std::sscanf(line, "VmSize: %lu kB", &vm_kib) == 1) break;
-  if (st) std::fclose(st);
-  rlimit rl{};
-  rl.rlim_cur = rl.rlim_max = (vm_kib + 256) * 1024;
-  if (vm_kib == 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+  if (!LimitAddressSpaceTo(256)) return 3;
   const void* p = nullptr;
   size_t n = 0;
   bool lend = false;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -56,5 +58,19 @@ inline int Run(const std::string& cmd, std::string* out = nullptr) {
 
 // Same as Run, for use inside TEST bodies where gtest's own Test::Run() hides the name.
 inline int RunShell(const std::string& cmd, std::string* out = nullptr) { return Run(cmd, out); }
+
+// For a death test's child: limits this process's address space to what it maps now plus
+// `extra_kib`, so that a larger allocation or mapping is refused. False if it could not.
+inline bool LimitAddressSpaceTo(uint64_t extra_kib) {
+  uint64_t vm_kib = 0;
+  FILE* st = std::fopen("/proc/self/status", "r");
+  char line[256];
+  while (st && std::fgets(line, sizeof line, st))
+    if (std::sscanf(line, "VmSize: %lu kB", &vm_kib) == 1) break;
+  if (st) std::fclose(st);
+  rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = (vm_kib + extra_kib) * 1024;
+  return vm_kib != 0 && setrlimit(RLIMIT_AS, &rl) == 0;
+}
 
 }  // namespace rp::test

@@ -1,10 +1,10 @@
 // zstd sources, decoded by libzstd on a thread of their own before libarchive sees them
 // (workers/src/zstd_source.h, decode_ahead.h): the decoder gives back exactly what zstd(1)
 // compressed, whatever its read size, across frames and skippable frames; every kind of damage
-// to a frame, its checksum or what follows the archive's end is a finding, not a pass; and the
-// decoder thread never outlives or blocks the reader that stops early.
+// to a frame, its checksum or what follows the archive's end is a finding, not a pass; a range
+// lent from its ring is never decoded into; and the decoder thread never outlives or blocks the
+// reader that stops early. DecodeAhead's pool of blocks is tested with gzip, which uses it.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,6 +42,17 @@ std::string Skippable(const std::string& payload) {
   const uint32_t n = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) f += static_cast<char>((n >> (8 * i)) & 0xff);
   return f + payload;
+}
+
+// Bytes zstd cannot shrink (it stores them as raw blocks), so compressed and decoded offsets
+// go alike.
+std::string Noise(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  for (char& c : s) {
+    seed = seed * 1664525u + 1013904223u;
+    c = static_cast<char>(seed >> 24);
+  }
+  return s;
 }
 
 std::string Pseudorandom(size_t n, uint32_t seed) {
@@ -179,12 +190,7 @@ TEST(ZstdSource, AUnitAcrossTwoWindowsIsDecodedWhole) {
   // Incompressible data: raw blocks of 128 KiB, so some block lies across every window's end
   // (1 MiB) of the mapping; the decoder takes those in one piece.
   TempDir dir;
-  std::string noise(5 << 20, '\0');
-  uint32_t x = 5;
-  for (char& c : noise) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
+  const std::string noise = Noise(5 << 20, 5);
   WriteFile(dir / "n.zst", Zstd(dir, "n", noise, "-1"));
   const Decoded d = DecodeAll(dir / "n.zst", kMapped);
   EXPECT_EQ(d.outcome, DecodeOutcome::kEnd) << d.error;
@@ -211,16 +217,6 @@ TEST(ZstdSource, AnErrorIsFinalAndEveryByteBeforeItComesFirst) {
   for (int again = 0; again < 3; ++again) EXPECT_EQ(ahead.Next(&p, &n), DecodeOutcome::kCorrupt);
   EXPECT_EQ(ahead.compressed_bytes(), z.size()) << "the error is at or before the end of what was read";
   close(fd);
-}
-
-// 8 MiB that zstd cannot shrink, so compressed and decoded offsets go alike.
-std::string Noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  for (char& c : s) {
-    seed = seed * 1664525u + 1013904223u;
-    c = static_cast<char>(seed >> 24);
-  }
-  return s;
 }
 
 TEST(ZstdSource, ALentRangeIsNeverDecodedIntoTheDecoderWaitsForIt) {
@@ -495,15 +491,7 @@ TEST(DecodeAhead, OwnersHeldByTheWritersBoundTheMemoryNotTheDecoder) {
 int DecodeWithLittleAddressSpace(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ZstdSource z(fd);
-  uint64_t vm_kib = 0;
-  FILE* st = std::fopen("/proc/self/status", "r");
-  char line[256];
-  while (st && std::fgets(line, sizeof line, st))
-    if (std::sscanf(line, "VmSize: %lu kB", &vm_kib) == 1) break;
-  if (st) std::fclose(st);
-  rlimit rl{};
-  rl.rlim_cur = rl.rlim_max = (vm_kib + 64 * 1024) * 1024;
-  if (vm_kib == 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+  if (!LimitAddressSpaceTo(64 * 1024)) return 3;
   const void* p = nullptr;
   size_t n = 0;
   std::shared_ptr<const void> owner;

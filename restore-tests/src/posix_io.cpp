@@ -29,4 +29,12 @@ ssize_t ReadSome(int fd, void* buf, size_t len) {
   return n;
 }
 
+ssize_t ReadSomeAt(int fd, void* buf, size_t len, off_t offset) {
+  ssize_t n;
+  do {
+    n = pread(fd, buf, len, offset);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
 }  // namespace rp

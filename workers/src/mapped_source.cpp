@@ -11,6 +11,8 @@
 #include <mutex>
 #include <new>
 
+#include "rp/posix_io.h"
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22  // Linux 5.14; older kernels answer EINVAL and pages fault in lazily
 #endif
@@ -160,8 +162,7 @@ DecodeOutcome MappedSource::Next(const void** data, size_t* n, std::shared_ptr<c
     uint8_t* buf = held.get();
     size_t got = 0;
     while (got < len) {
-      const ssize_t r = pread(fd_, buf + got, len - got, static_cast<off_t>(position_ + got));
-      if (r < 0 && errno == EINTR) continue;
+      const ssize_t r = ReadSomeAt(fd_, buf + got, len - got, static_cast<off_t>(position_ + got));
       if (r < 0) return fail(errno, "read error at byte " + std::to_string(position_ + got) + ": " + std::strerror(errno));
       if (r == 0) {
         shrank_->store(true);

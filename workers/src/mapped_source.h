@@ -11,8 +11,9 @@
 // there instead, so the touching thread goes on, and marks the source as changed: the run
 // then ends aborted with "the source changed while it was read" (verify.cpp), whatever the
 // zeros did to the hashes; a change the guard cannot see is caught when the run compares the
-// file's size and modification time with those it began with (DescribeSourceChange). SIGBUS at any other address goes to the handler that was there
-// before, or kills the process as it would have.
+// file's size and modification time with those it began with (DescribeSourceChange). SIGBUS
+// at any other address goes to the handler that was there before, or kills the process as it
+// would have.
 #pragma once
 
 #include <sys/stat.h>

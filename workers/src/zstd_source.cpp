@@ -184,6 +184,12 @@ std::string ZstdSource::Where() const {
   return "zstd frame " + std::to_string(frame_) + " is corrupt at or before compressed byte " + std::to_string(consumed_);
 }
 
+DecodeOutcome ZstdSource::Truncated(const char* frame_kind) {
+  error_ = "zstd stream ends inside frame " + std::to_string(frame_) + frame_kind + " after " +
+           std::to_string(consumed_) + " compressed bytes: the file is truncated";
+  return DecodeOutcome::kTruncated;
+}
+
 DecodeOutcome ZstdSource::ReadFailed() {
   error_ = mapped_ ? mapped_->error()
                    : std::string("read error after compressed byte ") + std::to_string(consumed_) + ": " +
@@ -207,9 +213,7 @@ bool ZstdSource::SkipFrame(uint64_t bytes, DecodeOutcome* fail) {
     bytes -= n;
   }
   if (bytes == 0) return true;
-  error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " (a skippable frame) after " +
-           std::to_string(consumed_) + " compressed bytes: the file is truncated";
-  *fail = DecodeOutcome::kTruncated;
+  *fail = Truncated(" (a skippable frame)");
   return false;
 }
 
@@ -230,9 +234,7 @@ ZstdSource::Begin ZstdSource::BeginFrame(bool keep_ring, DecodeOutcome* fail) {
   }
   if (wanted > 0) {  // the file ends within the frame's header
     Take(have);
-    error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
-             " compressed bytes: the file is truncated";
-    return *fail = DecodeOutcome::kTruncated, Begin::kFailed;
+    return *fail = Truncated(""), Begin::kFailed;
   }
   if (fh.frameType == ZSTD_skippableFrame) {
     // (libzstd leaves headerSize 0 for a skippable frame: magic and length, 8 bytes)
@@ -288,7 +290,8 @@ DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<con
     return *final_ = DecodeOutcome::kReadError;
   }
   // Decodes blocks one after another into the ring, from `start`, until kLendOnce bytes are
-  // out, the next block would not fit before the ring's end, a frame ends, or the stream does.
+  // out, the next block would not fit before the ring's end, the next frame needs a larger
+  // ring, or the stream ends.
   size_t start = out_pos_, produced = 0;
   std::optional<DecodeOutcome> stop;
   while (!stop && produced < kLendOnce) {
@@ -332,9 +335,7 @@ DecodeOutcome ZstdSource::Lend(const void** data, size_t* n, std::shared_ptr<con
     }
     if (have < need) {
       Take(have);
-      error_ = "zstd stream ends inside frame " + std::to_string(frame_) + " after " + std::to_string(consumed_) +
-               " compressed bytes: the file is truncated";
-      stop = DecodeOutcome::kTruncated;
+      stop = Truncated("");
       break;
     }
     const size_t r = ZSTD_decompressContinue(dctx_.get(), ring_->bytes.get() + out_pos_, writes ? block_max_ : 0, p, need);

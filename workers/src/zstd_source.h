@@ -75,6 +75,7 @@ class ZstdSource final : public LendingDecoder {
   bool SkipFrame(uint64_t bytes, DecodeOutcome* fail);
   std::string Where() const;  // "zstd frame N is corrupt at or before compressed byte C"
   DecodeOutcome ReadFailed();
+  DecodeOutcome Truncated(const char* frame_kind);  // the file ends inside frame_ (error_ says so)
 
   int fd_;
   struct DctxFree {

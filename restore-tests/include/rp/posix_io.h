@@ -15,5 +15,7 @@ inline bool WriteAll(int fd, std::string_view data, int* err) { return WriteAll(
 
 // One read(2), retried on EINTR: the bytes read (0 at the end of the file), or -1 with errno.
 ssize_t ReadSome(int fd, void* buf, size_t len);
+// The same with pread(2), at `offset`.
+ssize_t ReadSomeAt(int fd, void* buf, size_t len, off_t offset);
 
 }  // namespace rp
