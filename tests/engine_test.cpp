@@ -1,6 +1,12 @@
 // The engine restores every supported format and a directory tree, byte-exact, and compares
 // with a manifest: clean sources pass, every difference is reported with its path.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
 
 #include "engine_support.h"
 #include "rp/manifest.h"
@@ -215,6 +221,77 @@ TEST(Engine, MalformedManifestAbortsAsUsageErrorWithLineNumber) {
   EXPECT_EQ(r.status, RunStatus::kAborted);
   EXPECT_EQ(ExitCodeFor(r), 2);
   EXPECT_NE(r.abort_status.message().find(":2:"), std::string::npos) << r.abort_status.message();
+  EXPECT_TRUE(r.sandbox_removed);
+}
+
+// The manifest is read beside the restore, not before it: from a named pipe that gives its
+// first line only, the whole archive is restored while the rest has not been written yet.
+// `rest` is what the pipe then gives; the run's report is returned.
+VerifyReport VerifyWhileTheManifestWaits(const TempDir& dir, const std::string& rest, bool* restored_first) {
+  std::vector<TreeEntry> entries;
+  for (int i = 0; i < 40; ++i) {
+    TreeEntry e;
+    e.path = "d/f" + std::to_string(i);
+    e.size = 4096;
+    e.seed = static_cast<uint64_t>(i);
+    entries.push_back(e);
+  }
+  EXPECT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  const std::string manifest = ManifestFor(entries, HashAlgo::kXxh128);
+  const std::string fifo = dir / "m";
+  EXPECT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto o = Options(dir, dir / "a.tar");
+  o.manifest = fifo;
+  auto run = std::async(std::launch::async, [o] { return RunVerifyIsolated(o); });
+  const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // waits for the worker to open it
+  EXPECT_GE(fd, 0);
+  const size_t first = manifest.find('\n') + 1;
+  EXPECT_EQ(write(fd, manifest.data(), first), static_cast<ssize_t>(first));
+  // The last file of the archive appears in the sandbox, though the manifest is unfinished.
+  *restored_first = false;
+  for (int i = 0; i < 3000 && !*restored_first; ++i) {
+    for (const auto& p : ListTree(dir / "sandboxes"))
+      if (p.ends_with("/d/f39")) *restored_first = true;
+    if (!*restored_first) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string tail = manifest.substr(first) + rest;
+  EXPECT_EQ(write(fd, tail.data(), tail.size()), static_cast<ssize_t>(tail.size()));
+  close(fd);
+  return run.get();
+}
+
+TEST(Engine, TheRestoreDoesNotWaitForTheWholeManifest) {
+  TempDir dir;
+  bool restored_first = false;
+  const VerifyReport r = VerifyWhileTheManifestWaits(dir, "", &restored_first);
+  EXPECT_TRUE(restored_first) << "nothing was restored before the manifest's last line was read";
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_EQ(r.files, 40u);
+}
+
+TEST(Engine, AManifestMalformedAfterTheRestoreStillAbortsWithItsLineNumber) {
+  TempDir dir;
+  bool restored_first = false;
+  const VerifyReport r = VerifyWhileTheManifestWaits(dir, "not a manifest line\n", &restored_first);
+  EXPECT_TRUE(restored_first);
+  EXPECT_EQ(r.status, RunStatus::kAborted) << Describe(r);
+  EXPECT_EQ(ExitCodeFor(r), 2);
+  EXPECT_NE(r.abort_status.message().find(":41:"), std::string::npos) << r.abort_status.message();
+  EXPECT_TRUE(r.sandbox_removed);
+}
+
+TEST(Engine, AManifestInAnotherAlgorithmThanAskedForIsAUsageError) {
+  TempDir dir;
+  const auto entries = SampleTree({});
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  WriteFile(dir / "m", ManifestFor(entries, HashAlgo::kXxh128));
+  auto o = Options(dir, dir / "a.tar");
+  o.manifest = dir / "m";
+  o.algo = HashAlgo::kSha256;
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kAborted) << Describe(r);
+  EXPECT_EQ(ExitCodeFor(r), 2);
+  EXPECT_NE(r.abort_status.message().find("uses xxh128, not sha256"), std::string::npos) << r.abort_status.message();
   EXPECT_TRUE(r.sandbox_removed);
 }
 

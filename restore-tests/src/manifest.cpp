@@ -204,7 +204,7 @@ class LineParser {
       return fail("file name '" + EscapePath(parsed->name) + "' is not a relative path inside the tree" +
                   (unsafe.empty() ? "" : " (" + unsafe + ")"));
     }
-    *out = ManifestEntry{std::move(*norm), std::move(parsed->hex), line_no_};
+    *out = ManifestEntry{std::move(*norm), std::move(parsed->hex), line_no_, parsed->algo};
     *has = true;
     return true;
   }

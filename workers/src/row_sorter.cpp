@@ -192,6 +192,7 @@ void RowSorter::Add(const Row& row) {
   const size_t len = sizeof(Head) + row.path.size() + row.hex.size();
   if (!offs_.empty() && arena_.size() + len + (offs_.size() + 1) * sizeof(uint32_t) > budget_) SpillLocked();
   offs_.push_back(static_cast<uint32_t>(arena_.size()));
+  sorted_ = false;
   Encode(row, &arena_);
 }
 
@@ -208,8 +209,11 @@ struct CursorAfter {
 void RowSorter::Rewind() {
   std::lock_guard lock(mu_);
   heap_.clear();
-  std::sort(offs_.begin(), offs_.end(),
-            [this](uint32_t a, uint32_t b) { return Before(arena_.data() + a, arena_.data() + b); });
+  if (!sorted_) {  // a second Rewind with no Add between finds the run sorted
+    std::sort(offs_.begin(), offs_.end(),
+              [this](uint32_t a, uint32_t b) { return Before(arena_.data() + a, arena_.data() + b); });
+    sorted_ = true;
+  }
   auto push = [&](std::unique_ptr<Cursor> c) {
     if (c->Advance(*this, &status_)) heap_.push_back(std::move(c));
   };

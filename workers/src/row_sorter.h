@@ -66,6 +66,7 @@ class RowSorter {
   std::mutex mu_;
   std::string arena_;           // encoded rows of the current run
   std::vector<uint32_t> offs_;  // where each row of the current run starts
+  bool sorted_ = false;         // offs_ is in row order (Rewind sorted it, nothing added since)
   int spill_fd_ = -1;
   uint64_t spill_end_ = 0;
   struct Run {

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -188,6 +191,85 @@ class FinalPass {
   Status out_status_;
 };
 
+// Reads the manifest into sorted rows on a thread of its own, beside the restore.
+class ManifestReader {
+ public:
+  ManifestReader(const VerifyOptions& opt, int dir_fd, LiveProgress* progress, MessageQueue* queue)
+      : opt_(opt), progress_(progress), queue_(queue), rows_(dir_fd, opt.row_budget), thread_([this] { Run(); }) {}
+  ~ManifestReader() { Finish(); }
+  ManifestReader(const ManifestReader&) = delete;
+  ManifestReader& operator=(const ManifestReader&) = delete;
+
+  // Waits for the first entry (or the end of a manifest without any) and sets *algo to the
+  // algorithm to hash with. Not ok: the manifest failed before that.
+  Status WaitForAlgo(HashAlgo* algo) {
+    std::unique_lock lock(mu_);
+    decided_cv_.wait(lock, [&] { return decided_; });
+    *algo = algo_;
+    return status_;
+  }
+  // Waits for the whole manifest to be read and sorted. Not ok: unreadable, malformed, or in
+  // another algorithm than the one asked for.
+  Status Finish() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  RowSorter* rows() { return &rows_; }
+
+ private:
+  void Run() {
+    HashAlgo algo = opt_.algo.value_or(HashAlgo::kXxh128);
+    Row row;
+    row.kind = RowKind::kManifest;
+    bool first = true;
+    Status st = ScanManifestFile(
+        *opt_.manifest, opt_.algo,
+        [&](ManifestEntry&& e) {
+          if (first) {
+            first = false;
+            Decide(e.algo, opt_.algo && e.algo != *opt_.algo ? WrongAlgo(e.algo) : Status());
+          }
+          row.path = std::move(e.path);
+          row.hex = std::move(e.hex);
+          row.seq = e.line;
+          rows_.Add(row);
+          if (progress_) progress_->manifest_rows.fetch_add(1, std::memory_order_relaxed);
+        },
+        &algo);
+    if (st.ok()) st = rows_.status();
+    if (st.ok() && opt_.algo && rows_.rows() > 0 && algo != *opt_.algo) st = WrongAlgo(algo);
+    if (st.ok()) rows_.Rewind();  // sorted here, off the restore's critical path
+    if (!st.ok()) queue_->Cancel();
+    Decide(rows_.rows() > 0 ? algo : opt_.algo.value_or(HashAlgo::kXxh128), st);
+  }
+
+  Status WrongAlgo(HashAlgo algo) const {
+    return Status::Usage("manifest " + *opt_.manifest + " uses " + std::string(HashAlgoName(algo)) + ", not " +
+                         std::string(HashAlgoName(*opt_.algo)));
+  }
+
+  // The first call sets the algorithm; a failure is always recorded.
+  void Decide(HashAlgo algo, const Status& st) {
+    std::lock_guard lock(mu_);
+    if (!st.ok()) status_ = st;
+    if (decided_) return;
+    decided_ = true;
+    algo_ = algo;
+    decided_cv_.notify_all();
+  }
+
+  const VerifyOptions& opt_;
+  LiveProgress* progress_;
+  MessageQueue* queue_;
+  RowSorter rows_;
+  std::mutex mu_;
+  std::condition_variable decided_cv_;
+  bool decided_ = false;
+  HashAlgo algo_ = HashAlgo::kXxh128;
+  Status status_;  // under mu_ until the thread is joined
+  std::thread thread_;
+};
+
 void Abort(VerifyReport* report, Status s) {
   report->status = RunStatus::kAborted;
   report->abort_status = std::move(s);
@@ -203,36 +285,19 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->readback = opt.readback;
   report->isolation["no_follow_extraction"] = "enforced";
 
-  // The manifest is read and sorted before anything is restored: a malformed one stops the
-  // run at once, with its line number.
-  std::unique_ptr<RowSorter> manifest;
+  // The manifest is read and sorted on a thread of its own while the restore runs; the writers
+  // wait only for its first entry, which decides the hash algorithm. A malformed line stops
+  // the run at once (the queue is cancelled), with its line number.
+  MessageQueue queue(kQueueBytes, kQueueMessages);
+  std::optional<ManifestReader> manifest;
   if (opt.manifest) {
-    manifest = std::make_unique<RowSorter>(job.sandbox_fd, opt.row_budget);
-    HashAlgo algo = opt.algo.value_or(HashAlgo::kXxh128);
-    Row row;
-    row.kind = RowKind::kManifest;
-    Status st = ScanManifestFile(
-        *opt.manifest, opt.algo,
-        [&](ManifestEntry&& e) {
-          row.path = std::move(e.path);
-          row.hex = std::move(e.hex);
-          row.seq = e.line;
-          manifest->Add(row);
-          if (job.progress) job.progress->manifest_rows.fetch_add(1, std::memory_order_relaxed);
-        },
-        &algo);
-    if (!st.ok()) return Abort(report, st);
-    if (!manifest->status().ok()) return Abort(report, manifest->status());
-    if (opt.algo && manifest->rows() > 0 && algo != *opt.algo)
-      return Abort(report, Status::Usage("manifest " + *opt.manifest + " uses " + std::string(HashAlgoName(algo)) +
-                                         ", not " + std::string(HashAlgoName(*opt.algo))));
+    manifest.emplace(opt, job.sandbox_fd, job.progress, &queue);
+    if (Status s = manifest->WaitForAlgo(&report->algo); !s.ok()) return Abort(report, manifest->Finish());
     report->manifest_used = true;
-    report->algo = manifest->rows() > 0 ? algo : opt.algo.value_or(HashAlgo::kXxh128);
   } else {
     report->algo = opt.algo.value_or(HashAlgo::kXxh128);
   }
 
-  MessageQueue queue(kQueueBytes, kQueueMessages);
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
   if (job.progress) {
     ctx.live_source_bytes = &job.progress->source_bytes;
@@ -246,6 +311,9 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
+  if (manifest) {
+    if (Status s = manifest->Finish(); !s.ok()) return Abort(report, s);
+  }
 
   report->format = ctx.format;
   // Whatever was found, a source that changed under the run proves nothing about the backup.
@@ -269,7 +337,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
     if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd, report->algo);
     FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, job.inventory_out_fd,
                    checks ? &*checks : nullptr, report);
-    if (Status s = pass.Run(&restored, manifest.get(), job.sandbox_fd); !s.ok()) return Abort(report, s);
+    if (Status s = pass.Run(&restored, manifest ? manifest->rows() : nullptr, job.sandbox_fd); !s.ok()) return Abort(report, s);
     if (checks) checks->Finish(report);
   }
   report->Conclude();

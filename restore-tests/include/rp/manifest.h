@@ -20,6 +20,7 @@ struct ManifestEntry {
   std::string path;  // normalised member path, raw bytes (see NormaliseMemberPath)
   std::string hex;   // lower-case digest
   size_t line = 0;   // 1-based line in the manifest file
+  HashAlgo algo = HashAlgo::kXxh128;  // the line's algorithm (one for the whole manifest)
 };
 
 struct Manifest {
