@@ -265,13 +265,6 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
                {0, 1, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
       if (getppid() != parent) _exit(127);
-      if (!cgroup_procs.empty()) {  // join the pids cgroup before anything runs
-        char pid_text[24];
-        const int len = std::snprintf(pid_text, sizeof pid_text, "%d", static_cast<int>(getpid()));
-        const int cfd = open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
-        if (cfd < 0 || write(cfd, pid_text, static_cast<size_t>(len)) != len) _exit(126);
-        close(cfd);
-      }
       char arg0[] = "restoreproof";
       char arg1[] = "worker";
       char* argv[] = {arg0, arg1, nullptr};
@@ -285,6 +278,26 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   }
   if (in_pipe[0] >= 0) close(in_pipe[0]);
   if (out_pipe[1] >= 0) close(out_pipe[1]);
+
+  // The worker joins the pids cgroup before it reads its job, so before any of its code that
+  // could fork runs. Moved from here, the migration (about 20 ms on a cgroup v1 hierarchy: the
+  // kernel waits for an RCU grace period) overlaps the worker's exec and loading.
+  if (pid > 0 && !cgroup_procs.empty()) {
+    const std::string pid_text = std::to_string(pid);
+    const int cfd = open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    const bool joined = cfd >= 0 && write(cfd, pid_text.data(), pid_text.size()) == static_cast<ssize_t>(pid_text.size());
+    const int err = errno;
+    if (cfd >= 0) close(cfd);
+    if (!joined) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      pid = -1;
+      report.status = RunStatus::kAborted;
+      report.abort_status =
+          Status::Environment("cannot move the worker into the pids cgroup " + cgroup.dir + ": " + std::strerror(err));
+    }
+  }
 
   if (pid > 0) {
     {
