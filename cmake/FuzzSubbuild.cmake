@@ -2,15 +2,16 @@
 # enable_testing(). The fuzzers need clang and libFuzzer; when this build uses another
 # compiler, this same source tree is configured again into ${CMAKE_BINARY_DIR}/fuzz-clang with
 # clang, -DRP_FUZZ=ON and -DRP_FUZZ_ONLY=ON, built on every build, and CTest runs each fuzzer
-# briefly: fuzz_manifest_smoke and fuzz_verify_smoke. Without clang or libFuzzer the tests
+# briefly: fuzz_manifest_smoke, fuzz_verify_smoke, fuzz_config_smoke and fuzz_rar5_smoke. Without clang or libFuzzer the tests
 # are skipped with a message saying why.
 option(RP_FUZZ_SMOKE "Build the libFuzzer targets with clang and run them briefly under CTest" ON)
 set(RP_FUZZ_MANIFEST_SECONDS 20 CACHE STRING "How long fuzz_manifest_smoke fuzzes, in seconds")
 set(RP_FUZZ_VERIFY_SECONDS 40 CACHE STRING "How long fuzz_verify_smoke fuzzes, in seconds")
 set(RP_FUZZ_CONFIG_SECONDS 15 CACHE STRING "How long fuzz_config_smoke fuzzes, in seconds")
+set(RP_FUZZ_RAR5_SECONDS 10 CACHE STRING "How long fuzz_rar5_smoke fuzzes, in seconds")
 
 # Adds the smoke tests for fuzzers at the given paths.
-function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe)
+function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe rar5_exe)
   set(work "${CMAKE_BINARY_DIR}/fuzz-work")
   set(shared_corpus "${PROJECT_SOURCE_DIR}/../shared/corpus")
   add_test(NAME fuzz_manifest_smoke
@@ -35,6 +36,15 @@ function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe)
       "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/config|${PROJECT_SOURCE_DIR}/config"
       "-DMAX_TIME=${RP_FUZZ_CONFIG_SECONDS}"
       -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  add_test(NAME fuzz_rar5_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${rar5_exe}"
+      "-DWORK_DIR=${work}/rar5"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/rar5|${shared_corpus}/libarchive"
+      "-DMAX_TIME=${RP_FUZZ_RAR5_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  math(EXPR rar5_limit "${RP_FUZZ_RAR5_SECONDS} + 120")
+  set_tests_properties(fuzz_rar5_smoke PROPERTIES TIMEOUT ${rar5_limit} LABELS fuzz)
   math(EXPR config_limit "${RP_FUZZ_CONFIG_SECONDS} + 120")
   set_tests_properties(fuzz_config_smoke PROPERTIES TIMEOUT ${config_limit} LABELS fuzz)
   # Time for the seeds, the last input (-timeout=10) and start-up, beyond the fuzzing time.
@@ -51,7 +61,8 @@ endif()
 
 if(RP_FUZZ)
   # This build is the clang fuzz build itself: test its own fuzzers (fuzz/CMakeLists.txt).
-  rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>" "$<TARGET_FILE:fuzz_config>")
+  rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>" "$<TARGET_FILE:fuzz_config>"
+                          "$<TARGET_FILE:fuzz_rar5>")
   return()
 endif()
 
@@ -108,11 +119,13 @@ ExternalProject_Add(rp_fuzz_clang
   BINARY_DIR "${sub_dir}"
   CMAKE_GENERATOR "${sub_generator}"
   CMAKE_ARGS ${sub_args}
-  BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify fuzz_config
+  BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify fuzz_config fuzz_rar5
   BUILD_ALWAYS ON
   BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
+                   "${sub_dir}/fuzz/fuzz_rar5"
   INSTALL_COMMAND ""
   TEST_COMMAND "")
 
-rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config")
+rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
+                        "${sub_dir}/fuzz/fuzz_rar5")
 message(STATUS "Fuzz smoke tests: on, fuzzers built with ${RP_FUZZ_CLANGXX} in ${sub_dir}")

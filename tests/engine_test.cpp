@@ -370,9 +370,10 @@ TEST(Engine, GnuSparseFileFromRealTarHashesLikeTheDiskFile) {
 TEST(Engine, EncryptedEntriesAreReportedNeverPrompted) {
   for (const std::string name :
        {"test_read_format_zip_traditional_encryption_data.zip", "test_read_format_zip_winzip_aes256_large.zip",
-        "test_read_format_7zip_encryption_header.7z", "test_read_format_rar_encryption_data.rar"}) {
-    // Not listed: RAR5 encryption, which libarchive 3.6.2 does not recognise; such a file
-    // fails as corrupt (the corpus test gives it its verdict).
+        "test_read_format_7zip_encryption_header.7z", "test_read_format_rar_encryption_data.rar",
+        // RAR5: libarchive 3.6.2 does not say; the engine's own scan of the headers does.
+        "test_read_format_rar5_encrypted.rar", "test_read_format_rar5_encrypted_filenames.rar",
+        "test_read_format_rar5_solid_encrypted.rar", "test_read_format_rar5_solid_encrypted_filenames.rar"}) {
     TempDir dir;
     auto o = Options(dir, std::string(RP_CORPUS_DIR) + "/libarchive/" + name);
     o.limits.max_seconds = 20;
@@ -380,7 +381,21 @@ TEST(Engine, EncryptedEntriesAreReportedNeverPrompted) {
     EXPECT_EQ(r.status, RunStatus::kFailed) << name;
     EXPECT_FALSE(PathsOf(r, FindingKind::kEncrypted).empty()) << name << "\n" << Describe(r);
     EXPECT_TRUE(PathsOf(r, FindingKind::kLimitExceeded).empty()) << name << ": waited instead of refusing";
+    if (std::string(name).find("rar5") != std::string::npos) {
+      EXPECT_TRUE(PathsOf(r, FindingKind::kCorrupt).empty()) << name << ": encryption taken for damage\n" << Describe(r);
+    }
   }
+}
+
+// In a RAR5 archive whose members are encrypted one by one, the others are restored.
+TEST(Engine, Rar5MembersThatAreNotEncryptedAreRestored) {
+  TempDir dir;
+  auto o = Options(dir, std::string(RP_CORPUS_DIR) + "/libarchive/test_read_format_rar5_encrypted.rar");
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  EXPECT_EQ(PathsOf(r, FindingKind::kEncrypted), (std::vector<std::string>{"b.txt", "d.txt"})) << Describe(r);
+  EXPECT_EQ(r.findings.size(), 2u) << Describe(r);
+  EXPECT_EQ(r.files, 2u) << Describe(r);  // a.txt and c.txt
 }
 
 // Files are created with their final mode and changed afterwards only if the umask took part

@@ -17,6 +17,7 @@
 #include "entry_stream.h"
 #include "gzip_source.h"
 #include "mapped_source.h"
+#include "rar5_scan.h"
 #include "zstd_source.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -251,6 +252,20 @@ class ArchiveReader {
       ctx_->source_shrank = src_.shrank;
     }
     if (!src_.decoded && !src_.mapped) src_.buf.resize(kReadBytes);
+    if (src_.seekable && !src_.decoded && !src_.mapped) {
+      const int fd = src_.fd;
+      rar5_ = ScanRar5Encryption(
+          [fd](uint64_t offset, size_t n, char* out) -> size_t {
+            size_t got = 0;
+            while (got < n) {
+              const ssize_t r = ReadSomeAt(fd, out + got, n - got, static_cast<off_t>(offset + got));
+              if (r <= 0) break;
+              got += static_cast<size_t>(r);
+            }
+            return got;
+          },
+          ctx_->limits->max_entries + 1);
+    }
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
     // a few hundred hostile bytes (gzip members that decode to gzip members; fuzz_verify found
@@ -295,7 +310,13 @@ class ArchiveReader {
       return;
     }
     opened_ = true;
-    Loop();
+    if (rar5_ && rar5_->headers_encrypted) {
+      // libarchive would say only "Encryption is not supported", at the first header.
+      Fail(FindingKind::kEncrypted, "",
+           "encrypted, no passphrase configured: the RAR5 archive's headers, file names included, are encrypted");
+    } else {
+      Loop();
+    }
     Finish();
   }
 
@@ -386,7 +407,7 @@ class ArchiveReader {
     h.mtime_nsec = archive_entry_mtime_nsec(e);
     if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0)
       h.size = static_cast<uint64_t>(archive_entry_size(e));
-    h.encrypted = archive_entry_is_encrypted(e) != 0;
+    h.encrypted = archive_entry_is_encrypted(e) != 0 || (rar5_ && rar5_->files.count(h.path) > 0);
     h.sparse = archive_entry_sparse_count(e) > 0;
     const char* hl = archive_entry_hardlink(e);
     if (!hl) hl = archive_entry_hardlink_utf8(e);
@@ -443,6 +464,14 @@ class ArchiveReader {
       }
       consecutive_retries = 0;
       if (r == ARCHIVE_FATAL) {
+        if (last_rar5_encrypted_) {
+          // To move past an entry of a solid archive libarchive decompresses it, and an
+          // encrypted one does not decompress: the rest cannot be read without the passphrase.
+          Fail(FindingKind::kEncrypted, last_path_,
+               "encrypted, no passphrase configured: the entries after it in this solid RAR5 archive cannot be "
+               "read without it (" + ErrorString() + ")");
+          break;
+        }
         Fail(ClassifyFailure(), last_path_, "archive unreadable after this entry: " + ErrorString());
         break;
       }
@@ -489,6 +518,7 @@ class ArchiveReader {
       }
       EntryHeader h = MakeHeader(e);
       last_path_ = h.path;
+      last_rar5_encrypted_ = rar5_ && rar5_->files.count(h.path) > 0;
       if (!Entry(std::move(h))) break;
     }
   }
@@ -684,6 +714,8 @@ class ArchiveReader {
   std::string last_path_;
   uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;
+  std::optional<Rar5Encryption> rar5_;  // a RAR5 source: what is encrypted in it
+  bool last_rar5_encrypted_ = false;    // the last entry read is one of rar5_->files
 };
 
 }  // namespace

@@ -1,0 +1,136 @@
+#include "rar5_scan.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace rp::detail {
+namespace {
+
+constexpr char kSignature[8] = {'R', 'a', 'r', '!', '\x1a', '\x07', '\x01', '\x00'};
+constexpr uint64_t kMaxHeaderBytes = 2u << 20;  // the format's own limit for one header
+
+// Header types and flags (RAR 5.0 technical note).
+constexpr uint64_t kFileHeader = 2;
+constexpr uint64_t kEncryptionHeader = 4;
+constexpr uint64_t kEndOfArchive = 5;
+constexpr uint64_t kHasExtraArea = 0x0001;
+constexpr uint64_t kHasDataArea = 0x0002;
+constexpr uint64_t kFileHasTime = 0x0002;
+constexpr uint64_t kFileHasCrc = 0x0004;
+constexpr uint64_t kEncryptionRecord = 0x01;
+
+// Bytes of one header, read with bounds checks: every read fails past the end.
+class Cursor {
+ public:
+  Cursor(const unsigned char* p, size_t n) : p_(p), n_(n) {}
+  // A variable-length integer: 7 bits a byte, low first, at most 10 bytes.
+  bool Vint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int i = 0; i < 10 && pos_ < n_; ++i) {
+      const unsigned char b = p_[pos_++];
+      r |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Skip(uint64_t n) {
+    if (n > n_ - pos_) return false;
+    pos_ += static_cast<size_t>(n);
+    return true;
+  }
+  bool Bytes(uint64_t n, std::string* out) {
+    if (n > n_ - pos_) return false;
+    out->assign(reinterpret_cast<const char*>(p_ + pos_), static_cast<size_t>(n));
+    pos_ += static_cast<size_t>(n);
+    return true;
+  }
+  size_t pos() const { return pos_; }
+
+ private:
+  const unsigned char* p_;
+  size_t n_;
+  size_t pos_ = 0;
+};
+
+// The name of a file header whose type-specific fields start at `c`; false if malformed.
+bool FileName(Cursor c, std::string* name) {
+  uint64_t file_flags = 0, ignored = 0, name_len = 0;
+  if (!c.Vint(&file_flags) || !c.Vint(&ignored) /* unpacked size */ || !c.Vint(&ignored) /* attributes */)
+    return false;
+  if ((file_flags & kFileHasTime) && !c.Skip(4)) return false;
+  if ((file_flags & kFileHasCrc) && !c.Skip(4)) return false;
+  if (!c.Vint(&ignored) /* compression */ || !c.Vint(&ignored) /* host OS */ || !c.Vint(&name_len)) return false;
+  return c.Bytes(name_len, name);
+}
+
+// True when the extra area holds a file encryption record.
+bool HasEncryptionRecord(Cursor c, size_t end) {
+  while (c.pos() < end) {
+    uint64_t size = 0, type = 0;
+    if (!c.Vint(&size) || size == 0) return false;
+    const size_t start = c.pos();
+    if (size > end - start || !c.Vint(&type)) return false;
+    if (type == kEncryptionRecord) return true;
+    if (!c.Skip(size - (c.pos() - start))) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t max_headers) {
+  char sig[sizeof kSignature];
+  if (read_at(0, sizeof sig, sig) != sizeof sig || std::memcmp(sig, kSignature, sizeof sig) != 0) return std::nullopt;
+  Rar5Encryption out;
+  uint64_t pos = sizeof kSignature;
+  std::vector<unsigned char> head;
+  for (uint64_t count = 0; count < max_headers; ++count) {
+    // The header's CRC-32 (libarchive checks it), then its size as a vint.
+    unsigned char pre[4 + 10];
+    const size_t got = read_at(pos, sizeof pre, reinterpret_cast<char*>(pre));
+    Cursor c0(pre, got);
+    uint64_t size = 0;
+    if (!c0.Skip(4) || !c0.Vint(&size) || size == 0 || size > kMaxHeaderBytes) break;
+    head.resize(static_cast<size_t>(size));
+    if (read_at(pos + c0.pos(), head.size(), reinterpret_cast<char*>(head.data())) != head.size()) break;
+    Cursor c(head.data(), head.size());
+    uint64_t type = 0, flags = 0, extra = 0, data = 0;
+    if (!c.Vint(&type) || !c.Vint(&flags)) break;
+    if ((flags & kHasExtraArea) && !c.Vint(&extra)) break;
+    if ((flags & kHasDataArea) && !c.Vint(&data)) break;
+    if (extra > head.size() - c.pos()) break;
+    if (type == kEncryptionHeader) {
+      out.headers_encrypted = true;
+      break;
+    }
+    if (type == kEndOfArchive) break;
+    const size_t extra_at = head.size() - static_cast<size_t>(extra);
+    std::string name;
+    if (type == kFileHeader && FileName(Cursor(head.data() + c.pos(), extra_at - c.pos()), &name)) {
+      Cursor e(head.data(), head.size());
+      if (e.Skip(extra_at) && HasEncryptionRecord(e, head.size())) out.files.insert(std::move(name));
+    }
+    const uint64_t next = pos + c0.pos() + size;
+    if (data > std::numeric_limits<uint64_t>::max() - next) break;
+    pos = next + data;
+  }
+  return out;
+}
+
+std::optional<Rar5Encryption> ScanRar5Encryption(std::string_view bytes, uint64_t max_headers) {
+  return ScanRar5Encryption(
+      [bytes](uint64_t offset, size_t n, char* out) -> size_t {
+        if (offset >= bytes.size()) return 0;
+        const size_t k = std::min<uint64_t>(n, bytes.size() - offset);
+        std::memcpy(out, bytes.data() + offset, k);
+        return k;
+      },
+      max_headers);
+}
+
+}  // namespace rp::detail
