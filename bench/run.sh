@@ -311,7 +311,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
           printf "limit: %s s of steal per second of a command; %d attempts for %d commands (%d timed again); %d counted attempts above the limit\n", max, n, c, n - c, over }' "$RAW"
   echo "medians of $REPS interleaved runs (the counted attempt of each), wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
   echo
-  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" -v rm="${BENCH_RM:-1}" '
+  awk -F, -v formats="$FORMATS" -v keep="$WITH_KEEP" -v tmpfs="$WITH_TMPFS" -v rm="${BENCH_RM:-1}" -v max="$MAX_STEAL" '
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
@@ -325,6 +325,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
       k = $1 SUBSEP $3
       vals[k] = vals[k] (vals[k] == "" ? "" : " ") $4
       if ($3 ~ /^ours/ && $5 > rss[$1 SUBSEP $3]) rss[$1 SUBSEP $3] = $5
+      if ($4 > 0 && $9 / $4 > max) stolen[$1 SUBSEP $3]++
     }
     END {
       printf "%-8s %8s %8s %8s %8s  %-16s %-16s %-12s\n", "format", "ours s", "bsdtar s", "+xxhsum", "keep s",
@@ -344,7 +345,12 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
           ok = median(f SUBSEP "ours_keep")
           kr1[i] = ok / b; kr2[i] = ok / x
         }
+        if (stolen[f SUBSEP "ours"] + stolen[f SUBSEP "bsdtar"] + stolen[f SUBSEP "bsdtar_xxhsum"] > 0)
+          void_note = void_note sprintf("  %s: counted runs above the steal limit (no attempt within it): ours %d, bsdtar %d, +xxhsum %d of %d each\n",
+                                        f, stolen[f SUBSEP "ours"], stolen[f SUBSEP "bsdtar"], stolen[f SUBSEP "bsdtar_xxhsum"], split(vals[f SUBSEP "ours"], tmp, " "))
       }
+      if (void_note != "")
+        printf "\nthese verdicts rest on runs the host slowed (read them as such, not as the engine):\n%s", void_note
       if (keep == 1) {
         printf "\nwith --keep (sandbox removal not timed, like bsdtar):\n"
         for (i = 1; i <= nf; i++)
