@@ -306,7 +306,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "timed commands at nice ${NICE:-0}"
   echo "load average (1/5/15 min) before: $load_before  after: $load_after"
   awk -F, -v max="$MAX_STEAL" 'NR > 1 { t += $9; n++; if ($9 > m) { m = $9; w = $1 " rep " $2 " " $3 }
-      if ($11 == 1) { c++; if ($4 > 0 && $9 / $4 > max) over++ } }
+      if ($11 == 1) { c++; if ($4 > 0 && sprintf("%.3f", $9 / $4) + 0 > max) over++ } }
     END { printf "CPU steal (taken by the VM host) during the timed commands: %.2f s in all; most in one command: %.2f s (%s)\n", t, m, w
           printf "limit: %s s of steal per second of a command; %d attempts for %d commands (%d timed again); %d counted attempts above the limit\n", max, n, c, n - c, over }' "$RAW"
   echo "medians of $REPS interleaved runs (the counted attempt of each), wall seconds; RSS = largest peak RSS of our runs (GNU time %M)"
@@ -325,7 +325,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
       k = $1 SUBSEP $3
       vals[k] = vals[k] (vals[k] == "" ? "" : " ") $4
       if ($3 ~ /^ours/ && $5 > rss[$1 SUBSEP $3]) rss[$1 SUBSEP $3] = $5
-      if ($4 > 0 && $9 / $4 > max) stolen[$1 SUBSEP $3]++
+      if ($4 > 0 && sprintf("%.3f", $9 / $4) + 0 > max) stolen[$1 SUBSEP $3]++  # rounded as when timed
     }
     END {
       printf "%-8s %8s %8s %8s %8s  %-16s %-16s %-12s\n", "format", "ours s", "bsdtar s", "+xxhsum", "keep s",

@@ -1,7 +1,8 @@
 // libFuzzer target for the RAR5 encryption scan (workers/src/rar5_scan.h), which reads block
 // headers of any file that starts with the RAR5 signature before libarchive does: any bytes
-// give a result or "not RAR5", never a crash, and it never reports more encrypted files than
-// it read headers. Single-threaded; no state between inputs.
+// give a result or "not RAR5", never a crash; with no header allowed nothing is found; and the
+// scan reads headers in order, so a prefix of the bytes finds no more than the whole (every
+// member it calls encrypted, the whole does too). Single-threaded; no state between inputs.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -16,5 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto none = rp::detail::ScanRar5Encryption(bytes, 0);
   if (none.has_value() != r.has_value() || (none && (none->headers_encrypted || !none->files.empty())))
     __builtin_trap();
+  if (!r || size == 0) return 0;
+  const auto part = rp::detail::ScanRar5Encryption(bytes.substr(0, data[0] % size), kMaxHeaders);
+  if (!part) return 0;  // cut inside the signature
+  if (part->headers_encrypted && !r->headers_encrypted) __builtin_trap();
+  for (const auto& [name, flags] : part->files)
+    for (size_t i = 0; i < flags.size(); ++i)
+      if (flags[i] && !r->Encrypted(name, i)) __builtin_trap();
   return 0;
 }

@@ -3,6 +3,7 @@
 // encrypted headers, and stops quietly on anything malformed or cut short.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "rar5_scan.h"
@@ -12,6 +13,12 @@ namespace rp::test {
 namespace {
 
 using detail::ScanRar5Encryption;
+
+std::set<std::string> Names(const detail::Rar5Encryption& r) {
+  std::set<std::string> out;
+  for (const auto& [name, flags] : r.files) out.insert(name);
+  return out;
+}
 
 const std::string kSig("Rar!\x1a\x07\x01\x00", 8);
 
@@ -67,7 +74,8 @@ TEST(Rar5Scan, NamesTheEncryptedFilesAndOnlyThose) {
   const auto r = ScanRar5Encryption(Archive(), 100);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->headers_encrypted);
-  EXPECT_EQ(r->files, (std::set<std::string>{"dir/b.txt", "d.txt"}));
+  EXPECT_EQ(Names(*r), (std::set<std::string>{"dir/b.txt", "d.txt"}));
+  EXPECT_FALSE(r->solid);
 }
 
 TEST(Rar5Scan, AnArchiveEncryptionHeaderMeansEveryHeaderIsEncrypted) {
@@ -92,7 +100,8 @@ TEST(Rar5Scan, ACutOrDamagedArchiveGivesWhatCameBeforeTheDamage) {
   for (size_t n = kSig.size(); n <= full.size(); ++n) {
     const auto r = ScanRar5Encryption(std::string_view(full).substr(0, n), 100);
     ASSERT_TRUE(r) << n;
-    for (const auto& f : r->files) EXPECT_TRUE(all.count(f)) << f << " at " << n;
+    EXPECT_EQ(r->cut_short, n < full.size()) << n;
+    for (const auto& f : Names(*r)) EXPECT_TRUE(all.count(f)) << f << " at " << n;
   }
   // Each byte damaged in turn: never a crash, never more names than the archive has
   // encryption records (b.txt, the service header, d.txt).
@@ -105,19 +114,52 @@ TEST(Rar5Scan, ACutOrDamagedArchiveGivesWhatCameBeforeTheDamage) {
   }
   // A header size of 0, one above the format's 2 MB limit, an endless vint, a data size
   // that would wrap the offset past 2^64.
-  const std::string wrapping = Vint(2) + Vint(2) + Vint(~0ull) + FileFields("x", 1);
   for (const std::string& tail : {std::string(4, '\0') + Vint(0), std::string(4, '\0') + Vint((2u << 20) + 1),
-                                  std::string(4, '\0') + std::string(11, '\x80'),
-                                  std::string(4, '\0') + Vint(wrapping.size()) + wrapping}) {
+                                  std::string(4, '\0') + std::string(11, '\x80')}) {
     const auto r = ScanRar5Encryption(kSig + tail + Block(2, FileFields("e", 1), kEncryption, "e"), 100);
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->files.empty());
+    EXPECT_FALSE(r->cut_short) << "malformed, not cut";
   }
+}
+
+// A data size that wraps the offset past 2^64 back onto an encrypted header hidden inside an
+// earlier data area: the scan stops there, it does not read the hidden header.
+TEST(Rar5Scan, ADataSizeThatWouldWrapTheOffsetStopsTheScan) {
+  const std::string hidden = Block(2, FileFields("hidden", 1), kEncryption, "h");
+  const std::string a = kSig + Block(2, FileFields("a", hidden.size()), "", hidden);
+  const uint64_t hidden_at = kSig.size() + (a.size() - kSig.size() - hidden.size());
+  // A header claiming a data area; its length does not depend on the size it claims (a 10-byte
+  // vint for any value from 2^63 on).
+  const std::string body = Vint(2) + Vint(2) + Vint(~0ull) + FileFields("w", 0);
+  const uint64_t after_w = a.size() + 4 + Vint(body.size()).size() + body.size();
+  const std::string body2 = Vint(2) + Vint(2) + Vint(0 - (after_w - hidden_at)) + FileFields("w", 0);
+  ASSERT_EQ(body2.size(), body.size());
+  const std::string archive = a + std::string(4, '\0') + Vint(body2.size()) + body2;
+  const auto r = ScanRar5Encryption(archive, 100);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->files.empty()) << "read the header at the wrapped offset";
+  // The same block with an honest data size ends the scan at the end of the bytes.
+  EXPECT_TRUE(ScanRar5Encryption(a + Block(2, FileFields("w", 0), "", "x"), 100)->files.empty());
+}
+
+// Two members of one name, the second encrypted: only the second is.
+TEST(Rar5Scan, AMemberIsMatchedByItsNameAndItsPlaceAmongThoseOfThatName) {
+  const std::string a = kSig + Block(1, Vint(0)) + Block(2, FileFields("x", 1), "", "1") +
+                        Block(2, FileFields("x", 1), kEncryption, "2") + Block(2, FileFields("x", 1), kHash, "3") +
+                        Block(5, Vint(0));
+  const auto r = ScanRar5Encryption(a, 100);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->Encrypted("x", 0));
+  EXPECT_TRUE(r->Encrypted("x", 1));
+  EXPECT_FALSE(r->Encrypted("x", 2));
+  EXPECT_FALSE(r->Encrypted("x", 3));
+  EXPECT_FALSE(r->Encrypted("y", 0));
 }
 
 TEST(Rar5Scan, StopsAfterTheGivenNumberOfHeaders) {
   EXPECT_TRUE(ScanRar5Encryption(Archive(), 2)->files.empty());  // the main header and a.txt
-  EXPECT_EQ(ScanRar5Encryption(Archive(), 3)->files, std::set<std::string>{"dir/b.txt"});
+  EXPECT_EQ(Names(*ScanRar5Encryption(Archive(), 3)), std::set<std::string>{"dir/b.txt"});
   EXPECT_TRUE(ScanRar5Encryption(Archive(), 0)->files.empty());
 }
 
@@ -125,15 +167,18 @@ TEST(Rar5Scan, LibarchivesOwnRar5ArchivesAreReadRight) {
   const std::string dir = std::string(RP_CORPUS_DIR) + "/libarchive/";
   const auto plain = ScanRar5Encryption(ReadFile(dir + "test_read_format_rar5_stored.rar"), 1000);
   ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->cut_short);
   EXPECT_FALSE(plain->headers_encrypted);
   EXPECT_TRUE(plain->files.empty());
   const auto data = ScanRar5Encryption(ReadFile(dir + "test_read_format_rar5_encrypted.rar"), 1000);
   ASSERT_TRUE(data);
-  EXPECT_EQ(data->files, (std::set<std::string>{"b.txt", "d.txt"}));
+  EXPECT_EQ(Names(*data), (std::set<std::string>{"b.txt", "d.txt"}));
   EXPECT_FALSE(data->headers_encrypted);
+  EXPECT_FALSE(data->solid);
   const auto solid = ScanRar5Encryption(ReadFile(dir + "test_read_format_rar5_solid_encrypted.rar"), 1000);
   ASSERT_TRUE(solid);
-  EXPECT_TRUE(solid->files.count("a.txt"));
+  EXPECT_TRUE(solid->Encrypted("a.txt", 0));
+  EXPECT_TRUE(solid->solid);
   for (const char* name : {"test_read_format_rar5_encrypted_filenames.rar",
                            "test_read_format_rar5_solid_encrypted_filenames.rar"}) {
     const auto names = ScanRar5Encryption(ReadFile(dir + name), 1000);

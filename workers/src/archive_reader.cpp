@@ -7,9 +7,11 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -264,7 +266,7 @@ class ArchiveReader {
             }
             return got;
           },
-          ctx_->limits->max_entries + 1);
+          std::max<uint64_t>(ctx_->limits->max_entries, ctx_->limits->max_entries + 1));
     }
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
@@ -395,6 +397,12 @@ class ArchiveReader {
     return true;
   }
 
+  // Whether this entry, the next of its name, has an encryption record (rar5_: RAR5 only).
+  bool Rar5Encrypted(const std::string& name) {
+    if (!rar5_ || !rar5_->files.count(name)) return false;
+    return rar5_->Encrypted(name, rar5_seen_[name]++);
+  }
+
   EntryHeader MakeHeader(archive_entry* e) {
     EntryHeader h;
     const char* p = archive_entry_pathname(e);
@@ -407,7 +415,8 @@ class ArchiveReader {
     h.mtime_nsec = archive_entry_mtime_nsec(e);
     if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0)
       h.size = static_cast<uint64_t>(archive_entry_size(e));
-    h.encrypted = archive_entry_is_encrypted(e) != 0 || (rar5_ && rar5_->files.count(h.path) > 0);
+    const bool rar5_encrypted = Rar5Encrypted(h.path);  // always asked: it counts the names
+    h.encrypted = archive_entry_is_encrypted(e) != 0 || rar5_encrypted;
     h.sparse = archive_entry_sparse_count(e) > 0;
     const char* hl = archive_entry_hardlink(e);
     if (!hl) hl = archive_entry_hardlink_utf8(e);
@@ -453,6 +462,9 @@ class ArchiveReader {
       if (ctx_->format.empty() || r == ARCHIVE_OK) ctx_->format = FormatDescription(a_.get(), src_.decoded_from);
       if (r == ARCHIVE_EOF) {
         CheckEndOfArchiveMarker();
+        if (rar5_ && rar5_->cut_short)
+          Fail(FindingKind::kTruncated, last_path_,
+               "the RAR5 archive ends without its end-of-archive header: it was probably cut short after this entry");
         DrainDecoded();
         break;
       }
@@ -464,7 +476,7 @@ class ArchiveReader {
       }
       consecutive_retries = 0;
       if (r == ARCHIVE_FATAL) {
-        if (last_rar5_encrypted_) {
+        if (last_rar5_encrypted_ && rar5_->solid) {
           // To move past an entry of a solid archive libarchive decompresses it, and an
           // encrypted one does not decompress: the rest cannot be read without the passphrase.
           Fail(FindingKind::kEncrypted, last_path_,
@@ -518,7 +530,7 @@ class ArchiveReader {
       }
       EntryHeader h = MakeHeader(e);
       last_path_ = h.path;
-      last_rar5_encrypted_ = rar5_ && rar5_->files.count(h.path) > 0;
+      last_rar5_encrypted_ = h.encrypted && rar5_.has_value();
       if (!Entry(std::move(h))) break;
     }
   }
@@ -715,7 +727,8 @@ class ArchiveReader {
   uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;
   std::optional<Rar5Encryption> rar5_;  // a RAR5 source: what is encrypted in it
-  bool last_rar5_encrypted_ = false;    // the last entry read is one of rar5_->files
+  bool last_rar5_encrypted_ = false;    // the last entry read is an encrypted RAR5 member
+  std::map<std::string, size_t> rar5_seen_;  // entries read so far of each name in rar5_->files
 };
 
 }  // namespace

@@ -285,8 +285,9 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   if (pid > 0 && !cgroup_procs.empty()) {
     const std::string pid_text = std::to_string(pid);
     const int cfd = open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
-    const bool joined = cfd >= 0 && write(cfd, pid_text.data(), pid_text.size()) == static_cast<ssize_t>(pid_text.size());
-    const int err = errno;
+    const ssize_t wrote = cfd >= 0 ? write(cfd, pid_text.data(), pid_text.size()) : -1;
+    const bool joined = wrote == static_cast<ssize_t>(pid_text.size());
+    const int err = wrote >= 0 && !joined ? EIO : errno;  // a short write sets no errno
     if (cfd >= 0) close(cfd);
     if (!joined) {
       kill(pid, SIGKILL);

@@ -12,6 +12,7 @@ constexpr char kSignature[8] = {'R', 'a', 'r', '!', '\x1a', '\x07', '\x01', '\x0
 constexpr uint64_t kMaxHeaderBytes = 2u << 20;  // the format's own limit for one header
 
 // Header types and flags (RAR 5.0 technical note).
+constexpr uint64_t kMainHeader = 1;
 constexpr uint64_t kFileHeader = 2;
 constexpr uint64_t kEncryptionHeader = 4;
 constexpr uint64_t kEndOfArchive = 5;
@@ -20,6 +21,7 @@ constexpr uint64_t kHasDataArea = 0x0002;
 constexpr uint64_t kFileHasTime = 0x0002;
 constexpr uint64_t kFileHasCrc = 0x0004;
 constexpr uint64_t kEncryptionRecord = 0x01;
+constexpr uint64_t kArchiveIsSolid = 0x0004;
 
 // Bytes of one header, read with bounds checks: every read fails past the end.
 class Cursor {
@@ -83,10 +85,16 @@ bool HasEncryptionRecord(Cursor c, size_t end) {
 
 }  // namespace
 
+bool Rar5Encryption::Encrypted(const std::string& name, size_t occurrence) const {
+  const auto it = files.find(name);
+  return it != files.end() && occurrence < it->second.size() && it->second[occurrence];
+}
+
 std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t max_headers) {
   char sig[sizeof kSignature];
   if (read_at(0, sizeof sig, sig) != sizeof sig || std::memcmp(sig, kSignature, sizeof sig) != 0) return std::nullopt;
   Rar5Encryption out;
+  std::map<std::string, std::vector<bool>> seen;  // every file header, by name
   uint64_t pos = sizeof kSignature;
   std::vector<unsigned char> head;
   for (uint64_t count = 0; count < max_headers; ++count) {
@@ -95,9 +103,16 @@ std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t
     const size_t got = read_at(pos, sizeof pre, reinterpret_cast<char*>(pre));
     Cursor c0(pre, got);
     uint64_t size = 0;
-    if (!c0.Skip(4) || !c0.Vint(&size) || size == 0 || size > kMaxHeaderBytes) break;
+    if (!c0.Skip(4) || !c0.Vint(&size)) {
+      out.cut_short = got < sizeof pre;  // else a size of more than 10 bytes
+      break;
+    }
+    if (size == 0 || size > kMaxHeaderBytes) break;
     head.resize(static_cast<size_t>(size));
-    if (read_at(pos + c0.pos(), head.size(), reinterpret_cast<char*>(head.data())) != head.size()) break;
+    if (read_at(pos + c0.pos(), head.size(), reinterpret_cast<char*>(head.data())) != head.size()) {
+      out.cut_short = true;
+      break;
+    }
     Cursor c(head.data(), head.size());
     uint64_t type = 0, flags = 0, extra = 0, data = 0;
     if (!c.Vint(&type) || !c.Vint(&flags)) break;
@@ -110,15 +125,23 @@ std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t
     }
     if (type == kEndOfArchive) break;
     const size_t extra_at = head.size() - static_cast<size_t>(extra);
+    uint64_t archive_flags = 0;
+    if (type == kMainHeader && c.Vint(&archive_flags)) out.solid = (archive_flags & kArchiveIsSolid) != 0;
     std::string name;
     if (type == kFileHeader && FileName(Cursor(head.data() + c.pos(), extra_at - c.pos()), &name)) {
       Cursor e(head.data(), head.size());
-      if (e.Skip(extra_at) && HasEncryptionRecord(e, head.size())) out.files.insert(std::move(name));
+      seen[name].push_back(e.Skip(extra_at) && HasEncryptionRecord(e, head.size()));
     }
     const uint64_t next = pos + c0.pos() + size;
     if (data > std::numeric_limits<uint64_t>::max() - next) break;
     pos = next + data;
   }
+  for (auto& [name, flags] : seen)
+    for (bool encrypted : flags)
+      if (encrypted) {
+        out.files.emplace(name, std::move(flags));
+        break;
+      }
   return out;
 }
 

@@ -9,17 +9,27 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rp::detail {
 
 struct Rar5Encryption {
   // An archive encryption header: every header after it, file names included, is encrypted.
   bool headers_encrypted = false;
-  // Names (UTF-8, as stored) of file entries whose data is encrypted.
-  std::set<std::string> files;
+  // The main header's solid flag: a member is decompressed to move past it.
+  bool solid = false;
+  // The bytes ran out before the end-of-archive header (not: a malformed header, the header
+  // limit): the archive was cut short, perhaps right at a member's end, where libarchive
+  // reports nothing.
+  bool cut_short = false;
+  // Names (UTF-8, as stored) of file entries whose data is encrypted, each with whether each
+  // file header of that name, in archive order, is encrypted (an archive may hold a name twice).
+  std::map<std::string, std::vector<bool>> files;
+  // Whether the `occurrence`th (from 0) file header named `name` is encrypted.
+  bool Encrypted(const std::string& name, size_t occurrence) const;
 };
 
 // Reads `n` bytes at `offset` into `out`; returns how many it got (fewer at the end).

@@ -52,7 +52,8 @@ class RowSorter {
   uint64_t rows() const { return rows_; }
   size_t spilled_runs() const { return runs_.size(); }
 
-  // Reading: rows in (path, seq) order. Call Rewind() once after the last Add().
+  // Reading: rows in (path, seq) order. Call Rewind() after the last Add(); calling it again
+  // starts the reading over (the in-memory run is sorted only once).
   void Rewind();
   bool Next(Row* row);
 

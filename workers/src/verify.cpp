@@ -239,7 +239,6 @@ class ManifestReader {
     if (st.ok()) st = rows_.status();
     if (st.ok() && opt_.algo && rows_.rows() > 0 && algo != *opt_.algo) st = WrongAlgo(algo);
     if (st.ok()) rows_.Rewind();  // sorted here, off the restore's critical path
-    if (!st.ok()) queue_->Cancel();
     Decide(rows_.rows() > 0 ? algo : opt_.algo.value_or(HashAlgo::kXxh128), st);
   }
 
@@ -248,8 +247,9 @@ class ManifestReader {
                          std::string(HashAlgoName(*opt_.algo)));
   }
 
-  // The first call sets the algorithm; a failure is always recorded.
+  // The first call sets the algorithm; a failure is always recorded, and stops the restore.
   void Decide(HashAlgo algo, const Status& st) {
+    if (!st.ok()) queue_->Cancel();
     std::lock_guard lock(mu_);
     if (!st.ok()) status_ = st;
     if (decided_) return;
@@ -286,17 +286,24 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->isolation["no_follow_extraction"] = "enforced";
 
   // The manifest is read and sorted on a thread of its own while the restore runs; the writers
-  // wait only for its first entry, which decides the hash algorithm. A malformed line stops
-  // the run at once (the queue is cancelled), with its line number.
+  // wait only for its first entry, which decides the hash algorithm (not at all with --algo).
+  // A malformed line stops the run at once (the queue is cancelled), with its line number; a
+  // manifest's failure is reported before anything the restore found.
   MessageQueue queue(kQueueBytes, kQueueMessages);
   std::optional<ManifestReader> manifest;
   if (opt.manifest) {
     manifest.emplace(opt, job.sandbox_fd, job.progress, &queue);
-    if (Status s = manifest->WaitForAlgo(&report->algo); !s.ok()) return Abort(report, manifest->Finish());
-    report->manifest_used = true;
+    if (opt.algo) report->algo = *opt.algo;  // a manifest in another one fails the run
+    else if (Status s = manifest->WaitForAlgo(&report->algo); !s.ok()) return Abort(report, manifest->Finish());
   } else {
     report->algo = opt.algo.value_or(HashAlgo::kXxh128);
   }
+  auto manifest_failed = [&](Status* s) {
+    if (!manifest) return false;
+    if (job.progress) job.progress->phase.store(static_cast<int>(RunPhase::kManifest));
+    *s = manifest->Finish();
+    return !s->ok();
+  };
 
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
   if (job.progress) {
@@ -304,22 +311,24 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
     job.progress->phase.store(static_cast<int>(RunPhase::kRestore));
   }
   std::thread reader;
-  if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) return Abort(report, s);
+  if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) {
+    Status m;
+    return Abort(report, manifest_failed(&m) ? m : s);
+  }
   RowSorter restored(job.sandbox_fd, opt.row_budget);
   SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report, job.progress);
   writer.set_capped_bytes(job.sandbox_cap_bytes);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
-  if (manifest) {
-    if (Status s = manifest->Finish(); !s.ok()) return Abort(report, s);
-  }
 
   report->format = ctx.format;
   // Whatever was found, a source that changed under the run proves nothing about the backup.
   const std::string change = DescribeSourceChange(ctx.source_fd, ctx.source_stamp,
                                                   ctx.source_shrank && ctx.source_shrank->load());
   if (ctx.source_fd >= 0) close(ctx.source_fd);
+  if (Status m; manifest_failed(&m)) return Abort(report, m);
+  report->manifest_used = manifest.has_value();
   if (!change.empty())
     return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +
                                              "; a backup still being written or rotated? Nothing restored from it "
