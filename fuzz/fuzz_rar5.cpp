@@ -21,8 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto part = rp::detail::ScanRar5Encryption(bytes.substr(0, data[0] % size), kMaxHeaders);
   if (!part) return 0;  // cut inside the signature
   if (part->headers_encrypted && !r->headers_encrypted) __builtin_trap();
-  for (const auto& [name, flags] : part->files)
-    for (size_t i = 0; i < flags.size(); ++i)
-      if (flags[i] && !r->Encrypted(name, i)) __builtin_trap();
+  for (const auto& [index, name] : part->files)
+    if (!r->Encrypted(index, name)) __builtin_trap();
   return 0;
 }

@@ -16,7 +16,7 @@ using detail::ScanRar5Encryption;
 
 std::set<std::string> Names(const detail::Rar5Encryption& r) {
   std::set<std::string> out;
-  for (const auto& [name, flags] : r.files) out.insert(name);
+  for (const auto& [index, name] : r.files) out.insert(name);
   return out;
 }
 
@@ -75,6 +75,14 @@ TEST(Rar5Scan, NamesTheEncryptedFilesAndOnlyThose) {
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->headers_encrypted);
   EXPECT_EQ(Names(*r), (std::set<std::string>{"dir/b.txt", "d.txt"}));
+  // Numbered among the file headers (the service header is not one): a.txt 0, dir/b.txt 1,
+  // c.txt 2, d.txt 3.
+  EXPECT_TRUE(r->Encrypted(1, "dir/b.txt"));
+  EXPECT_TRUE(r->Encrypted(3, "d.txt"));
+  EXPECT_FALSE(r->Encrypted(0, "a.txt"));
+  EXPECT_FALSE(r->Encrypted(2, "c.txt"));
+  EXPECT_FALSE(r->Encrypted(2, "d.txt")) << "a name at another place";
+  EXPECT_FALSE(r->Encrypted(1, "b.txt")) << "another name at that place";
   EXPECT_FALSE(r->solid);
 }
 
@@ -144,17 +152,34 @@ TEST(Rar5Scan, ADataSizeThatWouldWrapTheOffsetStopsTheScan) {
 }
 
 // Two members of one name, the second encrypted: only the second is.
-TEST(Rar5Scan, AMemberIsMatchedByItsNameAndItsPlaceAmongThoseOfThatName) {
+TEST(Rar5Scan, AMemberIsMatchedByItsPlaceAndItsName) {
   const std::string a = kSig + Block(1, Vint(0)) + Block(2, FileFields("x", 1), "", "1") +
                         Block(2, FileFields("x", 1), kEncryption, "2") + Block(2, FileFields("x", 1), kHash, "3") +
                         Block(5, Vint(0));
   const auto r = ScanRar5Encryption(a, 100);
   ASSERT_TRUE(r);
-  EXPECT_FALSE(r->Encrypted("x", 0));
-  EXPECT_TRUE(r->Encrypted("x", 1));
-  EXPECT_FALSE(r->Encrypted("x", 2));
-  EXPECT_FALSE(r->Encrypted("x", 3));
-  EXPECT_FALSE(r->Encrypted("y", 0));
+  EXPECT_FALSE(r->Encrypted(0, "x"));
+  EXPECT_TRUE(r->Encrypted(1, "x"));
+  EXPECT_FALSE(r->Encrypted(2, "x"));
+  EXPECT_FALSE(r->Encrypted(3, "x"));
+  EXPECT_FALSE(r->Encrypted(1, "y"));
+}
+
+// The scan reads through a cache: headers across its 64 KiB refills and data areas larger
+// than it are read the same, and only encrypted headers are kept, however many there are.
+TEST(Rar5Scan, ManyHeadersAcrossTheReadCacheAreReadRight) {
+  std::string a = kSig + Block(1, Vint(0));
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    const std::string data(i % 7 == 0 ? 70000 : 10, 'x');  // some larger than the cache
+    a += Block(2, FileFields(name, data.size()), i % 5 == 0 ? kEncryption : kHash, data);
+  }
+  a += Block(5, Vint(0));
+  const auto r = ScanRar5Encryption(a, 10000);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->cut_short);
+  ASSERT_EQ(r->files.size(), 600u);
+  for (uint64_t i = 0; i < 3000; ++i) EXPECT_EQ(r->Encrypted(i, "f" + std::to_string(i)), i % 5 == 0) << i;
 }
 
 TEST(Rar5Scan, StopsAfterTheGivenNumberOfHeaders) {
@@ -177,7 +202,7 @@ TEST(Rar5Scan, LibarchivesOwnRar5ArchivesAreReadRight) {
   EXPECT_FALSE(data->solid);
   const auto solid = ScanRar5Encryption(ReadFile(dir + "test_read_format_rar5_solid_encrypted.rar"), 1000);
   ASSERT_TRUE(solid);
-  EXPECT_TRUE(solid->Encrypted("a.txt", 0));
+  EXPECT_TRUE(solid->Encrypted(0, "a.txt"));
   EXPECT_TRUE(solid->solid);
   for (const char* name : {"test_read_format_rar5_encrypted_filenames.rar",
                            "test_read_format_rar5_solid_encrypted_filenames.rar"}) {

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <vector>
 
@@ -397,12 +396,6 @@ class ArchiveReader {
     return true;
   }
 
-  // Whether this entry, the next of its name, has an encryption record (rar5_: RAR5 only).
-  bool Rar5Encrypted(const std::string& name) {
-    if (!rar5_ || !rar5_->files.count(name)) return false;
-    return rar5_->Encrypted(name, rar5_seen_[name]++);
-  }
-
   EntryHeader MakeHeader(archive_entry* e) {
     EntryHeader h;
     const char* p = archive_entry_pathname(e);
@@ -415,7 +408,8 @@ class ArchiveReader {
     h.mtime_nsec = archive_entry_mtime_nsec(e);
     if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0)
       h.size = static_cast<uint64_t>(archive_entry_size(e));
-    const bool rar5_encrypted = Rar5Encrypted(h.path);  // always asked: it counts the names
+    // RAR5 (rar5_): libarchive returns one entry per file header, in order.
+    const bool rar5_encrypted = rar5_ && rar5_->Encrypted(rar5_entries_++, h.path);
     h.encrypted = archive_entry_is_encrypted(e) != 0 || rar5_encrypted;
     h.sparse = archive_entry_sparse_count(e) > 0;
     const char* hl = archive_entry_hardlink(e);
@@ -728,7 +722,7 @@ class ArchiveReader {
   bool stopped_ = false;
   std::optional<Rar5Encryption> rar5_;  // a RAR5 source: what is encrypted in it
   bool last_rar5_encrypted_ = false;    // the last entry read is an encrypted RAR5 member
-  std::map<std::string, size_t> rar5_seen_;  // entries read so far of each name in rar5_->files
+  uint64_t rar5_entries_ = 0;           // entries of a RAR5 source read so far
 };
 
 }  // namespace

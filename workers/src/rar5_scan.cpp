@@ -85,16 +85,46 @@ bool HasEncryptionRecord(Cursor c, size_t end) {
 
 }  // namespace
 
-bool Rar5Encryption::Encrypted(const std::string& name, size_t occurrence) const {
-  const auto it = files.find(name);
-  return it != files.end() && occurrence < it->second.size() && it->second[occurrence];
+bool Rar5Encryption::Encrypted(uint64_t index, const std::string& name) const {
+  const auto it = std::lower_bound(files.begin(), files.end(), index,
+                                   [](const auto& f, uint64_t i) { return f.first < i; });
+  return it != files.end() && it->first == index && it->second == name;
 }
 
-std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t max_headers) {
+namespace {
+
+// Serves the scan's small reads (a header's first bytes, then the header) from one larger
+// read, so that a run of headers with small data areas costs one read, not two per header.
+class CachedReader {
+ public:
+  explicit CachedReader(const ReadAt& read_at) : read_at_(read_at), buf_(64 << 10) {}
+  size_t operator()(uint64_t offset, size_t n, char* out) {
+    if (n > buf_.size()) return read_at_(offset, n, out);
+    // (written so that nothing overflows: an offset may lie near 2^64)
+    if (offset < base_ || offset - base_ > len_ || len_ - (offset - base_) < n) {
+      base_ = offset;
+      len_ = read_at_(offset, buf_.size(), buf_.data());
+    }
+    const size_t k = std::min(n, len_ - static_cast<size_t>(offset - base_));
+    std::memcpy(out, buf_.data() + (offset - base_), k);
+    return k;
+  }
+
+ private:
+  const ReadAt& read_at_;
+  std::vector<char> buf_;
+  uint64_t base_ = 0;
+  size_t len_ = 0;
+};
+
+}  // namespace
+
+std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& uncached, uint64_t max_headers) {
+  CachedReader read_at(uncached);
   char sig[sizeof kSignature];
   if (read_at(0, sizeof sig, sig) != sizeof sig || std::memcmp(sig, kSignature, sizeof sig) != 0) return std::nullopt;
   Rar5Encryption out;
-  std::map<std::string, std::vector<bool>> seen;  // every file header, by name
+  uint64_t file_headers = 0;
   uint64_t pos = sizeof kSignature;
   std::vector<unsigned char> head;
   for (uint64_t count = 0; count < max_headers; ++count) {
@@ -127,21 +157,18 @@ std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& read_at, uint64_t
     const size_t extra_at = head.size() - static_cast<size_t>(extra);
     uint64_t archive_flags = 0;
     if (type == kMainHeader && c.Vint(&archive_flags)) out.solid = (archive_flags & kArchiveIsSolid) != 0;
-    std::string name;
-    if (type == kFileHeader && FileName(Cursor(head.data() + c.pos(), extra_at - c.pos()), &name)) {
+    if (type == kFileHeader) {
+      std::string name;
       Cursor e(head.data(), head.size());
-      seen[name].push_back(e.Skip(extra_at) && HasEncryptionRecord(e, head.size()));
+      if (FileName(Cursor(head.data() + c.pos(), extra_at - c.pos()), &name) && e.Skip(extra_at) &&
+          HasEncryptionRecord(e, head.size()))
+        out.files.emplace_back(file_headers, std::move(name));
+      ++file_headers;
     }
     const uint64_t next = pos + c0.pos() + size;
     if (data > std::numeric_limits<uint64_t>::max() - next) break;
     pos = next + data;
   }
-  for (auto& [name, flags] : seen)
-    for (bool encrypted : flags)
-      if (encrypted) {
-        out.files.emplace(name, std::move(flags));
-        break;
-      }
   return out;
 }
 

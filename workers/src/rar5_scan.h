@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rp::detail {
@@ -25,11 +25,13 @@ struct Rar5Encryption {
   // limit): the archive was cut short, perhaps right at a member's end, where libarchive
   // reports nothing.
   bool cut_short = false;
-  // Names (UTF-8, as stored) of file entries whose data is encrypted, each with whether each
-  // file header of that name, in archive order, is encrypted (an archive may hold a name twice).
-  std::map<std::string, std::vector<bool>> files;
-  // Whether the `occurrence`th (from 0) file header named `name` is encrypted.
-  bool Encrypted(const std::string& name, size_t occurrence) const;
+  // The file headers whose data is encrypted: their number among the archive's file headers
+  // (from 0, in order: libarchive returns one entry for each) and their name (UTF-8, as
+  // stored), ascending. Only these are kept, so memory follows them, not the archive.
+  std::vector<std::pair<uint64_t, std::string>> files;
+  // Whether the `index`th file header (from 0) is encrypted and named `name` (a name that
+  // differs means libarchive's entries and the headers have fallen out of step: not claimed).
+  bool Encrypted(uint64_t index, const std::string& name) const;
 };
 
 // Reads `n` bytes at `offset` into `out`; returns how many it got (fewer at the end).

@@ -237,7 +237,7 @@ class ManifestReader {
         },
         &algo);
     if (st.ok()) st = rows_.status();
-    if (st.ok() && opt_.algo && rows_.rows() > 0 && algo != *opt_.algo) st = WrongAlgo(algo);
+    // (another algorithm than --algo was found at the first entry: one manifest holds one)
     if (st.ok()) rows_.Rewind();  // sorted here, off the restore's critical path
     Decide(rows_.rows() > 0 ? algo : opt_.algo.value_or(HashAlgo::kXxh128), st);
   }
@@ -298,11 +298,11 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   } else {
     report->algo = opt.algo.value_or(HashAlgo::kXxh128);
   }
-  auto manifest_failed = [&](Status* s) {
-    if (!manifest) return false;
+  // Waits for the manifest to be read whole: its failure, if any.
+  auto manifest_status = [&] {
+    if (!manifest) return Status();
     if (job.progress) job.progress->phase.store(static_cast<int>(RunPhase::kManifest));
-    *s = manifest->Finish();
-    return !s->ok();
+    return manifest->Finish();
   };
 
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
@@ -312,8 +312,8 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   }
   std::thread reader;
   if (Status s = StartReader(opt.source, &ctx, &reader); !s.ok()) {
-    Status m;
-    return Abort(report, manifest_failed(&m) ? m : s);
+    const Status m = manifest_status();
+    return Abort(report, m.ok() ? s : m);
   }
   RowSorter restored(job.sandbox_fd, opt.row_budget);
   SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report, job.progress);
@@ -327,7 +327,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   const std::string change = DescribeSourceChange(ctx.source_fd, ctx.source_stamp,
                                                   ctx.source_shrank && ctx.source_shrank->load());
   if (ctx.source_fd >= 0) close(ctx.source_fd);
-  if (Status m; manifest_failed(&m)) return Abort(report, m);
+  if (Status m = manifest_status(); !m.ok()) return Abort(report, m);
   report->manifest_used = manifest.has_value();
   if (!change.empty())
     return Abort(report, Status::Environment("the source " + opt.source + " changed while it was read: " + change +

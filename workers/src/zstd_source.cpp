@@ -11,7 +11,6 @@
 #include <cstring>
 #include <mutex>
 #include <new>
-#include <atomic>
 
 #include "rp/posix_io.h"
 
