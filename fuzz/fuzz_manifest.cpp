@@ -19,7 +19,7 @@
 #include "rp/report_json.h"
 #include "rp/units.h"
 #include "rp/checks.h"
-#include "worker_protocol.h"
+#include "isolation/worker_protocol.h"
 
 namespace {
 

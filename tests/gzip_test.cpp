@@ -9,7 +9,7 @@
 
 #include "engine_support.h"
 #include "sample_tar_verify.h"
-#include "gzip_source.h"
+#include "sources/gzip_source.h"
 
 namespace rp::test {
 namespace {

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine_support.h"
-#include "worker_protocol.h"
+#include "isolation/worker_protocol.h"
 #include "rp/report_json.h"
 #include "rp/sandbox.h"
 

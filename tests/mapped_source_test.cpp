@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "engine_support.h"
-#include "mapped_source.h"
+#include "sources/mapped_source.h"
 
 namespace rp::test {
 namespace {

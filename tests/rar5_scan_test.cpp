@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "rar5_scan.h"
+#include "sources/rar5_scan.h"
 #include "testkit.h"
 
 namespace rp::test {

@@ -1,6 +1,6 @@
 // The engine's per-entry memory: rows sorted by path through spilled runs come out in the
 // same order, complete and intact, as an in-memory sort, whatever the budget.
-#include "row_sorter.h"
+#include "pipeline/row_sorter.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -13,13 +13,13 @@
 #include <filesystem>
 #include <thread>
 
-#include "decode_ahead.h"
+#include "sources/decode_ahead.h"
 #include "engine_support.h"
 #include "sample_tar_verify.h"
-#include "entry_stream.h"
-#include "gzip_source.h"
-#include "mapped_source.h"
-#include "zstd_source.h"
+#include "pipeline/entry_stream.h"
+#include "sources/gzip_source.h"
+#include "sources/mapped_source.h"
+#include "sources/zstd_source.h"
 
 namespace rp::test {
 namespace {

@@ -14,13 +14,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "entry_stream.h"
-#include "lockdown.h"
-#include "restore_job.h"
+#include "pipeline/entry_stream.h"
+#include "isolation/lockdown.h"
+#include "pipeline/restore_job.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/report_json.h"
-#include "worker_protocol.h"
+#include "isolation/worker_protocol.h"
 
 namespace rp {
 namespace {

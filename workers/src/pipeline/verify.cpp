@@ -15,16 +15,16 @@
 #include <memory>
 #include <vector>
 
-#include "entry_stream.h"
-#include "restore_job.h"
+#include "pipeline/entry_stream.h"
+#include "pipeline/restore_job.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/sandbox.h"
-#include "content_checks.h"
-#include "mapped_source.h"
-#include "row_sorter.h"
-#include "sandbox_writer.h"
+#include "pipeline/content_checks.h"
+#include "sources/mapped_source.h"
+#include "pipeline/row_sorter.h"
+#include "pipeline/sandbox_writer.h"
 
 namespace rp {
 namespace detail {

@@ -14,12 +14,12 @@
 #include <memory>
 #include <vector>
 
-#include "decode_ahead.h"
-#include "entry_stream.h"
-#include "gzip_source.h"
-#include "mapped_source.h"
-#include "rar5_scan.h"
-#include "zstd_source.h"
+#include "sources/decode_ahead.h"
+#include "pipeline/entry_stream.h"
+#include "sources/gzip_source.h"
+#include "sources/mapped_source.h"
+#include "sources/rar5_scan.h"
+#include "sources/zstd_source.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 

@@ -1,4 +1,4 @@
-#include "gzip_source.h"
+#include "sources/gzip_source.h"
 
 #include <isa-l/igzip_lib.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "content_checks.h"
+#include "pipeline/content_checks.h"
 
 #include <fcntl.h>
 #include <poll.h>

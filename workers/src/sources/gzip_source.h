@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "stream_decoder.h"
+#include "sources/stream_decoder.h"
 
 struct inflate_state;
 

@@ -1,4 +1,4 @@
-#include "sandbox_writer.h"
+#include "pipeline/sandbox_writer.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -21,8 +21,8 @@
 #include <optional>
 #include <vector>
 
-#include "mapped_source.h"
-#include "stream_decoder.h"
+#include "sources/mapped_source.h"
+#include "sources/stream_decoder.h"
 
 struct ZSTD_DCtx_s;
 

@@ -1,4 +1,4 @@
-#include "lockdown.h"
+#include "isolation/lockdown.h"
 
 #include <fcntl.h>
 #include <glob.h>

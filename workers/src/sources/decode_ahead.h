@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "stream_decoder.h"
+#include "sources/stream_decoder.h"
 
 namespace rp::detail {
 

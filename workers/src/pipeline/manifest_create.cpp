@@ -7,8 +7,8 @@
 #include <thread>
 #include <functional>
 
-#include "entry_stream.h"
-#include "row_sorter.h"
+#include "pipeline/entry_stream.h"
+#include "pipeline/row_sorter.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"

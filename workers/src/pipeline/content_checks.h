@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "row_sorter.h"
+#include "pipeline/row_sorter.h"
 #include "rp/checks.h"
 #include "rp/hash.h"
 #include "rp/report.h"

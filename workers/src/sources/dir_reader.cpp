@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "entry_stream.h"
+#include "pipeline/entry_stream.h"
 
 namespace rp::detail {
 namespace {

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "content_writer.h"
-#include "entry_stream.h"
+#include "pipeline/content_writer.h"
+#include "pipeline/entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
-#include "restore_job.h"
-#include "row_sorter.h"
+#include "pipeline/restore_job.h"
+#include "pipeline/row_sorter.h"
 
 namespace rp::detail {
 

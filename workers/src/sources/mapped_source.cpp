@@ -1,4 +1,4 @@
-#include "mapped_source.h"
+#include "sources/mapped_source.h"
 
 #include <signal.h>
 #include <sys/mman.h>

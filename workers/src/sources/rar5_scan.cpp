@@ -1,4 +1,4 @@
-#include "rar5_scan.h"
+#include "sources/rar5_scan.h"
 
 #include <algorithm>
 #include <cstring>

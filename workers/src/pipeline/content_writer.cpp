@@ -1,4 +1,4 @@
-#include "content_writer.h"
+#include "pipeline/content_writer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -23,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include "stream_decoder.h"
+#include "sources/stream_decoder.h"
 
 namespace rp::detail {
 

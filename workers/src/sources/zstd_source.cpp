@@ -1,4 +1,4 @@
-#include "zstd_source.h"
+#include "sources/zstd_source.h"
 
 #include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY  // the block-by-block API: ZSTD_decompressBegin/Continue

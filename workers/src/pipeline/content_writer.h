@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "entry_stream.h"
+#include "pipeline/entry_stream.h"
 #include "rp/hash.h"
 #include "rp/report.h"
-#include "row_sorter.h"
+#include "pipeline/row_sorter.h"
 
 namespace rp::detail {
 

@@ -1,4 +1,4 @@
-#include "row_sorter.h"
+#include "pipeline/row_sorter.h"
 
 #include <fcntl.h>
 #include <sys/random.h>

@@ -1,4 +1,4 @@
-#include "worker_protocol.h"
+#include "isolation/worker_protocol.h"
 
 #include <fstream>
 #include <iterator>

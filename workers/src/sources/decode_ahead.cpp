@@ -1,4 +1,4 @@
-#include "decode_ahead.h"
+#include "sources/decode_ahead.h"
 
 #include <algorithm>
 #include <condition_variable>

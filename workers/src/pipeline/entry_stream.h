@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "mapped_source.h"
+#include "sources/mapped_source.h"
 #include "rp/report.h"
 
 namespace rp::detail {

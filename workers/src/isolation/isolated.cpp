@@ -23,15 +23,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "entry_stream.h"
+#include "pipeline/entry_stream.h"
 #include "json_num.h"
-#include "restore_job.h"
+#include "pipeline/restore_job.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/report_json.h"
 #include "rp/sandbox.h"
 #include "rp/verify.h"
-#include "worker_protocol.h"
+#include "isolation/worker_protocol.h"
 
 namespace rp {
 namespace {
