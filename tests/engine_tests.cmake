@@ -31,3 +31,6 @@ rp_add_gtest(mapped_source_test mapped_source_test.cpp)
 target_include_directories(mapped_source_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
 rp_add_gtest(rar5_scan_test rar5_scan_test.cpp)
 target_include_directories(rar5_scan_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+# Names outside ASCII in archives made by the real tools, under four locales.
+rp_add_gtest(names_test names_test.cpp)
+target_link_libraries(names_test PRIVATE nlohmann_json::nlohmann_json)

@@ -44,6 +44,15 @@ int HexValue(char c) {
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 namespace {
 std::string Escape(std::string_view raw, bool escape_backslash) {
   std::string out;

@@ -17,6 +17,9 @@ std::string EscapePath(std::string_view raw);
 // escaped paths messages already hold are not escaped twice. Not reversible.
 std::string EscapeMessage(std::string_view text);
 
+// True when `s` is valid UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
 // Inverse of EscapePath; nullopt on a malformed escape.
 std::optional<std::string> UnescapePath(std::string_view escaped);
 

@@ -16,6 +16,7 @@
 
 #include "pipeline/entry_stream.h"
 #include "isolation/lockdown.h"
+#include "sources/name_locale.h"
 #include "pipeline/restore_job.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -113,6 +114,8 @@ int WorkerMain(int in_fd, int out_fd) {
   plan.processes = opt.worker_processes;
   plan.require = opt.isolation == IsolationPolicy::kRequire;
   plan.process_limit = job->process_limit;
+  // The readers' UTF-8 locale is loaded now: Landlock hides /usr/lib/locale from here on.
+  detail::Utf8NameLocale();
   // Past this point this process may be a child in a new PID namespace (lockdown.h).
   const detail::LockdownResult locked = detail::Lockdown(plan, detail::kSandboxFd);
   report.isolation = locked.layers;

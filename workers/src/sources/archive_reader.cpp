@@ -18,7 +18,9 @@
 #include "pipeline/entry_stream.h"
 #include "sources/gzip_source.h"
 #include "sources/mapped_source.h"
+#include "sources/name_locale.h"
 #include "sources/rar5_scan.h"
+#include "sources/tar_name_tap.h"
 #include "sources/zstd_source.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -83,6 +85,8 @@ struct SourceFile {
     const auto at = reinterpret_cast<uintptr_t>(p);
     return block && at >= block_begin && n <= block_size && at - block_begin <= block_size - n;
   }
+  // Follows a tar stream as libarchive is handed it, for the raw bytes of pax names.
+  TarNameTap tap;
   // Bytes read or skipped so far, only ever growing, published for the stall watchdog.
   uint64_t worked = 0;
   std::atomic<uint64_t>* live = nullptr;
@@ -103,7 +107,10 @@ struct SourceFile {
     s->block_size = lend ? n : 0;
     s->position = s->mapped->position();
     s->Worked(s->position);
-    if (outcome == DecodeOutcome::kData) return static_cast<la_ssize_t>(n);
+    if (outcome == DecodeOutcome::kData) {
+      s->tap.Feed(static_cast<const char*>(*out), n);
+      return static_cast<la_ssize_t>(n);
+    }
     if (outcome == DecodeOutcome::kEnd) {
       s->at_eof = true;
       return 0;
@@ -121,7 +128,9 @@ struct SourceFile {
     s->block_size = n;
     s->Worked(s->decoded->compressed_bytes());
     switch (outcome) {
-      case DecodeOutcome::kData: return static_cast<la_ssize_t>(n);
+      case DecodeOutcome::kData:
+        s->tap.Feed(static_cast<const char*>(*out), n);
+        return static_cast<la_ssize_t>(n);
       case DecodeOutcome::kEnd: s->at_eof = true; return 0;
       case DecodeOutcome::kTruncated:
         s->at_eof = true;  // a failure with the whole source consumed: a truncation
@@ -181,6 +190,7 @@ struct SourceFile {
     s->position += static_cast<uint64_t>(n);
     s->Worked(s->worked + static_cast<uint64_t>(n));
     *out = s->buf.data();
+    s->tap.Feed(s->buf.data(), static_cast<size_t>(n));
     return n;
   }
 
@@ -191,6 +201,7 @@ struct SourceFile {
     if (to < 0) return 0;
     s->position = static_cast<uint64_t>(to);
     s->Worked(s->worked + static_cast<uint64_t>(request));
+    s->tap.Skip(static_cast<uint64_t>(request));
     return request;
   }
 
@@ -200,6 +211,7 @@ struct SourceFile {
     if (to < 0) return ARCHIVE_FATAL;
     s->position = static_cast<uint64_t>(to);
     s->at_eof = false;
+    s->tap.Disable();  // read out of order: the tap cannot follow (zip, 7z: not tar anyway)
     return to;
   }
 };
@@ -396,13 +408,18 @@ class ArchiveReader {
     return true;
   }
 
-  EntryHeader MakeHeader(archive_entry* e) {
+  // *warning_explained: libarchive's warning for this header, if any, is about pax names (or
+  // owner names) that are not valid UTF-8, and the names are restored as stored.
+  EntryHeader MakeHeader(archive_entry* e, bool* warning_explained) {
     EntryHeader h;
+    h.offset = archive_read_header_position(a_.get());
+    // A pax name libarchive would change (NFC, invalid UTF-8) as it is stored (tar_name_tap.h).
+    const std::optional<RawTarNames> raw = src_.tap.active() ? src_.tap.Take(h.offset) : std::nullopt;
+    *warning_explained = raw && raw->invalid_utf8;
     const char* p = archive_entry_pathname(e);
     if (!p) p = archive_entry_pathname_utf8(e);
-    h.path = p ? p : "";
-    h.name_unreadable = p == nullptr || *p == '\0';
-    h.offset = archive_read_header_position(a_.get());
+    h.path = raw && raw->path ? *raw->path : p ? p : "";
+    h.name_unreadable = h.path.empty();
     h.mode = static_cast<uint32_t>(archive_entry_perm(e)) | (archive_entry_mode(e) & 07000);
     h.mtime_sec = archive_entry_mtime(e);
     h.mtime_nsec = archive_entry_mtime_nsec(e);
@@ -416,7 +433,7 @@ class ArchiveReader {
     if (!hl) hl = archive_entry_hardlink_utf8(e);
     if (hl && *hl) {
       h.type = EntryType::kHardlink;
-      h.link_target = hl;
+      h.link_target = raw && raw->linkpath ? *raw->linkpath : hl;
       return h;
     }
     switch (archive_entry_filetype(e)) {
@@ -426,7 +443,7 @@ class ArchiveReader {
         h.type = EntryType::kSymlink;
         const char* t = archive_entry_symlink(e);
         if (!t) t = archive_entry_symlink_utf8(e);
-        h.link_target = t ? t : "";
+        h.link_target = raw && raw->linkpath ? *raw->linkpath : t ? t : "";
         break;
       }
       case AE_IFCHR: h.type = EntryType::kOther; h.other_kind = "character device"; break;
@@ -511,10 +528,10 @@ class ArchiveReader {
       // ARCHIVE_WARN: the header is usable but libarchive found something wrong with it
       // (a directory beyond the end of the medium, a bad extended header, a name it could
       // not convert): an integrity finding, and the entry is still restored.
-      if (r == ARCHIVE_WARN) {
-        const char* p = archive_entry_pathname(e);
-        Fail(FindingKind::kCorrupt, p ? p : "", "archive warning: " + ErrorString());
-      }
+      bool warning_explained = false;  // it concerned names the tap has as stored
+      EntryHeader h = MakeHeader(e, &warning_explained);
+      if (r == ARCHIVE_WARN && !warning_explained)
+        Fail(FindingKind::kCorrupt, h.path, "archive warning: " + ErrorString());
       ++entries_;
       if (entries_ > ctx_->limits->max_entries) {
         Fail(FindingKind::kLimitExceeded, "",
@@ -522,7 +539,6 @@ class ArchiveReader {
         stopped_ = true;
         break;
       }
-      EntryHeader h = MakeHeader(e);
       last_path_ = h.path;
       last_rar5_encrypted_ = h.encrypted && rar5_.has_value();
       if (!Entry(std::move(h))) break;
@@ -740,15 +756,12 @@ Status StartReader(const std::string& source, ReaderContext* ctx, std::thread* t
 }
 
 void ReadArchive(const std::string& path, ReaderContext* ctx) {
-  // libarchive converts names between the archive's charset and the current locale's. This
-  // thread uses UTF-8 so zip, 7z, rar and lha names convert; tar names stay raw bytes.
-  locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  locale_t previous = utf8 ? uselocale(utf8) : static_cast<locale_t>(nullptr);
+  // libarchive converts names between the archive's charset and this thread's locale: a UTF-8
+  // one, whatever the process's own (docs/verify.md, "Names").
+  const locale_t utf8 = Utf8NameLocale();
+  const locale_t previous = utf8 ? uselocale(utf8) : static_cast<locale_t>(nullptr);
   ArchiveReader(path, ctx).Run();
-  if (utf8) {
-    uselocale(previous);
-    freelocale(utf8);
-  }
+  if (utf8) uselocale(previous);
 }
 
 }  // namespace rp::detail
