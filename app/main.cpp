@@ -22,7 +22,7 @@
 #include "rp/manifest.h"
 #include "rp/manifest_create.h"
 #include "rp/path_text.h"
-#include "rp/report_json.h"
+#include "rp/codec.h"
 #include "rp/units.h"
 #include "rp/sandbox.h"
 #include "rp/targets.h"
@@ -66,7 +66,8 @@ const auto kDuration = CLI::Validator(
     "DURATION");
 
 struct LimitArgs {
-  std::string max_bytes, max_entries, max_file_size, max_depth, max_ratio, timeout, stall_timeout;
+  std::string max_bytes, max_entries, max_file_size, max_depth, max_ratio, timeout, stall_timeout, spin_timeout,
+      max_memory;
 };
 
 void AddLimitOptions(CLI::App* cmd, LimitArgs* l) {
@@ -81,6 +82,12 @@ void AddLimitOptions(CLI::App* cmd, LimitArgs* l) {
   cmd->add_option("--stall-timeout", l->stall_timeout,
                   "stop the run when reading the source makes no progress for this long (default 10m; 0: never)")
       ->check(kDuration);
+  cmd->add_option("--spin-timeout", l->spin_timeout,
+                  "stop the run sooner when the worker burns CPU without progress for this long (default 30s; 0: never)")
+      ->check(kDuration);
+  cmd->add_option("--max-memory", l->max_memory,
+                  "memory the worker may use, enforced by the kernel (default 1G; a tmpfs sandbox comes on top)")
+      ->check(kByteSize);
 }
 
 rp::Limits ToLimits(const LimitArgs& a) {
@@ -92,6 +99,8 @@ rp::Limits ToLimits(const LimitArgs& a) {
   if (!a.max_ratio.empty()) l.max_ratio = std::stod(a.max_ratio);
   if (!a.timeout.empty()) l.max_seconds = *rp::ParseDurationSeconds(a.timeout);
   if (!a.stall_timeout.empty()) l.max_stall_seconds = *rp::ParseDurationSeconds(a.stall_timeout);
+  if (!a.spin_timeout.empty()) l.max_spin_seconds = *rp::ParseDurationSeconds(a.spin_timeout);
+  if (!a.max_memory.empty()) l.max_memory_bytes = *rp::ParseByteSize(a.max_memory);
   return l;
 }
 
@@ -126,13 +135,15 @@ void PrintHuman(const rp::VerifyReport& r) {
   if (r.sandbox.empty())
     std::fprintf(o, "  sandbox: none (stopped before one was made)\n");
   else
-    std::fprintf(o, "  sandbox: %s, %s (%s)\n", rp::EscapePath(r.sandbox).c_str(), r.sandbox_kind.c_str(),
+    std::fprintf(o, "  sandbox: %s, %s (%s)\n", rp::EscapePath(r.sandbox).c_str(),
+                 std::string(rp::SandboxKindName(r.sandbox_kind)).c_str(),
                  r.sandbox_removed ? "removed" : "kept");
   // Which protections were in force: every run says so (--json has each layer's details).
   std::string enforced, missing;
-  for (const auto& [layer, state] : r.isolation) {
-    if (state.rfind("enforced", 0) == 0) enforced += (enforced.empty() ? "" : ", ") + layer;
-    else if (state.rfind("unavailable", 0) == 0) missing += "\n    " + layer + ": " + state;
+  for (const auto& l : r.isolation.records()) {
+    const std::string name(rp::IsolationLayerName(l.layer));
+    if (l.state == rp::LayerState::kEnforced) enforced += (enforced.empty() ? "" : ", ") + name;
+    else if (l.state == rp::LayerState::kUnavailable) missing += "\n    " + name + ": " + l.detail;
   }
   if (!enforced.empty()) std::fprintf(o, "  isolation enforced: %s\n", enforced.c_str());
   if (!missing.empty()) std::fprintf(o, "  isolation NOT in force:%s\n", missing.c_str());
@@ -260,7 +271,7 @@ int main(int argc, char** argv) {
       vo.cancel = &g_cancel;
       InstallCancelHandlers();
       const rp::VerifyReport report = rp::RunVerifyIsolated(vo);
-      if (json) std::cout << rp::ReportToJson(report) << "\n";
+      if (json) std::cout << rp::EncodeJson(report, 2) << "\n";
       else PrintHuman(report);
       if (report.status == rp::RunStatus::kAborted && json)
         std::cerr << "error: " << report.abort_status.message() << "\n";
@@ -275,13 +286,9 @@ int main(int argc, char** argv) {
         std::cerr << "restoreproof: the configuration has " << cr.errors.size() << " error(s); see `config check`\n";
         return kExitUsage;
       }
-      if (!rp::UseTimeZone(cr.config.appliance.timezone)) {
-        std::cerr << "restoreproof: unknown time zone " << cr.config.appliance.timezone << "\n";
-        return kExitUsage;
-      }
       if (targets_list->parsed()) return rp::TargetsListCommand(cr.config, json, std::cout);
       if (!now_text.empty()) {
-        auto now = rp::ParseTimestamp(now_text);
+        auto now = rp::ParseTimestamp(now_text, cr.config.appliance.zone);
         if (!now) {
           std::cerr << "targets check: --now must look like 2026-11-22T08:00:00+01:00, not '" << now_text << "'\n";
           return kExitUsage;

@@ -38,7 +38,7 @@ std::string TargetDir(const std::string& root, int i) {
   return root + buf;
 }
 
-void Generate(const std::string& root, int targets, int points, int64_t newest) {
+void Generate(const std::string& root, const rp::TimeZone& zone, int targets, int points, int64_t newest) {
   const std::string marker = root + "/.generated-" + std::to_string(targets) + "x" + std::to_string(points);
   struct stat st {};
   if (stat(marker.c_str(), &st) == 0) return;
@@ -49,12 +49,8 @@ void Generate(const std::string& root, int targets, int points, int64_t newest) 
     const std::string dir = TargetDir(root, i);
     mkdir(dir.c_str(), 0755);
     for (int p = 0; p < points; ++p) {
-      const time_t t = static_cast<time_t>(newest - static_cast<int64_t>(p) * 86400 - (i % 7) * 60);
-      tm local{};
-      localtime_r(&t, &local);
-      char name[64];
-      std::strftime(name, sizeof name, "/b-%Y%m%dT%H%M%S.tar", &local);
-      const std::string path = dir + name;
+      const int64_t t = newest - static_cast<int64_t>(p) * 86400 - (i % 7) * 60;
+      const std::string path = dir + "/b-" + zone.Format(t, "%Y%m%dT%H%M%S") + ".tar";
       const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) {
         std::perror(("catalog_bench: cannot create " + path).c_str());
@@ -80,14 +76,15 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--threads") threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
   }
-  if (!rp::UseTimeZone("Europe/Stockholm")) return 2;
+  const auto zone = rp::TimeZone::Locate("Europe/Stockholm");
+  if (!zone) return 2;
   if (geteuid() == 0) {
     const std::string mnt = "mkdir -p '" + root + "' && (mountpoint -q '" + root + "' || mount -t tmpfs -o size=12g,nr_inodes=0 rp-catalog-bench '" + root + "')";
     if (std::system(mnt.c_str()) != 0) std::fprintf(stderr, "catalog_bench: no tmpfs of its own; using the directory as it is\n");
   }
   // A fixed "now": the data set stays valid whatever day the benchmark runs.
   const int64_t now = 1795334400;  // 2026-11-22T08:00:00Z
-  Generate(root, targets, points, now - 6 * 3600);
+  Generate(root, *zone, targets, points, now - 6 * 3600);
 
   rp::Config config;
   config.baseline.min_copies = 1;
@@ -120,10 +117,11 @@ int main(int argc, char** argv) {
         for (size_t i; (i = next.fetch_add(1)) < config.targets.size();) {
           const auto& t = config.targets[i];
           std::vector<rp::CopyCatalog> cats;
-          for (const auto& c : t.copies) cats.push_back(rp::DiscoverCopy(c));
+          for (const auto& c : t.copies) cats.push_back(rp::DiscoverCopy(c, *zone));
           for (const auto& c : cats) seen += c.points.size();
           rp::EvalOptions opt;
           opt.now = now;
+          opt.zone = *zone;
           opt.compare_content = false;
           const auto ev = rp::EvaluateTarget(config, t, cats, opt);
           if (ev.verdict == rp::Verdict::kFailing) ++fail;

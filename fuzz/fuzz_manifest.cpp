@@ -1,9 +1,9 @@
 // libFuzzer target for the parsers of outside text: checksum manifests (rp::ParseManifest),
 // archive member names (rp::NormaliseMemberPath, rp::EscapePath/UnescapePath), sizes and
 // durations from the command line (rp::ParseByteSize, rp::ParseDurationSeconds), the report a
-// worker sends its parent (rp::ReportFromJson: the worker parses hostile archives, so its
-// message is untrusted input to the parent), a worker's job and a --checks file
-// (JobFromJson), and path globs (rp::GlobMatch).
+// worker sends its parent (the codec's report and the protocol's lines: the worker parses
+// hostile archives, so what it says is untrusted input to the parent), a worker's job and a
+// --checks file (DecodeJob), and path globs (rp::GlobMatch).
 // Besides "no crash, no sanitizer report" it checks round-trip properties and traps when one
 // breaks. Single-threaded; holds no state between inputs.
 #include <cstddef>
@@ -16,7 +16,7 @@
 #include "rp/hash.h"
 #include "rp/manifest.h"
 #include "rp/path_text.h"
-#include "rp/report_json.h"
+#include "rp/codec.h"
 #include "rp/units.h"
 #include "rp/checks.h"
 #include "isolation/worker_protocol.h"
@@ -96,12 +96,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)rp::ParseByteSize(text);
   (void)rp::ParseDurationSeconds(text);
   // A job that parses must survive a round trip through its own JSON form.
-  std::string error;
-  if (auto job = rp::detail::JobFromJson(std::string(text), &error)) {
-    auto again = rp::detail::JobFromJson(rp::detail::JobToJson(*job), &error);
-    Check(again.has_value());
-    Check(again->options.checks.size() == job->options.checks.size());
-    Check(again->options.source == job->options.source);
+  if (rp::detail::WorkerJob job; rp::detail::DecodeJob(text, &job).ok()) {
+    rp::detail::WorkerJob again;
+    Check(rp::detail::DecodeJob(rp::detail::EncodeJob(job), &again).ok());
+    Check(again.options.checks == job.options.checks);
+    Check(again.options.source == job.options.source);
+    Check(again.options.limits == job.options.limits);
   }
   // Glob: the first line is the pattern, the rest the path (bounded: '**' backtracks).
   if (size < 512) {
@@ -109,11 +109,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (nl != std::string_view::npos) (void)rp::GlobMatch(text.substr(0, nl), text.substr(nl + 1));
   }
   // A report that parses must survive a round trip through its own JSON form.
-  if (auto report = rp::ReportFromJson(std::string(text))) {
-    auto again = rp::ReportFromJson(rp::ReportToJson(*report));
-    Check(again.has_value());
-    Check(again->findings.size() == report->findings.size());
-    Check(again->status == report->status);
+  if (rp::VerifyReport report; rp::DecodeJson(text, "report", &report).ok()) {
+    rp::VerifyReport again;
+    Check(rp::DecodeJson(rp::EncodeJson(report), "report", &again).ok());
+    Check(again == report);
+  }
+  // So must any line of the worker's protocol.
+  if (auto line = rp::detail::DecodeLine(text)) {
+    const std::string encoded = line->type == rp::detail::WorkerLine::Type::kResult    ? rp::detail::EncodeResultLine(line->result)
+                                : line->type == rp::detail::WorkerLine::Type::kFinding ? rp::detail::EncodeFindingLine(line->finding)
+                                                                                       : rp::detail::EncodeProgressLine(line->progress);
+    Check(rp::detail::DecodeLine(encoded).has_value());
   }
   return 0;
 }

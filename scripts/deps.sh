@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev
-  libarchive-dev libarchive-tools libisal-dev libzstd-dev libxxhash-dev xxhash libssl-dev libseccomp-dev libsqlite3-dev sqlite3 libtomlplusplus-dev restic borgbackup
-  nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
-  zstd lz4 xz-utils bzip2 gzip cpio coreutils
+  libarchive-dev libarchive-tools liblzma-dev 7zip libisal-dev libzstd-dev libxxhash-dev xxhash libssl-dev libseccomp-dev libsqlite3-dev sqlite3 libtomlplusplus-dev restic borgbackup
+  nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev libhowardhinnant-date-dev tzdata
+  zstd lz4 xz-utils bzip2 gzip cpio coreutils zip unzip locales
   time
 )
 missing=()

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -166,7 +167,21 @@ TEST(cli_verify, GoodArchiveWithManifestPassesWithEveryJsonField) {
     ASSERT_TRUE(j[list].is_array()) << list;
     EXPECT_TRUE(j[list].empty()) << list << ": " << j[list].dump();
   }
-  EXPECT_TRUE(j["isolation"].is_object() && !j["isolation"].empty()) << j["isolation"].dump();
+  // isolation: one {layer, state, detail} per layer (docs/json.md); the worker's own layers
+  // are all there, each with a known state and a detail.
+  ASSERT_TRUE(j["isolation"].is_array() && !j["isolation"].empty()) << j["isolation"].dump();
+  std::set<std::string> layers;
+  for (const auto& rec : j["isolation"]) {
+    layers.insert(rec.value("layer", ""));
+    EXPECT_TRUE(rec.value("state", "") == "enforced" || rec.value("state", "") == "unavailable" ||
+                rec.value("state", "") == "not_requested")
+        << rec.dump();
+    EXPECT_FALSE(rec.value("detail", "").empty()) << rec.dump();
+  }
+  for (const char* layer : {"worker_process", "no_new_privs", "user_namespace", "network_namespace", "mount_namespace",
+                            "pid_namespace", "capabilities", "landlock", "seccomp", "rlimits", "pids_cgroup",
+                            "memory_cgroup", "tmpfs_sandbox", "no_follow_extraction", "symlink_resolution_check"})
+    EXPECT_TRUE(layers.count(layer)) << layer << " missing from " << j["isolation"].dump();
 }
 
 TEST(cli_verify, StandardInputIsTheFileBehindItAndAPipeIsRefusedByName) {

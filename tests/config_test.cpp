@@ -34,6 +34,9 @@ TEST(Config, TheDocumentedExampleIsValid) {
   EXPECT_EQ(payroll.personal_data.subjects, std::vector<std::string>{"employees"});
   ASSERT_EQ(payroll.tests.size(), 1u);
   EXPECT_EQ(payroll.tests[0].checks.size(), 5u);
+  EXPECT_EQ(payroll.tests[0].schedule.ToString(), "0 3 * * mon#1");
+  EXPECT_EQ(payroll.tests[0].schedule.nth_weekdays(), (std::vector<NthWeekday>{{1, 1}}));
+  EXPECT_EQ(payroll.tests[0].select.kind, SelectKind::kLatest);
   // Baseline, then the availability class (T3), then the target's own overrides.
   const Policy p = r.config.PolicyFor(payroll);
   EXPECT_EQ(p.retention_days, 90);
@@ -44,8 +47,8 @@ TEST(Config, TheDocumentedExampleIsValid) {
   EXPECT_EQ(r.config.PolicyFor(r.config.targets[2]).min_copies, 3);  // T4
   EXPECT_EQ(r.config.targets[1].checksum, HashAlgo::kXxh128);
   EXPECT_TRUE(r.config.targets[1].personal_data.none);
-  EXPECT_EQ(payroll.sandbox, SandboxChoice::kTmpfs);
-  EXPECT_EQ(r.config.targets[1].sandbox, SandboxChoice::kAuto);
+  EXPECT_EQ(payroll.sandbox, SandboxKind::kTmpfs);
+  EXPECT_EQ(r.config.targets[1].sandbox, SandboxKind::kAuto);
   EXPECT_FALSE(payroll.stall_timeout_s);
   EXPECT_EQ(r.config.targets[1].stall_timeout_s, std::optional<double>(1800.0));
   EXPECT_EQ(r.config.appliance.tmpfs_budget, 8ull << 30);
@@ -111,8 +114,52 @@ INSTANTIATE_TEST_SUITE_P(
                    7, 12, "targets[0].copies[0].password", "unknown key \"password\""},
         BrokenCase{"check_kind", std::string(kMinimalTarget) + "[[targets.tests]]\nchecks = [ { kind = \"virus-scan\" } ]\n", 13, 21,
                    "targets[0].tests[0].checks[0].kind", "found \"virus-scan\""},
-        BrokenCase{"schedule", std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"every day\"\n", 13, 12,
-                   "targets[0].tests[0].schedule", "5 cron fields"},
+        // Schedules and selects point at the offending token inside the string: the value's
+        // column, plus 1 for the opening quote, plus the token's offset.
+        BrokenCase{"schedule_field_count",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"every day\"\n", 13, 13,
+                   "targets[0].tests[0].schedule",
+                   "expected 5 fields (minute hour day-of-month month day-of-week) or "
+                   "@daily/@weekly/@monthly/@yearly/@hourly, found \"every day\" (2 fields)"},
+        BrokenCase{"schedule_day_of_week",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"0 3 * * 8\"\n", 13, 21,
+                   "targets[0].tests[0].schedule",
+                   "expected day-of-week 0-7 or sun-sat, found \"8\" (day-of-week: 8 is out of range 0-7)"},
+        BrokenCase{"schedule_step", std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"*/0 3 * * *\"\n", 13,
+                   15, "targets[0].tests[0].schedule",
+                   "expected a step from 1 to 59, found \"0\" (minute: step 0 is not allowed)"},
+        BrokenCase{"schedule_nth_weekday",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\n[[targets.tests]]\nschedule = \"0 3 * * mon#6\"\n",
+                   14, 24, "targets[0].tests[1].schedule",
+                   "found \"#6\" (day-of-week: #6: a month has at most 5 of a weekday)"},
+        BrokenCase{"schedule_padded_key",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\n  schedule   =   \"0 3 * * 8\"\n", 13, 27,
+                   "targets[0].tests[0].schedule", "found \"8\""},
+        BrokenCase{"schedule_literal_string",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = '0 3 * * 8'\n", 13, 21,
+                   "targets[0].tests[0].schedule", "found \"8\""},
+        BrokenCase{"schedule_non_ascii_after_the_token",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"0 3 * * \u00e9\"\n", 13, 21,
+                   "targets[0].tests[0].schedule", "found \"\u00e9\""},
+        // Where the text differs from the value (an escape, a multi-line string), the error
+        // points at the value itself.
+        BrokenCase{"schedule_escaped",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"0 3 * * \\u0038\"\n", 13, 12,
+                   "targets[0].tests[0].schedule", "found \"8\" (day-of-week: 8 is out of range 0-7)"},
+        BrokenCase{"schedule_multi_line",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"\"\"0 3 * * 8\"\"\"\n", 13, 12,
+                   "targets[0].tests[0].schedule", "found \"8\""},
+        BrokenCase{"schedule_not_a_string", std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = 5\n", 13, 12,
+                   "targets[0].tests[0].schedule", "expected a string, found an integer"},
+        BrokenCase{"select_without_unit",
+                   std::string(kMinimalTarget) + "[[targets.tests]]\nselect = \"random-within:30\"\n", 13, 25,
+                   "targets[0].tests[0].select",
+                   "expected a duration from 1s to 36500d with a unit s, m, h, d or w, like 30d, found \"30\" "
+                   "(random-within: '30' has no unit (s, m, h, d or w))"},
+        BrokenCase{
+            "select_unknown", std::string(kMinimalTarget) + "[[targets.tests]]\nselect = \"newest\"\n", 13, 11,
+            "targets[0].tests[0].select",
+            "expected latest, oldest-retained or random-within:<duration>, like random-within:30d, found \"newest\""},
         BrokenCase{"duplicate_target", std::string(kMinimalTarget) + kMinimalTarget, 14, 8, "targets[1].name", "already used"},
         BrokenCase{"sandbox_kind", "[[targets]]\nname = \"t\"\nsandbox = \"memory\"\n", 3, 11, "targets[0].sandbox",
                    "auto, disk or tmpfs"},
@@ -121,6 +168,56 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenCase{"tmpfs_budget_too_small", "[appliance]\ntmpfs_budget = \"10K\"\n", 2, 16, "appliance.tmpfs_budget",
                    "at least 64M"}),
     [](const auto& tpi) { return tpi.param.name; });
+
+TEST(Config, AMalformedScheduleIsOneErrorAtItsToken) {
+  const ConfigResult r =
+      ParseConfig(std::string(kMinimalTarget) + "[[targets.tests]]\nschedule = \"0 3 * * 8\"\n", "restoreproof.toml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  const ConfigError& e = r.errors[0];
+  EXPECT_EQ(e.line, 13);
+  EXPECT_EQ(e.column, 21);
+  EXPECT_EQ(e.key, "targets[0].tests[0].schedule");
+  EXPECT_EQ(e.expected, "day-of-week 0-7 or sun-sat");
+  EXPECT_EQ(e.found, "\"8\" (day-of-week: 8 is out of range 0-7)");
+  EXPECT_EQ(e.Format(),
+            "restoreproof.toml:13:21: targets[0].tests[0].schedule: expected day-of-week 0-7 or sun-sat, found \"8\" "
+            "(day-of-week: 8 is out of range 0-7)");
+}
+
+TEST(Config, ScheduleAndSelectAreParsedIntoValues) {
+  const ConfigResult r =
+      ParseConfig(std::string(kMinimalTarget) +
+                      "[[targets.tests]]\nschedule = \"30 2 * * mon#1,FRI\"\nselect = \"random-within:30d\"\n"
+                      "[[targets.tests]]\nselect = \"oldest-retained\"\nschedule = \"@weekly\"\n"
+                      "[[targets.tests]]\n",
+                  "f.toml");
+  for (const auto& e : r.errors) ADD_FAILURE() << e.Format();
+  ASSERT_EQ(r.config.targets.size(), 1u);
+  const auto& tests = r.config.targets[0].tests;
+  ASSERT_EQ(tests.size(), 3u);
+
+  const Schedule& first = tests[0].schedule;
+  EXPECT_EQ(first.ToString(), "30 2 * * 5,mon#1");
+  EXPECT_TRUE(first.minutes().test(30));
+  EXPECT_EQ(first.minutes().count(), 1u);
+  EXPECT_TRUE(first.hours().test(2));
+  EXPECT_EQ(first.hours().count(), 1u);
+  EXPECT_EQ(first.days_of_week().count(), 1u);
+  EXPECT_TRUE(first.days_of_week().test(5));
+  EXPECT_EQ(first.nth_weekdays(), (std::vector<NthWeekday>{{1, 1}}));
+  EXPECT_TRUE(first.day_of_month_star());
+  EXPECT_FALSE(first.day_of_week_star());
+  EXPECT_EQ(tests[0].select, (TestSelect{SelectKind::kRandomWithin, 30 * 86400.0}));
+
+  EXPECT_EQ(tests[1].schedule, std::get<Schedule>(ParseSchedule("0 0 * * 0")));
+  EXPECT_EQ(tests[1].schedule.ToString(), "@weekly");
+  EXPECT_EQ(tests[1].select.kind, SelectKind::kOldestRetained);
+
+  // Neither key: the defaults, @monthly and latest.
+  EXPECT_EQ(tests[2].schedule, std::get<Schedule>(ParseSchedule("0 0 1 * *")));
+  EXPECT_EQ(tests[2].schedule.ToString(), "@monthly");
+  EXPECT_EQ(tests[2].select, (TestSelect{SelectKind::kLatest, 0}));
+}
 
 TEST(Config, MaximumRetentionIsCheckedAcrossTheOverrideLevels) {
   // The baseline's maximum (60) undercuts the retention the T3 class asks for (90).

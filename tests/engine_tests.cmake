@@ -34,3 +34,12 @@ target_include_directories(rar5_scan_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/
 # Names outside ASCII in archives made by the real tools, under four locales.
 rp_add_gtest(names_test names_test.cpp)
 target_link_libraries(names_test PRIVATE nlohmann_json::nlohmann_json)
+# The 7z name reader against archives made by 7zz, and libarchive's order of their entries.
+rp_add_gtest(sevenzip_names_test sevenzip_names_test.cpp)
+target_include_directories(sevenzip_names_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+target_link_libraries(sevenzip_names_test PRIVATE PkgConfig::LIBARCHIVE PkgConfig::LZMA)
+# The vocabulary's codec and calendar.
+rp_add_gtest(codec_test codec_test.cpp)
+target_include_directories(codec_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+rp_add_gtest(calendar_test calendar_test.cpp)
+target_link_libraries(calendar_test PRIVATE rp::controller)

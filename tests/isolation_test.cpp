@@ -20,7 +20,7 @@
 
 #include "engine_support.h"
 #include "isolation/worker_protocol.h"
-#include "rp/report_json.h"
+#include "rp/codec.h"
 #include "rp/sandbox.h"
 
 namespace rp::test {
@@ -59,11 +59,18 @@ TEST(Isolation, EveryLayerIsEnforcedAndRecorded) {
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
   const VerifyReport r = RunVerifyIsolated(Options(dir, dir / "a.tar"));
   EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
-  for (const char* layer : {"no_new_privs", "namespaces", "capabilities", "landlock", "seccomp", "rlimits",
-                            "process_limit", "worker_process"}) {
-    ASSERT_TRUE(r.isolation.count(layer)) << layer;
-    EXPECT_EQ(r.isolation.at(layer).rfind("enforced", 0), 0u) << layer << ": " << r.isolation.at(layer);
+  using L = IsolationLayer;
+  for (const L layer : {L::kWorkerProcess, L::kNoNewPrivs, L::kUserNamespace, L::kNetworkNamespace, L::kMountNamespace,
+                        L::kPidNamespace, L::kCapabilities, L::kLandlock, L::kSeccomp, L::kRlimits, L::kPidsCgroup,
+                        L::kMemoryCgroup, L::kNoFollowExtraction, L::kSymlinkResolutionCheck}) {
+    const IsolationRecord* rec = r.isolation.Find(layer);
+    ASSERT_NE(rec, nullptr) << IsolationLayerName(layer);
+    EXPECT_EQ(rec->state, LayerState::kEnforced) << IsolationLayerName(layer) << ": " << rec->detail;
+    EXPECT_FALSE(rec->detail.empty()) << IsolationLayerName(layer);
   }
+  // The sandbox is on disk here (its size is not known in advance): the tmpfs layer says so.
+  ASSERT_NE(r.isolation.Find(L::kTmpfsSandbox), nullptr);
+  EXPECT_EQ(r.isolation.Find(L::kTmpfsSandbox)->state, LayerState::kNotRequested);
 }
 
 TEST(CheckCommand, CannotWriteOutsideTheSandbox) {
@@ -400,9 +407,9 @@ TEST(Worker, FindingsBeyondTheCapAreCountedNotSent) {
   detail::WorkerJob job;
   job.options = o;
   job.sandbox_path = dir / "sb";
-  job.process_limit = "unavailable: not set up by this test";
+  job.pids_cgroup.detail = "not set up by this test";
   job.options.isolation = IsolationPolicy::kBestEffort;
-  WriteFile(dir / "job.json", detail::JobToJson(job));
+  WriteFile(dir / "job.json", detail::EncodeJob(job));
   std::string out;
   ASSERT_EQ(RunShell("cd " + dir / "sb" + " && " + RP_BINARY + " worker < " + dir / "job.json" +
                          " 3< . | grep -c '\"type\":\"finding\"'",
@@ -419,9 +426,10 @@ TEST(Worker, NumbersOfTheWrongKindInAJobOrAReportAreRefused) {
   detail::WorkerJob job;
   job.options = Options(dir, dir / "a.tar");
   job.sandbox_path = dir / "sb";
-  const std::string good = detail::JobToJson(job);
-  std::string error;
-  ASSERT_TRUE(detail::JobFromJson(good, &error)) << error;
+  const std::string good = detail::EncodeJob(job);
+  detail::WorkerJob decoded;
+  const Status ok = detail::DecodeJob(good, &decoded);
+  ASSERT_TRUE(ok.ok()) << ok.message();
   const std::string key = "\"max_total_bytes\":";
   const size_t at = good.find(key);
   ASSERT_NE(at, std::string::npos) << good;
@@ -429,37 +437,22 @@ TEST(Worker, NumbersOfTheWrongKindInAJobOrAReportAreRefused) {
   for (const std::string bad : {"3.4e67", "-1", "1.5", "\"12\""}) {
     std::string text = good;
     text.replace(at + key.size(), end - at - key.size(), bad);
-    error.clear();
-    EXPECT_FALSE(detail::JobFromJson(text, &error)) << bad;
-    EXPECT_FALSE(error.empty()) << bad;
+    const Status st = detail::DecodeJob(text, &decoded);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_FALSE(st.message().empty()) << bad;
   }
 
   VerifyReport r;
   r.files = 3;
-  const std::string report = ReportToJson(r);
-  ASSERT_TRUE(ReportFromJson(report));
+  const std::string report = EncodeJson(r, 2);
+  VerifyReport back;
+  ASSERT_TRUE(DecodeJson(report, "report", &back).ok());
   std::string text = report;
   const std::string files = "\"files\": 3";
   const size_t f = text.find(files);
   ASSERT_NE(f, std::string::npos) << text;
   text.replace(f, files.size(), "\"files\": 1e30");
-  EXPECT_FALSE(ReportFromJson(text));
-}
-
-// Reports stored before the stall limit existed read back without one: none was in force.
-TEST(Worker, AStoredReportWithoutTheStallLimitReadsBackWithNone) {
-  VerifyReport r;
-  r.limits.max_stall_seconds = 42;
-  const std::string report = ReportToJson(r);
-  auto back = ReportFromJson(report);
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->limits.max_stall_seconds, 42.0);
-  nlohmann::json j = nlohmann::json::parse(report);
-  ASSERT_TRUE(j["limits"].contains("max_stall_seconds")) << report;
-  j["limits"].erase("max_stall_seconds");
-  back = ReportFromJson(j.dump());
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->limits.max_stall_seconds, 0.0);
+  EXPECT_FALSE(DecodeJson(text, "report", &back).ok());
 }
 
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
@@ -528,8 +521,25 @@ TEST(Worker, ProgressArrivesWhileTheRestoreRuns) {
 // says what was missing. The layer is made really unavailable: the system call fails as on a
 // kernel without it.
 struct Unavailable {
-  std::string syscall_spec, layer;
+  std::string syscall_spec;
+  IsolationLayer layer;
 };
+
+std::optional<VerifyReport> ParseReport(const std::string& out) {
+  VerifyReport r;
+  if (!DecodeJson(out, "verify --json", &r).ok()) return std::nullopt;
+  return r;
+}
+
+LayerState StateOf(const VerifyReport& r, IsolationLayer layer) {
+  const IsolationRecord* rec = r.isolation.Find(layer);
+  return rec ? rec->state : LayerState::kNotRequested;
+}
+
+std::string DetailOf(const VerifyReport& r, IsolationLayer layer) {
+  const IsolationRecord* rec = r.isolation.Find(layer);
+  return rec ? rec->detail : "";
+}
 
 class PolicyTest : public ::testing::TestWithParam<Unavailable> {};
 
@@ -540,18 +550,19 @@ TEST_P(PolicyTest, RequireRefusesBestEffortRunsAndRecordsTheGap) {
                           " verify " + dir / "a.tar" + " --sandbox " + dir / "sb" + " --json --isolation ";
   std::string out;
   EXPECT_EQ(RunShell("{ " + cmd + "require 2>/dev/null; }", &out), 3) << out;
-  auto r = ReportFromJson(out);
+  auto r = ParseReport(out);
   ASSERT_TRUE(r) << out;
-  EXPECT_EQ(r->isolation[GetParam().layer].rfind("unavailable", 0), 0u) << r->isolation[GetParam().layer];
-  EXPECT_NE(r->abort_status.message().find("'" + GetParam().layer + "' is unavailable"), std::string::npos)
+  EXPECT_EQ(StateOf(*r, GetParam().layer), LayerState::kUnavailable) << DetailOf(*r, GetParam().layer);
+  EXPECT_NE(r->abort_status.message().find("'" + std::string(IsolationLayerName(GetParam().layer)) + "' is unavailable"),
+            std::string::npos)
       << r->abort_status.message();
   EXPECT_EQ(r->files, 0u);
 
   EXPECT_EQ(RunShell("{ " + cmd + "best-effort 2>/dev/null; }", &out), 0) << out;
-  r = ReportFromJson(out);
+  r = ParseReport(out);
   ASSERT_TRUE(r) << out;
   EXPECT_EQ(r->status, RunStatus::kPassed);
-  EXPECT_EQ(r->isolation[GetParam().layer].rfind("unavailable", 0), 0u);
+  EXPECT_EQ(StateOf(*r, GetParam().layer), LayerState::kUnavailable);
   EXPECT_TRUE(SandboxesIn(dir / "sb").empty());
 }
 
@@ -572,10 +583,11 @@ TEST(Isolation, OnlyTheWorkersOwnProcessesAreVisibleInProc) {
                      &out),
             0)
       << out;
-  auto r = ReportFromJson(out);
+  auto r = ParseReport(out);
   ASSERT_TRUE(r) << out;
-  EXPECT_EQ(r->isolation["landlock"].rfind("unavailable", 0), 0u);
-  EXPECT_NE(r->isolation["namespaces"].find("its own /proc"), std::string::npos) << r->isolation["namespaces"];
+  EXPECT_EQ(StateOf(*r, IsolationLayer::kLandlock), LayerState::kUnavailable);
+  EXPECT_NE(DetailOf(*r, IsolationLayer::kPidNamespace).find("its own /proc"), std::string::npos)
+      << DetailOf(*r, IsolationLayer::kPidNamespace);
   const Finding* f = CheckFinding(*r, "procs");
   ASSERT_NE(f, nullptr) << out;
   EXPECT_EQ(f->kind, FindingKind::kCheckPassed) << f->message;
@@ -590,10 +602,10 @@ TEST(Tmpfs, WhenItCannotBeMountedBestEffortSaysDiskNotTmpfs) {
                      &out),
             0)
       << out;
-  auto r = ReportFromJson(out);
+  auto r = ParseReport(out);
   ASSERT_TRUE(r) << out;
-  EXPECT_EQ(r->sandbox_kind, "disk");
-  EXPECT_EQ(r->isolation["tmpfs_sandbox"].rfind("unavailable", 0), 0u) << r->isolation["tmpfs_sandbox"];
+  EXPECT_EQ(r->sandbox_kind, SandboxKind::kDisk);
+  EXPECT_EQ(StateOf(*r, IsolationLayer::kTmpfsSandbox), LayerState::kUnavailable) << DetailOf(*r, IsolationLayer::kTmpfsSandbox);
 }
 
 // The symlink chain check resolves each link with openat2 beneath the sandbox root; with ".."
@@ -610,10 +622,10 @@ TEST(SymlinkCheck, AChainTheKernelCannotResolveIsRefusedNotPassed) {
   RunShell("{ " + std::string(RP_WITHOUT_SYSCALLS) + " openat2=EAGAIN -- " + RP_BINARY + " verify " + dir / "a.tar" +
                " --sandbox " + dir / "sb" + " --json 2>/dev/null; }",
            &out);
-  auto r = ReportFromJson(out);
+  auto r = ParseReport(out);
   ASSERT_TRUE(r) << out;
   EXPECT_EQ(r->status, RunStatus::kFailed) << out;
-  EXPECT_EQ(r->isolation["symlink_resolution_check"], "enforced") << out;
+  EXPECT_EQ(StateOf(*r, IsolationLayer::kSymlinkResolutionCheck), LayerState::kEnforced) << out;
   bool refused = false;
   for (const auto& f : r->findings)
     if (f.kind == FindingKind::kUnsafeEntry && f.path == "m") refused = f.message.find("EAGAIN") != std::string::npos;
@@ -621,9 +633,9 @@ TEST(SymlinkCheck, AChainTheKernelCannotResolveIsRefusedNotPassed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layers, PolicyTest,
-                         ::testing::Values(Unavailable{"landlock_create_ruleset=ENOSYS", "landlock"},
-                                           Unavailable{"unshare=EPERM", "namespaces"}),
-                         [](const auto& tpi) { return tpi.param.layer; });
+                         ::testing::Values(Unavailable{"landlock_create_ruleset=ENOSYS", IsolationLayer::kLandlock},
+                                           Unavailable{"unshare=EPERM", IsolationLayer::kUserNamespace}),
+                         [](const auto& tpi) { return std::string(IsolationLayerName(tpi.param.layer)); });
 
 TEST(Tmpfs, RestoredDataNeverTouchesTheDiskAndVanishesWithTheWorker) {
   TempDir dir;
@@ -643,8 +655,8 @@ TEST(Tmpfs, RestoredDataNeverTouchesTheDiskAndVanishesWithTheWorker) {
   };
   const VerifyReport r = RunVerifyIsolated(o);
   EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
-  EXPECT_EQ(r.sandbox_kind, "tmpfs");
-  EXPECT_EQ(r.isolation.at("tmpfs_sandbox").rfind("enforced", 0), 0u);
+  EXPECT_EQ(r.sandbox_kind, SandboxKind::kTmpfs);
+  EXPECT_EQ(StateOf(r, IsolationLayer::kTmpfsSandbox), LayerState::kEnforced);
   EXPECT_EQ(looked, 1);
   EXPECT_TRUE(disk_empty) << "restored files were visible on the disk directory";
   EXPECT_FALSE(std::filesystem::exists(r.sandbox));
@@ -668,14 +680,15 @@ TEST(Tmpfs, AutoChoosesTmpfsOnlyWhenTheSizeIsKnownAndFits) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
   auto o = Options(dir, dir / "a.tar");
-  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, "disk");
+  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, SandboxKind::kDisk);
   o.expected_bytes = 3000;
   o.tmpfs_budget_bytes = 256u << 20;
-  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, "tmpfs");
+  EXPECT_EQ(RunVerifyIsolated(o).sandbox_kind, SandboxKind::kTmpfs);
   o.expected_bytes = 1ull << 30;
   const VerifyReport big = RunVerifyIsolated(o);
-  EXPECT_EQ(big.sandbox_kind, "disk");
-  EXPECT_NE(big.isolation.at("tmpfs_sandbox").find("does not fit"), std::string::npos);
+  EXPECT_EQ(big.sandbox_kind, SandboxKind::kDisk);
+  EXPECT_EQ(StateOf(big, IsolationLayer::kTmpfsSandbox), LayerState::kNotRequested);
+  EXPECT_NE(DetailOf(big, IsolationLayer::kTmpfsSandbox).find("does not fit"), std::string::npos);
 }
 
 }  // namespace

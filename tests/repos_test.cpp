@@ -34,7 +34,7 @@ TEST(Restic, SnapshotsAreListedAndRestoredThroughTheEngine) {
   copy.kind = CopyKind::kRestic;
   copy.path = repo;
   copy.password_file = dir / "pw";
-  const CopyCatalog cat = DiscoverCopy(copy);
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_TRUE(cat.online) << cat.error;
   ASSERT_EQ(cat.points.size(), 2u);
   EXPECT_GE(cat.points[0].time, before - 5);
@@ -48,7 +48,7 @@ TEST(Restic, SnapshotsAreListedAndRestoredThroughTheEngine) {
 
   // A wrong password: the repository is offline for the catalog, and said why.
   WriteFile(dir / "pw", "wrong\n");
-  const CopyCatalog bad = DiscoverCopy(copy);
+  const CopyCatalog bad = DiscoverCopy(copy, TimeZone::Utc());
   EXPECT_FALSE(bad.online);
   EXPECT_NE(bad.error.find("restic snapshots"), std::string::npos) << bad.error;
 }
@@ -70,7 +70,7 @@ TEST(Borg, ArchivesAreListedAndRestoredThroughTheEngine) {
   copy.kind = CopyKind::kBorg;
   copy.path = repo;
   copy.passphrase_file = dir / "pp";
-  const CopyCatalog cat = DiscoverCopy(copy);
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_TRUE(cat.online) << cat.error;
   ASSERT_EQ(cat.points.size(), 2u);
   EXPECT_EQ(cat.points[0].id, "first");
@@ -120,7 +120,7 @@ TEST(Restic, NamesOutsideAsciiMatchTheManifestByteForByte) {
   copy.kind = CopyKind::kRestic;
   copy.path = repo;
   copy.password_file = dir / "pw";
-  const CopyCatalog cat = DiscoverCopy(copy);
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_EQ(cat.points.size(), 1u) << cat.error;
   auto o = Options(dir, "");
   o.manifest = ManifestOf(dir, "data");
@@ -143,7 +143,7 @@ TEST(Borg, NamesOutsideAsciiMatchTheManifestByteForByte) {
   copy.kind = CopyKind::kBorg;
   copy.path = repo;
   copy.passphrase_file = dir / "pp";
-  const CopyCatalog cat = DiscoverCopy(copy);
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_EQ(cat.points.size(), 1u) << cat.error;
   auto o = Options(dir, "");
   o.manifest = ManifestOf(dir, "data");

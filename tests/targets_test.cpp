@@ -18,30 +18,24 @@
 namespace rp::test {
 namespace {
 
+const TimeZone& Stockholm() {
+  static const TimeZone zone = *TimeZone::Locate("Europe/Stockholm");
+  return zone;
+}
+
 int64_t Local(int y, int mo, int d, int h, int mi) {
-  tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_isdst = -1;
-  return static_cast<int64_t>(mktime(&t));
+  return Stockholm().ToUtc(LocalTime{y, static_cast<unsigned>(mo), static_cast<unsigned>(d), static_cast<unsigned>(h),
+                                     static_cast<unsigned>(mi), 0});
 }
 
 std::string NameFor(int64_t utc, const std::string& suffix = "") {
-  const time_t t = static_cast<time_t>(utc);
-  tm local{};
-  localtime_r(&t, &local);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "t-%Y%m%dT%H%M%S", &local);
-  return std::string(buf) + suffix + ".tar";
+  return "t-" + Stockholm().Format(utc, "%Y%m%dT%H%M%S") + suffix + ".tar";
 }
 
 class Estate : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(UseTimeZone("Europe/Stockholm"));
+    ASSERT_TRUE(TimeZone::Locate("Europe/Stockholm")) << "tzdata is not installed";
     // Two copies on different file systems: the disk and a tmpfs.
     a_ = dir_ / "site-a";
     b_root_ = access("/dev/shm", W_OK) == 0 ? std::string("/dev/shm") : dir_.path();
@@ -56,9 +50,9 @@ class Estate : public ::testing::Test {
   void Daily(int y, int mo, int first, int last_mo, int last, int hour, std::vector<std::string> copies = {}) {
     if (copies.empty()) copies = {a_, b_};
     const int64_t end = Local(y, last_mo, last, hour, 0);
-    for (int64_t day = LocalDay(Local(y, mo, first, 12, 0)); day <= LocalDay(end); ++day) {
-      const std::string d = DayText(day);
-      const int64_t at = Local(std::stoi(d.substr(0, 4)), std::stoi(d.substr(5, 2)), std::stoi(d.substr(8, 2)), hour, 0);
+    for (Date day = Stockholm().LocalDate(Local(y, mo, first, 12, 0)); day <= Stockholm().LocalDate(end); day = day + 1) {
+      const std::string d = day.ToString();
+      const int64_t at = Local(day.year(), static_cast<int>(day.month()), static_cast<int>(day.day()), hour, 0);
       for (const auto& c : copies) WriteFile(c + "/" + NameFor(at), "backup of " + d + "\n");
     }
   }
@@ -86,21 +80,17 @@ class Estate : public ::testing::Test {
     return CheckTarget(config_.config, config_.config.targets.at(0), now, true);
   }
 
-  static std::vector<std::string> Rules(const TargetEvaluation& ev) {
-    std::vector<std::string> out;
-    for (const auto& f : ev.findings) out.push_back(f.rule);
-    return out;
-  }
-  static const PolicyFinding* Find(const TargetEvaluation& ev, const std::string& rule) {
+  static const PolicyFinding* Find(const TargetEvaluation& ev, PolicyRule rule) {
     for (const auto& f : ev.findings)
       if (f.rule == rule) return &f;
     return nullptr;
   }
   static std::string Describe(const TargetEvaluation& ev) {
     std::string s = std::string(VerdictName(ev.verdict));
-    for (const auto& f : ev.findings) s += "\n  [" + f.rule + "] " + f.message;
+    for (const auto& f : ev.findings) s += "\n  [" + std::string(PolicyRuleName(f.rule)) + "] " + f.message;
     return s;
   }
+  static Date D(int y, unsigned m, unsigned d) { return Date::FromCivil(y, m, d); }
 
   TempDir dir_;
   std::string a_, b_, b_root_;
@@ -121,9 +111,11 @@ TEST_F(Estate, RetentionGapsAtStartMiddleAndEndAreEachListed) {
   Remove(Local(2026, 11, 21, 2, 0));
   const auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
   EXPECT_EQ(ev.verdict, Verdict::kFailing);
-  const PolicyFinding* f = Find(ev, "retention.daily");
+  const PolicyFinding* f = Find(ev, PolicyRule::kRetentionDaily);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("3 of the last 30 days: 2026-10-23, 2026-11-06, 2026-11-21"), std::string::npos) << f->message;
+  EXPECT_EQ(f->missing_days, (std::vector<Date>{D(2026, 10, 23), D(2026, 11, 6), D(2026, 11, 21)})) << f->message;
+  EXPECT_EQ(f->required, 30u);
+  EXPECT_EQ(f->location, "site-a");
 }
 
 TEST_F(Estate, DaylightSavingDayAndMidnightEdgesCountInLocalDays) {
@@ -133,7 +125,7 @@ TEST_F(Estate, DaylightSavingDayAndMidnightEdgesCountInLocalDays) {
   Remove(Local(2026, 10, 25, 12, 0));
   Remove(Local(2026, 10, 26, 12, 0));
   const int64_t late = Local(2026, 10, 25, 23, 59), early = Local(2026, 10, 26, 0, 1);
-  ASSERT_EQ(LocalDay(early) - LocalDay(late), 1);
+  ASSERT_EQ(Stockholm().LocalDate(early) - Stockholm().LocalDate(late), 1);
   ASSERT_EQ((early - late), 2 * 60) << "the two points are two minutes apart";
   for (const auto& c : {a_, b_}) {
     WriteFile(c + "/" + NameFor(late), "late\n");
@@ -141,14 +133,14 @@ TEST_F(Estate, DaylightSavingDayAndMidnightEdgesCountInLocalDays) {
   }
   const int64_t now = Local(2026, 10, 28, 12, 0);
   auto ev = Evaluate(Toml(), now);
-  EXPECT_EQ(Find(ev, "retention.daily"), nullptr) << Describe(ev);
+  EXPECT_EQ(Find(ev, PolicyRule::kRetentionDaily), nullptr) << Describe(ev);
 
   // Without the 00:01 point, the 26th is missing, and only the 26th.
   for (const auto& c : {a_, b_}) std::filesystem::remove(c + "/" + NameFor(early));
   ev = Evaluate(Toml(), now);
-  const PolicyFinding* f = Find(ev, "retention.daily");
+  const PolicyFinding* f = Find(ev, PolicyRule::kRetentionDaily);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("1 of the last 30 days: 2026-10-26"), std::string::npos) << f->message;
+  EXPECT_EQ(f->missing_days, std::vector<Date>{D(2026, 10, 26)}) << f->message;
 }
 
 TEST_F(Estate, MissingSecondCopyFailsRedundancy) {
@@ -156,9 +148,11 @@ TEST_F(Estate, MissingSecondCopyFailsRedundancy) {
   const std::string one_copy = "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"archive-dir\"\npath = \"" + a_ +
                                "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
   const auto ev = Evaluate(Toml("", one_copy), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "redundancy.copies");
+  const PolicyFinding* f = Find(ev, PolicyRule::kRedundancyCopies);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("1 location(s) hold recovery points; the policy asks for 2"), std::string::npos);
+  EXPECT_EQ(f->count, 1u);
+  EXPECT_EQ(f->required, 2u);
+  EXPECT_EQ(f->locations, std::vector<std::string>{"site-a"});
 }
 
 TEST_F(Estate, TwoCopiesOnOneFileSystemFail) {
@@ -170,7 +164,9 @@ TEST_F(Estate, TwoCopiesOnOneFileSystemFail) {
     copies += "[[targets.copies]]\nlocation = \"" + std::string(loc) + "\"\nkind = \"archive-dir\"\npath = \"" + path +
               "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
   const auto ev = Evaluate(Toml("", copies), Local(2026, 11, 22, 12, 0));
-  ASSERT_NE(Find(ev, "redundancy.same-filesystem"), nullptr) << Describe(ev);
+  const PolicyFinding* f = Find(ev, PolicyRule::kRedundancySameFilesystem);
+  ASSERT_NE(f, nullptr) << Describe(ev);
+  EXPECT_EQ(f->locations, (std::vector<std::string>{"site-a", "site-b"}));
   EXPECT_EQ(ev.verdict, Verdict::kFailing);
 }
 
@@ -178,9 +174,10 @@ TEST_F(Estate, CopiesWhoseNewestArchivesDifferFail) {
   Daily(2026, 10, 20, 11, 22, 2);
   WriteFile(b_ + "/" + NameFor(Local(2026, 11, 22, 2, 0)), "backup of 2026-11-22, damaged\n");
   const auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "redundancy.content");
+  const PolicyFinding* f = Find(ev, PolicyRule::kRedundancyContent);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find(NameFor(Local(2026, 11, 22, 2, 0))), std::string::npos);
+  EXPECT_EQ(f->point, NameFor(Local(2026, 11, 22, 2, 0)));
+  EXPECT_EQ(f->locations, (std::vector<std::string>{"site-a", "site-b"}));
 }
 
 TEST_F(Estate, OfflineLocationIsAFindingNotACrash) {
@@ -190,10 +187,11 @@ TEST_F(Estate, OfflineLocationIsAFindingNotACrash) {
   copies += "[[targets.copies]]\nlocation = \"site-b\"\nkind = \"archive-dir\"\npath = \"/nonexistent/mount/b\"\n"
             "pattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n";
   const auto ev = Evaluate(Toml("", copies), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "catalog.offline");
+  const PolicyFinding* f = Find(ev, PolicyRule::kLocationOffline);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("/nonexistent/mount/b"), std::string::npos);
-  EXPECT_NE(Find(ev, "redundancy.copies"), nullptr);
+  EXPECT_EQ(f->location, "site-b");
+  EXPECT_NE(f->error.find("/nonexistent/mount/b"), std::string::npos) << f->error;
+  EXPECT_NE(Find(ev, PolicyRule::kRedundancyCopies), nullptr);
 }
 
 TEST_F(Estate, BrokenIncrementalChainIsFound) {
@@ -205,10 +203,14 @@ TEST_F(Estate, BrokenIncrementalChainIsFound) {
     if (d != 1) WriteFile(b_ + "/" + NameFor(at, suffix), "p\n");
   }
   const auto ev = Evaluate(Toml("retention_days = 20"), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "chain.broken");
+  const PolicyFinding* f = Find(ev, PolicyRule::kChainBroken);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("copy at site-b has 21 incremental"), std::string::npos) << f->message;
-  EXPECT_EQ(f->message.find("site-a"), std::string::npos);
+  EXPECT_EQ(f->location, "site-b");
+  EXPECT_EQ(f->count, 21u);
+  EXPECT_EQ(f->point, NameFor(Local(2026, 11, 2, 2, 0), "-incr"));
+  size_t chains = 0;
+  for (const auto& g : ev.findings) chains += g.rule == PolicyRule::kChainBroken;
+  EXPECT_EQ(chains, 1u) << "site-a's chain is whole";
 }
 
 TEST_F(Estate, DifferentialPointsNeedOnlyTheirFullPoint) {
@@ -225,34 +227,37 @@ TEST_F(Estate, DifferentialPointsNeedOnlyTheirFullPoint) {
     copies += "[[targets.copies]]\nlocation = \"" + std::string(loc) + "\"\nkind = \"archive-dir\"\npath = \"" + path +
               "\"\npattern = \"t-{YYYY}{MM}{DD}T{hh}{mm}{ss}*.tar\"\ndifferential_marker = \"-diff\"\n";
   const auto ev = Evaluate(Toml("retention_days = 20", copies), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "chain.broken");
+  const PolicyFinding* f = Find(ev, PolicyRule::kChainBroken);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("copy at site-b has 6 incremental/differential"), std::string::npos) << f->message;
-  EXPECT_EQ(f->message.find("site-a"), std::string::npos);
+  EXPECT_EQ(f->location, "site-b");
+  EXPECT_EQ(f->count, 6u);
 }
 
 TEST_F(Estate, OverRetentionIsAFinding) {
   Daily(2026, 9, 1, 11, 22, 2);
   const auto ev = Evaluate(Toml("max_retention_days = 60"), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* f = Find(ev, "retention.max");
+  const PolicyFinding* f = Find(ev, PolicyRule::kRetentionMax);
   ASSERT_NE(f, nullptr) << Describe(ev);
-  EXPECT_NE(f->message.find("older than the maximum of 60 days, oldest " + NameFor(Local(2026, 9, 1, 2, 0))),
-            std::string::npos)
-      << f->message;
+  EXPECT_EQ(f->point, NameFor(Local(2026, 9, 1, 2, 0)));
+  EXPECT_EQ(f->required, 60u);
+  EXPECT_EQ(f->count, 22u) << "2026-09-01 .. 2026-09-22 are older than 60 days before 2026-11-22";
 }
 
 TEST_F(Estate, StaleTargetFailsFreshnessAndALaggingCopyFails) {
   Daily(2026, 10, 20, 11, 19, 2);
   Daily(2026, 11, 20, 11, 22, 2, {a_});  // site-b stopped receiving copies on the 19th
   auto ev = Evaluate(Toml(), Local(2026, 11, 22, 12, 0));
-  const PolicyFinding* lag = Find(ev, "redundancy.lag");
+  const PolicyFinding* lag = Find(ev, PolicyRule::kRedundancyLag);
   ASSERT_NE(lag, nullptr) << Describe(ev);
-  EXPECT_NE(lag->message.find("site-b is 3.0 days behind"), std::string::npos) << lag->message;
-  EXPECT_EQ(Find(ev, "freshness"), nullptr) << Describe(ev);
+  EXPECT_EQ(lag->location, "site-b");
+  EXPECT_EQ(lag->age_s, 3 * 86400.0);
+  EXPECT_EQ(lag->limit_s, 86400.0);
+  EXPECT_EQ(Find(ev, PolicyRule::kFreshness), nullptr) << Describe(ev);
   ev = Evaluate(Toml(), Local(2026, 11, 25, 12, 0));
-  const PolicyFinding* fresh = Find(ev, "freshness");
+  const PolicyFinding* fresh = Find(ev, PolicyRule::kFreshness);
   ASSERT_NE(fresh, nullptr) << Describe(ev);
   EXPECT_EQ(fresh->severity, Verdict::kFailing);
+  EXPECT_EQ(fresh->age_s, 3 * 86400.0 + 10 * 3600.0);
 }
 
 TEST_F(Estate, SidecarManifestsAndMtimeWhenThePatternHasNoDate) {
@@ -268,7 +273,7 @@ TEST_F(Estate, SidecarManifestsAndMtimeWhenThePatternHasNoDate) {
   copy.path = a_;
   copy.pattern = "db-*.tar";
   copy.manifest = "{file}.xxh128";
-  const CopyCatalog cat = DiscoverCopy(copy);
+  const CopyCatalog cat = DiscoverCopy(copy, Stockholm());
   ASSERT_EQ(cat.points.size(), 2u);
   EXPECT_EQ(cat.points[0].id, "db-two.tar");  // oldest first: its mtime is in March
   EXPECT_EQ(cat.points[0].time, when);
@@ -280,16 +285,16 @@ TEST_F(Estate, NamePatternFieldsAcrossDaylightSavingChanges) {
   const NamePattern p("x-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar");
   int64_t t = 0;
   // 2026-03-29 01:59:59 CET is 00:59:59 UTC; 03:00:00 CEST, a second later, is 01:00:00 UTC.
-  ASSERT_TRUE(p.Match("x-20260329T015959.tar", &t));
+  ASSERT_TRUE(p.Match("x-20260329T015959.tar", Stockholm(), &t));
   EXPECT_EQ(t, 1774745999);
-  ASSERT_TRUE(p.Match("x-20260329T030000.tar", &t));
+  ASSERT_TRUE(p.Match("x-20260329T030000.tar", Stockholm(), &t));
   EXPECT_EQ(t, 1774746000);
   // 2026-10-25 03:30 CET (after the change back) is 02:30 UTC.
-  ASSERT_TRUE(p.Match("x-20261025T033000.tar", &t));
+  ASSERT_TRUE(p.Match("x-20261025T033000.tar", Stockholm(), &t));
   EXPECT_EQ(t, 1792895400);
-  EXPECT_FALSE(p.Match("x-20261325T033000.tar", &t));  // month 13
-  EXPECT_FALSE(p.Match("x-2026102T033000.tar", &t));
-  EXPECT_FALSE(p.Match("y-20261025T033000.tar", &t));
+  EXPECT_FALSE(p.Match("x-20261325T033000.tar", Stockholm(), &t));  // month 13
+  EXPECT_FALSE(p.Match("x-2026102T033000.tar", Stockholm(), &t));
+  EXPECT_FALSE(p.Match("y-20261025T033000.tar", Stockholm(), &t));
 }
 
 TEST_F(Estate, CliTargetsCheckExitCodesAndJson) {
@@ -339,20 +344,21 @@ TEST(TargetSandbox, TheConfiguredKindIsWhereTheRestoreHappens) {
   zst.id = "t-20261121.tar.zst";
   zst.path = dir / "copy/t-20261121.tar.zst";
   struct Case {
-    SandboxChoice choice;
+    SandboxKind choice;
     const RecoveryPoint* point;
-    std::string kind;
+    SandboxKind kind;
   };
-  for (const Case& c : {Case{SandboxChoice::kAuto, &tar, "tmpfs"}, Case{SandboxChoice::kAuto, &zst, "disk"},
-                        Case{SandboxChoice::kDisk, &tar, "disk"}, Case{SandboxChoice::kTmpfs, &zst, "tmpfs"}}) {
+  using K = SandboxKind;
+  for (const Case& c : {Case{K::kAuto, &tar, K::kTmpfs}, Case{K::kAuto, &zst, K::kDisk}, Case{K::kDisk, &tar, K::kDisk},
+                        Case{K::kTmpfs, &zst, K::kTmpfs}}) {
     target.sandbox = c.choice;
     VerifyOptions vo;
     vo.worker_binary = RP_BINARY;
     ApplySandboxSettings(cfg, target, copy, *c.point, &vo);
     EXPECT_EQ(vo.sandbox_parent, dir / "sandboxes");
     const VerifyReport r = VerifyRecoveryPoint(copy, *c.point, vo);
-    EXPECT_EQ(r.status, RunStatus::kPassed) << SandboxChoiceName(c.choice) << " " << c.point->id;
-    EXPECT_EQ(r.sandbox_kind, c.kind) << SandboxChoiceName(c.choice) << " " << c.point->id;
+    EXPECT_EQ(r.status, RunStatus::kPassed) << SandboxKindName(c.choice) << " " << c.point->id;
+    EXPECT_EQ(r.sandbox_kind, c.kind) << SandboxKindName(c.choice) << " " << c.point->id;
     EXPECT_TRUE(r.sandbox_removed);
     EXPECT_EQ(r.limits.max_stall_seconds, Limits{}.max_stall_seconds) << "the engine's default";
   }

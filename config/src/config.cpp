@@ -9,7 +9,9 @@
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
+#include <variant>
 
+#include "rp/schedule.h"
 #include "rp/units.h"
 
 namespace rp {
@@ -268,20 +270,32 @@ class Loader {
       return;
     }
     Unknown(*t, {"schedule", "select", "checks"}, path);
+    // A malformed schedule or select is reported at its offending token. toml++ counts columns
+    // in code points, and a one-line string without escapes spans its code points plus the
+    // two quotes (an escape or a multi-line string spans more): then the token's column is
+    // known; in any other string the error points at the value.
+    const auto report = [&](std::string_view key, const ScheduleError& e) {
+      const toml::node* node = Get(*t, key);
+      Error(node, path + "." + std::string(key), e.expected, e.found);
+      const std::string_view value = node->as_string()->get();
+      const auto code_points = [](std::string_view s) {
+        size_t count = 0;
+        for (const char c : s) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        return count;
+      };
+      const toml::source_region& at = node->source();
+      if (at.begin.line == at.end.line && size_t{at.end.column} - size_t{at.begin.column} == code_points(value) + 2)
+        errors_->back().column += static_cast<int>(1 + code_points(value.substr(0, std::min(e.offset, value.size()))));
+    };
     if (auto v = String(*t, "schedule", path, false)) {
-      std::istringstream fields(*v);
-      int count = 0;
-      for (std::string f; fields >> f;) ++count;
-      const bool at = !v->empty() && (*v)[0] == '@';
-      if ((at && *v != "@daily" && *v != "@weekly" && *v != "@monthly") || (!at && count != 5))
-        Error(Get(*t, "schedule"), path + ".schedule", "5 cron fields, or @daily, @weekly, @monthly", Quote(*v));
-      test->schedule = *v;
+      auto parsed = ParseSchedule(*v);
+      if (const auto* schedule = std::get_if<Schedule>(&parsed)) test->schedule = *schedule;
+      else report("schedule", std::get<ScheduleError>(parsed));
     }
     if (auto v = String(*t, "select", path, false)) {
-      const bool ok = *v == "latest" || *v == "oldest-retained" ||
-                      (v->rfind("random-within:", 0) == 0 && ParseConfigDuration(v->substr(14)));
-      if (!ok) Error(Get(*t, "select"), path + ".select", "latest, oldest-retained or random-within:<duration>", Quote(*v));
-      test->select = *v;
+      auto parsed = ParseTestSelect(*v);
+      if (const auto* select = std::get_if<TestSelect>(&parsed)) test->select = *select;
+      else report("select", std::get<SelectError>(parsed));
     }
     if (const toml::node* cs = Get(*t, "checks")) {
       const toml::array* a = cs->as_array();
@@ -369,9 +383,7 @@ class Loader {
     if (!tc->checksum_set && tc->classification.r >= 3) tc->checksum = HashAlgo::kSha256;
     if (auto v = String(*t, "production_path", path, false)) tc->production_path = *v;
     if (auto v = String(*t, "sandbox", path, false)) {
-      if (*v == "auto") tc->sandbox = SandboxChoice::kAuto;
-      else if (*v == "disk") tc->sandbox = SandboxChoice::kDisk;
-      else if (*v == "tmpfs") tc->sandbox = SandboxChoice::kTmpfs;
+      if (auto kind = ParseSandboxKind(*v)) tc->sandbox = *kind;
       else Error(Get(*t, "sandbox"), path + ".sandbox", "auto, disk or tmpfs", Quote(*v));
     }
     if (auto d = Duration(*t, "stall_timeout", path)) tc->stall_timeout_s = *d;
@@ -414,13 +426,7 @@ class Loader {
             *out = *v;
           }
         }
-        if (auto v = String(*at, "timezone", "appliance", false)) {
-          struct stat st {};
-          if (v->empty() || v->find("..") != std::string::npos || (*v)[0] == '/' ||
-              stat(("/usr/share/zoneinfo/" + *v).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-            Error(at->get("timezone"), "appliance.timezone", "an IANA time zone such as \"Europe/Stockholm\"", Quote(*v));
-          ap.timezone = *v;
-        }
+        if (auto v = String(*at, "timezone", "appliance", false)) ap.timezone = *v;
         if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
         if (auto v = String(*at, "tmpfs_budget", "appliance", false)) {
           const auto sz = ParseByteSize(*v);
@@ -443,6 +449,14 @@ class Loader {
       }
     }
     if (cfg->appliance.sandbox_dir.empty()) cfg->appliance.sandbox_dir = cfg->appliance.data_dir + "/sandboxes";
+    if (auto zone = TimeZone::Locate(cfg->appliance.timezone)) {
+      cfg->appliance.zone = *zone;
+    } else {
+      const toml::node* a = root.get("appliance");
+      const toml::node* at = a && a->as_table() ? a->as_table()->get("timezone") : nullptr;
+      Error(at, "appliance.timezone", "an IANA time zone of the system's tz database, such as \"Europe/Stockholm\"",
+            Quote(cfg->appliance.timezone));
+    }
     if (const toml::node* p = root.get("policy")) {
       if (const toml::table* pt = p->as_table()) {
         PolicyTable(*pt, "policy", &cfg->baseline, true);
@@ -505,15 +519,6 @@ std::string ConfigError::Format() const {
   if (!key.empty()) s += key + ": ";
   s += "expected " + expected + ", found " + found;
   return s;
-}
-
-std::string_view SandboxChoiceName(SandboxChoice choice) {
-  switch (choice) {
-    case SandboxChoice::kDisk: return "disk";
-    case SandboxChoice::kTmpfs: return "tmpfs";
-    case SandboxChoice::kAuto: break;
-  }
-  return "auto";
 }
 
 std::string_view CopyKindName(CopyKind kind) {

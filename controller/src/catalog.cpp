@@ -26,37 +26,6 @@ namespace {
 
 std::string Errno(int e) { return std::strerror(e); }
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-// Local time to UTC. mktime is slow (it re-reads the time zone state on every call), so its
-// answer is kept per local hour: within one hour the offset from UTC is the same, and an hour
-// that daylight saving skips or repeats gets mktime's own answer for all its minutes.
-int64_t LocalToUtc(int year, int month, int day, int hour, int minute, int second) {
-  thread_local std::unordered_map<int64_t, int64_t> offset_of_hour;
-  if (month < 1 || month > 12 || day < 1 || day > 31) return 0;
-  const int64_t local_hour = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 24 + hour;
-  auto it = offset_of_hour.find(local_hour);
-  if (it == offset_of_hour.end()) {
-    tm t{};
-    t.tm_year = year - 1900;
-    t.tm_mon = month - 1;
-    t.tm_mday = day;
-    t.tm_hour = hour;
-    t.tm_isdst = -1;
-    const int64_t utc_hour_start = static_cast<int64_t>(mktime(&t));
-    if (offset_of_hour.size() > (1u << 20)) offset_of_hour.clear();
-    it = offset_of_hour.emplace(local_hour, local_hour * 3600 - utc_hour_start).first;
-  }
-  return local_hour * 3600 + minute * 60 + second - it->second;
-}
-
 void MarkChains(const CopyConfig& copy, std::vector<RecoveryPoint>* points) {
   std::sort(points->begin(), points->end(), [](const RecoveryPoint& a, const RecoveryPoint& b) {
     return a.time != b.time ? a.time < b.time : a.id < b.id;
@@ -79,7 +48,7 @@ void MarkChains(const CopyConfig& copy, std::vector<RecoveryPoint>* points) {
   }
 }
 
-void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots) {
+void DiscoverDirectory(const CopyConfig& copy, const TimeZone& zone, CopyCatalog* cat, bool snapshots) {
   const int dfd = open(copy.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     cat->online = false;
@@ -104,7 +73,7 @@ void DiscoverDirectory(const CopyConfig& copy, CopyCatalog* cat, bool snapshots)
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
     name.assign(n);
     int64_t t = 0;
-    if (!pattern.Match(name, &t)) continue;
+    if (!pattern.Match(name, zone, &t)) continue;
     // The directory entry's type saves a stat per point when the name carries the time; the
     // size of an archive is read when a point is restored, not for every listing.
     struct stat st {};
@@ -156,7 +125,7 @@ void DiscoverRestic(const CopyConfig& copy, CopyCatalog* cat) {
     RecoveryPoint p;
     p.id = s.value("short_id", s.value("id", std::string()));
     p.path = copy.path;
-    auto t = ParseTimestamp(s.value("time", std::string()));
+    auto t = ParseTimestamp(s.value("time", std::string()), TimeZone::Utc());
     if (!t || p.id.empty()) continue;
     p.time = *t;
     cat->points.push_back(std::move(p));
@@ -192,7 +161,8 @@ void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
     RecoveryPoint p;
     p.id = a.value("name", a.value("archive", std::string()));
     p.path = copy.path;
-    auto t = ParseTimestamp(a.value("start", a.value("time", std::string())));
+    // borg runs with TZ=UTC (CommandEnvironment) and prints its times without an offset.
+    auto t = ParseTimestamp(a.value("start", a.value("time", std::string())), TimeZone::Utc());
     if (!t || p.id.empty()) continue;
     p.time = *t;
     cat->points.push_back(std::move(p));
@@ -201,49 +171,6 @@ void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
 }
 
 }  // namespace
-
-bool UseTimeZone(const std::string& name) {
-  struct stat st {};
-  if (name.empty() || name.find("..") != std::string::npos || stat(("/usr/share/zoneinfo/" + name).c_str(), &st) != 0)
-    return false;
-  setenv("TZ", name.c_str(), 1);
-  tzset();
-  return true;
-}
-
-std::string FormatLocalTime(int64_t utc, const char* format) {
-  const time_t t = static_cast<time_t>(utc);
-  tm local{};
-  localtime_r(&t, &local);
-  char buf[64];
-  return std::strftime(buf, sizeof buf, format, &local) ? buf : "";
-}
-
-std::optional<int64_t> ParseTimestamp(const std::string& s) {
-  int y, mo, d, h, mi, se;
-  int used = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6) return std::nullopt;
-  size_t pos = static_cast<size_t>(used);
-  if (pos < s.size() && s[pos] == '.')
-    while (++pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-    }
-  if (pos >= s.size()) return LocalToUtc(y, mo, d, h, mi, se);
-  tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = se;
-  int64_t utc = static_cast<int64_t>(timegm(&t));
-  if (s[pos] == 'Z') return utc;
-  int oh = 0, om = 0;
-  if ((s[pos] == '+' || s[pos] == '-') && std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
-    const int64_t off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    return utc - off;
-  }
-  return std::nullopt;
-}
 
 NamePattern::NamePattern(const std::string& pattern) {
   size_t i = 0;
@@ -304,22 +231,24 @@ bool NamePattern::MatchFrom(size_t part, const std::string& name, size_t pos, in
   return false;
 }
 
-bool NamePattern::Match(const std::string& name, int64_t* time) const {
+bool NamePattern::Match(const std::string& name, const TimeZone& zone, int64_t* time) const {
   int f[6] = {1970, 1, 1, 0, 0, 0};
   if (!MatchFrom(0, name, 0, f)) return false;
   if (has_date_) {
     if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60) return false;
-    *time = LocalToUtc(f[0], f[1], f[2], f[3], f[4], f[5]);
+    if (!Date::Valid(f[0], static_cast<unsigned>(f[1]), static_cast<unsigned>(f[2]))) return false;
+    *time = zone.ToUtc(LocalTime{f[0], static_cast<unsigned>(f[1]), static_cast<unsigned>(f[2]),
+                                 static_cast<unsigned>(f[3]), static_cast<unsigned>(f[4]), static_cast<unsigned>(f[5])});
   }
   return true;
 }
 
-CopyCatalog DiscoverCopy(const CopyConfig& copy) {
+CopyCatalog DiscoverCopy(const CopyConfig& copy, const TimeZone& zone) {
   CopyCatalog cat;
   cat.copy = &copy;
   switch (copy.kind) {
-    case CopyKind::kArchiveDir: DiscoverDirectory(copy, &cat, false); break;
-    case CopyKind::kDirSnapshots: DiscoverDirectory(copy, &cat, true); break;
+    case CopyKind::kArchiveDir: DiscoverDirectory(copy, zone, &cat, false); break;
+    case CopyKind::kDirSnapshots: DiscoverDirectory(copy, zone, &cat, true); break;
     case CopyKind::kRestic: DiscoverRestic(copy, &cat); break;
     case CopyKind::kBorg: DiscoverBorg(copy, &cat); break;
   }
@@ -371,8 +300,8 @@ bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* 
 std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extra) {
   std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
   if (const char* home = std::getenv("HOME")) envs.push_back(std::string("HOME=") + home);
-  // borg prints local times without an offset: they must be in the zone we read them in.
-  if (const char* tz = std::getenv("TZ")) envs.push_back(std::string("TZ=") + tz);
+  // borg prints local times without an offset: in UTC, they are read as UTC.
+  envs.push_back("TZ=UTC");
   envs.insert(envs.end(), extra.begin(), extra.end());
   return envs;
 }

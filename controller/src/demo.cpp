@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "rp/archive_builder.h"
 #include "rp/path_text.h"
-#include "rp/report_json.h"
 #include "rp/catalog.h"
 #include "rp/config.h"
 #include "rp/policy_eval.h"
@@ -63,17 +63,10 @@ struct DemoTarget {
   bool damage;       // the newest archive at site-a is silently damaged after its manifest
 };
 
-std::string Stamp(int64_t utc) { return FormatLocalTime(utc, "%Y%m%dT%H%M%S"); }
-
-int64_t LocalAt(int64_t day_offset, int hour, int64_t now) {
-  const time_t t = static_cast<time_t>(now + day_offset * 86400);
-  tm local{};
-  localtime_r(&t, &local);
-  local.tm_hour = hour;
-  local.tm_min = 0;
-  local.tm_sec = 0;
-  local.tm_isdst = -1;
-  return static_cast<int64_t>(mktime(&local));
+// `hour` o'clock local time, `day_offset` local days from today.
+int64_t LocalAt(const TimeZone& zone, int64_t day_offset, unsigned hour, int64_t now) {
+  const Date d = zone.LocalDate(now) + day_offset;
+  return zone.ToUtc(LocalTime{d.year(), d.month(), d.day(), hour, 0, 0});
 }
 
 }  // namespace
@@ -85,7 +78,12 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
   std::error_code ec;
   fs::remove_all(estate, ec);
   fs::create_directories(sandboxes, ec);
-  UseTimeZone("Europe/Stockholm");
+  const std::optional<TimeZone> located = TimeZone::Locate("Europe/Stockholm");
+  if (!located) {
+    out << "the system's tz database has no Europe/Stockholm: install tzdata\n";
+    return -1;
+  }
+  const TimeZone zone = *located;
   const int64_t now = static_cast<int64_t>(time(nullptr));
   constexpr int kDays = 40;
 
@@ -112,9 +110,9 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     if (t.second_copy) fs::create_directories(b, ec);
     for (int d = -kDays + 1; d <= 0; ++d) {
       if (-d < t.stale_days) continue;
-      const int64_t at = LocalAt(d, 2, now);
+      const int64_t at = LocalAt(zone, d, 2, now);
       if (at > now) continue;  // today's backup has not run yet
-      const std::string file = t.name + "-" + Stamp(at) + t.ext;
+      const std::string file = t.name + "-" + zone.Format(at, "%Y%m%dT%H%M%S") + t.ext;
       SampleTreeOptions sto;
       sto.seed = t.seed * 1000 + static_cast<uint64_t>(d + kDays);
       sto.files = 12;
@@ -130,7 +128,7 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
         fs::copy_file(a + "/" + file, b + "/" + file, fs::copy_options::overwrite_existing, ec);
         fs::copy_file(a + "/" + file + ".xxh128", b + "/" + file + ".xxh128", fs::copy_options::overwrite_existing, ec);
       }
-      if (t.damage && d == 0 - (LocalAt(0, 2, now) > now ? 1 : 0)) {
+      if (t.damage && d == 0 - (LocalAt(zone, 0, 2, now) > now ? 1 : 0)) {
         for (const auto& e : entries)
           if (e.path == "data/large.bin" && !DamageContent(a + "/" + file, e)) {
             out << "cannot damage the demo archive " << file << "\n";
@@ -171,12 +169,12 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     TargetEvaluation ev = CheckTarget(config, t, now, true, &catalogs[ti]);
     std::vector<PolicyFinding> shown;
     for (const auto& f : ev.findings)
-      if (f.rule != "redundancy.same-filesystem") shown.push_back(f);
+      if (f.rule != PolicyRule::kRedundancySameFilesystem) shown.push_back(f);
     Verdict v = Verdict::kOk;
     for (const auto& f : shown) v = std::max(v, f.severity);
     out << "  " << std::left << std::setw(11) << t.name << " " << std::setw(8) << VerdictName(v) << " owner "
         << t.owner << "; personal data: " << (t.personal_data.none ? "none" : "declared") << "\n";
-    for (const auto& f : shown) out << "              [" << f.rule << "] " << f.message << "\n";
+    for (const auto& f : shown) out << "              [" << PolicyRuleName(f.rule) << "] " << f.message << "\n";
   }
 
   out << "\n2. Restore tests: the newest backup of each target at site-a, restored in an isolated\n"
@@ -197,11 +195,11 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       failed_source = cat.points.back().path;
     }
     size_t enforced = 0;
-    for (const auto& [layer, state] : r.isolation) enforced += state.rfind("enforced", 0) == 0;
+    for (const auto& l : r.isolation.records()) enforced += l.state == LayerState::kEnforced;
     out << (r.status == RunStatus::kPassed ? "  PASSED  " : "  FAILED  ") << t.name << "/" << cat.points.back().id << "\n"
         << "          " << r.files << " files, " << HumanBytes(r.bytes) << " restored and verified in " << std::fixed
         << std::setprecision(2) << r.duration_s << " s; " << enforced << " isolation layers in force; "
-        << r.sandbox_kind << " sandbox " << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
+        << SandboxKindName(r.sandbox_kind) << " sandbox " << (r.sandbox_removed ? "wiped" : "kept at " + r.sandbox) << "\n";
     for (const auto& f : r.findings)
       if (f.kind != FindingKind::kCheckPassed)
         out << "          " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapeMessage(f.message) << "\n";

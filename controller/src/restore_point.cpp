@@ -150,11 +150,7 @@ void ApplySandboxSettings(const Config& config, const TargetConfig& target, cons
                           const RecoveryPoint& point, VerifyOptions* options) {
   options->sandbox_parent = config.appliance.sandbox_dir;
   options->tmpfs_budget_bytes = config.appliance.tmpfs_budget;
-  switch (target.sandbox) {
-    case SandboxChoice::kDisk: options->sandbox_kind = SandboxKind::kDisk; break;
-    case SandboxChoice::kTmpfs: options->sandbox_kind = SandboxKind::kTmpfs; break;
-    case SandboxChoice::kAuto: options->sandbox_kind = SandboxKind::kAuto; break;
-  }
+  options->sandbox_kind = target.sandbox;
   if (copy.kind == CopyKind::kArchiveDir && !options->expected_bytes)
     options->expected_bytes = UncompressedArchiveSize(point.path);
   if (target.stall_timeout_s) options->limits.max_stall_seconds = *target.stall_timeout_s;

@@ -6,12 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "rp/catalog.h"
+#include "rp/codec.h"
 #include "rp/path_text.h"
 
 namespace rp {
 
 namespace {
-std::string TimeText(int64_t utc) { return utc <= 0 ? "-" : FormatLocalTime(utc, "%Y-%m-%d %H:%M %Z"); }
+std::string TimeText(int64_t utc, const TimeZone& zone) {
+  return utc <= 0 ? "-" : zone.Format(utc, "%Y-%m-%d %H:%M %Z");
+}
 }  // namespace
 
 int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
@@ -62,9 +65,10 @@ int TargetsListCommand(const Config& config, bool json, std::ostream& out) {
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
                              std::vector<CopyCatalog>* catalogs) {
   std::vector<CopyCatalog> found;
-  for (const auto& c : target.copies) found.push_back(DiscoverCopy(c));
+  for (const auto& c : target.copies) found.push_back(DiscoverCopy(c, config.appliance.zone));
   EvalOptions opt;
   opt.now = now;
+  opt.zone = config.appliance.zone;
   opt.compare_content = compare_content;
   struct stat st {};
   if (!target.production_path.empty() && stat(target.production_path.c_str(), &st) == 0) {
@@ -87,16 +91,9 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std:
     const TargetEvaluation ev = CheckTarget(config, t, now, o.compare_content, &cats);
     failing = failing || ev.verdict == Verdict::kFailing;
     if (o.json) {
-      nlohmann::json findings = nlohmann::json::array(), copies = nlohmann::json::array();
-      // DESIGN.md: "rule" is the family (retention, freshness, redundancy, chain, catalog);
-      // "check" names the rule within it.
-      for (const auto& f : ev.findings) {
-        const size_t dot = f.rule.find('.');
-        findings.push_back({{"rule", f.rule.substr(0, dot)},
-                            {"check", dot == std::string::npos ? "" : f.rule.substr(dot + 1)},
-                            {"severity", VerdictName(f.severity)},
-                            {"message", EscapeMessage(f.message)}});
-      }
+      // DESIGN.md: "rule" is the family (retention, freshness, redundancy, chain, location);
+      // "check" names the rule within it, "id" both; the facts follow (docs/json.md).
+      nlohmann::json copies = nlohmann::json::array();
       for (const auto& c : cats)
         copies.push_back({{"location", c.copy->location},
                           {"kind", CopyKindName(c.copy->kind)},
@@ -104,16 +101,18 @@ int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std:
                           {"online", c.online},
                           {"points", c.points.size()},
                           {"newest", c.points.empty() ? 0 : c.points.back().time}});
-      arr.push_back({{"name", t.name}, {"owner", t.owner}, {"verdict", VerdictName(ev.verdict)}, {"newest", ev.newest},
-                     {"findings", findings}, {"copies", copies}});
+      nlohmann::json jt = ev;
+      jt["owner"] = t.owner;
+      jt["copies"] = copies;
+      arr.push_back(jt);
     } else {
       out << t.name << ": " << VerdictName(ev.verdict) << " (owner " << t.owner << ", newest point "
-          << TimeText(ev.newest) << ")\n";
+          << TimeText(ev.newest, config.appliance.zone) << ")\n";
       for (const auto& c : cats)
         out << "  copy " << c.copy->location << " [" << CopyKindName(c.copy->kind) << "] "
             << (c.online ? std::to_string(c.points.size()) + " points" : "OFFLINE") << "\n";
       for (const auto& f : ev.findings)
-        out << "  " << VerdictName(f.severity) << " [" << f.rule << "] " << EscapeMessage(f.message) << "\n";
+        out << "  " << VerdictName(f.severity) << " [" << PolicyRuleName(f.rule) << "] " << EscapeMessage(f.message) << "\n";
     }
   }
   if (!any) {

@@ -1,6 +1,7 @@
 #include "rp/report.h"
 
 #include <array>
+#include <initializer_list>
 #include <utility>
 
 namespace rp {
@@ -56,11 +57,35 @@ void VerifyReport::Add(Finding f) {
   if (findings.size() >= kMaxStoredFindings) {
     ++findings_dropped;
     if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;
-    if (on_dropped) on_dropped(findings_dropped);
+    if (observer) observer->OnDropped(findings_dropped);
     return;
   }
-  if (on_finding) on_finding(f);
+  if (observer) observer->OnFinding(f);
   findings.push_back(std::move(f));
+}
+
+std::string_view SandboxKindName(SandboxKind kind) {
+  switch (kind) {
+    case SandboxKind::kAuto: return "auto";
+    case SandboxKind::kDisk: return "disk";
+    case SandboxKind::kTmpfs: return "tmpfs";
+  }
+  return "auto";
+}
+
+std::optional<SandboxKind> ParseSandboxKind(std::string_view name) {
+  for (auto k : {SandboxKind::kAuto, SandboxKind::kDisk, SandboxKind::kTmpfs})
+    if (SandboxKindName(k) == name) return k;
+  return std::nullopt;
+}
+
+bool VerifyReport::operator==(const VerifyReport& o) const {
+  return status == o.status && abort_status == o.abort_status && source == o.source && format == o.format &&
+         algo == o.algo && manifest_used == o.manifest_used && files == o.files && directories == o.directories &&
+         symlinks == o.symlinks && hardlinks == o.hardlinks && entries == o.entries && bytes == o.bytes &&
+         source_bytes == o.source_bytes && findings == o.findings && findings_dropped == o.findings_dropped &&
+         duration_s == o.duration_s && sandbox == o.sandbox && sandbox_removed == o.sandbox_removed &&
+         readback == o.readback && limits == o.limits && isolation == o.isolation && sandbox_kind == o.sandbox_kind;
 }
 
 bool VerifyReport::HasFailingFinding() const {

@@ -47,4 +47,19 @@ std::optional<double> ParseDurationSeconds(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<double> ParseDurationWithUnit(std::string_view text) {
+  if (text.empty() || text.front() == '.') return std::nullopt;
+  std::string_view unit;
+  auto v = LeadingNumber(text, &unit);
+  if (!v || unit.size() != 1) return std::nullopt;
+  switch (unit[0]) {
+    case 's': return *v;
+    case 'm': return *v * 60;
+    case 'h': return *v * 3600;
+    case 'd': return *v * 86400;
+    case 'w': return *v * 7 * 86400;
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace rp

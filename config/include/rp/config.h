@@ -10,7 +10,11 @@
 #include <vector>
 
 #include "rp/checks.h"
+#include "rp/calendar.h"
 #include "rp/hash.h"
+#include "rp/policy.h"
+#include "rp/report.h"
+#include "rp/schedule.h"
 
 namespace rp {
 
@@ -37,19 +41,7 @@ struct PolicyValues {
   std::optional<int> monthly_keeps;               // a point in each of the last N months
 };
 
-// Effective policy of a target: the baseline, then its availability class, then its own.
-struct Policy {
-  double backup_interval_s = 86400;
-  int retention_days = 30;
-  double restore_test_interval_s = 30 * 86400.0;
-  int min_copies = 2;
-  double rto_s = 4 * 3600.0;
-  std::optional<int> max_retention_days;
-  double freshness_grace_s = 6 * 3600.0;
-  double copy_lag_s = 86400;
-  int weekly_keeps = 0;
-  int monthly_keeps = 0;
-};
+// Effective policy of a target (rp/policy.h): the baseline, then its availability class, then its own.
 void ApplyPolicy(const PolicyValues& values, Policy* policy);
 
 struct Classification {
@@ -81,16 +73,13 @@ struct CopyConfig {
   std::string secret_env;       // or: the environment variable holding the secret
 };
 
+// One [[targets.tests]] entry: when the restore test runs, which point it restores and what
+// it checks in the restored tree.
 struct TestConfig {
-  std::string schedule = "@monthly";
-  std::string select = "latest";
-  std::vector<ContentCheck> checks;
+  Schedule schedule;                 // default @monthly (0 0 1 * *)
+  TestSelect select;                 // default latest
+  std::vector<ContentCheck> checks;  // run in the sandbox after the restore
 };
-
-// Where a target's restore tests put the restored tree (docs/isolation.md): `auto` uses a
-// tmpfs when the recovery point's restored size is known and fits the appliance's budget.
-enum class SandboxChoice { kAuto, kDisk, kTmpfs };
-std::string_view SandboxChoiceName(SandboxChoice choice);
 
 struct TargetConfig {
   std::string name;
@@ -100,7 +89,9 @@ struct TargetConfig {
   HashAlgo checksum = HashAlgo::kXxh128;
   bool checksum_set = false;
   std::string production_path;
-  SandboxChoice sandbox = SandboxChoice::kAuto;
+  // Where its restore tests put the restored tree (docs/isolation.md): `auto` uses a tmpfs when
+  // the recovery point's restored size is known and fits the appliance's budget.
+  SandboxKind sandbox = SandboxKind::kAuto;
   // Restore tests stop when reading the recovery point makes no progress for this long
   // (unset: the engine's default, 10 minutes). Raise it for repositories that take long to open.
   std::optional<double> stall_timeout_s;
@@ -113,6 +104,9 @@ struct ApplianceConfig {
   std::string data_dir = "/var/lib/restoreproof";
   std::string sandbox_dir;  // default: data_dir/sandboxes
   std::string timezone = "Europe/Stockholm";
+  // The zone itself, looked up when the configuration is loaded: dates of retention days and
+  // the fields of archive names are read in it.
+  TimeZone zone = TimeZone::Utc();
   int workers = 2;
   std::string listen = "127.0.0.1:8080";
   uint64_t tmpfs_budget = 0;  // bytes a tmpfs sandbox may take; 0: half of MemAvailable, at most 16 GiB

@@ -2,7 +2,8 @@
 // reading the backup locations (never by trusting a backup job's settings). Discovery is
 // read-only; a location that cannot be read is a finding, never a crash. Source adapters:
 // archive-dir, dir-snapshots, restic and borg (the last two through the real commands).
-// Times are UTC seconds; patterns are read in the process's time zone (UseTimeZone).
+// Times are UTC seconds; the fields of archive names are read in the appliance's time zone,
+// given as a value. Thread-compatible: discoveries of different copies may run at once.
 #pragma once
 
 #include <sys/types.h>
@@ -12,19 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "rp/calendar.h"
 #include "rp/config.h"
 
 namespace rp {
-
-// Sets the process's time zone (TZ) for pattern fields and calendar days. Call once at
-// start-up, before other threads exist. False if the zone is unknown.
-bool UseTimeZone(const std::string& iana_name);
-
-// "2026-11-22T10:00:00.123456789+01:00", "...Z", or without an offset (read in the process's
-// time zone): restic's and borg's times, and `targets check --now`. nullopt when malformed.
-std::optional<int64_t> ParseTimestamp(const std::string& text);
-// `utc` as local time in the process's time zone, with a strftime format.
-std::string FormatLocalTime(int64_t utc, const char* format);
 
 enum class ChainKind { kFull, kIncremental, kDifferential };
 
@@ -52,8 +44,9 @@ class NamePattern {
  public:
   explicit NamePattern(const std::string& pattern);
   bool has_time() const { return has_date_; }
-  // True when `name` matches; *time is set from the fields (local time) when it has them.
-  bool Match(const std::string& name, int64_t* time) const;
+  // True when `name` matches; *time is set from the fields, read as local time in `zone`, when
+  // it has them.
+  bool Match(const std::string& name, const TimeZone& zone, int64_t* time) const;
 
  private:
   struct Part {
@@ -67,7 +60,8 @@ class NamePattern {
   bool MatchFrom(size_t part, const std::string& name, size_t pos, int fields[6]) const;
 };
 
-CopyCatalog DiscoverCopy(const CopyConfig& copy);
+// `zone`: the appliance's, for the time fields of archive names.
+CopyCatalog DiscoverCopy(const CopyConfig& copy, const TimeZone& zone);
 
 // What restic or borg needs to open a copy's repository: the secret from the file or the
 // environment variable the config names (never config text), and borg's settings. `secret_fd`
@@ -84,7 +78,8 @@ struct RepoAccess {
 bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* error,
                        const std::string& borg_base = "");
 
-// The environment of a restic/borg child: PATH, LANG, HOME, TZ, then `extra`.
+// The environment of a restic/borg child: PATH, LANG, HOME, TZ=UTC (borg prints times without
+// an offset, so they are read as UTC), then `extra`.
 std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extra);
 
 // Runs a command with extra environment variables and returns its stdout; nullopt with *error.

@@ -35,6 +35,7 @@ struct ContentCheck {
   double timeout_s = 60;
 
   std::string DisplayName() const { return name.empty() ? std::string(CheckKindName(kind)) : name; }
+  bool operator==(const ContentCheck&) const = default;
 };
 
 // Path globs over member paths ('/'-separated, no leading '/'): '*' and '?' match within one

@@ -4,14 +4,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rp/hash.h"
+#include "rp/isolation.h"
 #include "rp/status.h"
 
 namespace rp {
@@ -42,14 +41,23 @@ std::optional<FindingKind> ParseFindingKind(std::string_view name);
 bool FindingFailsRun(FindingKind kind);
 
 struct Finding {
-  FindingKind kind;
+  FindingKind kind = FindingKind::kCorrupt;
   std::string path;     // raw member path ("" when it concerns the whole source)
   std::string message;  // what happened, for a person
   int64_t offset = -1;  // byte offset in the source where known
+  bool operator==(const Finding&) const = default;
 };
 
 enum class RunStatus { kPassed, kFailed, kAborted };
 std::string_view RunStatusName(RunStatus s);
+
+// Where a restored tree lives: a directory on disk under the sandbox parent, or a size-capped
+// tmpfs mounted on it inside the worker's own mount namespace (restored data never touches a
+// disk and vanishes with the worker). As asked for, kAuto picks a tmpfs when the expected size
+// is known and fits the memory budget; as recorded for a run, only kDisk or kTmpfs.
+enum class SandboxKind { kAuto, kDisk, kTmpfs };
+std::string_view SandboxKindName(SandboxKind kind);  // "auto", "disk", "tmpfs"
+std::optional<SandboxKind> ParseSandboxKind(std::string_view name);
 
 struct Limits {
   uint64_t max_total_bytes = 64ull << 30;   // bytes written into the sandbox
@@ -60,14 +68,32 @@ struct Limits {
   uint64_t ratio_floor_bytes = 64ull << 20;  // the ratio applies beyond this many bytes
   double max_seconds = 4 * 3600.0;           // wall time of the whole run
   // An isolated run whose worker makes no progress reading the source (no byte read, no
-  // entry, no byte restored) for this long is stopped: a hung source (NFS, a stuck pipe) or
-  // a decoder that spins. 0 turns it off. The final pass and content checks are exempt.
+  // entry, no byte restored) for this long is stopped: a hung source (NFS, a stuck pipe, a
+  // repository that takes long to answer). 0 turns it off. The final pass and content checks
+  // are exempt.
   double max_stall_seconds = 600.0;
+  // The same, sooner, for a worker that burns CPU without progress (a decoder that spins on a
+  // hostile archive): stopped once it has made no progress for this long while using at least
+  // half a core. 0 turns it off.
+  double max_spin_seconds = 30.0;
+  // Memory the worker may use, enforced by the kernel (a memory cgroup, else the address-space
+  // rlimit); reaching it is a limit-exceeded finding. A tmpfs sandbox's size comes on top.
+  uint64_t max_memory_bytes = 1ull << 30;
+  bool operator==(const Limits&) const = default;
 };
 
 // A report stores at most this many findings; the rest are counted in findings_dropped (a
 // hostile source can produce one per header it fails to read).
 inline constexpr size_t kMaxStoredFindings = 100'000;
+
+// Told of every finding a report stores, as it stores it (the worker streams them to its
+// parent), and of the count of those beyond the cap.
+class FindingObserver {
+ public:
+  virtual ~FindingObserver() = default;
+  virtual void OnFinding(const Finding& f) = 0;
+  virtual void OnDropped(uint64_t findings_dropped) = 0;
+};
 
 struct VerifyReport {
   RunStatus status = RunStatus::kPassed;
@@ -90,14 +116,12 @@ struct VerifyReport {
   bool sandbox_removed = false;
   bool readback = false;
   Limits limits;
-  std::map<std::string, std::string> isolation;  // protection -> "enforced" / reason missing
-  std::string sandbox_kind = "disk";             // "disk" or "tmpfs"
+  IsolationRecords isolation;               // every layer and whether it was in force
+  SandboxKind sandbox_kind = SandboxKind::kDisk;  // where the tree was restored: disk or tmpfs
 
-  // Called for every finding as it is stored (the worker streams them to its parent); not
-  // for those beyond the cap, which are only counted in findings_dropped.
-  std::function<void(const Finding&)> on_finding;
-  // Called with the new findings_dropped count each time a finding is dropped.
-  std::function<void(uint64_t)> on_dropped;
+  FindingObserver* observer = nullptr;  // not owned; not part of the report's value
+
+  bool operator==(const VerifyReport& other) const;
 
   void Add(Finding f);
   bool HasFailingFinding() const;

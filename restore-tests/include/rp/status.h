@@ -27,6 +27,7 @@ class Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  bool operator==(const Status&) const = default;
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

@@ -12,5 +12,8 @@ namespace rp {
 std::optional<uint64_t> ParseByteSize(std::string_view text);
 // Units s, m (minutes), h, d; plain digits are seconds. Fractions allowed ("1.5h").
 std::optional<double> ParseDurationSeconds(std::string_view text);
+// The configuration's durations: a unit is required, and w (weeks) is one ("90m", "1.5h",
+// "30d", "2w"). Seconds; nullopt for anything else, a bare number included.
+std::optional<double> ParseDurationWithUnit(std::string_view text);
 
 }  // namespace rp

@@ -21,11 +21,6 @@ namespace rp {
 // What happens when an isolation layer is unavailable on this machine: `require` refuses the
 // run (exit 3); `best-effort` runs and the report's `isolation` says what was missing.
 enum class IsolationPolicy { kRequire, kBestEffort };
-// Where the restored tree lives: a directory on disk under sandbox_parent, or a size-capped
-// tmpfs mounted on it inside the worker's own mount namespace (restored data never touches a
-// disk and vanishes with the worker). kAuto: tmpfs when the expected size is known and fits
-// the memory budget, else disk.
-enum class SandboxKind { kAuto, kDisk, kTmpfs };
 
 struct Progress {
   uint64_t entries = 0;
@@ -68,6 +63,9 @@ struct VerifyOptions {
   std::optional<uint64_t> expected_bytes;  // the restored size, when the caller knows it
   uint64_t tmpfs_budget_bytes = 0;         // 0: half of MemAvailable, at most 16 GiB
   uint64_t worker_address_space_bytes = 8ull << 30;
+  // Whether the worker is put into pids and memory cgroups (where the machine has them). Off:
+  // the fallbacks alone bound it (RLIMIT_NPROC, and the address space at the memory limit).
+  bool use_cgroups = true;
   uint64_t worker_processes = 64;  // tasks (threads included) the worker's user may have
   // Progress from the worker, at least once a second, on the calling thread.
   std::function<void(const Progress&)> on_progress;

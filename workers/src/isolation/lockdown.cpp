@@ -61,12 +61,15 @@ class Layers {
  public:
   Layers(const LockdownPlan& plan, LockdownResult* result) : plan_(plan), result_(result) {}
 
-  void Enforced(const std::string& name, const std::string& what) { result_->layers[name] = "enforced: " + what; }
+  void Enforced(IsolationLayer layer, std::string what) {
+    result_->layers.Set(layer, LayerState::kEnforced, std::move(what));
+  }
   // False when the policy requires the layer: the run must stop.
-  bool Unavailable(const std::string& name, const std::string& why) {
-    result_->layers[name] = "unavailable: " + why;
+  bool Unavailable(IsolationLayer layer, const std::string& why) {
+    result_->layers.Set(layer, LayerState::kUnavailable, why);
     if (plan_.require && result_->status.ok())
-      result_->status = Status::Environment("isolation layer '" + name + "' is unavailable (" + why +
+      result_->status = Status::Environment("isolation layer '" + std::string(IsolationLayerName(layer)) +
+                                            "' is unavailable (" + why +
                                             ") and the isolation policy is 'require': the restore was refused; "
                                             "set the policy to 'best-effort' to run without it");
     return !plan_.require;
@@ -91,52 +94,61 @@ class Layers {
   _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 4);
 }
 
+// The four namespaces come from one unshare(): they are in force together or not at all.
+bool NamespacesUnavailable(Layers* layers, const std::string& why) {
+  bool go_on = true;
+  for (auto layer : {IsolationLayer::kUserNamespace, IsolationLayer::kNetworkNamespace, IsolationLayer::kMountNamespace,
+                     IsolationLayer::kPidNamespace})
+    go_on = layers->Unavailable(layer, why) && go_on;
+  return go_on;
+}
+
 bool Namespaces(Layers* layers, bool* have_mount_ns) {
   const uid_t uid = geteuid();
   const gid_t gid = getegid();
   if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0)
-    return layers->Unavailable("namespaces", "unshare(user, network, mount, pid): " + Errno(errno));
+    return NamespacesUnavailable(layers, "unshare(user, network, mount, pid): " + Errno(errno));
   // From here on this process may not create threads (its children, not itself, are in the
   // new PID namespace): the fork comes first, whatever happens after it.
   const pid_t child = fork();
-  if (child < 0) return layers->Unavailable("namespaces", "fork into the PID namespace: " + Errno(errno));
+  if (child < 0) return NamespacesUnavailable(layers, "fork into the PID namespace: " + Errno(errno));
   if (child > 0) WaitAndRelay(child);
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the waiter (its parent is outside this PID namespace)
   // Only our own ids are mapped: inside, uid 0 is this process's user, with no power outside.
   if (!WriteProcFile("/proc/self/setgroups", "deny") ||
       !WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
       !WriteProcFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
-    return layers->Unavailable("namespaces", "cannot write the user namespace's id maps: " + Errno(errno));
+    return NamespacesUnavailable(layers, "cannot write the user namespace's id maps: " + Errno(errno));
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    return layers->Unavailable("namespaces", "cannot make the mount namespace private: " + Errno(errno));
+    return NamespacesUnavailable(layers, "cannot make the mount namespace private: " + Errno(errno));
   *have_mount_ns = true;
   // A /proc of this PID namespace: the host's processes (the parent's environment among them,
   // which may hold a repository secret) are not even listed. A machine that refuses the mount
   // (a container with parts of /proc masked) keeps the inherited one, and the report says so;
   // Landlock, where present, denies /proc altogether.
   const bool own_proc = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
-  const std::string proc_note = own_proc ? ", its own /proc (no other process visible)"
-                                         : ", but the host's /proc stays visible (mount proc: " + Errno(errno) + ")";
-  layers->Enforced("namespaces", "new user namespace (only uid " + std::to_string(uid) +
-                                     " mapped), new network namespace (no interfaces up: no network), "
-                                     "new mount namespace, new PID namespace (everything left is killed "
-                                     "when the worker ends)" + proc_note);
+  const std::string proc_note = own_proc ? "; its own /proc (no other process visible)"
+                                         : "; but the host's /proc stays visible (mount proc: " + Errno(errno) + ")";
+  layers->Enforced(IsolationLayer::kUserNamespace, "only uid " + std::to_string(uid) + " mapped, to root inside");
+  layers->Enforced(IsolationLayer::kNetworkNamespace, "no interfaces up: no network");
+  layers->Enforced(IsolationLayer::kMountNamespace, "private: mounts made inside stay inside");
+  layers->Enforced(IsolationLayer::kPidNamespace, "everything left is killed when the worker ends" + proc_note);
   return true;
 }
 
 bool Tmpfs(const LockdownPlan& plan, bool have_mount_ns, Layers* layers, LockdownResult* result) {
   if (!have_mount_ns)
-    return layers->Unavailable("tmpfs_sandbox", "needs a private mount namespace, which is unavailable; "
+    return layers->Unavailable(IsolationLayer::kTmpfsSandbox, "needs a private mount namespace, which is unavailable; "
                                                 "restoring to the disk directory instead");
   const std::string opts = "size=" + std::to_string(plan.tmpfs_bytes) + ",mode=0700";
   if (mount("restoreproof-sandbox", plan.sandbox_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
             opts.c_str()) != 0)
-    return layers->Unavailable("tmpfs_sandbox", "mount tmpfs: " + Errno(errno) + "; restoring to the disk directory instead");
+    return layers->Unavailable(IsolationLayer::kTmpfsSandbox, "mount tmpfs: " + Errno(errno) + "; restoring to the disk directory instead");
   const int fd = open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return layers->Unavailable("tmpfs_sandbox", "cannot open the mounted tmpfs: " + Errno(errno));
+  if (fd < 0) return layers->Unavailable(IsolationLayer::kTmpfsSandbox, "cannot open the mounted tmpfs: " + Errno(errno));
   result->sandbox_fd = fd;
   result->tmpfs_mounted = true;
-  layers->Enforced("tmpfs_sandbox", "tmpfs of " + std::to_string(plan.tmpfs_bytes) +
+  layers->Enforced(IsolationLayer::kTmpfsSandbox, "tmpfs of " + std::to_string(plan.tmpfs_bytes) +
                                         " bytes (nosuid, nodev, noexec) in the worker's own mount namespace: "
                                         "gone with the worker");
   return true;
@@ -154,11 +166,11 @@ bool DropCapabilities(Layers* layers) {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (syscall(SYS_capset, &hdr, data) != 0)
-    return layers->Unavailable("capabilities", "capset: " + Errno(errno));
+    return layers->Unavailable(IsolationLayer::kCapabilities, "capset: " + Errno(errno));
   if (syscall(SYS_capget, &hdr, data) != 0 || data[0].effective || data[0].permitted || data[1].effective ||
       data[1].permitted)
-    return layers->Unavailable("capabilities", "capabilities still held after capset");
-  layers->Enforced("capabilities", "all dropped, bounding set empty, no root privileges on exec");
+    return layers->Unavailable(IsolationLayer::kCapabilities, "capabilities still held after capset");
+  layers->Enforced(IsolationLayer::kCapabilities, "all dropped, bounding set empty, no root privileges on exec");
   return true;
 }
 
@@ -185,7 +197,7 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
   const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi < 0) {
     const int e = errno;
-    return layers->Unavailable("landlock", e == EOPNOTSUPP ? "disabled in this kernel's boot configuration"
+    return layers->Unavailable(IsolationLayer::kLandlock, e == EOPNOTSUPP ? "disabled in this kernel's boot configuration"
                                                            : "not supported by this kernel: " + Errno(e));
   }
   constexpr uint64_t kFileRights =
@@ -204,7 +216,7 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
   RulesetAttr attr{fs, abi >= 4 ? (kNetBindTcp | kNetConnectTcp) : 0, abi >= 6 ? (kScopeAbstractUnix | kScopeSignal) : 0};
   const size_t attr_size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
   const long ruleset = syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
-  if (ruleset < 0) return layers->Unavailable("landlock", "landlock_create_ruleset: " + Errno(errno));
+  if (ruleset < 0) return layers->Unavailable(IsolationLayer::kLandlock, "landlock_create_ruleset: " + Errno(errno));
   const int rs = static_cast<int>(ruleset);
   std::string why;
   bool ok = true;
@@ -258,17 +270,17 @@ bool Landlock(const LockdownPlan& plan, int sandbox_fd, Layers* layers) {
     ok = false;
   }
   close(rs);
-  if (!ok) return layers->Unavailable("landlock", why);
+  if (!ok) return layers->Unavailable(IsolationLayer::kLandlock, why);
   std::string what = "ABI " + std::to_string(abi) + ": read-only source, read-write sandbox, nothing else; " + exec_note;
   what += abi >= 4 ? "; TCP bind and connect denied" : "; TCP not covered (ABI < 4)";
   if (abi >= 6) what += "; signals and abstract sockets scoped to the worker";
-  layers->Enforced("landlock", what);
+  layers->Enforced(IsolationLayer::kLandlock, what);
   return true;
 }
 
 bool Seccomp(const LockdownPlan& plan, Layers* layers) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  if (!ctx) return layers->Unavailable("seccomp", "seccomp_init failed");
+  if (!ctx) return layers->Unavailable(IsolationLayer::kSeccomp, "seccomp_init failed");
   const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
   int rc = 0;
   std::vector<const char*> denied = {
@@ -297,12 +309,12 @@ bool Seccomp(const LockdownPlan& plan, Layers* layers) {
   rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
   if (rc != 0) {
     seccomp_release(ctx);
-    return layers->Unavailable("seccomp", std::string("building the filter: ") + std::strerror(-rc));
+    return layers->Unavailable(IsolationLayer::kSeccomp, std::string("building the filter: ") + std::strerror(-rc));
   }
   rc = seccomp_load(ctx);
   seccomp_release(ctx);
-  if (rc != 0) return layers->Unavailable("seccomp", std::string("loading the filter: ") + std::strerror(-rc));
-  layers->Enforced("seccomp", std::string("denied: sockets, ptrace, mount, modules, keys, namespaces, device nodes, bpf, ") +
+  if (rc != 0) return layers->Unavailable(IsolationLayer::kSeccomp, std::string("loading the filter: ") + std::strerror(-rc));
+  layers->Enforced(IsolationLayer::kSeccomp, std::string("denied: sockets, ptrace, mount, modules, keys, namespaces, device nodes, bpf, ") +
                                   (plan.check_commands.empty() ? "exec" : "(exec allowed for the check commands)"));
   return true;
 }
@@ -313,9 +325,12 @@ bool Rlimits(const LockdownPlan& plan, Layers* layers) {
     const char* name;
     uint64_t value;
   };
+  // Without a memory cgroup, the address space is what bounds the worker's memory.
+  const bool memory_cgroup = plan.memory_cgroup.state == LayerState::kEnforced;
+  const uint64_t address_space = memory_cgroup || plan.memory_bytes == 0 ? plan.address_space_bytes : plan.memory_bytes;
   const Item items[] = {{RLIMIT_FSIZE, "file size", plan.file_bytes},
                         {RLIMIT_NOFILE, "open files", plan.open_files},
-                        {RLIMIT_AS, "address space", plan.address_space_bytes},
+                        {RLIMIT_AS, memory_cgroup ? "address space" : "address space (the memory limit)", address_space},
                         {RLIMIT_CPU, "CPU seconds", plan.cpu_seconds},
                         {RLIMIT_NPROC, "processes", plan.processes},
                         {RLIMIT_CORE, "core dump bytes", 0}};
@@ -324,11 +339,11 @@ bool Rlimits(const LockdownPlan& plan, Layers* layers) {
     if (it.value == 0 && it.resource != RLIMIT_CORE) continue;
     const rlimit rl{static_cast<rlim_t>(it.value), static_cast<rlim_t>(it.value)};
     if (setrlimit(it.resource, &rl) != 0)
-      return layers->Unavailable("rlimits", std::string("setrlimit(") + it.name + "): " + Errno(errno));
+      return layers->Unavailable(IsolationLayer::kRlimits, std::string("setrlimit(") + it.name + "): " + Errno(errno));
     if (!what.empty()) what += ", ";
     what += std::string(it.name) + " " + std::to_string(it.value);
   }
-  layers->Enforced("rlimits", what);
+  layers->Enforced(IsolationLayer::kRlimits, what);
   return true;
 }
 
@@ -338,16 +353,21 @@ LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd) {
   LockdownResult result;
   result.sandbox_fd = sandbox_fd;
   Layers layers(plan, &result);
-  if (plan.process_limit.rfind("enforced", 0) == 0) {
-    result.layers["process_limit"] = plan.process_limit;
-  } else if (const size_t colon = plan.process_limit.find(": ");
-             !layers.Unavailable("process_limit", colon == std::string::npos ? plan.process_limit
-                                                                               : plan.process_limit.substr(colon + 2))) {
+  // The cgroups are the parent's: recorded as they are. Without a pids cgroup, RLIMIT_NPROC
+  // (set below) bounds the processes of a worker whose user is not root; for root nothing does.
+  result.layers.Set(IsolationLayer::kMemoryCgroup, plan.memory_cgroup.state, plan.memory_cgroup.detail);
+  if (plan.pids_cgroup.state == LayerState::kEnforced)
+    result.layers.Set(IsolationLayer::kPidsCgroup, plan.pids_cgroup.state, plan.pids_cgroup.detail);
+  else if (geteuid() != 0)
+    result.layers.Set(IsolationLayer::kPidsCgroup, plan.pids_cgroup.state,
+                      plan.pids_cgroup.detail + "; RLIMIT_NPROC bounds the processes of the worker's user instead");
+  else if (!layers.Unavailable(IsolationLayer::kPidsCgroup,
+                               plan.pids_cgroup.detail + "; and RLIMIT_NPROC does not bind root: nothing would "
+                                                         "bound the worker's processes"))
     return result;
-  }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-    layers.Enforced("no_new_privs", "set-user-ID bits and file capabilities give nothing on exec");
-  else if (!layers.Unavailable("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS): " + Errno(errno)))
+    layers.Enforced(IsolationLayer::kNoNewPrivs, "set-user-ID bits and file capabilities give nothing on exec");
+  else if (!layers.Unavailable(IsolationLayer::kNoNewPrivs, "prctl(PR_SET_NO_NEW_PRIVS): " + Errno(errno)))
     return result;
   bool mount_ns = false;
   if (!Namespaces(&layers, &mount_ns)) return result;

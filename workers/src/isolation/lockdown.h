@@ -1,15 +1,15 @@
 // Internal: how a worker process locks itself down before it opens the source, one layer at a
 // time, in this order: no_new_privs, user + network (+ mount) namespaces, the tmpfs sandbox,
 // capabilities dropped, Landlock, seccomp, rlimits. Each layer is reported as "enforced: ..."
-// or "unavailable: <reason>"; under the `require` policy an unavailable layer stops the run.
+// or unavailable with its reason; under the `require` policy an unavailable layer stops the run.
 // Docs: docs/isolation.md. Called once, by the worker's main thread, before any other thread.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "rp/isolation.h"
 #include "rp/status.h"
 
 namespace rp::detail {
@@ -30,11 +30,17 @@ struct LockdownPlan {
   // The content writer's queue may hold up to 4,096 files opened ahead of their bytes.
   uint64_t open_files = 8192;
   bool require = true;  // policy: an unavailable layer refuses the run
-  std::string process_limit;  // as the parent set it up (pids cgroup), reported as a layer
+  // The cgroups as the parent set them up, recorded as they are. Without a pids cgroup the
+  // worker's processes are bounded only by RLIMIT_NPROC, which does not hold for root: under
+  // `require` that refuses the run. Without a memory cgroup the address-space rlimit is set to
+  // `memory_bytes` instead of `address_space_bytes`.
+  IsolationRecord pids_cgroup{IsolationLayer::kPidsCgroup, LayerState::kUnavailable, ""};
+  IsolationRecord memory_cgroup{IsolationLayer::kMemoryCgroup, LayerState::kUnavailable, ""};
+  uint64_t memory_bytes = 0;
 };
 
 struct LockdownResult {
-  std::map<std::string, std::string> layers;  // name -> "enforced: ..." | "unavailable: ..."
+  IsolationRecords layers;
   Status status;                              // kEnvironment when `require` refused the run
   int sandbox_fd = -1;  // the sandbox root after the lockdown (the tmpfs when mounted)
   bool tmpfs_mounted = false;

@@ -414,8 +414,12 @@ bool SandboxWriter::CheckSymlink(const Row& link) {
 }
 
 void SandboxWriter::NoteSymlinkCheck() {
-  report_->isolation["symlink_resolution_check"] =
-      have_openat2_ ? "enforced" : "unavailable: openat2 not supported by this kernel (lexical check only)";
+  if (have_openat2_)
+    report_->isolation.Set(IsolationLayer::kSymlinkResolutionCheck, LayerState::kEnforced,
+                           "every restored symlink resolved beneath the sandbox (openat2 RESOLVE_BENEATH)");
+  else
+    report_->isolation.Set(IsolationLayer::kSymlinkResolutionCheck, LayerState::kUnavailable,
+                           "openat2 not supported by this kernel (lexical check only)");
 }
 
 int SandboxWriter::OpenForRead(const std::string& rel, std::string* why) {

@@ -283,7 +283,8 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->source = opt.source;
   report->limits = opt.limits;
   report->readback = opt.readback;
-  report->isolation["no_follow_extraction"] = "enforced";
+  report->isolation.Set(IsolationLayer::kNoFollowExtraction, LayerState::kEnforced,
+                        "every path opened beneath the sandbox without following a symlink (O_NOFOLLOW)");
 
   // The manifest is read and sorted on a thread of its own while the restore runs; the writers
   // wait only for its first entry, which decides the hash algorithm (not at all with --algo).
@@ -371,7 +372,7 @@ VerifyReport RunVerify(const VerifyOptions& options) {
     detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd, run.inventory.fd, nullptr, false, 0};
     detail::RestoreInto(job, &report);
   }
-  report.isolation["child_process"] = "not used: restored in the calling process";
+  report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kNotRequested, "restored in the calling process");
   detail::EndRun(options, &report, &run);
   report.duration_s = detail::MonotonicSeconds() - start;
   return report;

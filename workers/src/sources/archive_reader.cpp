@@ -17,6 +17,7 @@
 #include "sources/decode_ahead.h"
 #include "pipeline/entry_stream.h"
 #include "sources/gzip_source.h"
+#include "sources/index_scan.h"
 #include "sources/mapped_source.h"
 #include "sources/name_locale.h"
 #include "sources/rar5_scan.h"
@@ -278,6 +279,10 @@ class ArchiveReader {
             return got;
           },
           std::max<uint64_t>(ctx_->limits->max_entries, ctx_->limits->max_entries + 1));
+      if (!CheckIndex(static_cast<uint64_t>(fst.st_size))) {
+        Finish();
+        return;
+      }
     }
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
@@ -334,6 +339,34 @@ class ArchiveReader {
   }
 
  private:
+  // The archive's own index (zip central directory, 7z header, xar TOC, ISO 9660 volume size,
+  // cab size) against the file, before libarchive reads it (sources/index_scan.h): every
+  // disagreement is a finding. False: libarchive must not read this archive (it would never
+  // return), and the findings say why.
+  bool CheckIndex(uint64_t size) {
+    const std::optional<IndexScan> scan = ScanArchiveIndex(
+        [this](uint64_t offset, size_t n, char* out) -> size_t {
+          size_t got = 0;
+          while (got < n) {
+            const ssize_t r = ReadSomeAt(src_.fd, out + got, n - got, static_cast<off_t>(offset + got));
+            if (r <= 0) break;
+            got += static_cast<size_t>(r);
+          }
+          src_.Worked(src_.worked + got);  // the stall watchdog sees the scan read
+          return got;
+        },
+        size, ctx_->limits->max_entries);
+    if (!scan) return true;
+    for (const IndexFinding& f : scan->findings) {
+      Message m;
+      m.finding = Finding{f.problem == IndexProblem::kTruncated ? FindingKind::kTruncated : FindingKind::kCorrupt,
+                          f.path, f.message, static_cast<int64_t>(std::min<uint64_t>(f.offset, INT64_MAX))};
+      Push(std::move(m));
+    }
+    if (scan->unreadable) ctx_->format = scan->format;
+    return !scan->unreadable;
+  }
+
   std::string ErrorString() {
     const char* s = archive_error_string(a_.get());
     return s ? s : "libarchive gave no reason";
@@ -363,7 +396,15 @@ class ArchiveReader {
     Message m;
     Finding f{kind, path, message, -1};
     const la_int64_t pos = archive_read_header_position(a_.get());
-    if (kind == FindingKind::kCorrupt || kind == FindingKind::kTruncated) {
+    // libarchive could not allocate: the worker's memory limit (the address-space rlimit where
+    // there is no memory cgroup), not damage. Nothing more is read.
+    if ((kind == FindingKind::kCorrupt || kind == FindingKind::kTruncated) && a_ && archive_errno(a_.get()) == ENOMEM) {
+      f.kind = FindingKind::kLimitExceeded;
+      f.message = "limit exceeded: memory limit of " + std::to_string(ctx_->limits->max_memory_bytes) +
+                  " bytes reached (" + message + ")";
+      stopped_ = true;
+    }
+    if (f.kind == FindingKind::kCorrupt || f.kind == FindingKind::kTruncated) {
       f.offset = static_cast<int64_t>(CompressedBytes());
       if (pos >= 0 && !path.empty())
         f.message += " (entry header at uncompressed offset " + std::to_string(pos) + ")";
