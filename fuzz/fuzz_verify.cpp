@@ -18,6 +18,7 @@
 
 #include "rp/report.h"
 #include "rp/sandbox.h"
+#include "rp/posix_io.h"
 #include "rp/verify.h"
 
 namespace {
@@ -50,8 +51,7 @@ struct Workspace {
   std::string canary;
 
   Workspace() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/rp-fuzz-verify-XXXXXX";
+    std::string tmpl = rp::TempDirectory() + "/rp-fuzz-verify-XXXXXX";
     if (!mkdtemp(tmpl.data())) Fail("mkdtemp", tmpl);
     root = tmpl;
     input = root + "/input";

@@ -1,6 +1,6 @@
 #include "rp/config.h"
 
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "rp/schedule.h"
+#include "rp/posix_io.h"
 #include "rp/units.h"
 
 namespace rp {
@@ -609,6 +610,24 @@ ConfigResult LoadConfigFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseConfig(ss.str(), path);
+}
+
+std::string FormatConfigErrors(const ConfigResult& r) {
+  std::string text;
+  for (const auto& e : r.errors) text += e.Format() + "\n";
+  text += "the configuration has " + std::to_string(r.errors.size()) + " error(s); see `restoreproof config check`";
+  return text;
+}
+
+Status DefaultSandboxParent(const std::string& config_path, bool config_named, std::string* parent) {
+  if (!config_named && access(config_path.c_str(), F_OK) != 0) {
+    *parent = TempDirectory() + "/restoreproof-sandboxes";
+    return Status::Ok();
+  }
+  const ConfigResult r = LoadConfigFile(config_path);
+  if (!r.errors.empty()) return Status::Usage(FormatConfigErrors(r));
+  *parent = r.config.appliance.sandbox_dir;
+  return Status::Ok();
 }
 
 }  // namespace rp

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "rp/posix_io.h"
 #include "rp/sandbox.h"
 #include "rp/subprocess.h"
 
@@ -137,15 +138,16 @@ void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
   RepoAccess access;
   std::string error;
   // Borg keeps a cache and security state: a private, temporary base directory.
-  char base[] = "/tmp/rp-borg-XXXXXX";
-  if (!PrepareRepoAccess(copy, &access, &error, mkdtemp(base) ? base : "")) {
+  std::string base = TempDirectory() + "/rp-borg-XXXXXX";
+  if (!mkdtemp(base.data())) base.clear();
+  if (!PrepareRepoAccess(copy, &access, &error, base)) {
     cat->online = false;
     cat->error = error;
-    RemoveTree(base);
+    if (!base.empty()) RemoveTree(base);
     return;
   }
   auto out = RunCapture({"borg", "list", "--json", copy.path}, access.env, 60, &error, access.secret_fd);
-  RemoveTree(base);
+  if (!base.empty()) RemoveTree(base);
   if (!out) {
     cat->online = false;
     cat->error = "borg list: " + error;

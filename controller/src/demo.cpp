@@ -217,4 +217,11 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
   return failed;
 }
 
+int DemoCommand(const DemoOptions& options, int port, std::ostream& out, std::ostream& err) {
+  if (port != 0) err << "demo: --port " << port << " noted; the web dashboard is not part of this build yet\n";
+  const int failed = RunDemo(options, out);
+  if (failed < 0) return 3;
+  return failed == 1 ? 0 : 1;  // the demo estate holds exactly one damaged backup
+}
+
 }  // namespace rp

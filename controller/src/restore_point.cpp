@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 
+#include "rp/posix_io.h"
 #include "rp/sandbox.h"
 #include "rp/subprocess.h"
 
@@ -43,8 +44,7 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     return RunVerifyIsolated(options);
   }
   // A private directory for the FIFO and the dump's error output.
-  const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/rp-stream-XXXXXX";
+  std::string tmpl = TempDirectory() + "/rp-stream-XXXXXX";
   VerifyReport failed;
   failed.source = copy.path + "::" + point.id;
   if (!mkdtemp(tmpl.data())) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "rp/catalog.h"
@@ -36,7 +37,24 @@ int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, st
   return r.errors.empty() ? 0 : 2;
 }
 
-int TargetsListCommand(const Config& config, bool json, std::ostream& out) {
+namespace {
+
+// The configuration, or nullopt after its errors are printed.
+std::optional<Config> Load(const std::string& path, std::ostream& err) {
+  ConfigResult r = LoadConfigFile(path);
+  if (!r.errors.empty()) {
+    err << FormatConfigErrors(r) << "\n";
+    return std::nullopt;
+  }
+  return std::move(r.config);
+}
+
+}  // namespace
+
+int TargetsListCommand(const std::string& config_path, bool json, std::ostream& out, std::ostream& err) {
+  const std::optional<Config> loaded = Load(config_path, err);
+  if (!loaded) return 2;
+  const Config& config = *loaded;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& t : config.targets) {
     const Policy p = config.PolicyFor(t);
@@ -80,8 +98,20 @@ TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, i
   return ev;
 }
 
-int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& o, std::ostream& out, std::ostream& err) {
-  const int64_t now = o.now ? o.now : static_cast<int64_t>(time(nullptr));
+int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOptions& o, std::ostream& out,
+                        std::ostream& err) {
+  const std::optional<Config> loaded = Load(config_path, err);
+  if (!loaded) return 2;
+  const Config& config = *loaded;
+  int64_t now = static_cast<int64_t>(time(nullptr));
+  if (!o.now.empty()) {
+    const auto parsed = ParseTimestamp(o.now, config.appliance.zone);
+    if (!parsed) {
+      err << "targets check: --now must look like 2026-11-22T08:00:00+01:00 or 2026-11-22, not '" << o.now << "'\n";
+      return 2;
+    }
+    now = *parsed;
+  }
   bool any = false, failing = false;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& t : config.targets) {

@@ -319,27 +319,7 @@ std::string FormatManifestLine(HashAlgo algo, std::string_view path, std::string
   return line;
 }
 
-Status SaveManifestFile(const std::string& path, std::string_view text) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Status::Environment("cannot create " + path + ": " + std::strerror(errno));
-  int err = 0;
-  bool ok = WriteAll(fd, text, &err);
-  if (ok && (fchmod(fd, 0644) != 0 || fsync(fd) != 0)) {
-    ok = false;
-    err = errno;
-  }
-  close(fd);
-  if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    unlink(tmp.c_str());
-    return Status::Environment("cannot write " + path + ": " + std::strerror(err));
-  }
-  return Status::Ok();
-}
+Status SaveManifestFile(const std::string& path, std::string_view text) { return WriteFileAtomically(path, text); }
 
 std::optional<HashAlgo> AlgoHintFromFileName(std::string_view file_name) {
   const size_t slash = file_name.rfind('/');

@@ -1,10 +1,20 @@
 #include "rp/posix_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 
 namespace rp {
+
+void UniqueFd::Reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
 
 bool WriteAll(int fd, const void* data, size_t len, int* err) {
   const char* p = static_cast<const char*>(data);
@@ -35,6 +45,80 @@ ssize_t ReadSomeAt(int fd, void* buf, size_t len, off_t offset) {
     n = pread(fd, buf, len, offset);
   } while (n < 0 && errno == EINTR);
   return n;
+}
+
+namespace {
+
+std::string Errno(int e) { return std::strerror(e); }
+
+}  // namespace
+
+Status AtomicFile::Create(const std::string& path, AtomicFile* out) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Status::Environment("cannot create a file beside " + path + ": " + Errno(errno));
+  AtomicFile f;
+  f.fd_.Reset(fd);
+  f.path_ = path;
+  f.tmp_ = std::move(tmp);
+  *out = std::move(f);
+  return Status::Ok();
+}
+
+AtomicFile::~AtomicFile() { Discard(); }
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : fd_(std::move(other.fd_)), path_(std::move(other.path_)), tmp_(std::exchange(other.tmp_, {})) {}
+
+AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
+  if (this != &other) {
+    Discard();
+    fd_ = std::move(other.fd_);
+    path_ = std::move(other.path_);
+    tmp_ = std::exchange(other.tmp_, {});
+  }
+  return *this;
+}
+
+Status AtomicFile::Write(std::string_view data) {
+  int err = 0;
+  if (!WriteAll(fd_.get(), data, &err)) return Status::Environment("cannot write " + path_ + ": " + Errno(err));
+  return Status::Ok();
+}
+
+Status AtomicFile::Commit(mode_t mode) {
+  if (!fd_) return Status::Environment("cannot write " + path_ + ": nothing to commit");
+  if (fchmod(fd_.get(), mode) != 0 || fsync(fd_.get()) != 0 || rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const Status s = Status::Environment("cannot write " + path_ + ": " + Errno(errno));
+    Discard();
+    return s;
+  }
+  tmp_.clear();
+  fd_.Reset();
+  // The rename itself is durable only once the directory is.
+  const size_t slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+  UniqueFd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d || fsync(d.get()) != 0) return Status::Environment("cannot sync the directory of " + path_ + ": " + Errno(errno));
+  return Status::Ok();
+}
+
+void AtomicFile::Discard() {
+  if (!tmp_.empty()) unlink(tmp_.c_str());
+  tmp_.clear();
+  fd_.Reset();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view text, mode_t mode) {
+  AtomicFile f;
+  if (Status s = AtomicFile::Create(path, &f); !s.ok()) return s;
+  if (Status s = f.Write(text); !s.ok()) return s;
+  return f.Commit(mode);
+}
+
+std::string TempDirectory() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && tmp[0] == '/' ? tmp : "/tmp";
 }
 
 }  // namespace rp

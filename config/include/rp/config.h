@@ -129,6 +129,14 @@ struct ConfigResult {
 };
 
 ConfigResult LoadConfigFile(const std::string& path);
+// The configuration file's errors, one per line, ending with how many there are.
+std::string FormatConfigErrors(const ConfigResult& result);
+
+// Where a command that restores makes its sandboxes when --sandbox does not say: the
+// configuration's sandbox_dir; with no configuration file at the default path, a directory
+// under the temporary directory. A configuration file that exists but is invalid, or one named
+// with --config that cannot be read, is an error (kUsage, every error listed), never replaced.
+Status DefaultSandboxParent(const std::string& config_path, bool config_named, std::string* parent);
 ConfigResult ParseConfig(std::string_view text, const std::string& file_name);
 
 // "90m", "12h", "1d", "30d", "45s": seconds. nullopt for anything else.

@@ -15,15 +15,17 @@
 namespace rp {
 
 int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err);
-int TargetsListCommand(const Config& config, bool json, std::ostream& out);
+// Both load the configuration at `config_path` first: its errors end the command (exit 2).
+int TargetsListCommand(const std::string& config_path, bool json, std::ostream& out, std::ostream& err);
 
 struct TargetsCheckOptions {
   std::string name;         // one target, or all when empty
   bool json = false;
-  int64_t now = 0;          // UTC seconds; 0: the current time
+  std::string now;          // judge as of this time (ISO 8601, or a date in the appliance's zone); "" now
   bool compare_content = true;
 };
-int TargetsCheckCommand(const Config& config, const TargetsCheckOptions& options, std::ostream& out, std::ostream& err);
+int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOptions& options, std::ostream& out,
+                        std::ostream& err);
 
 // Discovers every copy of a target and evaluates it.
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,

@@ -350,8 +350,8 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   job.sandbox_path = run.sandbox.path;
   std::string tmpfs_note;
   job.tmpfs = ChooseTmpfs(options, &job.tmpfs_bytes, &tmpfs_note);
-  job.manifest_out = run.manifest.fd >= 0;
-  job.inventory_out = run.inventory.fd >= 0;
+  job.manifest_out = run.manifest.fd() >= 0;
+  job.inventory_out = run.inventory.fd() >= 0;
   // Files in a tmpfs are charged to the memory cgroup of whoever writes them, and cannot be
   // reclaimed: a tmpfs sandbox's size, or the free space of a sandbox directory that is itself
   // on a tmpfs (/dev/shm, a /tmp in memory), comes on top of the memory limit.
@@ -365,7 +365,7 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   pid_t pid = -1;
   std::string error;
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) error = std::string("pipe: ") + std::strerror(errno);
-  else pid = StartWorker(binary, {in_pipe[0], out_pipe[1], run.sandbox.fd, run.manifest.fd, run.inventory.fd}, &error);
+  else pid = StartWorker(binary, {in_pipe[0], out_pipe[1], run.sandbox.fd, run.manifest.fd(), run.inventory.fd()}, &error);
   if (in_pipe[0] >= 0) close(in_pipe[0]);
   if (out_pipe[1] >= 0) close(out_pipe[1]);
   // The worker joins its cgroups before it reads its job, so before any of its code that could

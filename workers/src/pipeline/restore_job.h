@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "rp/posix_io.h"
 #include "rp/report.h"
 #include "rp/sandbox.h"
 #include "rp/verify.h"
@@ -42,17 +43,12 @@ struct RestoreJob {
 // Restores and verifies into job.sandbox_fd, filling *report. Does not remove the sandbox.
 void RestoreInto(const RestoreJob& job, VerifyReport* report);
 
-// What one run holds from start to end: its sandbox, and the temporary file that becomes the
-// --write-manifest output only if the run passes (an earlier baseline is never clobbered by
-// a failed run).
-struct PendingOutput {
-  int fd = -1;
-  std::string tmp;    // temporary file, renamed to `final_path` if the run passes
-  std::string final_path;
-};
+// What one run holds from start to end: its sandbox, and the files that become the
+// --write-manifest and --write-inventory outputs only if the run passes (an earlier baseline
+// is never clobbered by a failed run).
 struct RunResources {
   Sandbox sandbox;
-  PendingOutput manifest, inventory;
+  AtomicFile manifest, inventory;  // fd() < 0 when not asked for
 };
 // Creates the sandbox and the temporary manifest file. On failure the report is aborted and
 // false returned; call EndRun either way.

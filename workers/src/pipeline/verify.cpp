@@ -369,7 +369,7 @@ VerifyReport RunVerify(const VerifyOptions& options) {
   report.limits = options.limits;
   detail::RunResources run;
   if (detail::BeginRun(options, &report, &run)) {
-    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd, run.inventory.fd, nullptr, false, 0};
+    detail::RestoreJob job{&options, run.sandbox.fd, run.manifest.fd(), run.inventory.fd(), nullptr, false, 0};
     detail::RestoreInto(job, &report);
   }
   report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kNotRequested, "restored in the calling process");
@@ -382,32 +382,24 @@ namespace detail {
 
 namespace {
 
-bool OpenPending(const std::optional<std::string>& path, PendingOutput* out, VerifyReport* report) {
+bool OpenPending(const std::optional<std::string>& path, AtomicFile* out, VerifyReport* report) {
   if (!path) return true;
-  std::string tmpl = *path + ".tmp-XXXXXX";
-  out->fd = mkostemp(tmpl.data(), O_CLOEXEC);
-  if (out->fd < 0) {
+  if (Status s = AtomicFile::Create(*path, out); !s.ok()) {
     report->status = RunStatus::kAborted;
-    report->abort_status = Status::Environment("cannot create " + *path + ": " + std::strerror(errno));
+    report->abort_status = s;
     return false;
   }
-  out->tmp = tmpl;
-  out->final_path = *path;
   return true;
 }
 
-// Renames the temporary file into place if the run passed; drops it otherwise.
-void Publish(PendingOutput* out, VerifyReport* report) {
-  if (out->fd < 0) return;
-  const bool publish = report->status == RunStatus::kPassed;
-  if (publish && (fchmod(out->fd, 0644) != 0 || fsync(out->fd) != 0 ||
-                  rename(out->tmp.c_str(), out->final_path.c_str()) != 0)) {
+// Publishes the file if the run passed; drops it otherwise.
+void Publish(AtomicFile* out, VerifyReport* report) {
+  if (out->fd() < 0) return;
+  if (report->status != RunStatus::kPassed) return out->Discard();
+  if (Status s = out->Commit(); !s.ok()) {
     report->status = RunStatus::kAborted;
-    report->abort_status = Status::Environment("cannot write " + out->final_path + ": " + std::strerror(errno));
+    report->abort_status = s;
   }
-  if (!publish || report->status == RunStatus::kAborted) unlink(out->tmp.c_str());
-  close(out->fd);
-  out->fd = -1;
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+// The engine's subcommands as the command line runs them, arguments already parsed: `verify`,
+// `manifest create` and the internal `worker`. Each returns the process's exit status (DESIGN.md:
+// 0 verified, 1 a finding, 2 usage, 3 environment), prints its result on `out` (a summary, or
+// one JSON document) and what went wrong on `err`. SIGINT and SIGTERM stop a restore cleanly:
+// the worker is stopped and the sandbox wiped. Call from the main thread; one at a time.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "rp/hash.h"
+#include "rp/verify.h"
+
+namespace rp {
+
+struct VerifyCommandOptions {
+  VerifyOptions verify;     // everything but `cancel`, which the command sets
+  std::string checks_file;  // --checks: content checks to run in the sandbox (JSON)
+  bool json = false;
+};
+int VerifyCommand(VerifyCommandOptions options, std::ostream& out, std::ostream& err);
+
+struct ManifestCreateCommandOptions {
+  std::string source;          // a directory (hashed in place) or an archive (restored first)
+  std::string output;          // empty: standard output
+  HashAlgo algo = HashAlgo::kXxh128;
+  std::string sandbox_parent;  // where an archive is restored, and where sorted runs spill
+};
+int ManifestCreateCommand(const ManifestCreateCommandOptions& options, std::ostream& out, std::ostream& err);
+
+// A report as the `verify` summary prints it.
+void PrintVerifyReport(const VerifyReport& report, std::ostream& out);
+
+}  // namespace rp

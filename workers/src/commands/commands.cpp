@@ -1,0 +1,186 @@
+#include "rp/commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <map>
+
+#include "rp/codec.h"
+#include "rp/manifest_create.h"
+#include "rp/path_text.h"
+#include "rp/posix_io.h"
+#include "rp/sandbox.h"
+
+namespace rp {
+namespace {
+
+// SIGINT/SIGTERM during a run: the restore is stopped (its worker too) and its sandbox wiped
+// before the command returns. A signal handler can only reach a flag with static storage:
+// this one, set by the handler and read by the run.
+std::atomic<bool> g_cancel{false};
+void OnSignal(int) { g_cancel.store(true); }
+
+const std::atomic<bool>* CancelOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a waiting poll() returns and sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return &g_cancel;
+}
+
+int ExitCodeOf(const Status& s) { return s.code() == Status::Code::kUsage ? 2 : 3; }
+
+// Start-up: sandboxes of runs that died (even by SIGKILL) are wiped, and said so.
+void WipeOrphans(const std::string& parent, std::ostream& err) {
+  std::vector<std::string> orphans;
+  const Status s = WipeOrphanSandboxes(parent, &orphans);
+  for (const auto& o : orphans) err << "restoreproof: wiped orphan sandbox " << EscapePath(o) << " left by a run that died\n";
+  if (!s.ok()) err << "restoreproof: " << s.message() << "\n";
+}
+
+void PrintFinding(const char* prefix, const Finding& f, std::ostream& err) {
+  err << prefix << FindingKindName(f.kind) << ": " << EscapePath(f.path) << ": " << EscapeMessage(f.message) << "\n";
+}
+
+// An archive is untrusted input for libarchive: it is restored in the isolated worker, exactly
+// as `verify --write-manifest` does, and the manifest is written only when it restores
+// cleanly (an unsafe, encrypted or damaged entry makes no baseline).
+int ManifestOfArchive(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+  VerifyOptions v;
+  v.source = o.source;
+  v.algo = o.algo;
+  v.sandbox_parent = o.sandbox_parent;
+  std::string to_stdout;  // without -o: a temporary file, printed when the run passes
+  if (o.output.empty()) {
+    mkdir(o.sandbox_parent.c_str(), 0700);
+    to_stdout = o.sandbox_parent + "/manifest-" + std::to_string(getpid());
+  }
+  v.write_manifest = o.output.empty() ? to_stdout : o.output;
+  v.cancel = CancelOnSignals();
+  const VerifyReport r = RunVerifyIsolated(v);
+  for (const auto& f : r.findings) PrintFinding("manifest create: ", f, err);
+  if (r.status == RunStatus::kAborted) err << "manifest create: " << r.abort_status.message() << "\n";
+  if (!to_stdout.empty()) {
+    if (r.status == RunStatus::kPassed) out << std::ifstream(to_stdout, std::ios::binary).rdbuf();
+    unlink(to_stdout.c_str());
+  }
+  if (r.status == RunStatus::kPassed)
+    err << "manifest create: " << r.files << " files hashed with " << HashAlgoName(o.algo)
+        << " (restored in an isolated worker)\n";
+  else if (r.status == RunStatus::kFailed)
+    err << "manifest create: no manifest written: the archive did not restore cleanly\n";
+  return ExitCodeFor(r);
+}
+
+// A directory is hashed in place. Rows beyond the in-memory budget spill to an unnamed file
+// in the sandbox directory (or the temporary directory when that cannot be used); the manifest
+// file is created beside its final name once the walk is over, and renamed into place whole.
+int ManifestOfDirectory(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+  mkdir(o.sandbox_parent.c_str(), 0700);
+  UniqueFd spill(open(o.sandbox_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!spill) spill.Reset(open(TempDirectory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!spill) {
+    err << "manifest create: cannot open " << o.sandbox_parent << " or " << TempDirectory() << ": "
+        << std::strerror(errno) << "\n";
+    return 3;
+  }
+  ManifestCreateOptions co;
+  co.dir = o.source;
+  co.algo = o.algo;
+  co.spill_dir_fd = spill.get();
+  AtomicFile file;
+  std::string lines;  // without -o, printed once the walk is done
+  if (!o.output.empty()) {
+    co.open_output = [&](int* fd) {
+      if (Status s = AtomicFile::Create(o.output, &file); !s.ok()) return s;
+      *fd = file.fd();
+      return Status::Ok();
+    };
+  }
+  ManifestCreateResult result = CreateManifest(co);
+  if (result.status.ok() && file.fd() >= 0) result.status = file.Commit();
+  if (!result.status.ok()) {
+    err << "manifest create: " << result.status.message() << "\n";
+    return ExitCodeOf(result.status);
+  }
+  (void)out;  // CreateManifest wrote to standard output itself (out_fd 1) when no -o was given
+  bool failing = false;
+  for (const auto& f : result.findings) {
+    PrintFinding("manifest create: ", f, err);
+    failing = failing || FindingFailsRun(f.kind);
+  }
+  err << "manifest create: " << result.files << " files hashed with " << HashAlgoName(o.algo) << "\n";
+  return failing ? 1 : 0;
+}
+
+}  // namespace
+
+void PrintVerifyReport(const VerifyReport& r, std::ostream& o) {
+  o << EscapePath(r.source) << ": "
+    << (r.status == RunStatus::kPassed ? "PASSED" : r.status == RunStatus::kFailed ? "FAILED" : "ERROR") << "\n";
+  o << "  format: " << r.format << "\n  " << r.files << " files, " << r.directories << " directories, " << r.symlinks
+    << " symlinks, " << r.bytes << " bytes restored in " << std::fixed << std::setprecision(2) << r.duration_s << " s\n";
+  o << "  algorithm: " << HashAlgoName(r.algo) << ", "
+    << (r.manifest_used ? "compared with the manifest" : "no manifest (archive integrity only)")
+    << (r.readback ? ", read back from disk" : "") << "\n";
+  // A person reads the first findings of each kind; --json lists every one of them.
+  constexpr size_t kShownPerKind = 20;
+  std::map<FindingKind, size_t> seen;
+  for (const auto& f : r.findings) {
+    if (++seen[f.kind] > kShownPerKind) continue;
+    o << "  " << FindingKindName(f.kind) << ": " << EscapePath(f.path) << (f.path.empty() ? "" : ": ")
+      << EscapeMessage(f.message) << "\n";
+  }
+  for (const auto& [kind, count] : seen)
+    if (count > kShownPerKind)
+      o << "  ... and " << count - kShownPerKind << " more " << FindingKindName(kind) << " findings (--json lists all)\n";
+  if (r.findings_dropped) o << "  ... and " << r.findings_dropped << " more findings\n";
+  if (r.sandbox.empty())
+    o << "  sandbox: none (stopped before one was made)\n";
+  else
+    o << "  sandbox: " << EscapePath(r.sandbox) << ", " << SandboxKindName(r.sandbox_kind) << " ("
+      << (r.sandbox_removed ? "removed" : "kept") << ")\n";
+  // Which protections were in force: every run says so (--json has each layer's details).
+  std::string enforced, missing;
+  for (const auto& l : r.isolation.records()) {
+    const std::string name(IsolationLayerName(l.layer));
+    if (l.state == LayerState::kEnforced) enforced += (enforced.empty() ? "" : ", ") + name;
+    else if (l.state == LayerState::kUnavailable) missing += "\n    " + name + ": " + l.detail;
+  }
+  if (!enforced.empty()) o << "  isolation enforced: " << enforced << "\n";
+  if (!missing.empty()) o << "  isolation NOT in force:" << missing << "\n";
+}
+
+int VerifyCommand(VerifyCommandOptions o, std::ostream& out, std::ostream& err) {
+  if (!o.checks_file.empty()) {
+    if (Status s = LoadChecksFile(o.checks_file, &o.verify.checks); !s.ok()) {
+      err << "verify: " << s.message() << "\n";
+      return ExitCodeOf(s);
+    }
+  }
+  WipeOrphans(o.verify.sandbox_parent, err);
+  o.verify.cancel = CancelOnSignals();
+  const VerifyReport report = RunVerifyIsolated(o.verify);
+  if (o.json) out << EncodeJson(report, 2) << "\n";
+  else PrintVerifyReport(report, out);
+  if (report.status == RunStatus::kAborted) err << "error: " << report.abort_status.message() << "\n";
+  return ExitCodeFor(report);
+}
+
+int ManifestCreateCommand(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+  struct stat st {};
+  if (stat(o.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return ManifestOfArchive(o, out, err);
+  return ManifestOfDirectory(o, out, err);
+}
+
+}  // namespace rp
