@@ -50,15 +50,16 @@ void MarkChains(const CopyConfig& copy, std::vector<RecoveryPoint>* points) {
 }
 
 void DiscoverDirectory(const CopyConfig& copy, const TimeZone& zone, CopyCatalog* cat, bool snapshots) {
-  const int dfd = open(copy.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
+  UniqueFd dfd(open(copy.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* dir = dfd ? fdopendir(dfd.get()) : nullptr;
+  if (!dir) {
     cat->online = false;
     cat->error = "cannot read " + copy.path + ": " + Errno(errno);
     return;
   }
+  dfd.Release();  // the DIR owns it now
   struct stat dst {};
-  if (fstat(dfd, &dst) == 0) cat->device = dst.st_dev;
-  DIR* dir = fdopendir(dfd);
+  if (fstat(dirfd(dir), &dst) == 0) cat->device = dst.st_dev;
   const NamePattern pattern(copy.pattern.empty() ? "*" : copy.pattern);
   // With a sidecar pattern every name is needed first (to look the sidecar up); otherwise one
   // pass over the directory, without copying the names.
@@ -146,7 +147,7 @@ void DiscoverBorg(const CopyConfig& copy, CopyCatalog* cat) {
     if (!base.empty()) RemoveTree(base);
     return;
   }
-  auto out = RunCapture({"borg", "list", "--json", copy.path}, access.env, 60, &error, access.secret_fd);
+  auto out = RunCapture({"borg", "list", "--json", copy.path}, access.env, 60, &error, access.secret.get());
   if (!base.empty()) RemoveTree(base);
   if (!out) {
     cat->online = false;
@@ -261,10 +262,6 @@ CopyCatalog DiscoverCopy(const CopyConfig& copy, const TimeZone& zone) {
   return cat;
 }
 
-RepoAccess::~RepoAccess() {
-  if (secret_fd >= 0) close(secret_fd);
-}
-
 bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* error, const std::string& borg_base) {
   const bool restic = copy.kind == CopyKind::kRestic;
   if (!restic) {
@@ -274,17 +271,16 @@ bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* 
   const std::string& file = restic ? copy.password_file : copy.passphrase_file;
   if (!file.empty()) {
     // restic reads the file itself; borg gets it as an inherited descriptor.
-    const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       *error = "cannot read the secret file " + file + ": " + Errno(errno);
       return false;
     }
     if (restic) {
-      close(fd);
       access->env.push_back("RESTIC_PASSWORD_FILE=" + file);
     } else {
-      access->secret_fd = fd;
-      access->env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(fd));
+      access->env.push_back("BORG_PASSPHRASE_FD=" + std::to_string(fd.get()));
+      access->secret = std::move(fd);
     }
     return true;
   }
@@ -310,35 +306,25 @@ std::vector<std::string> CommandEnvironment(const std::vector<std::string>& extr
 
 std::optional<std::string> RunCapture(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                                       double timeout_s, std::string* error, int pass_fd) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0) {
+  UniqueFd out_r, out_w, err_r, err_w;
+  if (!MakePipe(&out_r, &out_w) || !MakePipe(&err_r, &err_w)) {
     *error = "pipe: " + Errno(errno);
-    return std::nullopt;
-  }
-  if (pipe2(err, O_CLOEXEC) != 0) {
-    *error = "pipe: " + Errno(errno);
-    close(out[0]);
-    close(out[1]);
     return std::nullopt;
   }
   ChildSpec spec;
   spec.argv = argv;
   spec.env = CommandEnvironment(env);
   spec.search_path = true;
-  spec.stdout_fd = out[1];
-  spec.stderr_fd = err[1];
+  spec.stdout_fd = out_w.get();
+  spec.stderr_fd = err_w.get();
   spec.inherit_fd = pass_fd;
   const pid_t pid = StartChild(spec, error);
-  close(out[1]);
-  close(err[1]);
-  if (pid < 0) {
-    close(out[0]);
-    close(err[0]);
-    return std::nullopt;
-  }
+  out_w.Reset();
+  err_w.Reset();
+  if (pid < 0) return std::nullopt;
   CollectOptions co;
   co.timeout_s = timeout_s;
-  ChildOutput r = CollectChild(pid, out[0], err[0], co);
+  ChildOutput r = CollectChild(pid, out_r.Release(), err_r.Release(), co);
   if (r.timed_out) {
     *error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
     return std::nullopt;

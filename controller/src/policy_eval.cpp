@@ -1,3 +1,4 @@
+#include "rp/posix_io.h"
 #include "rp/policy_eval.h"
 
 #include <fcntl.h>
@@ -26,20 +27,16 @@ std::string CopyName(const CopyCatalog& c) {
 }
 
 std::optional<std::string> HashFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
   Hasher h(HashAlgo::kXxh128);
   std::vector<char> buf(1 << 20);
   for (;;) {
-    const ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      close(fd);
-      return std::nullopt;
-    }
+    const ssize_t n = ReadSome(fd.get(), buf.data(), buf.size());
+    if (n < 0) return std::nullopt;
     if (n == 0) break;
     h.Update(buf.data(), static_cast<size_t>(n));
   }
-  close(fd);
   return h.FinishHex();
 }
 

@@ -31,7 +31,7 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   spec.search_path = true;
   spec.stdout_path = fifo;
   spec.stderr_path = err_path;
-  spec.inherit_fd = d.access.secret_fd;
+  spec.inherit_fd = d.access.secret.get();
   return StartChild(spec, error);
 }
 
@@ -88,13 +88,12 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     if (waited) return;
     waited = true;
     // If the worker stopped early the dump may still wait for a reader: unblock and end it.
-    const int unblock = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const UniqueFd unblock(open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
     if (waitpid(pid, &status, WNOHANG) == 0) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
     }
-    if (unblock >= 0) close(unblock);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
     std::string err;
     if (FILE* f = std::fopen(err_path.c_str(), "r")) {
@@ -129,13 +128,12 @@ namespace {
 // (newc, crc, odc): what it restores to is at most that. Only the first block is read, by
 // this process, and only for its magic number.
 std::optional<uint64_t> UncompressedArchiveSize(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
   char head[512] = {};
-  const ssize_t n = pread(fd, head, sizeof head, 0);
+  const ssize_t n = pread(fd.get(), head, sizeof head, 0);
   struct stat st {};
-  const bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  close(fd);
+  const bool sized = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
   if (!sized || n < 6) return std::nullopt;
   const bool tar = n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
   const bool cpio = std::memcmp(head, "070701", 6) == 0 || std::memcmp(head, "070702", 6) == 0 ||

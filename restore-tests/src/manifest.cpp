@@ -243,8 +243,8 @@ ManifestParseResult ParseManifest(std::string_view text, std::string_view name,
 
 Status ScanManifestFile(const std::string& path, std::optional<HashAlgo> algo_hint,
                         const std::function<void(ManifestEntry&&)>& each, HashAlgo* algo) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Environment("cannot read manifest " + path + ": " + std::strerror(errno));
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::Environment("cannot read manifest " + path + ": " + std::strerror(errno));
   if (!algo_hint) algo_hint = AlgoHintFromFileName(path);
   LineParser parser(path, algo_hint);
   std::string buf;
@@ -258,8 +258,7 @@ Status ScanManifestFile(const std::string& path, std::optional<HashAlgo> algo_hi
     return true;
   };
   for (;;) {
-    const ssize_t n = read(fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadSome(fd.get(), chunk.data(), chunk.size());
     if (n < 0) {
       st = Status::Environment("cannot read manifest " + path + ": " + std::strerror(errno));
       break;
@@ -278,7 +277,6 @@ Status ScanManifestFile(const std::string& path, std::optional<HashAlgo> algo_hi
     if (!ok) break;
     buf.erase(0, pos);
   }
-  close(fd);
   if (st.ok() && parser.algo()) *algo = *parser.algo();
   return st;
 }

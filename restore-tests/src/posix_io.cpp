@@ -16,6 +16,23 @@ void UniqueFd::Reset(int fd) {
   fd_ = fd;
 }
 
+bool WriteToExistingFile(const std::string& path, std::string_view text) {
+  const UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return false;
+  int err = 0;
+  if (WriteAll(fd.get(), text, &err)) return true;
+  errno = err;
+  return false;
+}
+
+bool MakePipe(UniqueFd* read_end, UniqueFd* write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end->Reset(fds[0]);
+  write_end->Reset(fds[1]);
+  return true;
+}
+
 bool WriteAll(int fd, const void* data, size_t len, int* err) {
   const char* p = static_cast<const char*>(data);
   while (len > 0) {

@@ -15,6 +15,7 @@
 
 #include "rp/calendar.h"
 #include "rp/config.h"
+#include "rp/posix_io.h"
 
 namespace rp {
 
@@ -64,16 +65,12 @@ class NamePattern {
 CopyCatalog DiscoverCopy(const CopyConfig& copy, const TimeZone& zone);
 
 // What restic or borg needs to open a copy's repository: the secret from the file or the
-// environment variable the config names (never config text), and borg's settings. `secret_fd`
+// environment variable the config names (never config text), and borg's settings. `secret`
 // (borg's passphrase file) is owned and must be passed to the child. False with *error when
 // the secret cannot be had.
 struct RepoAccess {
   std::vector<std::string> env;
-  int secret_fd = -1;
-  RepoAccess() = default;
-  RepoAccess(const RepoAccess&) = delete;
-  RepoAccess& operator=(const RepoAccess&) = delete;
-  ~RepoAccess();
+  UniqueFd secret;  // borg's passphrase file, passed to the child
 };
 bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* error,
                        const std::string& borg_base = "");

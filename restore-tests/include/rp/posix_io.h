@@ -43,6 +43,13 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Writes `text` into the existing file at `path` (a /proc or cgroup control file): opened
+// write-only, never created or truncated. False with errno set.
+bool WriteToExistingFile(const std::string& path, std::string_view text);
+
+// A pipe, both ends close-on-exec. False with errno set.
+bool MakePipe(UniqueFd* read_end, UniqueFd* write_end);
+
 // Writes all `len` bytes, retrying short writes and EINTR. On failure returns false and
 // sets *err to errno.
 bool WriteAll(int fd, const void* data, size_t len, int* err);

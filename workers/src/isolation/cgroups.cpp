@@ -20,16 +20,6 @@ namespace {
 
 constexpr const char* kRoot = "/sys/fs/cgroup";
 
-bool WriteText(const std::string& path, const std::string& text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  int err = 0;
-  const bool ok = WriteAll(fd, text, &err);
-  close(fd);
-  if (!ok) errno = err;
-  return ok;
-}
-
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -115,7 +105,7 @@ WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_b
     std::string enable;
     if (v2_controllers.find("pids") != std::string::npos) enable += "+pids ";
     if (memory_bytes && v2_controllers.find("memory") != std::string::npos) enable += "+memory";
-    WriteText(root + "/cgroup.subtree_control", enable);
+    WriteToExistingFile(root + "/cgroup.subtree_control", enable);
     RemoveOrphans(root);
     const std::string dir = root + "/" + name;
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -133,7 +123,7 @@ WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_b
   }
   // Limits: a cgroup whose limit cannot be set is not used.
   if (!pids_group_.dir.empty()) {
-    if (WriteText(pids_group_.dir + "/pids.max", std::to_string(max_processes))) {
+    if (WriteToExistingFile(pids_group_.dir + "/pids.max", std::to_string(max_processes))) {
       pids_ = {IsolationLayer::kPidsCgroup, LayerState::kEnforced,
                "pids cgroup " + pids_group_.dir + " allows " + std::to_string(max_processes) +
                    " processes and threads for the worker and everything it starts"};
@@ -151,15 +141,15 @@ WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_b
     memory_group_.dir.clear();
   } else if (!memory_group_.dir.empty()) {
     const std::string limit = std::to_string(memory_bytes);
-    const bool set = v2_ ? WriteText(memory_group_.dir + "/memory.max", limit)
-                         : WriteText(memory_group_.dir + "/memory.limit_in_bytes", limit);
+    const bool set = v2_ ? WriteToExistingFile(memory_group_.dir + "/memory.max", limit)
+                         : WriteToExistingFile(memory_group_.dir + "/memory.limit_in_bytes", limit);
     if (set) {
       // No swap either, where the kernel accounts it; on v2, an OOM kill takes the whole group.
       if (v2_) {
-        WriteText(memory_group_.dir + "/memory.swap.max", "0");
-        WriteText(memory_group_.dir + "/memory.oom.group", "1");
+        WriteToExistingFile(memory_group_.dir + "/memory.swap.max", "0");
+        WriteToExistingFile(memory_group_.dir + "/memory.oom.group", "1");
       } else {
-        WriteText(memory_group_.dir + "/memory.memsw.limit_in_bytes", limit);
+        WriteToExistingFile(memory_group_.dir + "/memory.memsw.limit_in_bytes", limit);
       }
       memory_ = {IsolationLayer::kMemoryCgroup, LayerState::kEnforced,
                  "memory cgroup " + memory_group_.dir + " limits the worker and everything it starts to " + limit +
@@ -204,12 +194,8 @@ Status WorkerCgroups::Join(pid_t pid) {
   const std::string text = std::to_string(pid);
   for (const std::string* dir : {&pids_group_.dir, &memory_group_.dir}) {
     if (dir->empty() || (dir == &memory_group_.dir && *dir == pids_group_.dir)) continue;
-    const int fd = open((*dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    const ssize_t wrote = fd >= 0 ? write(fd, text.data(), text.size()) : -1;
-    const int err = wrote >= 0 && wrote != static_cast<ssize_t>(text.size()) ? EIO : errno;  // short write: no errno
-    if (fd >= 0) close(fd);
-    if (wrote != static_cast<ssize_t>(text.size()))
-      return Status::Environment("cannot move the worker into the cgroup " + *dir + ": " + std::strerror(err));
+    if (!WriteToExistingFile(*dir + "/cgroup.procs", text))
+      return Status::Environment("cannot move the worker into the cgroup " + *dir + ": " + std::strerror(errno));
   }
   return Status::Ok();
 }

@@ -361,13 +361,13 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   job.memory_cgroup = cgroups.memory();
   const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
 
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
+  UniqueFd job_r, job_w, lines_r, lines_w;  // the worker's stdin and stdout
   pid_t pid = -1;
   std::string error;
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) error = std::string("pipe: ") + std::strerror(errno);
-  else pid = StartWorker(binary, {in_pipe[0], out_pipe[1], run.sandbox.fd, run.manifest.fd(), run.inventory.fd()}, &error);
-  if (in_pipe[0] >= 0) close(in_pipe[0]);
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
+  if (!MakePipe(&job_r, &job_w) || !MakePipe(&lines_r, &lines_w)) error = std::string("pipe: ") + std::strerror(errno);
+  else pid = StartWorker(binary, {job_r.get(), lines_w.get(), run.sandbox.fd, run.manifest.fd(), run.inventory.fd()}, &error);
+  job_r.Reset();
+  lines_w.Reset();
   // The worker joins its cgroups before it reads its job, so before any of its code that could
   // fork runs. Moved from here, the migration (about 20 ms on a cgroup v1 hierarchy: the
   // kernel waits for an RCU grace period) overlaps the worker's exec and loading.
@@ -383,14 +383,12 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   if (pid < 0) {
     report.status = RunStatus::kAborted;
     report.abort_status = Status::Environment(error);
-    if (in_pipe[1] >= 0) close(in_pipe[1]);
-    if (out_pipe[0] >= 0) close(out_pipe[0]);
   } else {
-    WriteJob(in_pipe[1], detail::EncodeJob(job));
-    close(in_pipe[1]);
+    WriteJob(job_w.get(), detail::EncodeJob(job));
+    job_w.Reset();
     LineFollower lines(options);
-    const Stop stop = FollowWorker(pid, out_pipe[0], options, start + options.limits.max_seconds + kGraceSeconds, &lines);
-    close(out_pipe[0]);
+    const Stop stop = FollowWorker(pid, lines_r.get(), options, start + options.limits.max_seconds + kGraceSeconds, &lines);
+    lines_r.Reset();
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }

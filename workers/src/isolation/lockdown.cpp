@@ -47,15 +47,6 @@ struct PathBeneath {
   int32_t parent_fd;
 } __attribute__((packed));
 
-bool WriteProcFile(const char* path, const std::string& text) {
-  const int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  int err = 0;
-  const bool ok = WriteAll(fd, text, &err);
-  close(fd);
-  if (!ok) errno = err;
-  return ok;
-}
 
 class Layers {
  public:
@@ -115,9 +106,9 @@ bool Namespaces(Layers* layers, bool* have_mount_ns) {
   if (child > 0) WaitAndRelay(child);
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the waiter (its parent is outside this PID namespace)
   // Only our own ids are mapped: inside, uid 0 is this process's user, with no power outside.
-  if (!WriteProcFile("/proc/self/setgroups", "deny") ||
-      !WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
-      !WriteProcFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
+  if (!WriteToExistingFile("/proc/self/setgroups", "deny") ||
+      !WriteToExistingFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+      !WriteToExistingFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
     return NamespacesUnavailable(layers, "cannot write the user namespace's id maps: " + Errno(errno));
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return NamespacesUnavailable(layers, "cannot make the mount namespace private: " + Errno(errno));
@@ -175,17 +166,16 @@ bool DropCapabilities(Layers* layers) {
 }
 
 bool AddPathRule(int ruleset, const std::string& path, uint64_t dir_access, uint64_t file_access, std::string* why) {
-  const int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) {
     *why = "cannot open " + path + ": " + Errno(errno);
     return false;
   }
   struct stat st {};
-  fstat(fd, &st);
-  PathBeneath rule{S_ISDIR(st.st_mode) ? dir_access : file_access, fd};
+  fstat(fd.get(), &st);
+  PathBeneath rule{S_ISDIR(st.st_mode) ? dir_access : file_access, fd.get()};
   const long rc = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
   const int e = errno;
-  close(fd);
   if (rc != 0) {
     *why = "landlock_add_rule(" + path + "): " + Errno(e);
     return false;
@@ -377,11 +367,9 @@ LockdownResult Lockdown(const LockdownPlan& plan, int sandbox_fd) {
     // it look unreachable from here (getcwd fails in a check command): reopen the same
     // directory through this namespace's copy of the mount.
     struct stat a {}, b {};
-    const int fd = open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, &a) == 0 && fstat(sandbox_fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-      result.sandbox_fd = fd;
-    else if (fd >= 0)
-      close(fd);
+    UniqueFd fd(open(plan.sandbox_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd && fstat(fd.get(), &a) == 0 && fstat(sandbox_fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      result.sandbox_fd = fd.Release();  // the worker's for the rest of its life
   }
   if (!DropCapabilities(&layers)) return result;
   if (!Landlock(plan, result.sandbox_fd, &layers)) return result;

@@ -14,6 +14,7 @@
 #include <deque>
 #include <fstream>
 
+#include "rp/posix_io.h"
 #include "rp/path_text.h"
 #include "rp/subprocess.h"
 
@@ -82,15 +83,15 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
     out.message = "the command must be given as an absolute path";
     return out;
   }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  UniqueFd out_r, out_w;
+  if (!MakePipe(&out_r, &out_w)) {
     out.message = std::string("pipe: ") + std::strerror(errno);
     return out;
   }
   ChildSpec spec;
   spec.argv = c.argv;
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/nonexistent"};
-  spec.stdout_fd = fds[1];
+  spec.stdout_fd = out_w.get();
   spec.stderr_to_stdout = true;
   spec.cwd_fd = sandbox_fd;
   // Nothing else of the worker's reaches the command: not the sandbox descriptor, not the
@@ -99,16 +100,13 @@ CommandOutcome RunCommand(const ContentCheck& c, int sandbox_fd) {
   spec.own_process_group = true;
   spec.exec_failure_note = "restoreproof: cannot execute the check command\n";
   const pid_t pid = StartChild(spec, &out.message);
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    return out;
-  }
+  out_w.Reset();
+  if (pid < 0) return out;
   CollectOptions co;
   co.timeout_s = c.timeout_s;
   co.tail_bytes = 8192;
   co.kill_group = true;  // the command's process group; the PID namespace catches the rest
-  const ChildOutput child = CollectChild(pid, fds[0], -1, co);
+  const ChildOutput child = CollectChild(pid, out_r.Release(), -1, co);
   const std::string& tail = child.out;
   const bool timed_out = child.timed_out;
   const int status = child.status;

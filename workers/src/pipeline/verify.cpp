@@ -34,14 +34,13 @@ namespace {
 // Hashes a restored file as it is on disk now. False with *why set when it cannot be read.
 bool HashFromDisk(SandboxWriter* writer, const std::string& path, Hasher* hasher, std::vector<char>* buf,
                   std::string* hex, uint64_t* size, std::string* why) {
-  const int fd = writer->OpenForRead(path, why);
-  if (fd < 0) return false;
-  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // after syncfs: read from the device, not the cache
+  const UniqueFd fd(writer->OpenForRead(path, why));
+  if (!fd) return false;
+  posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);  // after syncfs: read from the device, not the cache
   uint64_t total = 0;
   bool ok = true;
   for (;;) {
-    const ssize_t n = read(fd, buf->data(), buf->size());
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadSome(fd.get(), buf->data(), buf->size());
     if (n < 0) {
       *why = std::strerror(errno);
       ok = false;
@@ -51,7 +50,6 @@ bool HashFromDisk(SandboxWriter* writer, const std::string& path, Hasher* hasher
     hasher->Update(buf->data(), static_cast<size_t>(n));
     total += static_cast<uint64_t>(n);
   }
-  close(fd);
   *hex = hasher->FinishHex();
   *size = total;
   return ok;

@@ -1,5 +1,7 @@
 #include "rp/sandbox.h"
 
+#include "rp/posix_io.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -215,17 +217,13 @@ Status WipeOrphanSandboxes(const std::string& parent, std::vector<std::string>* 
   Status result;
   for (const auto& n : names) {
     const std::string path = parent + "/" + n;
-    const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) continue;  // gone already, or not a directory we made
+    const UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) continue;  // gone already, or not a directory we made
     struct stat st {};
-    const bool young_new = n[0] == '.' && fstat(fd, &st) == 0 && st.st_mtime > time(nullptr) - 60;
+    const bool young_new = n[0] == '.' && fstat(fd.get(), &st) == 0 && st.st_mtime > time(nullptr) - 60;
     // A live run holds its sandbox's lock (the worker shares it): free means its run is dead.
-    if (young_new || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      close(fd);
-      continue;
-    }
-    Status s = RemoveTree(path);
-    close(fd);
+    if (young_new || flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    Status s = RemoveTree(path);  // under the lock, held until fd goes
     if (s.ok()) wiped->push_back(path);
     else if (result.ok()) result = s;
   }

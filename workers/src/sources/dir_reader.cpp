@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pipeline/entry_stream.h"
+#include "rp/posix_io.h"
 
 namespace rp::detail {
 namespace {
@@ -161,15 +162,15 @@ class DirReader {
     }
     Message m;
     m.header = std::move(h);
-    const int fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
+    const UniqueFd fd(openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
       m.end_of_entry = true;
       m.entry_damaged = true;
       Push(std::move(m));
       Report(FindingKind::kIoError, path, std::string("cannot open: ") + std::strerror(errno));
       return;
     }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     const uint64_t size = m.header->size.value_or(0);
     // One byte more than the file should hold, so a file that grew is noticed in one read.
     auto want = [&](uint64_t at) { return BufferFor(size >= at ? size - at + 1 : 1); };
@@ -177,9 +178,8 @@ class DirReader {
     uint64_t offset = 0;
     for (;;) {
       m.data.resize(m.data.capacity());
-      const ssize_t n = read(fd, m.data.data(), m.data.size());
+      const ssize_t n = ReadSome(fd.get(), m.data.data(), m.data.size());
       if (n < 0) {
-        if (errno == EINTR) continue;
         m.data.clear();
         m.end_of_entry = true;
         m.entry_damaged = true;
@@ -207,7 +207,6 @@ class DirReader {
         break;
       }
     }
-    close(fd);
   }
 
   const std::string root_;

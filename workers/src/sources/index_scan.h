@@ -35,7 +35,7 @@ enum class IndexCheck {
   kZipLocalHeader,       // no local header where the directory says, or past its bounds
   kZipName,              // local header and directory disagree: name
   kZipMethod,            // compression method
-  kZipEncryption,        // encryption flag
+  kZipFlags,             // general purpose flags disagree, or a version needed past the format's
   kZipCrc,               // CRC-32
   kZipSizes,             // compressed or uncompressed size
   kZipDataDescriptor,    // the data descriptor after the data disagrees with the directory

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "rp/path_text.h"
 
@@ -26,12 +27,18 @@ constexpr uint32_t kSaturated32 = 0xffffffff;
 constexpr uint32_t kSaturated16 = 0xffff;
 constexpr uint16_t kFlagEncrypted = 0x0001;
 constexpr uint16_t kFlagDescriptor = 0x0008;
-constexpr uint16_t kFlagMaskedLocal = 0x2000;  // central directory encryption: local values masked
+constexpr uint16_t kFlagMaskedLocal = 0x2000;
+constexpr unsigned kLastVersion = 63;  // APPNOTE 6.3  // central directory encryption: local values masked
 
 std::string Num(uint64_t v) { return std::to_string(v); }
 std::string Crc(uint32_t v) {
   char b[16];
   std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
+std::string Flags(uint16_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%04x", v);
   return b;
 }
 std::string Quoted(std::string_view name) { return "'" + EscapePath(name) + "'"; }
@@ -81,6 +88,7 @@ bool ApplyZip64(const std::string& extra, uint64_t* usize, uint64_t* csize, uint
 
 struct CentralEntry {
   uint64_t at = 0;  // offset of its central directory header
+  uint16_t version = 0;  // needed to extract
   uint16_t flags = 0;
   uint16_t method = 0;
   uint32_t crc = 0;
@@ -265,6 +273,7 @@ class ZipScan {
         complete = false;
         break;
       }
+      e.version = Le16(h + 6);
       e.flags = Le16(h + 8);
       e.method = Le16(h + 10);
       e.crc = Le32(h + 16);
@@ -345,10 +354,20 @@ class ZipScan {
     if (method != e.method)
       Corrupt(IndexCheck::kZipMethod, path, e.local,
               at + " says compression method " + Num(method) + ", the central directory says " + Num(e.method));
-    if ((flags ^ e.flags) & kFlagEncrypted)
-      Corrupt(IndexCheck::kZipEncryption, path, e.local,
-              at + ((flags & kFlagEncrypted) ? " says encrypted" : " says not encrypted") +
-                  ", the central directory says the opposite");
+    // The version needed to extract may differ (Info-ZIP's zip -fz puts 4.5 in a directory's
+    // local header, 1.0 in its directory entry); past 6.3, the format's last, it is damage.
+    for (const auto& [who, version, where] : {std::tuple{"the central directory header", e.version, e.at},
+                                              std::tuple{"the local header", Le16(h + 4), e.local}})
+      if ((version & 0xff) > kLastVersion)
+        Corrupt(IndexCheck::kZipFlags, path, where,
+                std::string(who) + " at offset " + Num(where) + " says version " + Num((version & 0xff) / 10) + "." +
+                    Num((version & 0xff) % 10) + " is needed to extract it; the format's last is 6.3");
+    // Bit 3 (a data descriptor follows the data) is left out: some writers set it in the local
+    // header alone, and what it changes is checked below.
+    if ((flags ^ e.flags) & ~kFlagDescriptor)
+      Corrupt(IndexCheck::kZipFlags, path, e.local,
+              at + " says general purpose flags " + Flags(flags) + ", the central directory says " + Flags(e.flags) +
+                  (((flags ^ e.flags) & kFlagEncrypted) ? " (one says encrypted, the other not)" : ""));
     std::string_view zip64;
     const bool local_zip64 = FindExtra(extra, 1, &zip64);
     if (csize == kSaturated32 || usize == kSaturated32) {
@@ -383,12 +402,14 @@ class ZipScan {
         Corrupt(IndexCheck::kZipSizes, path, e.local,
                 at + " says " + Num(csize) + " bytes compressed, " + Num(usize) +
                     " uncompressed; the central directory says " + Num(e.csize) + " and " + Num(e.usize));
-      const uint64_t len = CheckDescriptor(e, end, local_zip64);
-      if (len == 0) {
-        ordered_ = false;
-        return;
+      if (e.flags & kFlagDescriptor) {
+        const uint64_t len = CheckDescriptor(e, end, local_zip64);
+        if (len == 0) {
+          ordered_ = false;
+          return;
+        }
+        end += len;
       }
-      end += len;
     } else {
       if (crc != e.crc)
         Corrupt(IndexCheck::kZipCrc, path, e.local,

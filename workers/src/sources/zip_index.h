@@ -1,7 +1,7 @@
 // Internal: a zip's central directory checked against the file (PKWARE APPNOTE 6.3). The end
 // of central directory record (and the zip64 locator and end record) must be there and agree
 // with where the directory is and how many entries it holds; every directory entry must point
-// at a local header that agrees with it on name, method, encryption, CRC-32 and sizes (or whose
+// at a local header that agrees with it on name, flags, method, CRC-32 and sizes (or whose
 // data descriptor does), with the entries' data before the directory and, in a directory
 // listed in file order, neither overlapping nor hiding an unlisted local header between them.
 // The directory is streamed, one entry at a time; nothing is kept per entry.
