@@ -116,9 +116,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // So must any line of the worker's protocol.
   if (auto line = rp::detail::DecodeLine(text)) {
-    const std::string encoded = line->type == rp::detail::WorkerLine::Type::kResult    ? rp::detail::EncodeResultLine(line->result)
-                                : line->type == rp::detail::WorkerLine::Type::kFinding ? rp::detail::EncodeFindingLine(line->finding)
-                                                                                       : rp::detail::EncodeProgressLine(line->progress);
+    using Type = rp::detail::WorkerLine::Type;
+    const std::string encoded = line->type == Type::kResult      ? rp::detail::EncodeResultLine(line->result)
+                                : line->type == Type::kFinding   ? rp::detail::EncodeFindingLine(line->finding)
+                                : line->type == Type::kIsolation ? rp::detail::EncodeIsolationLine(line->isolation)
+                                                                 : rp::detail::EncodeProgressLine(line->progress);
     Check(rp::detail::DecodeLine(encoded).has_value());
   }
   return 0;

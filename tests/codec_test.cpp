@@ -274,6 +274,12 @@ TEST(WorkerProtocol, JobAndLinesRoundTrip) {
   EXPECT_EQ(line->progress.progress.current, p.progress.current);
   EXPECT_EQ(line->progress.phase, detail::RunPhase::kFinal);
   EXPECT_EQ(line->progress.cpu_s, 2.5);
+  IsolationRecords layers;
+  layers.Set(IsolationLayer::kLandlock, LayerState::kEnforced, "ABI 7");
+  line = detail::DecodeLine(detail::EncodeIsolationLine(layers));
+  ASSERT_TRUE(line);
+  ASSERT_EQ(line->type, detail::WorkerLine::Type::kIsolation);
+  EXPECT_EQ(line->isolation, layers);
   line = detail::DecodeLine(detail::EncodeFindingLine(SomeFinding(FindingKind::kCorrupt, "p")));
   ASSERT_TRUE(line);
   EXPECT_EQ(line->finding, SomeFinding(FindingKind::kCorrupt, "p"));

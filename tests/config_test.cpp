@@ -51,6 +51,10 @@ TEST(Config, TheDocumentedExampleIsValid) {
   EXPECT_EQ(r.config.targets[1].sandbox, SandboxKind::kAuto);
   EXPECT_FALSE(payroll.stall_timeout_s);
   EXPECT_EQ(r.config.targets[1].stall_timeout_s, std::optional<double>(1800.0));
+  EXPECT_EQ(r.config.targets[1].spin_timeout_s, std::optional<double>(120.0));
+  EXPECT_EQ(r.config.targets[1].memory_limit_bytes, std::optional<uint64_t>(2ull << 30));
+  EXPECT_FALSE(payroll.memory_limit_bytes);
+  EXPECT_EQ(r.config.appliance.zone.name(), "Europe/Stockholm");
   EXPECT_EQ(r.config.appliance.tmpfs_budget, 8ull << 30);
 }
 
@@ -165,6 +169,10 @@ INSTANTIATE_TEST_SUITE_P(
                    "auto, disk or tmpfs"},
         BrokenCase{"stall_timeout", "[[targets]]\nname = \"t\"\nstall_timeout = 600\n", 3, 17,
                    "targets[0].stall_timeout", "a duration string"},
+        BrokenCase{"memory_limit_too_small", "[[targets]]\nname = \"t\"\nmemory_limit = \"1M\"\n", 3, 16,
+                   "targets[0].memory_limit", "at least 64M"},
+        BrokenCase{"unknown_time_zone", "[appliance]\ntimezone = \"Europe/Atlantis\"\n", 2, 12, "appliance.timezone",
+                   "an IANA time zone"},
         BrokenCase{"tmpfs_budget_too_small", "[appliance]\ntmpfs_budget = \"10K\"\n", 2, 16, "appliance.tmpfs_budget",
                    "at least 64M"}),
     [](const auto& tpi) { return tpi.param.name; });

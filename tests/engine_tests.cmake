@@ -43,3 +43,6 @@ rp_add_gtest(codec_test codec_test.cpp)
 target_include_directories(codec_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
 rp_add_gtest(calendar_test calendar_test.cpp)
 target_link_libraries(calendar_test PRIVATE rp::controller)
+# The index checks before libarchive (zip central directory, 7z header, xar TOC, ISO, cab).
+rp_add_gtest(index_scan_test index_scan_test.cpp)
+target_include_directories(index_scan_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)

@@ -196,6 +196,98 @@ TEST(Limits, StallStopsLibarchiveSpinningOnNestedGzipFromAPipe) {
   ExpectStalled(r, 293);
 }
 
+// The spin watchdog: a worker that burns CPU without progress (libarchive's gzip reader
+// stacked on itself, above) is stopped after the spin limit, long before the stall limit,
+// which is for sources that deliver nothing at all.
+TEST(Limits, SpinStopsADecoderThatLoopsLongBeforeTheStallLimit) {
+  TempDir dir;
+  const std::string fifo = dir / "nested.tar.gz";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string input =
+      ReadFile(std::string(RP_SOURCE_DIR) + "/fuzz/regressions/verify/gzip-members-decoding-to-gzip-members");
+  auto o = Options(dir, fifo);
+  o.limits.max_spin_seconds = 2;
+  ASSERT_EQ(o.limits.max_stall_seconds, 600.0) << "the default stall limit";
+  VerifyReport r;
+  {
+    FifoFeeder feeder(fifo, input);
+    r = RunVerifyIsolated(o);
+  }
+  ExpectStoppedByLimit(r);
+  bool spin = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kLimitExceeded) {
+      spin = f.message.find("spin limit") != std::string::npos;
+      EXPECT_EQ(f.offset, 293) << f.message;
+    }
+  EXPECT_TRUE(spin) << Describe(r);
+  EXPECT_LT(r.duration_s, 10.0);
+}
+
+// A source that delivers nothing keeps the worker idle, not busy: the spin limit leaves it to
+// the stall limit.
+TEST(Limits, SpinLimitLeavesAnIdleWorkerToTheStallLimit) {
+  TempDir dir;
+  const std::string fifo = dir / "stuck.tar";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  auto o = Options(dir, fifo);
+  o.limits.max_spin_seconds = 1;
+  o.limits.max_stall_seconds = 3;
+  const VerifyReport r = RunVerifyIsolated(o);
+  close(writer);
+  ExpectStoppedByLimit(r);
+  bool stall = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kLimitExceeded) stall = f.message.find("stall limit") != std::string::npos;
+  EXPECT_TRUE(stall) << Describe(r);
+  EXPECT_GE(r.duration_s, 3.0);
+}
+
+// Memory: libarchive's ISO 9660 reader grows without bound on a loop of Rock Ridge
+// continuation entries (about 370 MB a second here). The kernel stops the worker at its limit,
+// through the memory cgroup, or without one through the address-space limit, and the finding
+// names the limit.
+void ExpectMemoryLimit(const VerifyReport& r, uint64_t limit) {
+  ExpectStoppedByLimit(r);
+  bool named = false;
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kLimitExceeded)
+      named = named || f.message.find("memory limit of " + std::to_string(limit) + " bytes") != std::string::npos;
+  EXPECT_TRUE(named) << Describe(r);
+  EXPECT_TRUE(PathsOf(r, FindingKind::kWorkerDied).empty()) << Describe(r);
+  EXPECT_LT(r.duration_s, 15.0);
+}
+
+TEST(Limits, MemoryLimitStopsAGrowingReaderThroughTheCgroup) {
+  TempDir dir;
+  auto o = Options(dir, std::string(RP_CORPUS_DIR) + "/libarchive/test_read_format_iso_rockridge_ce_loop.iso.Z");
+  o.limits.max_memory_bytes = 256u << 20;
+  const VerifyReport r = RunVerifyIsolated(o);
+  const IsolationRecord* memory = r.isolation.Find(IsolationLayer::kMemoryCgroup);
+  ASSERT_NE(memory, nullptr) << Describe(r);
+  if (memory->state != LayerState::kEnforced) GTEST_SKIP() << "no memory cgroup here: " << memory->detail;
+  ExpectMemoryLimit(r, 256u << 20);
+}
+
+TEST(Limits, MemoryLimitStopsAGrowingReaderThroughTheAddressSpaceWithoutCgroups) {
+  TempDir dir;
+  auto o = Options(dir, std::string(RP_CORPUS_DIR) + "/libarchive/test_read_format_iso_rockridge_ce_loop.iso.Z");
+  o.limits.max_memory_bytes = 512u << 20;
+  o.use_cgroups = false;
+  o.isolation = IsolationPolicy::kBestEffort;  // root without a pids cgroup is one layer short
+  const VerifyReport r = RunVerifyIsolated(o);
+  const IsolationRecord* memory = r.isolation.Find(IsolationLayer::kMemoryCgroup);
+  ASSERT_NE(memory, nullptr) << Describe(r);
+  EXPECT_EQ(memory->state, LayerState::kNotRequested);
+  const IsolationRecord* rlimits = r.isolation.Find(IsolationLayer::kRlimits);
+  ASSERT_NE(rlimits, nullptr);
+  EXPECT_NE(rlimits->detail.find("address space (the memory limit) " + std::to_string(512u << 20)), std::string::npos)
+      << rlimits->detail;
+  ExpectMemoryLimit(r, 512u << 20);
+}
+
 TEST(Limits, StallLimitLeavesASlowButMovingSourceAlone) {
   TempDir dir;
   std::vector<TreeEntry> e;

@@ -362,14 +362,23 @@ TEST(TargetSandbox, TheConfiguredKindIsWhereTheRestoreHappens) {
     EXPECT_TRUE(r.sandbox_removed);
     EXPECT_EQ(r.limits.max_stall_seconds, Limits{}.max_stall_seconds) << "the engine's default";
   }
-  // A target's stall_timeout reaches the run and its report.
+  // A target's stall, spin and memory limits reach the run and its report.
   target.stall_timeout_s = 1800;
+  target.spin_timeout_s = 90;
+  target.memory_limit_bytes = 3ull << 30;
   VerifyOptions vo;
   vo.worker_binary = RP_BINARY;
   ApplySandboxSettings(cfg, target, copy, tar, &vo);
   const VerifyReport r = VerifyRecoveryPoint(copy, tar, vo);
   EXPECT_EQ(r.status, RunStatus::kPassed);
   EXPECT_EQ(r.limits.max_stall_seconds, 1800.0);
+  EXPECT_EQ(r.limits.max_spin_seconds, 90.0);
+  EXPECT_EQ(r.limits.max_memory_bytes, 3ull << 30);
+  const IsolationRecord* memory = r.isolation.Find(IsolationLayer::kMemoryCgroup);
+  ASSERT_NE(memory, nullptr);
+  if (memory->state == LayerState::kEnforced) {
+    EXPECT_NE(memory->detail.find(std::to_string(3ull << 30)), std::string::npos) << memory->detail;
+  }
 }
 
 }  // namespace

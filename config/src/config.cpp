@@ -317,7 +317,7 @@ class Loader {
     }
     Unknown(*t,
             {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox",
-             "stall_timeout", "policy", "copies", "tests"},
+             "stall_timeout", "spin_timeout", "memory_limit", "policy", "copies", "tests"},
             path);
     if (auto v = String(*t, "name", path, true, &n)) {
       tc->name = *v;
@@ -388,6 +388,14 @@ class Loader {
       else Error(Get(*t, "sandbox"), path + ".sandbox", "auto, disk or tmpfs", Quote(*v));
     }
     if (auto d = Duration(*t, "stall_timeout", path)) tc->stall_timeout_s = *d;
+    if (auto d = Duration(*t, "spin_timeout", path)) tc->spin_timeout_s = *d;
+    if (auto v = String(*t, "memory_limit", path, false)) {
+      const auto sz = ParseByteSize(*v);
+      if (!sz || *sz < (64u << 20))
+        Error(Get(*t, "memory_limit"), path + ".memory_limit", "a size of at least 64M, like \"2G\"", Quote(*v));
+      else
+        tc->memory_limit_bytes = *sz;
+    }
     if (const toml::node* p = Get(*t, "policy")) {
       if (const toml::table* pt = p->as_table()) PolicyTable(*pt, path + ".policy", &tc->policy, false);
       else Error(p, path + ".policy", "a table of policy overrides", TypeName(*p));

@@ -152,6 +152,8 @@ void ApplySandboxSettings(const Config& config, const TargetConfig& target, cons
   if (copy.kind == CopyKind::kArchiveDir && !options->expected_bytes)
     options->expected_bytes = UncompressedArchiveSize(point.path);
   if (target.stall_timeout_s) options->limits.max_stall_seconds = *target.stall_timeout_s;
+  if (target.spin_timeout_s) options->limits.max_spin_seconds = *target.spin_timeout_s;
+  if (target.memory_limit_bytes) options->limits.max_memory_bytes = *target.memory_limit_bytes;
 }
 
 }  // namespace rp

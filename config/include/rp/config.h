@@ -95,6 +95,12 @@ struct TargetConfig {
   // Restore tests stop when reading the recovery point makes no progress for this long
   // (unset: the engine's default, 10 minutes). Raise it for repositories that take long to open.
   std::optional<double> stall_timeout_s;
+  // Restore tests stop sooner when the worker burns CPU without progress for this long (unset:
+  // the engine's default, 30 s): a decoder looping on a damaged archive.
+  std::optional<double> spin_timeout_s;
+  // Memory a restore test's worker may use, enforced by the kernel (unset: the engine's default,
+  // 1 GiB). A tmpfs sandbox comes on top.
+  std::optional<uint64_t> memory_limit_bytes;
   PolicyValues policy;  // the target's own overrides
   std::vector<CopyConfig> copies;
   std::vector<TestConfig> tests;

@@ -17,7 +17,8 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
 // A target's sandbox for restoring `point`: the appliance's sandbox directory and tmpfs budget,
 // the target's `sandbox` choice, and the restored size where the point itself shows it (an
 // uncompressed tar or cpio archive restores to at most its own size), so that `auto` can pick
-// a tmpfs. Other points' sizes are not known in advance: `auto` then means disk.
+// a tmpfs. Other points' sizes are not known in advance: `auto` then means disk. Also the
+// target's own stall, spin and memory limits, where it sets them.
 void ApplySandboxSettings(const Config& config, const TargetConfig& target, const CopyConfig& copy,
                           const RecoveryPoint& point, VerifyOptions* options);
 

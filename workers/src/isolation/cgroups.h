@@ -21,9 +21,10 @@ namespace rp::detail {
 
 class WorkerCgroups {
  public:
-  // Creates the cgroups with their limits (memory_bytes == 0: no memory cgroup; use == false:
-  // none at all, both recorded as not requested).
-  WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes);
+  // Creates the cgroups with their limits: the memory cgroup's is memory_bytes plus
+  // tmpfs_bytes, the pages of a sandbox in memory, which the kernel charges to the worker too
+  // (memory_bytes == 0: no memory cgroup; use == false: none at all, both not requested).
+  WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes, uint64_t tmpfs_bytes);
   ~WorkerCgroups();
   WorkerCgroups(const WorkerCgroups&) = delete;
   WorkerCgroups& operator=(const WorkerCgroups&) = delete;

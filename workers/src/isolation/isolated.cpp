@@ -111,11 +111,32 @@ bool ChooseTmpfs(const VerifyOptions& o, uint64_t* bytes, std::string* why) {
 
 // Moves descriptors to the numbers given, in a child before exec (no allocation: the parent
 // may have other threads). First out of the way, then into place.
-void PlaceFds(const int (&from)[5], const int (&to)[5]) {
-  int high[5];
-  for (int i = 0; i < 5; ++i) high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 20) : -1;
-  for (int i = 0; i < 5; ++i)
+void PlaceFds(const int (&from)[6], const int (&to)[6]) {
+  int high[6];
+  for (int i = 0; i < 6; ++i) high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 20) : -1;
+  for (int i = 0; i < 6; ++i)
     if (high[i] >= 0) dup2(high[i], to[i]);  // dup2 clears close-on-exec on `to`
+}
+
+// The last few lines of `text`, trimmed, for a message.
+std::string LastLines(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  size_t start = text.size();
+  for (int lines = 0; start > 0 && lines < 3; --start)
+    if (text[start - 1] == '\n') ++lines;
+  return text.substr(start == 0 ? 0 : start + 1);
+}
+
+// What a worker wrote on its stderr last: libraries' own complaints (libarchive prints a fatal
+// error there and exits), kept for the finding when the worker dies without a result.
+constexpr size_t kStderrTailBytes = 4096;
+
+// libarchive ends the process with "Out of memory" when an allocation inside it fails, which
+// under the address-space rlimit is the memory limit reached; the C library says "Cannot
+// allocate memory". No structured channel exists for either.
+bool SaysOutOfMemory(std::string_view err) {
+  return err.find("Out of memory") != std::string_view::npos ||
+         err.find("Cannot allocate memory") != std::string_view::npos;
 }
 
 constexpr size_t kMaxLineBytes = 256u << 20;  // a result with 100,000 findings is ~20 MiB
@@ -177,6 +198,7 @@ class LineFollower {
     auto line = detail::DecodeLine(text);
     if (!line) return;
     switch (line->type) {
+      case detail::WorkerLine::Type::kIsolation: isolation_ = std::move(line->isolation); break;
       case detail::WorkerLine::Type::kProgress: OnProgress(line->progress); break;
       case detail::WorkerLine::Type::kFinding: streamed_.Add(std::move(line->finding)); break;
       case detail::WorkerLine::Type::kResult: result_ = std::move(line->result); break;
@@ -199,6 +221,8 @@ class LineFollower {
   }
 
   const std::optional<VerifyReport>& result() const { return result_; }
+  // The layers the worker reported once locked down (empty if it died before).
+  const IsolationRecords& isolation() const { return isolation_; }
   VerifyReport& streamed() { return streamed_; }
   uint64_t worker_dropped() const { return last_.findings_dropped; }
   const detail::WorkerProgress& last() const { return last_; }
@@ -224,6 +248,7 @@ class LineFollower {
   const VerifyOptions& options_;
   VerifyReport streamed_;
   std::optional<VerifyReport> result_;
+  IsolationRecords isolation_;
   detail::WorkerProgress last_;
   double changed_at_ = -1;
   double cpu_at_change_ = 0;
@@ -256,11 +281,11 @@ std::string StopMessage(Stop stop, const VerifyOptions& o, const LineFollower& l
 }
 
 // Creates the worker with its descriptors in place; -1 with *error set.
-pid_t StartWorker(const std::string& binary, const int (&fds)[5], std::string* error) {
+pid_t StartWorker(const std::string& binary, const int (&fds)[6], std::string* error) {
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
-    PlaceFds(fds, {0, 1, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
+    PlaceFds(fds, {0, 1, 2, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
     if (getppid() != parent) _exit(127);
     char arg0[] = "restoreproof";
@@ -288,8 +313,10 @@ void WriteJob(int fd, const std::string& job) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-// Reads the worker's lines until it closes its end, stopping it when a watchdog says so.
-Stop FollowWorker(pid_t pid, int out_fd, const VerifyOptions& options, double deadline, LineFollower* lines) {
+// Reads the worker's lines until it closes its end, stopping it when a watchdog says so, and
+// keeps the tail of what it says on stderr.
+Stop FollowWorker(pid_t pid, int out_fd, int err_fd, const VerifyOptions& options, double deadline,
+                  LineFollower* lines, std::string* err_tail) {
   Stop stop = Stop::kNone;
   double term_sent_at = -1;
   std::string buf;
@@ -311,10 +338,20 @@ Stop FollowWorker(pid_t pid, int out_fd, const VerifyOptions& options, double de
       kill(pid, SIGKILL);
       break;
     }
-    pollfd p{out_fd, POLLIN, 0};
-    const int pr = poll(&p, 1, 200);
+    pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    const int pr = poll(p, err_fd >= 0 ? 2 : 1, 200);
     if (pr < 0 && errno == EINTR) continue;
     if (pr <= 0) continue;
+    if (err_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+      const ssize_t e = ReadSome(err_fd, chunk, sizeof chunk);
+      if (e > 0) {
+        err_tail->append(chunk, static_cast<size_t>(e));
+        if (err_tail->size() > kStderrTailBytes) err_tail->erase(0, err_tail->size() - kStderrTailBytes);
+      } else {
+        err_fd = -1;  // the worker closed it
+      }
+    }
+    if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
     const ssize_t n = read(out_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -355,19 +392,24 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   // Files in a tmpfs are charged to the memory cgroup of whoever writes them, and cannot be
   // reclaimed: a tmpfs sandbox's size, or the free space of a sandbox directory that is itself
   // on a tmpfs (/dev/shm, a /tmp in memory), comes on top of the memory limit.
-  detail::WorkerCgroups cgroups(options.use_cgroups, options.worker_processes,
-                                options.limits.max_memory_bytes + (job.tmpfs ? job.tmpfs_bytes : MemoryBackedBytes(run.sandbox.fd)));
+  detail::WorkerCgroups cgroups(options.use_cgroups, options.worker_processes, options.limits.max_memory_bytes,
+                                job.tmpfs ? job.tmpfs_bytes : MemoryBackedBytes(run.sandbox.fd));
   job.pids_cgroup = cgroups.pids();
   job.memory_cgroup = cgroups.memory();
   const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
 
-  UniqueFd job_r, job_w, lines_r, lines_w;  // the worker's stdin and stdout
+  UniqueFd job_r, job_w, lines_r, lines_w, err_r, err_w;  // the worker's stdin, stdout and stderr
   pid_t pid = -1;
   std::string error;
-  if (!MakePipe(&job_r, &job_w) || !MakePipe(&lines_r, &lines_w)) error = std::string("pipe: ") + std::strerror(errno);
-  else pid = StartWorker(binary, {job_r.get(), lines_w.get(), run.sandbox.fd, run.manifest.fd(), run.inventory.fd()}, &error);
+  if (!MakePipe(&job_r, &job_w) || !MakePipe(&lines_r, &lines_w) || !MakePipe(&err_r, &err_w))
+    error = std::string("pipe: ") + std::strerror(errno);
+  else
+    pid = StartWorker(binary,
+                      {job_r.get(), lines_w.get(), err_w.get(), run.sandbox.fd, run.manifest.fd(), run.inventory.fd()},
+                      &error);
   job_r.Reset();
   lines_w.Reset();
+  err_w.Reset();
   // The worker joins its cgroups before it reads its job, so before any of its code that could
   // fork runs. Moved from here, the migration (about 20 ms on a cgroup v1 hierarchy: the
   // kernel waits for an RCU grace period) overlaps the worker's exec and loading.
@@ -387,7 +429,9 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
     WriteJob(job_w.get(), detail::EncodeJob(job));
     job_w.Reset();
     LineFollower lines(options);
-    const Stop stop = FollowWorker(pid, lines_r.get(), options, start + options.limits.max_seconds + kGraceSeconds, &lines);
+    std::string err_tail;
+    const Stop stop = FollowWorker(pid, lines_r.get(), err_r.get(), options,
+                                   start + options.limits.max_seconds + kGraceSeconds, &lines, &err_tail);
     lines_r.Reset();
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
@@ -405,8 +449,13 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
       report.findings = std::move(streamed.findings);
       report.findings_dropped = streamed.findings_dropped + lines.worker_dropped();
       // The parent's own verdict is stored even when the worker's findings filled the cap.
-      const bool out_of_memory = (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL && cgroups.MemoryLimitKilled()) ||
-                                 (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == detail::kWorkerExitOutOfMemory);
+      // The memory limit: the cgroup's OOM kill, our own allocation failure, or a library's
+      // (libarchive exits on one) under the address-space limit.
+      const bool cgroup_memory = cgroups.memory().state == LayerState::kEnforced;
+      const bool out_of_memory =
+          (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL && cgroups.MemoryLimitKilled()) ||
+          (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == detail::kWorkerExitOutOfMemory) ||
+          (!cgroup_memory && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 && SaysOutOfMemory(err_tail));
       if (stop == Stop::kStalled || stop == Stop::kSpinning)
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
                                           StopMessage(stop, options, lines), static_cast<int64_t>(lines.last().source_bytes)});
@@ -418,13 +467,17 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
                                           "limit exceeded: memory limit of " + std::to_string(options.limits.max_memory_bytes) +
                                               " bytes reached; the worker was stopped (" +
-                                              (WIFEXITED(wstatus) ? "an allocation failed under its address-space limit"
-                                                                  : "by the kernel, at its memory cgroup's limit") +
+                                              (cgroup_memory ? "by the kernel, at its memory cgroup's limit"
+                                                             : "an allocation failed under its address-space limit") +
                                               ")",
                                           static_cast<int64_t>(lines.last().source_bytes)});
       else
-        report.findings.push_back(Finding{FindingKind::kWorkerDied, "", "the worker process " + DescribeExit(wstatus), -1});
+        report.findings.push_back(Finding{FindingKind::kWorkerDied, "",
+                                          "the worker process " + DescribeExit(wstatus) +
+                                              (err_tail.empty() ? "" : "; it said: " + LastLines(err_tail)),
+                                          -1});
       report.status = RunStatus::kFailed;
+      report.isolation = lines.isolation();
       report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
       report.isolation.Set(IsolationLayer::kPidsCgroup, cgroups.pids().state, cgroups.pids().detail);
       report.isolation.Set(IsolationLayer::kMemoryCgroup, cgroups.memory().state, cgroups.memory().detail);

@@ -134,6 +134,7 @@ int WorkerMain(int in_fd, int out_fd) {
   report.isolation = locked.layers;
   report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
   report.sandbox_kind = locked.tmpfs_mounted ? SandboxKind::kTmpfs : SandboxKind::kDisk;
+  out.Write(detail::EncodeIsolationLine(report.isolation));
   if (!locked.status.ok()) {
     report.status = RunStatus::kAborted;
     report.abort_status = locked.status;

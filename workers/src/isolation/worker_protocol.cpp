@@ -115,6 +115,10 @@ std::string EncodeProgressLine(const WorkerProgress& p) {
       .dump();
 }
 
+std::string EncodeIsolationLine(const IsolationRecords& layers) {
+  return json{{"type", "isolation"}, {"isolation", layers}}.dump();
+}
+
 std::string EncodeFindingLine(const Finding& f) { return json{{"type", "finding"}, {"finding", f}}.dump(); }
 
 std::string EncodeResultLine(const VerifyReport& r) { return json{{"type", "result"}, {"report", r}}.dump(); }
@@ -140,6 +144,9 @@ std::optional<WorkerLine> DecodeLine(std::string_view text) {
       p.phase = *phase;
       p.findings_dropped = NumOr<uint64_t>(j, "findings_dropped", 0);
       p.cpu_s = NumOr<double>(j, "cpu_s", 0);
+    } else if (type == "isolation") {
+      line.type = WorkerLine::Type::kIsolation;
+      line.isolation = j.at("isolation").get<IsolationRecords>();
     } else if (type == "finding") {
       line.type = WorkerLine::Type::kFinding;
       line.finding = j.at("finding").get<Finding>();

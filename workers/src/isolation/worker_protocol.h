@@ -57,14 +57,18 @@ struct WorkerProgress {
   double cpu_s = 0;                    // CPU time of all the worker's threads so far
 };
 
+// The layers in force, sent once the worker is locked down: the parent keeps them for a run
+// whose worker dies before its result.
+std::string EncodeIsolationLine(const IsolationRecords& layers);
 std::string EncodeProgressLine(const WorkerProgress& p);
 std::string EncodeFindingLine(const Finding& f);
 std::string EncodeResultLine(const VerifyReport& r);
 
 struct WorkerLine {
-  enum class Type { kProgress, kFinding, kResult };
+  enum class Type { kIsolation, kProgress, kFinding, kResult };
   Type type = Type::kProgress;
-  WorkerProgress progress;  // kProgress
+  IsolationRecords isolation;  // kIsolation
+  WorkerProgress progress;     // kProgress
   Finding finding;          // kFinding
   VerifyReport result;      // kResult
 };

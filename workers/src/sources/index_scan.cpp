@@ -35,14 +35,25 @@ void ScanIsoVolume(ScanSource& src, FindingList* out) {
   }
 }
 
-// Cabinet (MS-CAB): the header's cbCabinet, at 8, is the size of the whole cabinet file.
-void ScanCabSize(ScanSource& src, FindingList* out) {
-  unsigned char h[12];
+// Cabinet (MS-CAB): nothing in a cabinet's header or file list is checksummed (only the data
+// blocks are), so a flipped byte there passes libarchive. What can be checked: cbCabinet, at 8,
+// is the size of the whole cabinet file; the three reserved fields are zero; the version is
+// 1.3, the format's only one.
+void ScanCabHeader(ScanSource& src, FindingList* out) {
+  unsigned char h[26];
   if (!src.Read(0, sizeof h, h)) return;
+  for (const size_t at : {4u, 12u, 20u})
+    if (Le32(h + at) != 0)
+      out->Add(IndexProblem::kCorrupt, IndexCheck::kCabHeader, "", at,
+               "the cabinet header's reserved field at offset " + std::to_string(at) + " is not zero");
+  if (h[25] != 1 || h[24] != 3)
+    out->Add(IndexProblem::kCorrupt, IndexCheck::kCabHeader, "", 24,
+             "the cabinet header says format version " + std::to_string(h[25]) + "." + std::to_string(h[24]) +
+                 "; there is only 1.3");
   const uint64_t declared = Le32(h + 8);
   if (declared == src.size()) return;
   const bool cut = declared > src.size();
-  out->Add(cut ? IndexProblem::kTruncated : IndexProblem::kCorrupt, IndexCheck::kCabSize, "",
+  out->Add(cut ? IndexProblem::kTruncated : IndexProblem::kCorrupt, IndexCheck::kCabHeader, "",
            cut ? src.size() : declared,
            "the cabinet header says the cabinet is " + std::to_string(declared) + " bytes, the file has " +
                std::to_string(src.size()) + (cut ? ": it was cut short" : ""));
@@ -115,9 +126,9 @@ std::optional<IndexScan> ScanArchiveIndex(const ReadAt& read_at, uint64_t size, 
   } else if (Starts(head, got, "xar!")) {
     scan.format = "xar";
     ScanXarToc(src, &out);
-  } else if (Starts(head, got, std::string_view("MSCF\0\0\0\0", 8))) {
+  } else if (Starts(head, got, "MSCF")) {
     scan.format = "cab";
-    ScanCabSize(src, &out);
+    ScanCabHeader(src, &out);
   } else if (src.Read(32769, sizeof iso, iso) && std::memcmp(iso, "CD001", 5) == 0) {
     scan.format = "ISO 9660";
     ScanIsoVolume(src, &out);

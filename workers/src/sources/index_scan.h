@@ -3,7 +3,7 @@
 // reader and is content; it does not check a 7z start header's CRC; it loops for ever on a
 // xar TOC that gives a file two links. ScanArchiveIndex recognises the format by its signature
 // and returns typed findings (zip: zip_index.h, 7z: sevenzip_index.h, xar: xar_toc.h, and the
-// ISO 9660 volume and cab sizes here). Pure functions over a read-at callback, so tests and the
+// ISO 9660 volume size and cab header here). Pure functions over a read-at callback, so tests and the
 // fuzzer drive them from memory; thread-safe; memory bounded whatever the sizes declared.
 #pragma once
 
@@ -47,7 +47,7 @@ enum class IndexCheck {
   k7zPackedHeader,       // the compressed header does not decode cleanly to its size and CRC
   kXarDoubleLink,        // a file element with more than one link attribute
   kIsoVolumeSize,        // the image is shorter than its primary volume descriptor says
-  kCabSize,              // the cabinet's declared size differs from the file's
+  kCabHeader,            // the cabinet's declared size differs from the file's; reserved, version
   kMoreFindings,         // findings beyond the scan's cap, counted in this one
 };
 
