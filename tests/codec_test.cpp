@@ -107,7 +107,8 @@ VerifyReport FullReport() {
   r.bytes = 1ull << 33;
   r.source_bytes = 12345;
   for (auto kind : {FindingKind::kChecksumMismatch, FindingKind::kMissing, FindingKind::kUnexpected,
-                    FindingKind::kModeCleared, FindingKind::kCorrupt, FindingKind::kLimitExceeded})
+                    FindingKind::kModeCleared, FindingKind::kCheckPassed, FindingKind::kCorrupt,
+                    FindingKind::kLimitExceeded})
     r.findings.push_back(SomeFinding(kind, "a/" + std::string(FindingKindName(kind))));
   r.findings_dropped = 17;
   r.duration_s = 1.0 / 3.0;
@@ -129,7 +130,7 @@ TEST(Codec, VerifyReportRoundTripsEveryField) {
   EXPECT_EQ(j["mismatched"], json::array({"a/checksum-mismatch"}));
   EXPECT_EQ(j["missing"], json::array({"a/missing"}));
   EXPECT_EQ(j["unexpected"], json::array({"a/unexpected"}));
-  EXPECT_EQ(j["errors"].size(), 2u);  // corrupt and limit-exceeded; mode-cleared is a notice
+  EXPECT_EQ(j["errors"].size(), 2u);  // corrupt and limit-exceeded; mode-cleared and check-passed are notices
   EXPECT_EQ(j["status"], "failed");
 }
 

@@ -267,8 +267,9 @@ void to_json(json& j, const VerifyReport& r) {
       case FindingKind::kChecksumMismatch: mismatched.push_back(p); break;
       case FindingKind::kMissing: missing.push_back(p); break;
       case FindingKind::kUnexpected: unexpected.push_back(p); break;
-      case FindingKind::kModeCleared: break;
-      default: errors.push_back(json{{"path", p}, {"message", EscapePath(f.message)}, {"kind", FindingKindName(f.kind)}});
+      default:  // every other finding that fails the run; notices (mode-cleared, check-passed) are not errors
+        if (FindingFailsRun(f.kind))
+          errors.push_back(json{{"path", p}, {"message", EscapePath(f.message)}, {"kind", FindingKindName(f.kind)}});
     }
   }
   j["mismatched"] = mismatched;

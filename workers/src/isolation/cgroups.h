@@ -3,8 +3,10 @@
 // not hold for a worker whose user is root outside its namespace, so this is what stops a fork
 // bomb there) and a memory cgroup (resident memory, tmpfs pages and page cache together; the
 // kernel's OOM killer stops the worker at the limit). cgroup v1 (a hierarchy per controller)
-// and v2 (one hierarchy) alike; each cgroup is made beneath the calling process's own, so a
-// container's limits still hold. Either may be unavailable; the records say which and why.
+// and v2 (one hierarchy) alike. On v1 each cgroup is made beneath the calling process's own, so
+// a container's limits still hold; on v2 a cgroup's controllers reach only children of a cgroup
+// that holds no process itself, so the worker's is made beneath the hierarchy's root. Either may
+// be unavailable; the records say which and why.
 // One object per worker; not thread-safe; the destructor removes the cgroups, killing
 // whatever is left in them.
 #pragma once

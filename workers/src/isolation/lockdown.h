@@ -1,7 +1,8 @@
 // Internal: how a worker process locks itself down before it opens the source, one layer at a
 // time, in this order: no_new_privs, user + network (+ mount) namespaces, the tmpfs sandbox,
-// capabilities dropped, Landlock, seccomp, rlimits. Each layer is reported as "enforced: ..."
-// or unavailable with its reason; under the `require` policy an unavailable layer stops the run.
+// capabilities dropped, Landlock, seccomp, rlimits. Each layer is recorded (rp/isolation.h) as
+// enforced, with what exactly, or unavailable, with why; under the `require` policy an
+// unavailable layer stops the run.
 // Docs: docs/isolation.md. Called once, by the worker's main thread, before any other thread.
 #pragma once
 

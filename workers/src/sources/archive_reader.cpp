@@ -21,6 +21,7 @@
 #include "sources/mapped_source.h"
 #include "sources/name_locale.h"
 #include "sources/rar5_scan.h"
+#include "sources/sevenzip_names.h"
 #include "sources/tar_name_tap.h"
 #include "sources/zstd_source.h"
 #include "rp/path_text.h"
@@ -283,6 +284,21 @@ class ArchiveReader {
         Finish();
         return;
       }
+      // 7z names as stored, where libarchive's conversion would change them (NFC).
+      SevenZipNameLimits name_limits;
+      name_limits.max_files = ctx_->limits->max_entries;
+      sevenzip_names_ = ReadSevenZipNames(
+          [fd](uint64_t offset, size_t n, char* out) -> size_t {
+            size_t got = 0;
+            while (got < n) {
+              const ssize_t r = ReadSomeAt(fd, out + got, n - got, static_cast<off_t>(offset + got));
+              if (r <= 0) break;
+              got += static_cast<size_t>(r);
+            }
+            return got;
+          },
+          static_cast<uint64_t>(fst.st_size), name_limits);
+      if (!sevenzip_names_->available()) sevenzip_names_.reset();
     }
     // Every filter libarchive has, except its gzip reader for regular files: gzip there is
     // decoded above, and libarchive's own gzip filter, stacked on itself, spins for minutes on
@@ -468,6 +484,14 @@ class ArchiveReader {
       h.size = static_cast<uint64_t>(archive_entry_size(e));
     // RAR5 (rar5_): libarchive returns one entry per file header, in order.
     const bool rar5_encrypted = rar5_ && rar5_->Encrypted(rar5_entries_++, h.path);
+    // 7z: libarchive returns the header's files in order; where it changed a name, the stored one.
+    if (sevenzip_names_) {
+      std::string_view stored;
+      if (sevenzip_names_->Lookup(sevenzip_entries_++, &stored) == SevenZipNames::Name::kStored) {
+        h.path = stored;
+        h.name_unreadable = h.path.empty();
+      }
+    }
     h.encrypted = archive_entry_is_encrypted(e) != 0 || rar5_encrypted;
     h.sparse = archive_entry_sparse_count(e) > 0;
     const char* hl = archive_entry_hardlink(e);
@@ -780,6 +804,8 @@ class ArchiveReader {
   std::optional<Rar5Encryption> rar5_;  // a RAR5 source: what is encrypted in it
   bool last_rar5_encrypted_ = false;    // the last entry read is an encrypted RAR5 member
   uint64_t rar5_entries_ = 0;           // entries of a RAR5 source read so far
+  std::optional<SevenZipNames> sevenzip_names_;  // a 7z source: names libarchive changes
+  uint64_t sevenzip_entries_ = 0;                // entries of a 7z source read so far
 };
 
 }  // namespace
