@@ -3,12 +3,13 @@
 // that would hang libarchive, an ISO 9660 image or cab cut short. Real archives made here (zip,
 // 7zz, libarchive's writers) and zips written byte by byte for what no tool makes, then cut or
 // damaged; each test asserts the finding's kind, path and check, and fails without the check.
+#include "sources/index_scan.h"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
 
 #include "engine_support.h"
-#include "sources/index_scan.h"
 
 namespace rp::test {
 namespace {
@@ -36,9 +37,8 @@ std::string Describe(const IndexScan& s) {
 }
 
 bool Has(const IndexScan& s, IndexProblem problem, IndexCheck check, const std::string& path) {
-  return std::any_of(s.findings.begin(), s.findings.end(), [&](const IndexFinding& f) {
-    return f.problem == problem && f.check == check && f.path == path;
-  });
+  return std::any_of(s.findings.begin(), s.findings.end(),
+                     [&](const IndexFinding& f) { return f.problem == problem && f.check == check && f.path == path; });
 }
 
 uint16_t Get16(const std::string& b, size_t at) {
@@ -79,6 +79,13 @@ uint32_t Crc32(const std::string& s) {
 }
 
 bool HaveTool(const std::string& tool) { return RunShell("command -v " + tool + " >/dev/null") == 0; }
+
+TreeEntry Dir(const std::string& path) {
+  TreeEntry d;
+  d.kind = TreeEntry::Kind::kDirectory;
+  d.path = path;
+  return d;
+}
 
 // --- zip: where things are in a zip ---------------------------------------------------------
 
@@ -124,7 +131,7 @@ ZipEntryPlaces EntryOf(const std::string& zip, const std::string& name) {
 // Where the data of the extra field `id` of the directory header at `central` starts; 0 if none.
 size_t ExtraField(const std::string& zip, size_t central, uint16_t id) {
   const size_t n = Get16(zip, central + 28), x = Get16(zip, central + 30);
-  for (size_t at = central + 46 + n; at + 4 <= central + 46 + n + x; at += 4 + Get16(zip, at + 2))
+  for (size_t at = central + 46 + n; at + 4 <= central + 46 + n + x; at += 4u + Get16(zip, at + 2))
     if (Get16(zip, at) == id) return at + 4;
   return 0;
 }
@@ -134,16 +141,16 @@ size_t ExtraField(const std::string& zip, size_t central, uint16_t id) {
 struct ZipItem {
   std::string name;
   std::string data;
-  bool descriptor = false;      // sizes and CRC in a data descriptor after the data
-  bool descriptor_sig = true;   // ... with its optional signature
-  bool zip64 = false;           // zip64 extra fields, sizes and offset saturated
-  bool listed = true;           // in the central directory
+  bool descriptor = false;     // sizes and CRC in a data descriptor after the data
+  bool descriptor_sig = true;  // ... with its optional signature
+  bool zip64 = false;          // zip64 extra fields, sizes and offset saturated
+  bool listed = true;          // in the central directory
 };
 
 struct ZipLayout {
   std::string bytes;
-  std::vector<size_t> locals;   // offset of each item's local header
-  std::vector<size_t> centrals; // offset of each listed item's directory header
+  std::vector<size_t> locals;    // offset of each item's local header
+  std::vector<size_t> centrals;  // offset of each listed item's directory header
 };
 
 ZipLayout WriteZip(const std::vector<ZipItem>& items, bool zip64_end = false) {
@@ -156,25 +163,23 @@ ZipLayout WriteZip(const std::vector<ZipItem>& items, bool zip64_end = false) {
     const uint64_t size = it.data.size();
     const uint16_t flags = it.descriptor ? 0x0008 : 0;
     const uint16_t version = it.zip64 ? 45 : 20;
-    const std::string local_extra = it.zip64 ? Le(1, 2) + Le(16, 2) + Le(it.descriptor ? 0 : size, 8) +
-                                                   Le(it.descriptor ? 0 : size, 8)
-                                             : "";
+    const std::string local_extra =
+        it.zip64 ? Le(1, 2) + Le(16, 2) + Le(it.descriptor ? 0 : size, 8) + Le(it.descriptor ? 0 : size, 8) : "";
     const uint64_t local_size = it.zip64 ? 0xffffffff : (it.descriptor ? 0 : size);
     z.bytes += std::string("PK\x03\x04", 4) + Le(version, 2) + Le(flags, 2) + Le(0, 2) + Le(0, 2) + Le(0x21, 2) +
                Le(it.descriptor ? 0 : crc, 4) + Le(local_size, 4) + Le(local_size, 4) + Le(it.name.size(), 2) +
                Le(local_extra.size(), 2) + it.name + local_extra + it.data;
     if (it.descriptor)
-      z.bytes += (it.descriptor_sig ? std::string("PK\x07\x08", 4) : "") + Le(crc, 4) +
-                 Le(size, it.zip64 ? 8 : 4) + Le(size, it.zip64 ? 8 : 4);
+      z.bytes += (it.descriptor_sig ? std::string("PK\x07\x08", 4) : "") + Le(crc, 4) + Le(size, it.zip64 ? 8 : 4) +
+                 Le(size, it.zip64 ? 8 : 4);
     if (!it.listed) continue;
     ++listed;
-    const std::string extra =
-        it.zip64 ? Le(1, 2) + Le(24, 2) + Le(size, 8) + Le(size, 8) + Le(z.locals.back(), 8) : "";
+    const std::string extra = it.zip64 ? Le(1, 2) + Le(24, 2) + Le(size, 8) + Le(size, 8) + Le(z.locals.back(), 8) : "";
     z.centrals.push_back(directory.size());  // made absolute below
     directory += std::string("PK\x01\x02", 4) + Le(0x031e, 2) + Le(version, 2) + Le(flags, 2) + Le(0, 2) + Le(0, 2) +
-                 Le(0x21, 2) + Le(crc, 4) + Le(it.zip64 ? 0xffffffff : size, 4) +
-                 Le(it.zip64 ? 0xffffffff : size, 4) + Le(it.name.size(), 2) + Le(extra.size(), 2) + Le(0, 2) +
-                 Le(0, 2) + Le(0, 2) + Le(0, 4) + Le(it.zip64 ? 0xffffffff : z.locals.back(), 4) + it.name + extra;
+                 Le(0x21, 2) + Le(crc, 4) + Le(it.zip64 ? 0xffffffff : size, 4) + Le(it.zip64 ? 0xffffffff : size, 4) +
+                 Le(it.name.size(), 2) + Le(extra.size(), 2) + Le(0, 2) + Le(0, 2) + Le(0, 2) + Le(0, 4) +
+                 Le(it.zip64 ? 0xffffffff : z.locals.back(), 4) + it.name + extra;
   }
   const uint64_t directory_at = z.bytes.size();
   for (size_t& c : z.centrals) c += directory_at;
@@ -184,8 +189,8 @@ ZipLayout WriteZip(const std::vector<ZipItem>& items, bool zip64_end = false) {
     z.bytes += std::string("PK\x06\x06", 4) + Le(44, 8) + Le(0x031e, 2) + Le(45, 2) + Le(0, 4) + Le(0, 4) +
                Le(listed, 8) + Le(listed, 8) + Le(directory.size(), 8) + Le(directory_at, 8);
     z.bytes += std::string("PK\x06\x07", 4) + Le(0, 4) + Le(record_at, 8) + Le(1, 4);
-    z.bytes += std::string("PK\x05\x06", 4) + Le(0, 2) + Le(0, 2) + Le(0xffff, 2) + Le(0xffff, 2) +
-               Le(0xffffffff, 4) + Le(0xffffffff, 4) + Le(0, 2);
+    z.bytes += std::string("PK\x05\x06", 4) + Le(0, 2) + Le(0, 2) + Le(0xffff, 2) + Le(0xffff, 2) + Le(0xffffffff, 4) +
+               Le(0xffffffff, 4) + Le(0, 2);
   } else {
     z.bytes += std::string("PK\x05\x06", 4) + Le(0, 2) + Le(0, 2) + Le(listed, 2) + Le(listed, 2) +
                Le(directory.size(), 4) + Le(directory_at, 4) + Le(0, 2);
@@ -199,14 +204,15 @@ class ZipIndex : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!HaveTool("zip")) GTEST_SKIP() << "zip (Info-ZIP) is not installed";
-    entries_.push_back({TreeEntry::Kind::kDirectory, "tree"});
-    entries_.push_back({TreeEntry::Kind::kDirectory, "tree/emptydir"});
-    for (int d = 0; d < 6; ++d) entries_.push_back({TreeEntry::Kind::kDirectory, "tree/d" + std::to_string(d)});
+    entries_.push_back(Dir("tree"));
+    entries_.push_back(Dir("tree/emptydir"));
+    for (int d = 0; d < 6; ++d) entries_.push_back(Dir("tree/d" + std::to_string(d)));
     for (int i = 0; i < 300; ++i) {
       TreeEntry f;
       f.path = "tree/d" + std::to_string(i % 6) + "/f" + std::to_string(i) + ".txt";
-      f.size = static_cast<uint64_t>((i * 977) % 5000);
+      f.size = static_cast<uint64_t>(2000 + (i * 977) % 5000);
       f.seed = static_cast<uint64_t>(i);
+      f.compressible = i % 2 == 0;
       entries_.push_back(f);
     }
     ASSERT_TRUE(WriteTree(dir_.path(), entries_).ok());
@@ -250,7 +256,7 @@ TEST_F(ZipIndex, ACentralDirectoryCutInTheLastFewPercentIsTruncated) {
   for (const size_t cut : cuts) {
     const IndexScan s = Scan(zip.substr(0, cut));
     EXPECT_TRUE(Has(s, IndexProblem::kTruncated, IndexCheck::kZipEndRecord, "")) << "cut at " << cut << "\n"
-                                                                                   << Describe(s);
+                                                                                 << Describe(s);
   }
 }
 
@@ -264,8 +270,9 @@ TEST_F(ZipIndex, AnEndRecordOverwrittenIsMissing) {
 
 TEST_F(ZipIndex, AnEndRecordWhoseCommentIsCutIsTruncated) {
   std::string log;
-  ASSERT_EQ(RunShell("cd " + dir_.path() + " && zip -qr with-comment.zip tree && echo 'a comment of some length' | "
-                     "zip -qz with-comment.zip",
+  ASSERT_EQ(RunShell("cd " + dir_.path() +
+                         " && zip -qr with-comment.zip tree && echo 'a comment of some length' | "
+                         "zip -qz with-comment.zip",
                      &log),
             0)
       << log;
@@ -354,10 +361,17 @@ TEST_F(ZipIndex, Zip64RecordsAreReadAndChecked) {
   std::string bad = zip;
   Put64(&bad, record + 32, Get64(zip, record + 32) + 1);
   EXPECT_TRUE(Has(Scan(bad), IndexProblem::kCorrupt, IndexCheck::kZip64EndRecord, "")) << Describe(Scan(bad));
-  // The locator pointing elsewhere.
-  bad = zip;
-  Put64(&bad, p.end - 20 + 8, record - 8);
-  EXPECT_TRUE(Has(Scan(bad), IndexProblem::kCorrupt, IndexCheck::kZip64EndRecord, "")) << Describe(Scan(bad));
+  // The locator pointing elsewhere; the record without its signature; its length wrong.
+  for (const auto& [field, value] : {std::pair{p.end - 20 + 8, uint64_t{record - 8}}, std::pair{record, uint64_t{0}},
+                                     std::pair{record + 4, Get64(zip, record + 4) + 1}}) {
+    bad = zip;
+    if (field == record)
+      bad[record] = 'X';
+    else
+      Put64(&bad, field, value);
+    EXPECT_TRUE(Has(Scan(bad), IndexProblem::kCorrupt, IndexCheck::kZip64EndRecord, ""))
+        << field << Describe(Scan(bad));
+  }
   // The zip64 record's offset of the directory, which the end record leaves to it.
   bad = zip;
   Put64(&bad, record + 48, Get64(zip, record + 48) + 46);
@@ -465,8 +479,7 @@ TEST_F(ZipIndex, EveryCutHasAFindingAndEveryFlipAResult) {
       << log;
   const std::string zip = ReadFile(dir_ / "small.zip");
   ASSERT_TRUE(Scan(zip).findings.empty());
-  for (size_t n = 4; n < zip.size(); ++n)
-    EXPECT_FALSE(Scan(zip.substr(0, n)).findings.empty()) << "cut at " << n;
+  for (size_t n = 4; n < zip.size(); ++n) EXPECT_FALSE(Scan(zip.substr(0, n)).findings.empty()) << "cut at " << n;
   for (size_t i = 0; i < zip.size(); ++i) {
     std::string bad = zip;
     Flip(&bad, i);
@@ -500,7 +513,7 @@ class SevenZipIndex : public ::testing::Test {
       f.compressible = i % 3 != 0;
       entries_.push_back(f);
     }
-    entries_.push_back({TreeEntry::Kind::kDirectory, "t/empty"});
+    entries_.push_back(Dir("t/empty"));
     ASSERT_TRUE(WriteTree(dir_.path(), entries_).ok());
   }
 
@@ -535,7 +548,8 @@ TEST_F(SevenZipIndex, CutAtEveryPointOfItsLastFewPercentIsTruncated) {
     for (size_t cut = 1; cut < a.size() * 3 / 100; ++cut) {
       const IndexScan s = Scan(a.substr(0, a.size() - cut));
       ASSERT_TRUE(Has(s, IndexProblem::kTruncated, IndexCheck::k7zHeaderExtent, ""))
-          << options << " cut " << cut << "\n" << Describe(s);
+          << options << " cut " << cut << "\n"
+          << Describe(s);
     }
   }
 }
@@ -562,7 +576,7 @@ TEST_F(SevenZipIndex, AHeaderFlipIsCorrupt) {
       Flip(&bad, i);
       const IndexScan s = Scan(bad);
       ASSERT_TRUE(Has(s, IndexProblem::kCorrupt, IndexCheck::k7zHeaderCrc, "")) << options << " byte " << i << "\n"
-                                                                             << Describe(s);
+                                                                                << Describe(s);
     }
   }
 }
@@ -582,6 +596,36 @@ TEST_F(SevenZipIndex, TheEndOfACompressedHeaderIsChecked) {
     caught += s.findings.size();
   }
   EXPECT_GE(caught, 8u);
+}
+
+// The compressed header must use all of its packed bytes: one more, moved in between it and the
+// header with every offset, size and CRC made to agree, is damage (7-Zip refuses it too).
+TEST_F(SevenZipIndex, ACompressedHeaderWithPackedBytesLeftOverIsCorrupt) {
+  const std::string a = SevenZip();
+  const size_t header = HeaderOf(a);
+  const size_t length = static_cast<size_t>(Get64(a, 20));
+  std::string h = a.substr(header, length);
+  ASSERT_EQ(h.substr(0, 2), std::string("\x17\x06", 2));
+  auto number_length = [&](size_t at) {
+    size_t n = 1;
+    for (unsigned mask = 0x80; mask && (static_cast<unsigned char>(h[at]) & mask); mask >>= 1) ++n;
+    return n;
+  };
+  const size_t streams = 2 + number_length(2);  // after the pack position
+  ASSERT_EQ(h[streams], 1);
+  ASSERT_EQ(h[streams + 1], 0x09);
+  const size_t size = streams + 2;
+  ASSERT_EQ(number_length(size), 2u) << "a packed size of 128 bytes to 16 KiB";
+  const unsigned packed = (static_cast<unsigned char>(h[size]) & 0x3fu) << 8 | static_cast<unsigned char>(h[size + 1]);
+  ASSERT_LT(packed & 0xff, 0xffu);
+  h[size + 1] = static_cast<char>(h[size + 1] + 1);
+  std::string b = a.substr(0, header) + std::string(1, '\0') + h;
+  Put64(&b, 12, Get64(a, 12) + 1);
+  Put32(&b, 28, Crc32(h));
+  Put32(&b, 8, Crc32(b.substr(12, 20)));
+  const IndexScan s = Scan(b);
+  EXPECT_TRUE(Has(s, IndexProblem::kCorrupt, IndexCheck::k7zPackedHeader, "")) << Describe(s);
+  EXPECT_EQ(s.findings.size(), 1u) << Describe(s);
 }
 
 // --- xar -------------------------------------------------------------------------------------
@@ -618,7 +662,8 @@ std::string XarFile(const std::string& name, const std::string& inner) {
 }
 std::string Toc(const std::string& files) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- made by a test --><xar><toc>"
-         "<creation-time>2024-01-01T00:00:00</creation-time>" + files + "</toc></xar>";
+         "<creation-time>2024-01-01T00:00:00</creation-time>" +
+         files + "</toc></xar>";
 }
 
 TEST(XarToc, LibarchivesDoubleLinkArchiveIsRefusedBeforeLibarchiveReadsIt) {
@@ -633,7 +678,8 @@ TEST(XarToc, OneLinkAFileIsReadAndNestedFilesCountForThemselves) {
   const std::string one = "<type link=\"original\">hardlink</type>";
   const std::string other = "<type link=\"1\">hardlink</type>";
   // A directory with one link, holding a file with one link, and a file with one: no finding.
-  const std::string fine = Toc(XarFile("dir", one + "<mode>0755</mode>" + XarFile("inner", other)) + XarFile("x", other));
+  const std::string fine =
+      Toc(XarFile("dir", one + "<mode>0755</mode>" + XarFile("inner", other)) + XarFile("x", other));
   EXPECT_TRUE(Scan(Xar(fine)).findings.empty()) << Describe(Scan(Xar(fine)));
   EXPECT_FALSE(Scan(Xar(fine)).unreadable);
   // The nested file with two links (one on each of two types): only it.
@@ -679,7 +725,7 @@ TEST(XarToc, TheInflateStopsAtTheDeclaredLengthAndAtTheStreamsEnd) {
 
 TEST(IsoVolume, AnImageCutInItsPaddingIsTruncated) {
   TempDir dir;
-  std::vector<TreeEntry> entries{{TreeEntry::Kind::kDirectory, "d"}};
+  std::vector<TreeEntry> entries{Dir("d")};
   for (int i = 0; i < 5; ++i) {
     TreeEntry f;
     f.path = "d/f" + std::to_string(i);

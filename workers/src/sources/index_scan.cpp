@@ -89,8 +89,7 @@ bool ScanSource::Bytes(uint64_t offset, size_t n, std::string* out) {
   return Read(offset, n, out->data());
 }
 
-void FindingList::Add(IndexProblem problem, IndexCheck check, std::string path, uint64_t offset,
-                      std::string message) {
+void FindingList::Add(IndexProblem problem, IndexCheck check, std::string path, uint64_t offset, std::string message) {
   if (scan_->findings.size() >= kMaxIndexFindings) {
     if (dropped_++ == 0) dropped_offset_ = offset;
     return;
@@ -101,7 +100,8 @@ void FindingList::Add(IndexProblem problem, IndexCheck check, std::string path, 
 void FindingList::Close() {
   if (dropped_ == 0) return;
   scan_->findings.push_back(IndexFinding{IndexProblem::kCorrupt, IndexCheck::kMoreFindings, "", dropped_offset_,
-                                         std::to_string(dropped_) + " more disagreements in the archive's index, from offset " +
+                                         std::to_string(dropped_) +
+                                             " more disagreements in the archive's index, from offset " +
                                              std::to_string(dropped_offset_) + " on, not listed"});
   dropped_ = 0;
 }

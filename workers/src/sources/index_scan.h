@@ -27,28 +27,28 @@ enum class IndexProblem {
 
 // Which check found it (tests ask for it; the reader reports the kind, path and message).
 enum class IndexCheck {
-  kZipEndRecord,         // end-of-central-directory record missing, cut, or of a split archive
-  kZip64EndRecord,       // zip64 locator or end record missing or disagreeing with the EOCD
-  kZipDirectoryExtent,   // the directory's offset and size disagree with where it is
-  kZipEntryCount,        // the number of entries disagrees with the directory
-  kZipDirectoryEntry,    // a central directory header malformed or missing
-  kZipLocalHeader,       // no local header where the directory says, or past its bounds
-  kZipName,              // local header and directory disagree: name
-  kZipMethod,            // compression method
-  kZipFlags,             // general purpose flags disagree, or a version needed past the format's
-  kZipCrc,               // CRC-32
-  kZipSizes,             // compressed or uncompressed size
-  kZipDataDescriptor,    // the data descriptor after the data disagrees with the directory
-  kZipOverlap,           // an entry starts inside the one before it
-  kZipUnlisted,          // a local header the directory does not list
-  k7zStartHeader,        // the 32-byte start header: version, CRC
-  k7zHeaderExtent,       // the header lies (partly) past the end of the file
-  k7zHeaderCrc,          // the header's bytes disagree with the start header's CRC
-  k7zPackedHeader,       // the compressed header does not decode cleanly to its size and CRC
-  kXarDoubleLink,        // a file element with more than one link attribute
-  kIsoVolumeSize,        // the image is shorter than its primary volume descriptor says
-  kCabHeader,            // the cabinet's declared size differs from the file's; reserved, version
-  kMoreFindings,         // findings beyond the scan's cap, counted in this one
+  kZipEndRecord,        // end-of-central-directory record missing, cut, or of a split archive
+  kZip64EndRecord,      // zip64 locator or end record missing or disagreeing with the EOCD
+  kZipDirectoryExtent,  // the directory's offset and size disagree with where it is
+  kZipEntryCount,       // the number of entries disagrees with the directory
+  kZipDirectoryEntry,   // a central directory header malformed or missing
+  kZipLocalHeader,      // no local header where the directory says, or past its bounds
+  kZipName,             // local header and directory disagree: name
+  kZipMethod,           // compression method
+  kZipFlags,            // general purpose flags disagree, or a version needed past the format's
+  kZipCrc,              // CRC-32
+  kZipSizes,            // compressed or uncompressed size
+  kZipDataDescriptor,   // the data descriptor after the data disagrees with the directory
+  kZipOverlap,          // an entry starts inside the one before it
+  kZipUnlisted,         // a local header the directory does not list
+  k7zStartHeader,       // the 32-byte start header: version, CRC
+  k7zHeaderExtent,      // the header lies (partly) past the end of the file
+  k7zHeaderCrc,         // the header's bytes disagree with the start header's CRC
+  k7zPackedHeader,      // the compressed header does not decode cleanly to its size and CRC
+  kXarDoubleLink,       // a file element with more than one link attribute
+  kIsoVolumeSize,       // the image is shorter than its primary volume descriptor says
+  kCabHeader,           // the cabinet's declared size differs from the file's; reserved, version
+  kMoreFindings,        // findings beyond the scan's cap, counted in this one
 };
 
 struct IndexFinding {

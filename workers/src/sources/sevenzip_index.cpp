@@ -162,8 +162,8 @@ std::string DecodePacked(ScanSource& src, const PackedHeader& h, uint64_t at, bo
   lzma_filter filters[2] = {};
   filters[0].id = lzma1 ? LZMA_FILTER_LZMA1 : LZMA_FILTER_LZMA2;
   filters[1].id = LZMA_VLI_UNKNOWN;
-  if (lzma_properties_decode(&filters[0], nullptr, reinterpret_cast<const uint8_t*>(h.props.data()),
-                             h.props.size()) != LZMA_OK)
+  if (lzma_properties_decode(&filters[0], nullptr, reinterpret_cast<const uint8_t*>(h.props.data()), h.props.size()) !=
+      LZMA_OK)
     return "has coder properties that are not valid";
   std::unique_ptr<lzma_options_lzma, FreeOptions> options(static_cast<lzma_options_lzma*>(filters[0].options));
   // Nothing refers back further than the header's own length: a dictionary of that size
@@ -205,11 +205,10 @@ std::string DecodePacked(ScanSource& src, const PackedHeader& h, uint64_t at, bo
     if (produced > h.unpack_size) return "decodes to more than its declared " + Num(h.unpack_size) + " bytes";
     if (r == LZMA_STREAM_END) break;
     if (r == LZMA_MEM_ERROR || r == LZMA_MEMLIMIT_ERROR || r == LZMA_OPTIONS_ERROR) return "";
-    if (r == LZMA_BUF_ERROR)
-      return "ends after " + Num(produced) + " of its " + Num(h.unpack_size) + " bytes";
+    if (r == LZMA_BUF_ERROR) return "ends after " + Num(produced) + " of its " + Num(h.unpack_size) + " bytes";
     if (r != LZMA_OK)
-      return "does not decode: damaged data after " + Num(produced) + " of its " + Num(h.unpack_size) +
-             " bytes, " + Num(s.total_in) + " of its " + Num(h.pack_size) + " packed bytes read";
+      return "does not decode: damaged data after " + Num(produced) + " of its " + Num(h.unpack_size) + " bytes, " +
+             Num(s.total_in) + " of its " + Num(h.pack_size) + " packed bytes read";
   }
   if (s.total_in != h.pack_size)
     return "decodes completely from the first " + Num(s.total_in) + " of its " + Num(h.pack_size) + " packed bytes";
@@ -251,9 +250,9 @@ void Scan7zHeader(ScanSource& src, FindingList* out) {
     return;
   }
   if (s[6] != 0) {
-    out->Add(IndexProblem::kCorrupt, IndexCheck::k7zStartHeader, "", 6,
-             "the 7z start header says format version " + Num(s[6]) + "." + Num(s[7]) +
-                 "; there is only major version 0");
+    out->Add(
+        IndexProblem::kCorrupt, IndexCheck::k7zStartHeader, "", 6,
+        "the 7z start header says format version " + Num(s[6]) + "." + Num(s[7]) + "; there is only major version 0");
     return;
   }
   const uint32_t start_crc = Crc32(0, s + 12, 20);

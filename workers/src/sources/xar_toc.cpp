@@ -110,8 +110,21 @@ class TocReader {
 
  private:
   enum class State {
-    kText, kLt, kStartName, kInTag, kAttrName, kAfterAttrName, kBeforeValue, kValue, kSelfClose,
-    kEndTag, kBang, kComment, kCData, kDeclaration, kInstruction
+    kText,
+    kLt,
+    kStartName,
+    kInTag,
+    kAttrName,
+    kAfterAttrName,
+    kBeforeValue,
+    kValue,
+    kSelfClose,
+    kEndTag,
+    kBang,
+    kComment,
+    kCData,
+    kDeclaration,
+    kInstruction
   };
   struct Frame {
     bool file = false;          // a <file> element
@@ -139,8 +152,10 @@ class TocReader {
   void Step(char c) {
     switch (state_) {
       case State::kText:
-        if (c == '<') state_ = State::kLt;
-        else Text(c);
+        if (c == '<')
+          state_ = State::kLt;
+        else
+          Text(c);
         break;
       case State::kLt:
         if (c == '/') {
@@ -161,8 +176,10 @@ class TocReader {
         }
         break;
       case State::kStartName:
-        if (IsNameChar(c)) AddToken(&tag_, c);
-        else EndOfName(c);
+        if (IsNameChar(c))
+          AddToken(&tag_, c);
+        else
+          EndOfName(c);
         break;
       case State::kInTag:
         if (IsNameStart(c)) {
@@ -174,14 +191,20 @@ class TocReader {
         }
         break;
       case State::kAttrName:
-        if (IsNameChar(c)) AddToken(&attr_, c);
-        else if (IsSpace(c)) state_ = State::kAfterAttrName;
-        else if (c == '=') state_ = State::kBeforeValue;
-        else state_ = State::kText;
+        if (IsNameChar(c))
+          AddToken(&attr_, c);
+        else if (IsSpace(c))
+          state_ = State::kAfterAttrName;
+        else if (c == '=')
+          state_ = State::kBeforeValue;
+        else
+          state_ = State::kText;
         break;
       case State::kAfterAttrName:
-        if (c == '=') state_ = State::kBeforeValue;
-        else if (!IsSpace(c)) state_ = State::kText;
+        if (c == '=')
+          state_ = State::kBeforeValue;
+        else if (!IsSpace(c))
+          state_ = State::kText;
         break;
       case State::kBeforeValue:
         if (c == '"' || c == '\'') {
@@ -267,9 +290,12 @@ class TocReader {
 
   // <!DOCTYPE ...> and the like, with an internal subset in brackets.
   void Declaration(char c) {
-    if (c == '[') ++brackets_;
-    else if (c == ']' && brackets_ > 0) --brackets_;
-    else if (c == '>' && brackets_ == 0) state_ = State::kText;
+    if (c == '[')
+      ++brackets_;
+    else if (c == ']' && brackets_ > 0)
+      --brackets_;
+    else if (c == '>' && brackets_ == 0)
+      state_ = State::kText;
   }
 
   void Open() {
@@ -306,13 +332,13 @@ class TocReader {
   const uint64_t toc_at_;
   State state_ = State::kText;
   std::vector<Frame> stack_;
-  std::string tag_;    // local name of the element being opened
-  std::string attr_;   // local name of the attribute being read
+  std::string tag_;     // local name of the element being opened
+  std::string attr_;    // local name of the attribute being read
   uint64_t links_ = 0;  // link attributes of the element being opened
   char quote_ = '"';
   std::string bang_;  // what follows "<!", until it says comment, CDATA or declaration
   char prev_ = 0;
-  int dashes_ = 0;     // '-' in a comment, ']' in CDATA, just seen
+  int dashes_ = 0;  // '-' in a comment, ']' in CDATA, just seen
   int brackets_ = 0;
   bool too_deep_ = false;
 };

@@ -87,7 +87,7 @@ bool ApplyZip64(const std::string& extra, uint64_t* usize, uint64_t* csize, uint
 }
 
 struct CentralEntry {
-  uint64_t at = 0;  // offset of its central directory header
+  uint64_t at = 0;       // offset of its central directory header
   uint16_t version = 0;  // needed to extract
   uint16_t flags = 0;
   uint16_t method = 0;
@@ -162,9 +162,8 @@ class ZipScan {
       const uint64_t rec_size = Le64(r + 4);
       if (rec_size != loc_at - rec_at - 12)
         Corrupt(IndexCheck::kZip64EndRecord, "", rec_at,
-                "the zip64 end-of-central-directory record at offset " + Num(rec_at) + " says it is " +
-                    Num(rec_size) + " bytes long after its first 12, but the locator follows at offset " +
-                    Num(loc_at));
+                "the zip64 end-of-central-directory record at offset " + Num(rec_at) + " says it is " + Num(rec_size) +
+                    " bytes long after its first 12, but the locator follows at offset " + Num(loc_at));
       if (Le32(loc + 16) > 1)
         Corrupt(IndexCheck::kZip64EndRecord, "", loc_at,
                 "the zip64 locator says the archive is split into " + Num(Le32(loc + 16)) +
@@ -231,7 +230,7 @@ class ZipScan {
       dir_start_ = dir_end_;
       return true;
     }
-    Corrupt(IndexCheck::kZipDirectoryEntry, "", cd_offset_,
+    Corrupt(IndexCheck::kZipDirectoryEntry, "", end_at_,
             "no central directory header at offset " + Num(cd_offset_) + " nor at offset " +
                 Num(cd_size_ <= dir_end_ ? dir_end_ - cd_size_ : 0) + ": the directory cannot be read");
     return false;
@@ -302,8 +301,8 @@ class ZipScan {
     if (!complete) return;
     if (count != entries_)
       Corrupt(IndexCheck::kZipEntryCount, "", end_at_,
-              "the end-of-central-directory record says " + Num(entries_) + " entries, the central directory at offset " +
-                  Num(dir_start_) + " holds " + Num(count));
+              "the end-of-central-directory record says " + Num(entries_) +
+                  " entries, the central directory at offset " + Num(dir_start_) + " holds " + Num(count));
     if (ordered_) CheckGap(dir_start_);
   }
 
@@ -446,17 +445,17 @@ class ZipScan {
     const bool wide = wide_expected || e.csize >= kSaturated32 || e.usize >= kSaturated32;
     const size_t need = (sig ? 4u : 0u) + (wide ? 20u : 12u);
     if (got < need) {
-      Corrupt(IndexCheck::kZipDataDescriptor, e.name, at,
-              "the data descriptor at offset " + Num(at) + " runs into the central directory at offset " +
-                  Num(dir_start_));
+      Corrupt(
+          IndexCheck::kZipDataDescriptor, e.name, at,
+          "the data descriptor at offset " + Num(at) + " runs into the central directory at offset " + Num(dir_start_));
       return 0;
     }
     const unsigned char* p = d + (sig ? 4 : 0);
     Corrupt(IndexCheck::kZipDataDescriptor, e.name, at,
             "the data descriptor at offset " + Num(at) + " says CRC-32 " + Crc(Le32(p)) + ", " +
-                Num(wide ? Le64(p + 4) : Le32(p + 4)) + " bytes compressed, " +
-                Num(wide ? Le64(p + 12) : Le32(p + 8)) + " uncompressed; the central directory says " + Crc(e.crc) +
-                ", " + Num(e.csize) + " and " + Num(e.usize));
+                Num(wide ? Le64(p + 4) : Le32(p + 4)) + " bytes compressed, " + Num(wide ? Le64(p + 12) : Le32(p + 8)) +
+                " uncompressed; the central directory says " + Crc(e.crc) + ", " + Num(e.csize) + " and " +
+                Num(e.usize));
     return 0;
   }
 
