@@ -24,7 +24,7 @@ constexpr uint64_t kEntries = 1'000'000;
 
 IndexScan Scan(const std::string& bytes, uint64_t max_entries = kEntries) {
   const auto r = ScanArchiveIndex(bytes, max_entries);
-  return r ? *r : IndexScan{"(not scanned)", {}, false};
+  return r ? *r : IndexScan{"(not scanned)", {}, false, {}};
 }
 
 std::string Describe(const IndexScan& s) {
@@ -145,6 +145,7 @@ struct ZipItem {
   bool descriptor_sig = true;  // ... with its optional signature
   bool zip64 = false;          // zip64 extra fields, sizes and offset saturated
   bool listed = true;          // in the central directory
+  bool utf8 = false;           // the UTF-8 flag (bit 11)
 };
 
 struct ZipLayout {
@@ -161,7 +162,7 @@ ZipLayout WriteZip(const std::vector<ZipItem>& items, bool zip64_end = false) {
     z.locals.push_back(z.bytes.size());
     const uint32_t crc = Crc32(it.data);
     const uint64_t size = it.data.size();
-    const uint16_t flags = it.descriptor ? 0x0008 : 0;
+    const uint16_t flags = static_cast<uint16_t>((it.descriptor ? 0x0008 : 0) | (it.utf8 ? 0x0800 : 0));
     const uint16_t version = it.zip64 ? 45 : 20;
     const std::string local_extra =
         it.zip64 ? Le(1, 2) + Le(16, 2) + Le(it.descriptor ? 0 : size, 8) + Le(it.descriptor ? 0 : size, 8) : "";
@@ -440,6 +441,23 @@ TEST(ZipIndexWritten, AnEntryInsideTheOneBeforeItIsCorrupt) {
   Put32(&z.bytes, z.centrals[2] + 42, inside);
   const IndexScan s = Scan(z.bytes);
   EXPECT_TRUE(Has(s, IndexProblem::kCorrupt, IndexCheck::kZipOverlap, "c")) << Describe(s);
+}
+
+// libarchive NFC-normalises a name stored under the UTF-8 flag (and cannot convert one that is
+// not UTF-8): the scan keeps those names as stored, by their place in the directory, and only
+// those; a name without the flag is left alone (libarchive takes its bytes as they are).
+TEST(ZipIndexWritten, NamesLibarchiveWouldChangeAreKeptAsStoredByTheirPlace) {
+  const std::string nfd = "Lo\xcc\x88ner.txt", latin1 = "L\xf6ner.txt", nfc = "L\xc3\xb6ner.txt";
+  ZipItem plain{"plain.txt", "a"}, composed{nfc, "b"}, decomposed{nfd, "c"}, not_utf8{latin1, "d"}, unflagged{nfd + "2", "e"};
+  composed.utf8 = decomposed.utf8 = not_utf8.utf8 = true;
+  const ZipLayout z = WriteZip({plain, composed, decomposed, not_utf8, unflagged});
+  const IndexScan s = Scan(z.bytes);
+  EXPECT_TRUE(s.findings.empty()) << Describe(s);
+  ASSERT_EQ(s.stored_names.size(), 2u) << Describe(s);
+  EXPECT_EQ(s.stored_names[0].index, 2u);
+  EXPECT_EQ(s.stored_names[0].name, nfd);
+  EXPECT_EQ(s.stored_names[1].index, 3u);
+  EXPECT_EQ(s.stored_names[1].name, latin1);
 }
 
 TEST(ZipIndexWritten, AnEmptyZipHasNoFinding) {

@@ -380,6 +380,7 @@ class ArchiveReader {
       Push(std::move(m));
     }
     if (scan->unreadable) ctx_->format = scan->format;
+    if (!scan->stored_names.empty()) stored_names_ = std::move(scan->stored_names);
     return !scan->unreadable;
   }
 
@@ -490,6 +491,18 @@ class ArchiveReader {
       if (sevenzip_names_->Lookup(sevenzip_entries_++, &stored) == SevenZipNames::Name::kStored) {
         h.path = stored;
         h.name_unreadable = h.path.empty();
+      }
+    }
+    // zip: the same with the names its central directory stores under the UTF-8 flag. One that
+    // is not valid UTF-8 is what libarchive's warning (and its missing name) was about.
+    if (!stored_names_.empty()) {
+      const uint64_t index = zip_entries_++;
+      const auto it = std::lower_bound(stored_names_.begin(), stored_names_.end(), index,
+                                       [](const StoredName& n, uint64_t i) { return n.index < i; });
+      if (it != stored_names_.end() && it->index == index) {
+        h.path = it->name;
+        h.name_unreadable = h.path.empty();
+        *warning_explained = *warning_explained || !IsValidUtf8(it->name);
       }
     }
     h.encrypted = archive_entry_is_encrypted(e) != 0 || rar5_encrypted;
@@ -806,6 +819,8 @@ class ArchiveReader {
   uint64_t rar5_entries_ = 0;           // entries of a RAR5 source read so far
   std::optional<SevenZipNames> sevenzip_names_;  // a 7z source: names libarchive changes
   uint64_t sevenzip_entries_ = 0;                // entries of a 7z source read so far
+  std::vector<StoredName> stored_names_;         // a zip source: names libarchive changes
+  uint64_t zip_entries_ = 0;                     // entries of a zip source read so far
 };
 
 }  // namespace

@@ -119,7 +119,7 @@ std::optional<IndexScan> ScanArchiveIndex(const ReadAt& read_at, uint64_t size, 
       ((Starts(head, got, std::string_view("PK\x07\x08", 4)) || Starts(head, got, "PK00")) &&
        Starts(head, got, local, 4))) {
     scan.format = "zip";
-    ScanZipIndex(src, &out, max_entries);
+    ScanZipIndex(src, &out, max_entries, &scan.stored_names);
   } else if (Starts(head, got, std::string_view("7z\xbc\xaf\x27\x1c", 6))) {
     scan.format = "7z";
     Scan7zHeader(src, &out);

@@ -59,11 +59,23 @@ struct IndexFinding {
   std::string message;  // what disagrees with what, for a person
 };
 
+// A member name as the archive stores it, by the member's place (from 0) in the order
+// libarchive returns the members.
+struct StoredName {
+  uint64_t index = 0;
+  std::string name;
+};
+
 struct IndexScan {
   const char* format = "";  // "zip", "7z", "xar", "ISO 9660", "cab"
   std::vector<IndexFinding> findings;
   // libarchive must not be given this archive (it would never return): the findings say why.
   bool unreadable = false;
+  // zip: the names stored with the UTF-8 flag that libarchive would change on the way out
+  // (NFC, or not valid UTF-8: name_locale.h), ascending by index. libarchive's seekable reader
+  // returns the members by local header offset; the names are kept only when the directory
+  // lists them in that order (as zip tools write it), so that the index is the directory's.
+  std::vector<StoredName> stored_names;
 };
 
 // At most this many findings are kept; the rest are counted in a last kMoreFindings one.

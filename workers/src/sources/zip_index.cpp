@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "rp/path_text.h"
+#include "sources/name_locale.h"
 
 namespace rp::detail {
 namespace {
@@ -27,6 +28,7 @@ constexpr uint32_t kSaturated32 = 0xffffffff;
 constexpr uint32_t kSaturated16 = 0xffff;
 constexpr uint16_t kFlagEncrypted = 0x0001;
 constexpr uint16_t kFlagDescriptor = 0x0008;
+constexpr uint16_t kFlagUtf8 = 0x0800;  // the name (and comment) are UTF-8
 constexpr uint16_t kFlagMaskedLocal = 0x2000;
 constexpr unsigned kLastVersion = 63;  // APPNOTE 6.3  // central directory encryption: local values masked
 
@@ -101,12 +103,13 @@ struct CentralEntry {
 
 class ZipScan {
  public:
-  ZipScan(ScanSource& src, FindingList* out, uint64_t max_entries)
-      : dir_(src), local_(src.read_at(), src.size()), out_(out), max_entries_(max_entries) {}
+  ZipScan(ScanSource& src, FindingList* out, uint64_t max_entries, std::vector<StoredName>* names)
+      : dir_(src), local_(src.read_at(), src.size()), out_(out), max_entries_(max_entries), names_(names) {}
 
   void Run() {
     if (!FindEnd()) return;
     WalkDirectory();
+    if (!by_offset_) names_->clear();  // libarchive's order is not the directory's
   }
 
  private:
@@ -294,8 +297,10 @@ class ZipScan {
                 "the central directory header at offset " + Num(e.at) +
                     " leaves its sizes or offset to a zip64 extra field, and has none that holds them");
         ordered_ = false;
+        by_offset_ = false;
         continue;
       }
+      KeepName(e, count - 1);
       CheckEntry(e);
     }
     if (!complete) return;
@@ -304,6 +309,18 @@ class ZipScan {
               "the end-of-central-directory record says " + Num(entries_) +
                   " entries, the central directory at offset " + Num(dir_start_) + " holds " + Num(count));
     if (ordered_) CheckGap(dir_start_);
+  }
+
+  // libarchive converts a name stored with the UTF-8 flag and normalises it to NFC: the stored
+  // bytes are kept where that changes them, while the directory's local header offsets keep
+  // rising (libarchive returns the members in that order, and skips one whose offset repeats).
+  void KeepName(const CentralEntry& e, uint64_t index) {
+    if (index > 0 && e.local <= last_offset_) by_offset_ = false;
+    last_offset_ = e.local;
+    if (!by_offset_ || !(e.flags & kFlagUtf8) || !NfcMayChange(e.name)) return;
+    if (kept_bytes_ + e.name.size() > kMaxKeptNameBytes) return;  // the rest come NFC, as libarchive gives them
+    kept_bytes_ += e.name.size();
+    names_->push_back(StoredName{index, e.name});
   }
 
   // One directory entry against its local header (and data descriptor).
@@ -502,6 +519,11 @@ class ZipScan {
   uint64_t cd_size_ = 0;
   uint64_t cd_offset_ = 0;
   bool ordered_ = true;  // local headers so far in the directory's order
+  std::vector<StoredName>* names_;
+  bool by_offset_ = true;  // every local header offset so far above the one before
+  uint64_t last_offset_ = 0;
+  size_t kept_bytes_ = 0;
+  static constexpr size_t kMaxKeptNameBytes = 64u << 20;
   uint64_t prev_local_ = 0;
   uint64_t prev_end_ = 0;  // end of the last entry's data (and descriptor)
   std::string prev_name_;
@@ -509,6 +531,8 @@ class ZipScan {
 
 }  // namespace
 
-void ScanZipIndex(ScanSource& src, FindingList* out, uint64_t max_entries) { ZipScan(src, out, max_entries).Run(); }
+void ScanZipIndex(ScanSource& src, FindingList* out, uint64_t max_entries, std::vector<StoredName>* names) {
+  ZipScan(src, out, max_entries, names).Run();
+}
 
 }  // namespace rp::detail

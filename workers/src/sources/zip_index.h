@@ -16,6 +16,7 @@ namespace rp::detail {
 // For a file starting with a local header or an end record (an empty zip). Looks at no more
 // than `max_entries` directory entries (then stops without a finding: the reader's limit
 // speaks for itself).
-void ScanZipIndex(ScanSource& src, FindingList* out, uint64_t max_entries);
+// *names: the stored names libarchive would change (IndexScan::stored_names).
+void ScanZipIndex(ScanSource& src, FindingList* out, uint64_t max_entries, std::vector<StoredName>* names);
 
 }  // namespace rp::detail
