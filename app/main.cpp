@@ -22,6 +22,8 @@ namespace {
 constexpr int kExitUsage = 2;
 constexpr int kExitBug = 70;
 
+int ExitCodeOf(const rp::Status& s) { return s.code() == rp::Status::Code::kUsage ? kExitUsage : 3; }
+
 // The options every command shares.
 struct Global {
   std::string config_path = "/etc/restoreproof/restoreproof.toml";
@@ -88,14 +90,10 @@ void AddVerify(CLI::App& app, Global& g, Commands* commands) {
   AddParsed(cmd, "--algo", &v.algo, [](const std::string& s) { return std::optional(rp::ParseHashAlgo(s)); },
             kHashAlgo, "hash algorithm without a manifest: xxh128 (default), sha256, sha512, blake2b, xxh3, xxh64, xxh32");
   cmd->add_flag("--json", g.json, "print one JSON document on stdout");
-  cmd->add_option_function<std::string>(
-         "--isolation",
-         [&v](const std::string& s) {
-           v.isolation = s == "require" ? rp::IsolationPolicy::kRequire : rp::IsolationPolicy::kBestEffort;
-         },
-         "require (default): refuse to run when an isolation layer is unavailable; best-effort: run and record what "
-         "was missing")
-      ->check(CLI::IsMember({"require", "best-effort"}));
+  AddParsed(cmd, "--isolation", &v.isolation, [](const std::string& s) { return rp::ParseIsolationPolicy(s); },
+            CLI::IsMember({"require", "best-effort"}),
+            "require (default): refuse to run when an isolation layer is unavailable; best-effort: run and record "
+            "what was missing");
   AddParsed(cmd, "--sandbox-kind", &v.sandbox_kind, [](const std::string& s) { return rp::ParseSandboxKind(s); },
             CLI::IsMember({"auto", "disk", "tmpfs"}),
             "auto (default: tmpfs when --expected-size fits the memory budget), disk or tmpfs");
@@ -114,7 +112,7 @@ void AddVerify(CLI::App& app, Global& g, Commands* commands) {
     if (sandbox->empty()) {
       if (rp::Status s = rp::DefaultSandboxParent(g.config_path, g.config_named(), &o->verify.sandbox_parent); !s.ok()) {
         std::cerr << "verify: " << s.message() << "\n";
-        return kExitUsage;
+        return ExitCodeOf(s);
       }
     }
     return rp::VerifyCommand(*o, std::cout, std::cerr);
@@ -133,7 +131,7 @@ void AddManifest(CLI::App& app, Global& g, Commands* commands) {
   commands->emplace_back(cmd, [o, &g] {
     if (rp::Status s = rp::DefaultSandboxParent(g.config_path, g.config_named(), &o->sandbox_parent); !s.ok()) {
       std::cerr << "manifest create: " << s.message() << "\n";
-      return kExitUsage;
+      return ExitCodeOf(s);
     }
     return rp::ManifestCreateCommand(*o, std::cout, std::cerr);
   });

@@ -34,6 +34,12 @@ TEST(Codec, FindingRoundTripsWithRawBytesInItsPath) {
   no_offset.offset = -1;
   EXPECT_EQ(RoundTrip(no_offset), no_offset);
   EXPECT_FALSE(json(no_offset).contains("offset"));
+  EXPECT_FALSE(json(no_offset).contains("limit"));
+  for (int i = 0; i <= static_cast<int>(LimitKind::kSandboxSize); ++i) {
+    const Finding limited(FindingKind::kLimitExceeded, "", "limit exceeded", -1, static_cast<LimitKind>(i));
+    EXPECT_EQ(RoundTrip(limited), limited) << i;
+    EXPECT_EQ(ParseLimitKind(LimitKindName(static_cast<LimitKind>(i))), static_cast<LimitKind>(i));
+  }
 }
 
 TEST(Codec, LimitsRoundTrip) {

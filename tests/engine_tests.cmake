@@ -46,3 +46,6 @@ target_link_libraries(calendar_test PRIVATE rp::controller)
 # The index checks before libarchive (zip central directory, 7z header, xar TOC, ISO, cab).
 rp_add_gtest(index_scan_test index_scan_test.cpp)
 target_include_directories(index_scan_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+rp_add_gtest(tar_name_tap_test tar_name_tap_test.cpp)
+target_include_directories(tar_name_tap_test PRIVATE ${PROJECT_SOURCE_DIR}/workers/src)
+target_link_libraries(tar_name_tap_test PRIVATE PkgConfig::LIBARCHIVE)

@@ -455,6 +455,33 @@ TEST(Worker, NumbersOfTheWrongKindInAJobOrAReportAreRefused) {
   EXPECT_FALSE(DecodeJson(text, "report", &back).ok());
 }
 
+// The worker has parsed hostile bytes: its result is its word, not the evidence. A worker that
+// claims to have passed after streaming a failing finding, and reports other limits and
+// protections than the parent set up, does not get its way.
+TEST(Worker, ItsResultCannotHideAFindingOrMisstateLimitsAndCgroups) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  VerifyReport lie;
+  lie.status = RunStatus::kPassed;
+  lie.source = "/somewhere/else.tar";
+  lie.limits.max_memory_bytes = 1;
+  lie.isolation.Set(IsolationLayer::kMemoryCgroup, LayerState::kEnforced, "a lie");
+  const Finding hidden(FindingKind::kChecksumMismatch, "data/a", "streamed, then left out of the result");
+  WriteFile(dir / "lines", detail::EncodeFindingLine(hidden) + "\n" + detail::EncodeResultLine(lie) + "\n");
+  WriteFile(dir / "fake-worker", "#!/bin/sh\ncat > /dev/null\ncat " + dir / "lines" + "\n");
+  ASSERT_EQ(chmod((dir / "fake-worker").c_str(), 0755), 0);
+  auto o = Options(dir, dir / "a.tar");
+  o.worker_binary = dir / "fake-worker";
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  EXPECT_EQ(PathsOf(r, FindingKind::kChecksumMismatch), std::vector<std::string>{"data/a"});
+  EXPECT_EQ(r.limits, o.limits);
+  EXPECT_EQ(r.source, o.source);
+  const IsolationRecord* memory = r.isolation.Find(IsolationLayer::kMemoryCgroup);
+  ASSERT_NE(memory, nullptr);
+  EXPECT_NE(memory->detail, "a lie");
+}
+
 TEST(Worker, ACallerCanFailTheRunBeforeItsOutputsArePublished) {
   TempDir dir;
   ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());

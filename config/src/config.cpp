@@ -1,5 +1,6 @@
 #include "rp/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -464,7 +465,8 @@ class Loader {
       const toml::node* a = root.get("appliance");
       const toml::node* at = a && a->as_table() ? a->as_table()->get("timezone") : nullptr;
       Error(at, "appliance.timezone", "an IANA time zone of the system's tz database, such as \"Europe/Stockholm\"",
-            Quote(cfg->appliance.timezone));
+            Quote(cfg->appliance.timezone) +
+                (at ? "" : " (the default, which this machine's tz database lacks: is tzdata installed?)"));
     }
     if (const toml::node* p = root.get("policy")) {
       if (const toml::table* pt = p->as_table()) {
@@ -561,29 +563,7 @@ Policy Config::PolicyFor(const TargetConfig& t) const {
   return p;
 }
 
-std::optional<double> ParseConfigDuration(std::string_view text) {
-  if (text.size() < 2) return std::nullopt;
-  const char unit = text.back();
-  double mult = 0;
-  switch (unit) {
-    case 's': mult = 1; break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    case 'w': mult = 7 * 86400; break;
-    default: return std::nullopt;
-  }
-  const std::string num(text.substr(0, text.size() - 1));
-  if (num.find_first_not_of("0123456789.") != std::string::npos || num.front() == '.') return std::nullopt;
-  try {
-    size_t used = 0;
-    const double v = std::stod(num, &used);
-    if (used != num.size() || !std::isfinite(v)) return std::nullopt;
-    return v * mult;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
+std::optional<double> ParseConfigDuration(std::string_view text) { return ParseDurationWithUnit(text); }
 
 ConfigResult ParseConfig(std::string_view text, const std::string& file_name) {
   ConfigResult result;
@@ -629,7 +609,15 @@ std::string FormatConfigErrors(const ConfigResult& r) {
 
 Status DefaultSandboxParent(const std::string& config_path, bool config_named, std::string* parent) {
   if (!config_named && access(config_path.c_str(), F_OK) != 0) {
-    *parent = TempDirectory() + "/restoreproof-sandboxes";
+    // A directory under a shared temporary directory: ours and private, or not used at all.
+    const std::string dir = TempDirectory() + "/restoreproof-sandboxes";
+    mkdir(dir.c_str(), 0700);
+    struct stat st {};
+    if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+      return Status::Environment(dir + " is not a private directory of this user (it must be a directory owned by uid " +
+                                 std::to_string(geteuid()) + " with mode 0700): remove it, or name a sandbox "
+                                 "directory with --sandbox or a configuration file");
+    *parent = dir;
     return Status::Ok();
   }
   const ConfigResult r = LoadConfigFile(config_path);

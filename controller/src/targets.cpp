@@ -21,10 +21,11 @@ std::string TimeText(int64_t utc, const TimeZone& zone) {
 int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
   const ConfigResult r = LoadConfigFile(path);
   if (json) {
-    nlohmann::json j{{"file", path}, {"valid", r.errors.empty()}, {"targets", r.config.targets.size()}};
+    nlohmann::json j{{"file", EscapePath(path)}, {"valid", r.errors.empty()}, {"targets", r.config.targets.size()}};
     nlohmann::json errs = nlohmann::json::array();
     for (const auto& e : r.errors)
-      errs.push_back({{"line", e.line}, {"column", e.column}, {"key", e.key}, {"expected", e.expected}, {"found", e.found}});
+      errs.push_back({{"line", e.line}, {"column", e.column}, {"key", EscapePath(e.key)}, {"expected", EscapePath(e.expected)},
+                      {"found", EscapePath(e.found)}});
     j["errors"] = errs;
     out << j.dump(2) << "\n";
   } else {

@@ -40,6 +40,7 @@ E Enum(const json& v, std::optional<E> (*parse)(std::string_view), const char* w
 void to_json(json& j, const Finding& f) {
   j = json{{"kind", FindingKindName(f.kind)}, {"path", EscapePath(f.path)}, {"message", EscapePath(f.message)}};
   if (f.offset >= 0) j["offset"] = f.offset;
+  if (f.limit) j["limit"] = LimitKindName(*f.limit);
 }
 
 void from_json(const json& j, Finding& f) {
@@ -47,6 +48,8 @@ void from_json(const json& j, Finding& f) {
   f.path = Raw(j.at("path"));
   f.message = Raw(j.at("message"));
   f.offset = NumOr<int64_t>(j, "offset", -1);
+  f.limit.reset();
+  if (j.contains("limit")) f.limit = Enum(j.at("limit"), &ParseLimitKind, "limit");
 }
 
 void to_json(json& j, const Limits& l) {

@@ -28,7 +28,32 @@ constexpr std::array<std::pair<FindingKind, std::string_view>, 17> kKinds{{
     {FindingKind::kCheckFailed, "check-failed"},
 }};
 
+constexpr std::array<std::pair<LimitKind, std::string_view>, 10> kLimits{{
+    {LimitKind::kWallTime, "wall-time"},
+    {LimitKind::kStall, "stall"},
+    {LimitKind::kSpin, "spin"},
+    {LimitKind::kMemory, "memory"},
+    {LimitKind::kTotalBytes, "total-bytes"},
+    {LimitKind::kEntries, "entries"},
+    {LimitKind::kFileSize, "file-size"},
+    {LimitKind::kDepth, "depth"},
+    {LimitKind::kRatio, "ratio"},
+    {LimitKind::kSandboxSize, "sandbox-size"},
+}};
+
 }  // namespace
+
+std::string_view LimitKindName(LimitKind kind) {
+  for (const auto& [k, n] : kLimits)
+    if (k == kind) return n;
+  return "unknown";
+}
+
+std::optional<LimitKind> ParseLimitKind(std::string_view name) {
+  for (const auto& [k, n] : kLimits)
+    if (n == name) return k;
+  return std::nullopt;
+}
 
 std::string_view FindingKindName(FindingKind kind) {
   for (const auto& [k, n] : kKinds)

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rp/hash.h"
@@ -40,11 +41,32 @@ std::optional<FindingKind> ParseFindingKind(std::string_view name);
 // Notices are reported but do not fail the run.
 bool FindingFailsRun(FindingKind kind);
 
+// Which safety limit a limit-exceeded finding is about.
+enum class LimitKind {
+  kWallTime,     // max_seconds
+  kStall,        // max_stall_seconds: no progress at all
+  kSpin,         // max_spin_seconds: no progress while burning CPU
+  kMemory,       // max_memory_bytes
+  kTotalBytes,   // max_total_bytes
+  kEntries,      // max_entries
+  kFileSize,     // max_file_bytes, or the file-size rlimit
+  kDepth,        // max_depth
+  kRatio,        // max_ratio
+  kSandboxSize,  // the tmpfs sandbox's size cap
+};
+std::string_view LimitKindName(LimitKind kind);  // "wall-time", "stall", "spin", "memory", ...
+std::optional<LimitKind> ParseLimitKind(std::string_view name);
+
 struct Finding {
+  Finding() = default;
+  Finding(FindingKind k, std::string p, std::string m, int64_t off = -1, std::optional<LimitKind> l = std::nullopt)
+      : kind(k), path(std::move(p)), message(std::move(m)), offset(off), limit(l) {}
+
   FindingKind kind = FindingKind::kCorrupt;
   std::string path;     // raw member path ("" when it concerns the whole source)
   std::string message;  // what happened, for a person
   int64_t offset = -1;  // byte offset in the source where known
+  std::optional<LimitKind> limit;  // limit-exceeded: which limit
   bool operator==(const Finding&) const = default;
 };
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rp/checks.h"
@@ -21,6 +22,8 @@ namespace rp {
 // What happens when an isolation layer is unavailable on this machine: `require` refuses the
 // run (exit 3); `best-effort` runs and the report's `isolation` says what was missing.
 enum class IsolationPolicy { kRequire, kBestEffort };
+std::string_view IsolationPolicyName(IsolationPolicy policy);  // "require", "best-effort"
+std::optional<IsolationPolicy> ParseIsolationPolicy(std::string_view name);
 
 struct Progress {
   uint64_t entries = 0;

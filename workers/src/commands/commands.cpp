@@ -60,19 +60,25 @@ int ManifestOfArchive(const ManifestCreateCommandOptions& o, std::ostream& out, 
   v.source = o.source;
   v.algo = o.algo;
   v.sandbox_parent = o.sandbox_parent;
-  std::string to_stdout;  // without -o: a temporary file, printed when the run passes
+  // Without -o: written in a private directory of its own, printed when the run passes.
+  std::string private_dir, to_stdout;
   if (o.output.empty()) {
-    mkdir(o.sandbox_parent.c_str(), 0700);
-    to_stdout = o.sandbox_parent + "/manifest-" + std::to_string(getpid());
+    private_dir = TempDirectory() + "/rp-manifest-XXXXXX";
+    if (!mkdtemp(private_dir.data())) {
+      err << "manifest create: cannot create a directory under " << TempDirectory() << ": " << std::strerror(errno)
+          << "\n";
+      return 3;
+    }
+    to_stdout = private_dir + "/manifest";
   }
   v.write_manifest = o.output.empty() ? to_stdout : o.output;
   v.cancel = CancelOnSignals();
   const VerifyReport r = RunVerifyIsolated(v);
   for (const auto& f : r.findings) PrintFinding("manifest create: ", f, err);
   if (r.status == RunStatus::kAborted) err << "manifest create: " << r.abort_status.message() << "\n";
-  if (!to_stdout.empty()) {
+  if (!private_dir.empty()) {
     if (r.status == RunStatus::kPassed) out << std::ifstream(to_stdout, std::ios::binary).rdbuf();
-    unlink(to_stdout.c_str());
+    RemoveTree(private_dir);
   }
   if (r.status == RunStatus::kPassed)
     err << "manifest create: " << r.files << " files hashed with " << HashAlgoName(o.algo)
@@ -99,7 +105,6 @@ int ManifestOfDirectory(const ManifestCreateCommandOptions& o, std::ostream& out
   co.algo = o.algo;
   co.spill_dir_fd = spill.get();
   AtomicFile file;
-  std::string lines;  // without -o, printed once the walk is done
   if (!o.output.empty()) {
     co.open_output = [&](int* fd) {
       if (Status s = AtomicFile::Create(o.output, &file); !s.ok()) return s;

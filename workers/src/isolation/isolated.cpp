@@ -24,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <tuple>
 
@@ -280,12 +281,43 @@ std::string StopMessage(Stop stop, const VerifyOptions& o, const LineFollower& l
   return "";
 }
 
+// The worker's result, taken as what it is: the word of a process that has parsed hostile
+// bytes. The source and the limits in force are the parent's; a finding the worker streamed
+// but left out of its result is put back; the status follows the findings.
+void TakeWorkerResult(const VerifyReport& result, const VerifyOptions& options, VerifyReport* streamed,
+                      VerifyReport* report) {
+  *report = result;
+  report->source = options.source;
+  report->limits = options.limits;
+  // The worker streams each finding as it stores it: its result holds them in the same order.
+  const auto& said = streamed->findings;
+  const bool all_there = said.size() <= report->findings.size() &&
+                         std::equal(said.begin(), said.end(), report->findings.begin());
+  if (!all_there) {
+    std::set<std::tuple<FindingKind, std::string, std::string, int64_t>> kept;
+    for (const auto& f : report->findings) kept.emplace(f.kind, f.path, f.message, f.offset);
+    for (auto& f : streamed->findings)
+      if (FindingFailsRun(f.kind) && !kept.count({f.kind, f.path, f.message, f.offset}))
+        report->findings.push_back(std::move(f));
+  }
+  if (report->status != RunStatus::kAborted)
+    report->status = report->HasFailingFinding() || report->findings_dropped > 0 || streamed->findings_dropped > 0
+                         ? RunStatus::kFailed
+                         : RunStatus::kPassed;
+}
+
 // Creates the worker with its descriptors in place; -1 with *error set.
 pid_t StartWorker(const std::string& binary, const int (&fds)[6], std::string* error) {
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
     PlaceFds(fds, {0, 1, 2, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
+    // Nothing else of the parent's reaches the worker (Landlock does not confine a descriptor
+    // already open): the unused output slots and everything above them are closed.
+    for (int slot = 4; slot <= 5; ++slot)
+      if (fds[slot] < 0) close(slot);
+    if (close_range(6, ~0U, 0) != 0)
+      for (int fd = 6; fd < 4096; ++fd) close(fd);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
     if (getppid() != parent) _exit(127);
     char arg0[] = "restoreproof";
@@ -442,8 +474,9 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
       report.findings = std::move(streamed.findings);
       report.findings_dropped = streamed.findings_dropped + lines.worker_dropped();
+      report.isolation = lines.isolation();
     } else if (lines.result() && stop == Stop::kNone && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
-      report = *lines.result();
+      TakeWorkerResult(*lines.result(), options, &streamed, &report);
       report.sandbox = run.sandbox.path;
     } else {
       report.findings = std::move(streamed.findings);
@@ -458,9 +491,11 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
           (!cgroup_memory && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 && SaysOutOfMemory(err_tail));
       if (stop == Stop::kStalled || stop == Stop::kSpinning)
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
-                                          StopMessage(stop, options, lines), static_cast<int64_t>(lines.last().source_bytes)});
+                                          StopMessage(stop, options, lines), static_cast<int64_t>(lines.last().source_bytes),
+                                          stop == Stop::kSpinning ? LimitKind::kSpin : LimitKind::kStall});
       else if (stop == Stop::kWallTime)
-        report.findings.push_back(Finding{FindingKind::kLimitExceeded, "", StopMessage(stop, options, lines), -1});
+        report.findings.push_back(
+            Finding{FindingKind::kLimitExceeded, "", StopMessage(stop, options, lines), -1, LimitKind::kWallTime});
       else if (stop == Stop::kOversized)
         report.findings.push_back(Finding{FindingKind::kWorkerDied, "", StopMessage(stop, options, lines), -1});
       else if (out_of_memory)
@@ -470,7 +505,7 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
                                               (cgroup_memory ? "by the kernel, at its memory cgroup's limit"
                                                              : "an allocation failed under its address-space limit") +
                                               ")",
-                                          static_cast<int64_t>(lines.last().source_bytes)});
+                                          static_cast<int64_t>(lines.last().source_bytes), LimitKind::kMemory});
       else
         report.findings.push_back(Finding{FindingKind::kWorkerDied, "",
                                           "the worker process " + DescribeExit(wstatus) +
@@ -478,10 +513,11 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
                                           -1});
       report.status = RunStatus::kFailed;
       report.isolation = lines.isolation();
-      report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
-      report.isolation.Set(IsolationLayer::kPidsCgroup, cgroups.pids().state, cgroups.pids().detail);
-      report.isolation.Set(IsolationLayer::kMemoryCgroup, cgroups.memory().state, cgroups.memory().detail);
     }
+    // What only the parent knows is the parent's to record, whatever the worker said.
+    report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
+    report.isolation.Set(IsolationLayer::kPidsCgroup, cgroups.pids().state, cgroups.pids().detail);
+    report.isolation.Set(IsolationLayer::kMemoryCgroup, cgroups.memory().state, cgroups.memory().detail);
   }
   if (!tmpfs_note.empty() && !report.isolation.Find(IsolationLayer::kTmpfsSandbox))
     report.isolation.Set(IsolationLayer::kTmpfsSandbox, LayerState::kNotRequested, tmpfs_note);

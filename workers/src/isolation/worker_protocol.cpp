@@ -24,12 +24,12 @@ std::string EncodeJob(const WorkerJob& job) {
   j["row_budget"] = o.row_budget;
   j["sandbox"] = {{"path", EscapePath(job.sandbox_path)},
                   {"fd", kSandboxFd},
-                  {"kind", job.tmpfs ? "tmpfs" : "disk"},
+                  {"kind", SandboxKindName(job.tmpfs ? SandboxKind::kTmpfs : SandboxKind::kDisk)},
                   {"tmpfs_bytes", job.tmpfs_bytes}};
   if (job.manifest_out) j["manifest_out_fd"] = kManifestFd;
   if (job.inventory_out) j["inventory_out_fd"] = kInventoryFd;
   j["limits"] = o.limits;
-  j["isolation"] = {{"policy", o.isolation == IsolationPolicy::kRequire ? "require" : "best-effort"},
+  j["isolation"] = {{"policy", IsolationPolicyName(o.isolation)},
                     {"address_space_bytes", o.worker_address_space_bytes},
                     {"processes", o.worker_processes},
                     {"pids_cgroup", job.pids_cgroup},
@@ -57,16 +57,17 @@ Status DecodeJob(std::string_view text, WorkerJob* out) {
     o.row_budget = NumOr(j, "row_budget", o.row_budget);
     const json& sb = j.at("sandbox");
     job.sandbox_path = Raw(sb.at("path"));
-    job.tmpfs = sb.at("kind").get<std::string>() == "tmpfs";
+    const auto kind = ParseSandboxKind(sb.at("kind").get<std::string>());
+    if (!kind || *kind == SandboxKind::kAuto) return Status::Usage("malformed job: the sandbox kind must be disk or tmpfs");
+    job.tmpfs = *kind == SandboxKind::kTmpfs;
     job.tmpfs_bytes = NumOr<uint64_t>(sb, "tmpfs_bytes", 0);
     job.manifest_out = j.contains("manifest_out_fd");
     job.inventory_out = j.contains("inventory_out_fd");
     o.limits = j.at("limits").get<Limits>();
     const json& iso = j.at("isolation");
-    const std::string policy = iso.at("policy").get<std::string>();
-    if (policy != "require" && policy != "best-effort")
-      return Status::Usage("malformed job: isolation policy must be 'require' or 'best-effort'");
-    o.isolation = policy == "require" ? IsolationPolicy::kRequire : IsolationPolicy::kBestEffort;
+    const auto policy = ParseIsolationPolicy(iso.at("policy").get<std::string>());
+    if (!policy) return Status::Usage("malformed job: isolation policy must be 'require' or 'best-effort'");
+    o.isolation = *policy;
     o.worker_address_space_bytes = NumOr(iso, "address_space_bytes", o.worker_address_space_bytes);
     o.worker_processes = NumOr(iso, "processes", o.worker_processes);
     job.pids_cgroup = iso.at("pids_cgroup").get<IsolationRecord>();
@@ -80,6 +81,24 @@ Status DecodeJob(std::string_view text, WorkerJob* out) {
     return Status::Usage(std::string("malformed job: ") + e.what());
   }
 }
+
+}  // namespace rp::detail
+
+namespace rp {
+
+std::string_view IsolationPolicyName(IsolationPolicy policy) {
+  return policy == IsolationPolicy::kRequire ? "require" : "best-effort";
+}
+
+std::optional<IsolationPolicy> ParseIsolationPolicy(std::string_view name) {
+  for (auto p : {IsolationPolicy::kRequire, IsolationPolicy::kBestEffort})
+    if (IsolationPolicyName(p) == name) return p;
+  return std::nullopt;
+}
+
+}  // namespace rp
+
+namespace rp::detail {
 
 std::string_view RunPhaseName(RunPhase phase) {
   switch (phase) {

@@ -120,12 +120,13 @@ void ContentWriter::Write(const char* data, size_t size, uint64_t offset) {
       findings.push_back(Finding{FindingKind::kLimitExceeded, cur_->path,
                                  "limit exceeded: the tmpfs sandbox's size cap of " + std::to_string(capped_bytes_) +
                                      " bytes is full",
-                                 -1});
+                                 -1, LimitKind::kSandboxSize});
     } else if (err == ENOSPC || err == EDQUOT) {
       abort = Status::Environment("sandbox file system full while restoring " + EscapePath(cur_->path));
     } else if (err == EFBIG) {
       limit_hit = true;
-      findings.push_back(Finding{FindingKind::kLimitExceeded, cur_->path, "limit exceeded: file size limit of the sandbox", -1});
+      findings.push_back(Finding{FindingKind::kLimitExceeded, cur_->path, "limit exceeded: file size limit of the sandbox",
+                                 -1, LimitKind::kFileSize});
     }
     failed_.store(true, std::memory_order_relaxed);
     return;

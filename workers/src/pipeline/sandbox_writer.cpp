@@ -182,7 +182,7 @@ bool SandboxWriter::OpenNewFile(int parent, const std::string& leaf, const std::
     report_->Add(Finding{FindingKind::kLimitExceeded, rel,
                          "limit exceeded: the tmpfs sandbox's size cap of " + std::to_string(capped_bytes_) +
                              " bytes is full",
-                         -1});
+                         -1, LimitKind::kSandboxSize});
     limit_hit_ = true;
     StopRun();
   } else if (e == ENOSPC || e == EDQUOT) {
@@ -238,7 +238,8 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   }
   if (Depth(rel) > limits_.max_depth) {
     report_->Add(Finding{FindingKind::kLimitExceeded, rel,
-                         "limit exceeded: path deeper than " + std::to_string(limits_.max_depth) + " levels", -1});
+                         "limit exceeded: path deeper than " + std::to_string(limits_.max_depth) + " levels", -1,
+                         LimitKind::kDepth});
     limit_hit_ = true;
     cur_->skip = true;
     StopRun();

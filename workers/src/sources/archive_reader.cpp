@@ -268,17 +268,8 @@ class ArchiveReader {
     }
     if (!src_.decoded && !src_.mapped) src_.buf.resize(kReadBytes);
     if (src_.seekable && !src_.decoded && !src_.mapped) {
-      const int fd = src_.fd;
       rar5_ = ScanRar5Encryption(
-          [fd](uint64_t offset, size_t n, char* out) -> size_t {
-            size_t got = 0;
-            while (got < n) {
-              const ssize_t r = ReadSomeAt(fd, out + got, n - got, static_cast<off_t>(offset + got));
-              if (r <= 0) break;
-              got += static_cast<size_t>(r);
-            }
-            return got;
-          },
+          SourceReadAt(),
           std::max<uint64_t>(ctx_->limits->max_entries, ctx_->limits->max_entries + 1));
       if (!CheckIndex(static_cast<uint64_t>(fst.st_size))) {
         Finish();
@@ -288,15 +279,7 @@ class ArchiveReader {
       SevenZipNameLimits name_limits;
       name_limits.max_files = ctx_->limits->max_entries;
       sevenzip_names_ = ReadSevenZipNames(
-          [fd](uint64_t offset, size_t n, char* out) -> size_t {
-            size_t got = 0;
-            while (got < n) {
-              const ssize_t r = ReadSomeAt(fd, out + got, n - got, static_cast<off_t>(offset + got));
-              if (r <= 0) break;
-              got += static_cast<size_t>(r);
-            }
-            return got;
-          },
+          SourceReadAt(),
           static_cast<uint64_t>(fst.st_size), name_limits);
       if (!sevenzip_names_->available()) sevenzip_names_.reset();
     }
@@ -355,23 +338,35 @@ class ArchiveReader {
   }
 
  private:
+  // The source file read at offsets, for the scans that look at a seekable archive before
+  // libarchive does (RAR5 encryption, the index, 7z names); what they read counts as progress
+  // for the stall watchdog.
+  ReadAt SourceReadAt() {
+    return [this](uint64_t offset, size_t n, char* out) -> size_t {
+      size_t got = 0;
+      while (got < n) {
+        const ssize_t r = ReadSomeAt(src_.fd, out + got, n - got, static_cast<off_t>(offset + got));
+        if (r <= 0) break;
+        got += static_cast<size_t>(r);
+      }
+      src_.Worked(src_.worked + got);
+      return got;
+    };
+  }
+
+  // A header libarchive failed on may or may not count as an entry: the 7z and zip names,
+  // matched by their place, are not used from here on (libarchive's own names are).
+  void ForgetStoredNames() {
+    sevenzip_names_.reset();
+    stored_names_.clear();
+  }
+
   // The archive's own index (zip central directory, 7z header, xar TOC, ISO 9660 volume size,
   // cab size) against the file, before libarchive reads it (sources/index_scan.h): every
   // disagreement is a finding. False: libarchive must not read this archive (it would never
   // return), and the findings say why.
   bool CheckIndex(uint64_t size) {
-    const std::optional<IndexScan> scan = ScanArchiveIndex(
-        [this](uint64_t offset, size_t n, char* out) -> size_t {
-          size_t got = 0;
-          while (got < n) {
-            const ssize_t r = ReadSomeAt(src_.fd, out + got, n - got, static_cast<off_t>(offset + got));
-            if (r <= 0) break;
-            got += static_cast<size_t>(r);
-          }
-          src_.Worked(src_.worked + got);  // the stall watchdog sees the scan read
-          return got;
-        },
-        size, ctx_->limits->max_entries);
+    const std::optional<IndexScan> scan = ScanArchiveIndex(SourceReadAt(), size, ctx_->limits->max_entries);
     if (!scan) return true;
     for (const IndexFinding& f : scan->findings) {
       Message m;
@@ -408,15 +403,16 @@ class ArchiveReader {
     if (!ctx_->queue->Push(std::move(m))) stopped_ = true;
   }
 
-  void Fail(FindingKind kind, const std::string& path, const std::string& message,
-            bool damaged = false) {
+  void Fail(FindingKind kind, const std::string& path, const std::string& message, bool damaged = false,
+            std::optional<LimitKind> limit = std::nullopt) {
     Message m;
-    Finding f{kind, path, message, -1};
+    Finding f{kind, path, message, -1, limit};
     const la_int64_t pos = archive_read_header_position(a_.get());
     // libarchive could not allocate: the worker's memory limit (the address-space rlimit where
     // there is no memory cgroup), not damage. Nothing more is read.
     if ((kind == FindingKind::kCorrupt || kind == FindingKind::kTruncated) && a_ && archive_errno(a_.get()) == ENOMEM) {
       f.kind = FindingKind::kLimitExceeded;
+      f.limit = LimitKind::kMemory;
       f.message = "limit exceeded: memory limit of " + std::to_string(ctx_->limits->max_memory_bytes) +
                   " bytes reached (" + message + ")";
       stopped_ = true;
@@ -441,12 +437,14 @@ class ArchiveReader {
         after_end_bytes_ ? ", " + std::to_string(after_end_bytes_) + " of them decoded after the archive's end" : "";
     if (decoded > lim.max_total_bytes) {
       Fail(FindingKind::kLimitExceeded, path,
-           "limit exceeded: more than " + std::to_string(lim.max_total_bytes) + " bytes restored" + after_end);
+           "limit exceeded: more than " + std::to_string(lim.max_total_bytes) + " bytes restored" + after_end, false,
+           LimitKind::kTotalBytes);
       return false;
     }
     if (entry_bytes_ > lim.max_file_bytes) {
       Fail(FindingKind::kLimitExceeded, path,
-           "limit exceeded: file larger than " + std::to_string(lim.max_file_bytes) + " bytes");
+           "limit exceeded: file larger than " + std::to_string(lim.max_file_bytes) + " bytes", false,
+           LimitKind::kFileSize);
       return false;
     }
     if (decoded > lim.ratio_floor_bytes) {
@@ -455,25 +453,26 @@ class ArchiveReader {
       if (ratio > lim.max_ratio) {
         Fail(FindingKind::kLimitExceeded, path,
              "limit exceeded: compression ratio above " + std::to_string(static_cast<long>(lim.max_ratio)) +
-                 " (" + std::to_string(decoded) + " bytes from " + std::to_string(in) + after_end + ")");
+                 " (" + std::to_string(decoded) + " bytes from " + std::to_string(in) + after_end + ")",
+             false, LimitKind::kRatio);
         return false;
       }
     }
     if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {
-      Fail(FindingKind::kLimitExceeded, path, "limit exceeded: wall time");
+      Fail(FindingKind::kLimitExceeded, path, "limit exceeded: wall time", false, LimitKind::kWallTime);
       return false;
     }
     return true;
   }
 
-  // *warning_explained: libarchive's warning for this header, if any, is about pax names (or
-  // owner names) that are not valid UTF-8, and the names are restored as stored.
+  // *warning_explained: libarchive's warning for this header, if any, is only about names that
+  // are not valid UTF-8, which are restored as stored.
   EntryHeader MakeHeader(archive_entry* e, bool* warning_explained) {
     EntryHeader h;
     h.offset = archive_read_header_position(a_.get());
     // A pax name libarchive would change (NFC, invalid UTF-8) as it is stored (tar_name_tap.h).
     const std::optional<RawTarNames> raw = src_.tap.active() ? src_.tap.Take(h.offset) : std::nullopt;
-    *warning_explained = raw && raw->invalid_utf8;
+    *warning_explained = raw && raw->warning_explained;
     const char* p = archive_entry_pathname(e);
     if (!p) p = archive_entry_pathname_utf8(e);
     h.path = raw && raw->path ? *raw->path : p ? p : "";
@@ -543,7 +542,7 @@ class ArchiveReader {
     uint64_t last_failed_at = UINT64_MAX;
     while (!stopped_) {
       if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {  // also between failing headers
-        Fail(FindingKind::kLimitExceeded, "", "limit exceeded: wall time");
+        Fail(FindingKind::kLimitExceeded, "", "limit exceeded: wall time", false, LimitKind::kWallTime);
         stopped_ = true;
         break;
       }
@@ -560,6 +559,7 @@ class ArchiveReader {
       if (r == ARCHIVE_RETRY) {
         // The reader skipped damaged bytes and will try to resynchronise.
         Fail(ClassifyFailure(), "", "damaged archive header: " + ErrorString());
+        ForgetStoredNames();
         if (++consecutive_retries > 100) break;
         continue;
       }
@@ -579,6 +579,7 @@ class ArchiveReader {
       if (r == ARCHIVE_FAILED) {
         const char* p = e ? archive_entry_pathname(e) : nullptr;
         Fail(ClassifyFailure(), p ? p : "", "entry header unreadable: " + ErrorString());
+        ForgetStoredNames();
         // Some readers (RAR among them) return the same failed header again and again
         // without consuming a byte: that would loop until the wall-time limit and bury the
         // report in identical findings. A reader that makes no progress, or fails header
@@ -613,7 +614,8 @@ class ArchiveReader {
       ++entries_;
       if (entries_ > ctx_->limits->max_entries) {
         Fail(FindingKind::kLimitExceeded, "",
-             "limit exceeded: more than " + std::to_string(ctx_->limits->max_entries) + " entries");
+             "limit exceeded: more than " + std::to_string(ctx_->limits->max_entries) + " entries", false,
+             LimitKind::kEntries);
         stopped_ = true;
         break;
       }
@@ -688,7 +690,8 @@ class ArchiveReader {
         (h.type == EntryType::kFile || h.type == EntryType::kHardlink)) {
       Fail(FindingKind::kLimitExceeded, path,
            "limit exceeded: declared size " + std::to_string(*h.size) + " above the file limit of " +
-               std::to_string(ctx_->limits->max_file_bytes) + " bytes");
+               std::to_string(ctx_->limits->max_file_bytes) + " bytes",
+           false, LimitKind::kFileSize);
       stopped_ = true;
       return false;
     }

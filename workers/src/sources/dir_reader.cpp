@@ -40,19 +40,27 @@ class DirReader {
   void Push(Message&& m) {
     if (!ctx_->queue->Push(std::move(m))) stopped_ = true;
   }
-  void Report(FindingKind kind, const std::string& path, const std::string& msg) {
+  void Report(FindingKind kind, const std::string& path, const std::string& msg,
+              std::optional<LimitKind> limit = std::nullopt) {
     Message m;
-    m.finding = Finding{kind, path, msg, -1};
+    m.finding = Finding{kind, path, msg, -1, limit};
     Push(std::move(m));
   }
   bool OverLimits(const std::string& path) {
     const Limits& lim = *ctx_->limits;
     std::string why;
-    if (entries_ > lim.max_entries) why = "more than " + std::to_string(lim.max_entries) + " entries";
-    else if (bytes_read_ > lim.max_total_bytes) why = "more than " + std::to_string(lim.max_total_bytes) + " bytes restored";
-    else if (MonotonicSeconds() > ctx_->deadline_monotonic_s) why = "wall time";
+    LimitKind which = LimitKind::kWallTime;
+    if (entries_ > lim.max_entries) {
+      why = "more than " + std::to_string(lim.max_entries) + " entries";
+      which = LimitKind::kEntries;
+    } else if (bytes_read_ > lim.max_total_bytes) {
+      why = "more than " + std::to_string(lim.max_total_bytes) + " bytes restored";
+      which = LimitKind::kTotalBytes;
+    } else if (MonotonicSeconds() > ctx_->deadline_monotonic_s) {
+      why = "wall time";
+    }
     if (why.empty()) return false;
-    Report(FindingKind::kLimitExceeded, path, "limit exceeded: " + why);
+    Report(FindingKind::kLimitExceeded, path, "limit exceeded: " + why, which);
     stopped_ = true;
     return true;
   }
@@ -155,8 +163,9 @@ class DirReader {
   void File(int dfd, const std::string& name, EntryHeader h) {
     const std::string path = h.path;
     if (h.size && *h.size > ctx_->limits->max_file_bytes) {
-      Report(FindingKind::kLimitExceeded, path, "limit exceeded: file larger than " +
-                                                    std::to_string(ctx_->limits->max_file_bytes) + " bytes");
+      Report(FindingKind::kLimitExceeded, path,
+             "limit exceeded: file larger than " + std::to_string(ctx_->limits->max_file_bytes) + " bytes",
+             LimitKind::kFileSize);
       stopped_ = true;
       return;
     }

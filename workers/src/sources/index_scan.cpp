@@ -142,14 +142,7 @@ std::optional<IndexScan> ScanArchiveIndex(const ReadAt& read_at, uint64_t size, 
 }
 
 std::optional<IndexScan> ScanArchiveIndex(std::string_view bytes, uint64_t max_entries) {
-  return ScanArchiveIndex(
-      [bytes](uint64_t offset, size_t n, char* out) -> size_t {
-        if (offset >= bytes.size()) return 0;
-        const size_t k = static_cast<size_t>(std::min<uint64_t>(n, bytes.size() - offset));
-        std::memcpy(out, bytes.data() + offset, k);
-        return k;
-      },
-      bytes.size(), max_entries);
+  return ScanArchiveIndex(MemoryReadAt(bytes), bytes.size(), max_entries);
 }
 
 }  // namespace rp::detail

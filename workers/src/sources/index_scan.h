@@ -14,11 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sources/read_at.h"
+
 namespace rp::detail {
 
-// Reads `n` bytes at `offset` into `out`; returns how many it got (fewer at the end). The same
-// type as rar5_scan.h's.
-using ReadAt = std::function<size_t(uint64_t offset, size_t n, char* out)>;
 
 enum class IndexProblem {
   kTruncated,  // the file ends before a structure it needs (a directory, a header, a TOC)
@@ -122,12 +121,5 @@ class FindingList {
   uint64_t dropped_offset_ = 0;
 };
 
-// Little-endian integers from raw bytes.
-inline uint16_t Le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
-inline uint32_t Le32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-inline uint64_t Le64(const unsigned char* p) { return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32; }
 
 }  // namespace rp::detail

@@ -173,14 +173,7 @@ std::optional<Rar5Encryption> ScanRar5Encryption(const ReadAt& uncached, uint64_
 }
 
 std::optional<Rar5Encryption> ScanRar5Encryption(std::string_view bytes, uint64_t max_headers) {
-  return ScanRar5Encryption(
-      [bytes](uint64_t offset, size_t n, char* out) -> size_t {
-        if (offset >= bytes.size()) return 0;
-        const size_t k = std::min<uint64_t>(n, bytes.size() - offset);
-        std::memcpy(out, bytes.data() + offset, k);
-        return k;
-      },
-      max_headers);
+  return ScanRar5Encryption(MemoryReadAt(bytes), max_headers);
 }
 
 }  // namespace rp::detail

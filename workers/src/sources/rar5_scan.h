@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "sources/read_at.h"
+
 namespace rp::detail {
 
 struct Rar5Encryption {
@@ -33,9 +35,6 @@ struct Rar5Encryption {
   // differs means libarchive's entries and the headers have fallen out of step: not claimed).
   bool Encrypted(uint64_t index, const std::string& name) const;
 };
-
-// Reads `n` bytes at `offset` into `out`; returns how many it got (fewer at the end).
-using ReadAt = std::function<size_t(uint64_t offset, size_t n, char* out)>;
 
 // Walks the block headers from the signature at offset 0 to the end-of-archive header. Stops
 // quietly at anything malformed (libarchive reports that) and after `max_headers` headers.

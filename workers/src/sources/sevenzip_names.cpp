@@ -53,11 +53,6 @@ constexpr std::string_view kLzma("\x03\x01\x01", 3);
 constexpr std::string_view kLzma2("\x21", 1);
 constexpr std::string_view kAes("\x06\xF1\x07\x01", 4);
 
-uint32_t Le32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-uint64_t Le64(const unsigned char* p) { return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32; }
 uint32_t Crc32(const void* p, size_t n) { return lzma_crc32(static_cast<const uint8_t*>(p), n, 0); }
 
 struct Failure {
@@ -743,14 +738,7 @@ SevenZipNames ReadSevenZipNames(const ReadAt& read_at, uint64_t file_size, const
 }
 
 SevenZipNames ReadSevenZipNames(std::string_view bytes, const SevenZipNameLimits& limits) {
-  return ReadSevenZipNames(
-      [bytes](uint64_t offset, size_t n, char* out) -> size_t {
-        if (offset >= bytes.size()) return 0;
-        const size_t k = static_cast<size_t>(std::min<uint64_t>(n, bytes.size() - offset));
-        std::memcpy(out, bytes.data() + offset, k);
-        return k;
-      },
-      bytes.size(), limits);
+  return ReadSevenZipNames(MemoryReadAt(bytes), bytes.size(), limits);
 }
 
 }  // namespace rp::detail

@@ -14,11 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sources/read_at.h"
+
 namespace rp::detail {
 
-// Reads `n` bytes at `offset` into `out`; returns how many it got (fewer at the end). The same
-// type as rar5_scan.h's.
-using ReadAt = std::function<size_t(uint64_t offset, size_t n, char* out)>;
 
 struct SevenZipNameLimits {
   // FilesInfo items: an archive with more is not read (kLimitExceeded).

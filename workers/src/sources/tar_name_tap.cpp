@@ -196,15 +196,21 @@ void TarNameTap::OnPaxData() {
   text = text.substr(0, text.find('\0'));
   std::optional<std::string> path, linkpath, sparse_name, uname, gname;
   bool binary = false;
+  bool clean = true;  // every record parsed, as libarchive would without a warning
   size_t pos = 0;
   while (pos < text.size()) {
     size_t len = 0, i = pos;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9' && len <= 999999) len = len * 10 + static_cast<size_t>(text[i++] - '0');
-    if (i >= text.size() || text[i] != ' ' || len < 1 || len > text.size() - pos || text[pos + len - 1] != '\n')
-      break;  // malformed: libarchive stops here too
+    if (i >= text.size() || text[i] != ' ' || len < 1 || len > text.size() - pos || text[pos + len - 1] != '\n') {
+      clean = false;  // malformed: libarchive stops here too, with a warning of its own
+      break;
+    }
     const std::string_view record = text.substr(i + 1, pos + len - 1 - (i + 1));
     const size_t eq = record.find('=');
-    if (eq == std::string_view::npos || eq == 0) break;
+    if (eq == std::string_view::npos || eq == 0) {
+      clean = false;
+      break;
+    }
     const std::string_view key = record.substr(0, eq);
     const std::string value(record.substr(eq + 1));
     if (key == "path") path = value;
@@ -233,8 +239,9 @@ void TarNameTap::OnPaxData() {
     // Only what libarchive converts, and only where the conversion can change bytes.
     if (path && !path->empty() && HasNonAscii(*path)) next_.path = path;
     if (linkpath && !linkpath->empty() && HasNonAscii(*linkpath)) next_.linkpath = linkpath;
-    for (const auto* v : {&path, &linkpath, &uname, &gname})
-      if (*v && !IsValidUtf8(**v)) next_.invalid_utf8 = true;
+    const bool names_invalid = (path && !IsValidUtf8(*path)) || (linkpath && !IsValidUtf8(*linkpath));
+    const bool owners_invalid = (uname && !IsValidUtf8(*uname)) || (gname && !IsValidUtf8(*gname));
+    next_.warning_explained = clean && names_invalid && !owners_invalid;
     next_has_names_ = next_.path || next_.linkpath;
   }
   remaining_ = pax_padding_;

@@ -27,9 +27,10 @@ namespace rp::detail {
 struct RawTarNames {
   std::optional<std::string> path;      // the pax `path` value as stored
   std::optional<std::string> linkpath;  // the pax `linkpath` value as stored
-  // A pax value that libarchive converts (a name, or the owner's names) is not valid UTF-8:
-  // libarchive says so with an ARCHIVE_WARN, which these raw values make moot.
-  bool invalid_utf8 = false;
+  // The extended header parsed cleanly, and the only values in it that are not valid UTF-8 are
+  // the names given back here raw: libarchive's ARCHIVE_WARN for the entry (it cannot convert
+  // them) is about nothing else, and these raw values make it moot.
+  bool warning_explained = false;
 };
 
 class TarNameTap {
