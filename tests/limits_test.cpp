@@ -290,6 +290,38 @@ TEST(Limits, MemoryLimitStopsAGrowingReaderThroughTheAddressSpaceWithoutCgroups)
   ExpectMemoryLimit(r, 512u << 20);
 }
 
+// Without a memory cgroup the address space is set to the memory limit: a worker's ordinary
+// reservations (threads' stacks and malloc arenas, the decoders' windows and rings, mapped
+// windows of the source) must fit well under the default, for every kind of source.
+class AddressSpaceLimit : public ::testing::TestWithParam<FormatCase> {};
+
+TEST_P(AddressSpaceLimit, AnOrdinaryRestorePassesWithoutCgroups) {
+  TempDir dir;
+  SampleTreeOptions sto;
+  sto.seed = 7;
+  sto.files = 120;
+  sto.large_file_bytes = 3u << 20;
+  sto.exotic_names = false;  // the builder's 7z writer cannot store them; names_test covers them
+  const auto entries = SampleTree(sto);
+  const std::string archive = dir / ("a" + GetParam().ext);
+  ASSERT_TRUE(WriteArchive(archive, GetParam().spec, entries).ok());
+  WriteFile(dir / "m", ManifestFor(entries, HashAlgo::kXxh128));
+  auto o = Options(dir, archive);
+  o.manifest = dir / "m";
+  o.use_cgroups = false;
+  o.isolation = IsolationPolicy::kBestEffort;  // root without a pids cgroup is one layer short
+  const VerifyReport r = RunVerifyIsolated(o);
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  const IsolationRecord* rlimits = r.isolation.Find(IsolationLayer::kRlimits);
+  ASSERT_NE(rlimits, nullptr);
+  EXPECT_NE(rlimits->detail.find("address space (the memory limit) " + std::to_string(Limits{}.max_memory_bytes)),
+            std::string::npos)
+      << rlimits->detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, AddressSpaceLimit, ::testing::ValuesIn(AllFormats()),
+                         [](const ::testing::TestParamInfo<FormatCase>& p) { return p.param.name; });
+
 TEST(Limits, StallLimitLeavesASlowButMovingSourceAlone) {
   TempDir dir;
   std::vector<TreeEntry> e;
