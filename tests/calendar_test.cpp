@@ -186,9 +186,23 @@ TEST(Calendar, TwoThreadsUseTwoZonesAtOnce) {
   EXPECT_EQ(got_n.offsets, expect_n.offsets);
   EXPECT_EQ(got_s.days, expect_s.days);
   EXPECT_EQ(got_n.days, expect_n.days);
-  EXPECT_EQ(expect_s.offsets.front(), 3600);
-  EXPECT_EQ(expect_n.offsets.front(), -4 * 3600) << "New York changed on 8 March";
-  EXPECT_EQ(expect_s.offsets.back(), 7200);
+  // And the answers are the zones' own, step by step across each change (step i is
+  // start + i * 30 min): Stockholm at 01:00Z on 29 March and 25 October, New York at 06:00Z
+  // on 1 November; New York's spring change, 8 March, lies before the span.
+  auto at = [&](int64_t utc) { return static_cast<size_t>((utc - start) / 1800); };
+  EXPECT_EQ(got_s.offsets.front(), 3600);
+  EXPECT_EQ(got_s.offsets[at(1774746000) - 1], 3600);  // 2026-03-29T00:30Z, 01:30 CET
+  EXPECT_EQ(got_s.offsets[at(1774746000)], 7200);      // 2026-03-29T01:00Z, 03:00 CEST
+  EXPECT_EQ(got_s.offsets[at(1792890000) - 1], 7200);  // 2026-10-25T00:30Z, 02:30 CEST
+  EXPECT_EQ(got_s.offsets[at(1792890000)], 3600);      // 2026-10-25T01:00Z, 02:00 CET
+  EXPECT_EQ(got_s.offsets.back(), 7200);
+  EXPECT_EQ(got_n.offsets.front(), -4 * 3600);
+  EXPECT_EQ(got_n.offsets[at(1793512800) - 1], -4 * 3600);  // 2026-11-01T05:30Z, 01:30 EDT
+  EXPECT_EQ(got_n.offsets[at(1793512800)], -5 * 3600);      // 2026-11-01T06:00Z, 01:00 EST
+  // The local day: 2026-03-28T23:00Z is the 29th in Stockholm and still the 28th in New York.
+  EXPECT_EQ(Date{got_s.days[at(1774738800)]}.ToString(), "2026-03-29");
+  EXPECT_EQ(Date{got_n.days[at(1774738800)]}.ToString(), "2026-03-28");
+  EXPECT_EQ(Date{got_s.days[at(1774738800) - 1]}.ToString(), "2026-03-28");  // 22:30Z, 23:30 CET
 }
 
 }  // namespace

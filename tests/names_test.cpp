@@ -21,17 +21,10 @@ namespace rp {
 namespace {
 
 using nlohmann::json;
+using test::ShellQuote;
 using test::RunShell;
 using test::TempDir;
 
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
 
 struct Name {
   std::string bytes;
@@ -91,8 +84,8 @@ class NamesFixture {
       ++files_;
     }
     manifest_ = dir_ / "manifest.xxh128";
-    EXPECT_EQ(RunShell("cd " + Quote(src_) + " && find . -type f | sed 's|^\\./||' | sort | while IFS= read -r f; do "
-                       "xxhsum -H2 \"$f\" 2>/dev/null; done > " + Quote(manifest_)),
+    EXPECT_EQ(RunShell("cd " + ShellQuote(src_) + " && find . -type f | sed 's|^\\./||' | sort | while IFS= read -r f; do "
+                       "xxhsum -H2 \"$f\" 2>/dev/null; done > " + ShellQuote(manifest_)),
               0);
   }
   const TempDir& dir() const { return dir_; }
@@ -111,7 +104,7 @@ std::string SwedishLocpath(const TempDir& dir) {
   if (!std::filesystem::exists("/usr/share/i18n/locales/sv_SE")) return "";
   const std::string locpath = dir / "locales";
   std::filesystem::create_directories(locpath);
-  if (RunShell("localedef -i sv_SE -f UTF-8 " + Quote(locpath + "/sv_SE.UTF-8")) != 0) return "";
+  if (RunShell("localedef -i sv_SE -f UTF-8 " + ShellQuote(locpath + "/sv_SE.UTF-8")) != 0) return "";
   return locpath;
 }
 
@@ -122,7 +115,7 @@ TEST_P(NameBytes, AreRestoredByteExactInEveryLocale) {
   NamesFixture fx(format.latin1);
   const std::string archive = fx.dir() / "archive";
   std::string out;
-  ASSERT_EQ(RunShell("cd " + Quote(fx.src()) + " && OUT=" + Quote(archive) + " && " + format.command, &out), 0) << out;
+  ASSERT_EQ(RunShell("cd " + ShellQuote(fx.src()) + " && OUT=" + ShellQuote(archive) + " && " + format.command, &out), 0) << out;
   const std::string locpath = SwedishLocpath(fx.dir());
   std::map<std::string, std::string> environments = {
       {"unset", "env -u LANG -u LC_ALL -u LC_CTYPE"},
@@ -130,13 +123,13 @@ TEST_P(NameBytes, AreRestoredByteExactInEveryLocale) {
       {"C.UTF-8", "env -u LC_CTYPE LANG=C.UTF-8 LC_ALL=C.UTF-8"},
   };
   if (!locpath.empty())
-    environments["sv_SE.UTF-8"] = "env -u LC_CTYPE LOCPATH=" + Quote(locpath) + " LANG=sv_SE.UTF-8 LC_ALL=sv_SE.UTF-8";
+    environments["sv_SE.UTF-8"] = "env -u LC_CTYPE LOCPATH=" + ShellQuote(locpath) + " LANG=sv_SE.UTF-8 LC_ALL=sv_SE.UTF-8";
   else
     std::cerr << "sv_SE.UTF-8 not available here (no /usr/share/i18n/locales/sv_SE): skipped\n";
   for (const auto& [label, env] : environments) {
     SCOPED_TRACE("locale " + label);
-    const int rc = RunShell(env + " " + Quote(RP_BINARY) + " verify " + Quote(archive) + " --manifest " +
-                                Quote(fx.manifest()) + " --sandbox " + Quote(fx.dir() / "sandboxes") + " --json",
+    const int rc = RunShell(env + " " + ShellQuote(RP_BINARY) + " verify " + ShellQuote(archive) + " --manifest " +
+                                ShellQuote(fx.manifest()) + " --sandbox " + ShellQuote(fx.dir() / "sandboxes") + " --json",
                             &out);
     const json j = json::parse(out.substr(0, out.rfind('}') + 1).substr(out.find('{')), nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << out << "\nmanifest:\n" << test::ReadFile(fx.manifest());
@@ -155,10 +148,10 @@ INSTANTIATE_TEST_SUITE_P(Formats, NameBytes, ::testing::ValuesIn(Formats()),
 TEST(NamesOnDisk, DecomposedNameKeepsItsBytesInTheSandbox) {
   NamesFixture fx(true);
   const std::string archive = fx.dir() / "a.tar";
-  ASSERT_EQ(RunShell("cd " + Quote(fx.src()) + " && LC_ALL=C.UTF-8 bsdtar -cf " + Quote(archive) + " ."), 0);
+  ASSERT_EQ(RunShell("cd " + ShellQuote(fx.src()) + " && LC_ALL=C.UTF-8 bsdtar -cf " + ShellQuote(archive) + " ."), 0);
   std::string out;
-  ASSERT_EQ(RunShell("env -u LANG -u LC_ALL " + Quote(RP_BINARY) + " verify " + Quote(archive) + " --keep --sandbox " +
-                         Quote(fx.dir() / "sandboxes") + " --json",
+  ASSERT_EQ(RunShell("env -u LANG -u LC_ALL " + ShellQuote(RP_BINARY) + " verify " + ShellQuote(archive) + " --keep --sandbox " +
+                         ShellQuote(fx.dir() / "sandboxes") + " --json",
                      &out),
             0)
       << out;

@@ -45,11 +45,6 @@ const std::map<std::string, std::string>& NfcOf() {
   return m;
 }
 
-std::string Shell(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 void MakeFile(const std::string& path, const std::string& data) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -75,7 +70,7 @@ void MakeTree(const std::string& root) {
 // Archives `root`'s contents into `archive` with 7zz and `options`.
 void SevenZip(const std::string& root, const std::string& archive, const std::string& options) {
   std::string out;
-  ASSERT_EQ(RunShell("cd " + Shell(root) + " && LC_ALL=C.UTF-8 7zz a -bso0 -bsp0 " + options + " " + Shell(archive) +
+  ASSERT_EQ(RunShell("cd " + ShellQuote(root) + " && LC_ALL=C.UTF-8 7zz a -bso0 -bsp0 " + options + " " + ShellQuote(archive) +
                          " .",
                      &out),
             0)
@@ -90,7 +85,7 @@ struct Listed {
 // The items as `7zz l -slt` lists them, in its order.
 std::vector<Listed> List(const std::string& archive) {
   std::string out;
-  EXPECT_EQ(RunShell("LC_ALL=C.UTF-8 7zz l -slt -ba " + Shell(archive), &out), 0) << out;
+  EXPECT_EQ(RunShell("LC_ALL=C.UTF-8 7zz l -slt -ba " + ShellQuote(archive), &out), 0) << out;
   std::vector<Listed> items;
   size_t at = 0;
   while (at < out.size()) {
@@ -525,12 +520,12 @@ TEST_F(SevenZipNamesTest, AnAntiItemArchiveIsNotReadByEither) {
   MakeFile(root_ + "/ny.txt", "ny");
   const std::string diff = dir_ / "diff.7z";
   std::string out;
-  ASSERT_EQ(RunShell("cd " + Shell(root_) + " && LC_ALL=C.UTF-8 7zz u -bso0 -bsp0 " + Shell(base) +
+  ASSERT_EQ(RunShell("cd " + ShellQuote(root_) + " && LC_ALL=C.UTF-8 7zz u -bso0 -bsp0 " + ShellQuote(base) +
                          " -u- '-up0q3r2x2y2z0w2!" + diff + "' .",
                      &out),
             0)
       << out;
-  ASSERT_EQ(RunShell("LC_ALL=C.UTF-8 7zz l -slt -ba " + Shell(diff) + " | grep -c 'Anti = +'", &out), 0);
+  ASSERT_EQ(RunShell("LC_ALL=C.UTF-8 7zz l -slt -ba " + ShellQuote(diff) + " | grep -c 'Anti = +'", &out), 0);
   EXPECT_EQ(out, "2\n");
   const std::string bytes = ReadFile(diff);
   bool ok = true;

@@ -42,6 +42,16 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
+// Single-quoted for sh: any byte but NUL survives.
+inline std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
 // Runs a shell command, returns its exit status and captures stdout (+stderr if asked).
 inline int Run(const std::string& cmd, std::string* out = nullptr) {
   std::string full = cmd + " 2>&1";
