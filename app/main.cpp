@@ -1,8 +1,9 @@
 // restoreproof: the command line. Parses the arguments of each command into its options and
 // calls the one function that carries the command out, in the module that owns the work
 // (docs/cli.md). Nothing else happens here.
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -133,7 +134,8 @@ void AddManifest(CLI::App& app, Global& g, Commands* commands) {
       std::cerr << "manifest create: " << s.message() << "\n";
       return ExitCodeOf(s);
     }
-    return rp::ManifestCreateCommand(*o, std::cout, std::cerr);
+    std::cout.flush();
+    return rp::ManifestCreateCommand(*o, STDOUT_FILENO, std::cerr);
   });
 }
 

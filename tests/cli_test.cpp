@@ -386,6 +386,22 @@ TEST_P(cli_manifest_create, DefaultOutputIsStandardOutput) {
   ExpectToolAccepts(c.tool, root, out, tree.size());
 }
 
+TEST_P(cli_manifest_create, DefaultOutputOfAnArchiveIsStandardOutput) {
+  const ToolCase c = GetParam();
+  TempDir dir;
+  const auto tree = AwkwardTree(c.newline);
+  const std::string archive = dir / "point.tar";
+  ASSERT_TRUE(WriteArchive(archive, ArchiveSpec{"pax", {}}, tree).ok());
+  const CliResult r = RunRp(dir, "manifest create " + ShellQuote(archive) + " --algo " + c.algo);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const std::string out = dir / "stdout.sum";
+  test::WriteFile(out, r.out);
+  const std::string x = dir / "extracted";
+  std::filesystem::create_directories(x);
+  ASSERT_EQ(test::Run("bsdtar -xf " + ShellQuote(archive) + " -C " + ShellQuote(x)), 0);
+  ExpectToolAccepts(c.tool, x, out, tree.size());
+}
+
 INSTANTIATE_TEST_SUITE_P(tools, cli_manifest_create,
                          ::testing::Values(ToolCase{"xxh128", "xxhsum", false}, ToolCase{"sha256", "sha256sum", true}),
                          [](const ::testing::TestParamInfo<ToolCase>& param_info) { return param_info.param.algo; });

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace rp {
 
@@ -46,6 +47,24 @@ bool WriteAll(int fd, const void* data, size_t len, int* err) {
     len -= static_cast<size_t>(n);
   }
   return true;
+}
+
+bool CopyFileTo(const std::string& path, int fd, int* err) {
+  UniqueFd in(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) {
+    *err = errno;
+    return false;
+  }
+  std::vector<char> buf(1u << 16);
+  for (;;) {
+    const ssize_t n = ReadSome(in.get(), buf.data(), buf.size());
+    if (n < 0) {
+      *err = errno;
+      return false;
+    }
+    if (n == 0) return true;
+    if (!WriteAll(fd, buf.data(), static_cast<size_t>(n), err)) return false;
+  }
 }
 
 ssize_t ReadSome(int fd, void* buf, size_t len) {

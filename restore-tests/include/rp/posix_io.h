@@ -55,6 +55,9 @@ bool MakePipe(UniqueFd* read_end, UniqueFd* write_end);
 bool WriteAll(int fd, const void* data, size_t len, int* err);
 inline bool WriteAll(int fd, std::string_view data, int* err) { return WriteAll(fd, data.data(), data.size(), err); }
 
+// Copies the whole file at `path` to `fd`. On failure returns false and sets *err to errno.
+bool CopyFileTo(const std::string& path, int fd, int* err);
+
 // One read(2), retried on EINTR: the bytes read (0 at the end of the file), or -1 with errno.
 ssize_t ReadSome(int fd, void* buf, size_t len);
 // The same with pread(2), at `offset`.

@@ -26,7 +26,9 @@ struct ManifestCreateCommandOptions {
   HashAlgo algo = HashAlgo::kXxh128;
   std::string sandbox_parent;  // where an archive is restored, and where sorted runs spill
 };
-int ManifestCreateCommand(const ManifestCreateCommandOptions& options, std::ostream& out, std::ostream& err);
+// Without an output file the manifest is written to out_fd (standard output for the CLI): a
+// large tree's manifest streams there rather than through memory.
+int ManifestCreateCommand(const ManifestCreateCommandOptions& options, int out_fd, std::ostream& err);
 
 // A report as the `verify` summary prints it.
 void PrintVerifyReport(const VerifyReport& report, std::ostream& out);

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iomanip>
 #include <map>
 
@@ -55,7 +54,7 @@ void PrintFinding(const char* prefix, const Finding& f, std::ostream& err) {
 // An archive is untrusted input for libarchive: it is restored in the isolated worker, exactly
 // as `verify --write-manifest` does, and the manifest is written only when it restores
 // cleanly (an unsafe, encrypted or damaged entry makes no baseline).
-int ManifestOfArchive(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+int ManifestOfArchive(const ManifestCreateCommandOptions& o, int out_fd, std::ostream& err) {
   VerifyOptions v;
   v.source = o.source;
   v.algo = o.algo;
@@ -77,7 +76,12 @@ int ManifestOfArchive(const ManifestCreateCommandOptions& o, std::ostream& out, 
   for (const auto& f : r.findings) PrintFinding("manifest create: ", f, err);
   if (r.status == RunStatus::kAborted) err << "manifest create: " << r.abort_status.message() << "\n";
   if (!private_dir.empty()) {
-    if (r.status == RunStatus::kPassed) out << std::ifstream(to_stdout, std::ios::binary).rdbuf();
+    int copy_errno = 0;
+    if (r.status == RunStatus::kPassed && !CopyFileTo(to_stdout, out_fd, &copy_errno)) {
+      RemoveTree(private_dir);
+      err << "manifest create: cannot write the manifest to standard output: " << std::strerror(copy_errno) << "\n";
+      return 3;
+    }
     RemoveTree(private_dir);
   }
   if (r.status == RunStatus::kPassed)
@@ -91,7 +95,7 @@ int ManifestOfArchive(const ManifestCreateCommandOptions& o, std::ostream& out, 
 // A directory is hashed in place. Rows beyond the in-memory budget spill to an unnamed file
 // in the sandbox directory (or the temporary directory when that cannot be used); the manifest
 // file is created beside its final name once the walk is over, and renamed into place whole.
-int ManifestOfDirectory(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+int ManifestOfDirectory(const ManifestCreateCommandOptions& o, int out_fd, std::ostream& err) {
   mkdir(o.sandbox_parent.c_str(), 0700);
   UniqueFd spill(open(o.sandbox_parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!spill) spill.Reset(open(TempDirectory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -104,6 +108,7 @@ int ManifestOfDirectory(const ManifestCreateCommandOptions& o, std::ostream& out
   co.dir = o.source;
   co.algo = o.algo;
   co.spill_dir_fd = spill.get();
+  co.out_fd = out_fd;
   AtomicFile file;
   if (!o.output.empty()) {
     co.open_output = [&](int* fd) {
@@ -118,7 +123,6 @@ int ManifestOfDirectory(const ManifestCreateCommandOptions& o, std::ostream& out
     err << "manifest create: " << result.status.message() << "\n";
     return ExitCodeOf(result.status);
   }
-  (void)out;  // CreateManifest wrote to standard output itself (out_fd 1) when no -o was given
   bool failing = false;
   for (const auto& f : result.findings) {
     PrintFinding("manifest create: ", f, err);
@@ -182,10 +186,10 @@ int VerifyCommand(VerifyCommandOptions o, std::ostream& out, std::ostream& err) 
   return ExitCodeFor(report);
 }
 
-int ManifestCreateCommand(const ManifestCreateCommandOptions& o, std::ostream& out, std::ostream& err) {
+int ManifestCreateCommand(const ManifestCreateCommandOptions& o, int out_fd, std::ostream& err) {
   struct stat st {};
-  if (stat(o.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return ManifestOfArchive(o, out, err);
-  return ManifestOfDirectory(o, out, err);
+  if (stat(o.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return ManifestOfArchive(o, out_fd, err);
+  return ManifestOfDirectory(o, out_fd, err);
 }
 
 }  // namespace rp
