@@ -39,13 +39,31 @@ using Commands = std::vector<std::pair<CLI::App*, Command>>;
 
 const auto kByteSize = CLI::Validator(
     [](std::string& s) { return rp::ParseByteSize(s) ? std::string() : "not a size like 512M, 10G: " + s; }, "SIZE");
+const auto kPositiveSize = CLI::Validator(
+    [](std::string& s) {
+      const auto v = rp::ParseByteSize(s);
+      return v && *v > 0 ? std::string() : "not a size above 0 like 512M, 10G: " + s;
+    },
+    "SIZE");
+const auto kMemorySize = CLI::Validator(
+    [](std::string& s) {
+      const auto v = rp::ParseByteSize(s);
+      return v && *v >= rp::kMinMemoryLimitBytes ? std::string() : "not a size of at least 64M like 1G: " + s;
+    },
+    "SIZE");
 const auto kHashAlgo = CLI::Validator(
     [](std::string& s) {
-      return rp::ParseHashAlgo(s) ? std::string() : "unknown algorithm '" + s + "' (xxh128, sha256, sha512, blake2b, xxh64, xxh32)";
+      return rp::ParseHashAlgo(s) ? std::string() : "unknown algorithm '" + s + "' (xxh128, sha256, sha512, blake2b, xxh3, xxh64, xxh32)";
     },
     "ALGO");
 const auto kDuration = CLI::Validator(
     [](std::string& s) { return rp::ParseDurationSeconds(s) ? std::string() : "not a duration like 90s, 10m, 2h: " + s; },
+    "DURATION");
+const auto kPositiveDuration = CLI::Validator(
+    [](std::string& s) {
+      const auto v = rp::ParseDurationSeconds(s);
+      return v && *v > 0 ? std::string() : "not a duration above 0 like 90s, 10m, 2h: " + s;
+    },
     "DURATION");
 
 // Declares `--name VALUE` whose text is checked by `check` and, when given, turned into *out.
@@ -59,19 +77,19 @@ void AddParsed(CLI::App* cmd, const std::string& name, T* out, Parse parse, cons
 void AddLimitOptions(CLI::App* cmd, rp::Limits* l) {
   const auto size = [](const std::string& s) { return rp::ParseByteSize(s); };
   const auto seconds = [](const std::string& s) { return rp::ParseDurationSeconds(s); };
-  AddParsed(cmd, "--max-bytes", &l->max_total_bytes, size, kByteSize, "stop after restoring this many bytes (default 64G)");
+  AddParsed(cmd, "--max-bytes", &l->max_total_bytes, size, kPositiveSize, "stop after restoring this many bytes (default 64G)");
   cmd->add_option("--max-entries", l->max_entries, "stop after this many archive entries (default 2000000)")
       ->check(CLI::PositiveNumber);
   AddParsed(cmd, "--max-file-size", &l->max_file_bytes, size, kByteSize, "largest single file (default 32G)");
   cmd->add_option("--max-depth", l->max_depth, "deepest path, in components (default 128)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-ratio", l->max_ratio, "largest compression ratio past the first 64 MiB (default 1000)")
       ->check(CLI::PositiveNumber);
-  AddParsed(cmd, "--timeout", &l->max_seconds, seconds, kDuration, "wall-time limit of the run (default 4h)");
+  AddParsed(cmd, "--timeout", &l->max_seconds, seconds, kPositiveDuration, "wall-time limit of the run (default 4h)");
   AddParsed(cmd, "--stall-timeout", &l->max_stall_seconds, seconds, kDuration,
             "stop the run when reading the source makes no progress for this long (default 10m; 0: never)");
   AddParsed(cmd, "--spin-timeout", &l->max_spin_seconds, seconds, kDuration,
             "stop the run sooner when the worker burns CPU without progress for this long (default 30s; 0: never)");
-  AddParsed(cmd, "--max-memory", &l->max_memory_bytes, size, kByteSize,
+  AddParsed(cmd, "--max-memory", &l->max_memory_bytes, size, kMemorySize,
             "memory the worker may use, enforced by the kernel (default 1G; a tmpfs sandbox comes on top)");
 }
 

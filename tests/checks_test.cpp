@@ -113,6 +113,14 @@ TEST(Checks, SqliteIntegrityCatchesADamagedDatabase) {
   EXPECT_NE(Named(bad, "databases")->message.find("db/app.db"), std::string::npos) << Named(bad, "databases")->message;
   EXPECT_NE(Named(bad, "databases")->message.find("integrity check failed"), std::string::npos);
 
+  // Every glob counts, not only the first.
+  auto two = Check(CheckKind::kSqliteIntegrity, "two-globs");
+  two.globs = {"**/*.sqlite", "**/*.db"};
+  o.checks = {two};
+  const VerifyReport second = RunVerifyIsolated(o);
+  ASSERT_NE(Named(second, "two-globs"), nullptr) << Describe(second);
+  EXPECT_EQ(Named(second, "two-globs")->kind, FindingKind::kCheckFailed) << Named(second, "two-globs")->message;
+
   auto none = Check(CheckKind::kSqliteIntegrity, "no-match");
   none.globs = {"**/*.sqlite"};
   o.checks = {none};

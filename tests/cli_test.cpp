@@ -79,7 +79,8 @@ TEST(cli_basics, UsageErrorsExitTwo) {
   TempDir dir;
   for (const std::string args : {"", "frobnicate", "--frobnicate", "verify", "verify x --no-such-option",
                                  "verify x --algo md5", "verify x --max-bytes lots", "verify x --timeout soon",
-                                 "verify x --stall-timeout soon",
+                                 "verify x --stall-timeout soon", "verify x --max-memory 0", "verify x --max-memory 63M",
+                                 "verify x --timeout 0", "verify x --max-bytes 0",
                                  "manifest", "manifest frobnicate", "manifest create . --algo md5"}) {
     const CliResult r = RunRp(dir, args);
     EXPECT_EQ(r.rc, 2) << "restoreproof " << args << "\nstdout: " << r.out << "\nstderr: " << r.err;

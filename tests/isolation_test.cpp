@@ -275,12 +275,16 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   const auto left = SandboxesIn(sb);
   ASSERT_EQ(left.size(), 1u) << "the killed run's sandbox should still be there";
 
-  // Started again: the orphan is found and wiped, and that is said on stderr.
+  // Started again: the orphan is found and wiped, and that is said on stderr. manifest create
+  // of an archive, which uses the configured sandbox directory, wipes it as verify does.
   ASSERT_TRUE(WriteArchive(dir / "ok.tar", {"pax", {}}, SmallTree()).ok());
+  WriteFile(dir / "rp.toml", "[appliance]\nsandbox_dir = \"" + sb + "\"\n");
   std::string out;
   bool wiped = false;
   for (int attempt = 0; attempt < 50 && !wiped; ++attempt) {  // until the dead worker's lock is released
-    RunShell(std::string(RP_BINARY) + " verify " + dir / "ok.tar" + " --sandbox " + sb, &out);
+    RunShell(std::string(RP_BINARY) + " --config " + dir / "rp.toml" + " manifest create " + dir / "ok.tar" + " -o " +
+                 dir / "ok.sum",
+             &out);
     wiped = out.find("wiped orphan sandbox " + left[0]) != std::string::npos;
     if (!wiped) usleep(100000);
   }
@@ -383,6 +387,27 @@ TEST(Worker, AFloodOfFindingsIsCappedAndTheVerdictKept) {
   ASSERT_FALSE(r.findings.empty());
   EXPECT_EQ(r.findings.back().kind, FindingKind::kWorkerDied);
   EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+// Past the cap even notices fail the run, in the worker and in-process alike: what was dropped
+// is not known, so it cannot be called harmless. Each setuid file here gives a mode-cleared
+// notice, which alone does not fail a run.
+TEST(Worker, DroppedNoticesFailTheRunInBothPaths) {
+  TempDir dir;
+  std::vector<TreeEntry> entries;
+  const size_t n = kMaxStoredFindings + 3;
+  for (size_t i = 0; i < n; ++i)
+    entries.push_back({TreeEntry::Kind::kFile, "s" + std::to_string(i), 0, 0, true, "", 04755, 0});
+  ASSERT_TRUE(WriteArchive(dir / "setuid.tar", {"ustar", {}}, entries).ok());
+  auto o = Options(dir, dir / "setuid.tar");
+  o.limits.max_entries = 2 * n;
+  for (const VerifyReport& r : {RunVerifyIsolated(o), RunVerify(o)}) {
+    EXPECT_EQ(r.status, RunStatus::kFailed);
+    EXPECT_FALSE(r.HasFailingFinding());
+    ASSERT_EQ(r.findings.size(), kMaxStoredFindings);
+    EXPECT_EQ(r.findings.front().kind, FindingKind::kModeCleared);
+    EXPECT_EQ(r.findings_dropped, 3u);
+  }
 }
 
 // A real worker past the cap: it stores kMaxStoredFindings findings, streams exactly those as
@@ -687,6 +712,28 @@ TEST(Tmpfs, RestoredDataNeverTouchesTheDiskAndVanishesWithTheWorker) {
   EXPECT_EQ(looked, 1);
   EXPECT_TRUE(disk_empty) << "restored files were visible on the disk directory";
   EXPECT_FALSE(std::filesystem::exists(r.sandbox));
+}
+
+// A worker that dies leaves no result; the report still names the sandbox it had mounted.
+TEST(Tmpfs, AWorkerKilledInATmpfsSandboxIsReportedWithThatSandbox) {
+  TempDir dir;
+  StalledSource src(dir.path());
+  auto o = Options(dir, src.path());
+  o.sandbox_kind = SandboxKind::kTmpfs;
+  o.tmpfs_budget_bytes = 64u << 20;
+  bool killed = false;
+  o.on_progress = [&](const Progress& p) {
+    if (killed || p.entries == 0) return;
+    for (pid_t c : ChildrenOfThisProcess()) kill(c, SIGKILL);
+    killed = true;
+  };
+  const VerifyReport r = RunVerifyIsolated(o);
+  src.Release(false);
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  ASSERT_EQ(PathsOf(r, FindingKind::kWorkerDied).size(), 1u) << Describe(r);
+  EXPECT_EQ(StateOf(r, IsolationLayer::kTmpfsSandbox), LayerState::kEnforced);
+  EXPECT_EQ(r.sandbox_kind, SandboxKind::kTmpfs);
 }
 
 TEST(Tmpfs, SizeCapStopsABombAsALimit) {

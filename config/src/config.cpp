@@ -392,7 +392,7 @@ class Loader {
     if (auto d = Duration(*t, "spin_timeout", path)) tc->spin_timeout_s = *d;
     if (auto v = String(*t, "memory_limit", path, false)) {
       const auto sz = ParseByteSize(*v);
-      if (!sz || *sz < (64u << 20))
+      if (!sz || *sz < kMinMemoryLimitBytes)
         Error(Get(*t, "memory_limit"), path + ".memory_limit", "a size of at least 64M, like \"2G\"", Quote(*v));
       else
         tc->memory_limit_bytes = *sz;
@@ -440,7 +440,7 @@ class Loader {
         if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
         if (auto v = String(*at, "tmpfs_budget", "appliance", false)) {
           const auto sz = ParseByteSize(*v);
-          if (!sz || *sz < (64u << 20))
+          if (!sz || *sz < kMinMemoryLimitBytes)
             Error(at->get("tmpfs_budget"), "appliance.tmpfs_budget", "a size of at least 64M, like \"8G\"", Quote(*v));
           else
             ap.tmpfs_budget = *sz;

@@ -80,8 +80,10 @@ std::string_view RunStatusName(RunStatus s) {
 
 void VerifyReport::Add(Finding f) {
   if (findings.size() >= kMaxStoredFindings) {
+    // What was dropped is not kept, so whether it would fail the run cannot be said later
+    // (nor by an isolated run's parent): a run with dropped findings fails, whatever they were.
     ++findings_dropped;
-    if (FindingFailsRun(f.kind)) status = RunStatus::kFailed;
+    if (status == RunStatus::kPassed) status = RunStatus::kFailed;
     if (observer) observer->OnDropped(findings_dropped);
     return;
   }

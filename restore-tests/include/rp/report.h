@@ -103,9 +103,12 @@ struct Limits {
   uint64_t max_memory_bytes = 1ull << 30;
   bool operator==(const Limits&) const = default;
 };
+// The smallest memory limit accepted (below it a worker cannot start its readers).
+inline constexpr uint64_t kMinMemoryLimitBytes = 64ull << 20;
 
 // A report stores at most this many findings; the rest are counted in findings_dropped (a
-// hostile source can produce one per header it fails to read).
+// hostile source can produce one per header it fails to read), and a run with any dropped
+// finding fails.
 inline constexpr size_t kMaxStoredFindings = 100'000;
 
 // Told of every finding a report stores, as it stores it (the worker streams them to its

@@ -55,6 +55,7 @@ void PrintFinding(const char* prefix, const Finding& f, std::ostream& err) {
 // as `verify --write-manifest` does, and the manifest is written only when it restores
 // cleanly (an unsafe, encrypted or damaged entry makes no baseline).
 int ManifestOfArchive(const ManifestCreateCommandOptions& o, int out_fd, std::ostream& err) {
+  WipeOrphans(o.sandbox_parent, err);
   VerifyOptions v;
   v.source = o.source;
   v.algo = o.algo;

@@ -469,13 +469,14 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
     VerifyReport& streamed = lines.streamed();
+    const bool finished = lines.result() && stop == Stop::kNone && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
     if (stop == Stop::kCancelled) {
       report.status = RunStatus::kAborted;
       report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
       report.findings = std::move(streamed.findings);
       report.findings_dropped = streamed.findings_dropped + lines.worker_dropped();
       report.isolation = lines.isolation();
-    } else if (lines.result() && stop == Stop::kNone && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    } else if (finished) {
       TakeWorkerResult(*lines.result(), options, &streamed, &report);
       report.sandbox = run.sandbox.path;
     } else {
@@ -513,6 +514,11 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
                                           -1});
       report.status = RunStatus::kFailed;
       report.isolation = lines.isolation();
+    }
+    if (!finished) {
+      // No result: the sandbox's kind is what the worker's isolation line said it mounted.
+      const IsolationRecord* tmpfs = report.isolation.Find(IsolationLayer::kTmpfsSandbox);
+      report.sandbox_kind = tmpfs && tmpfs->state == LayerState::kEnforced ? SandboxKind::kTmpfs : SandboxKind::kDisk;
     }
     // What only the parent knows is the parent's to record, whatever the worker said.
     report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");

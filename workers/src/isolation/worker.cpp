@@ -1,7 +1,7 @@
 // The worker side of an isolated restore: `restoreproof worker`. Reads one job on stdin,
 // locks itself down (lockdown.h), restores and verifies through the same engine as
-// RunVerify, runs the content checks, and reports on stdout as JSON lines: progress at least
-// once a second, each finding as it is found, and one final result (docs/worker-protocol.md).
+// RunVerify, runs the content checks, and reports on stdout as JSON lines: progress twice a
+// second, each finding as it is found, and one final result (docs/worker-protocol.md).
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -214,7 +215,8 @@ void CheckRunner::OnRow(const Row& r) {
           if (!s_->required[i][g] && GlobMatch(c.globs[g], r.path)) s_->required[i][g] = true;
         break;
       case CheckKind::kSqliteIntegrity:
-        if (r.kind == RowKind::kFile && !c.globs.empty() && GlobMatch(c.globs[0], r.path))
+        if (r.kind == RowKind::kFile &&
+            std::any_of(c.globs.begin(), c.globs.end(), [&](const std::string& g) { return GlobMatch(g, r.path); }))
           s_->sqlite[i].push_back(r.path);
         break;
       case CheckKind::kUnchangedSinceBaseline: {
