@@ -89,7 +89,8 @@ std::atomic<unsigned> g_counter{0};
 
 }  // namespace
 
-WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes, uint64_t tmpfs_bytes) {
+WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes, uint64_t sandbox_bytes,
+                             const std::string& sandbox_what) {
   if (!use) {
     pids_ = {IsolationLayer::kPidsCgroup, LayerState::kNotRequested, "cgroups not used for this run"};
     memory_ = {IsolationLayer::kMemoryCgroup, LayerState::kNotRequested, "cgroups not used for this run"};
@@ -140,7 +141,7 @@ WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_b
     if (memory_group_.dir != pids_group_.dir) RemoveGroup(memory_group_.dir);
     memory_group_.dir.clear();
   } else if (!memory_group_.dir.empty()) {
-    const std::string limit = std::to_string(memory_bytes + tmpfs_bytes);
+    const std::string limit = std::to_string(memory_bytes + sandbox_bytes);
     const bool set = v2_ ? WriteToExistingFile(memory_group_.dir + "/memory.max", limit)
                          : WriteToExistingFile(memory_group_.dir + "/memory.limit_in_bytes", limit);
     if (set) {
@@ -154,7 +155,7 @@ WorkerCgroups::WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_b
       memory_ = {IsolationLayer::kMemoryCgroup, LayerState::kEnforced,
                  "memory cgroup " + memory_group_.dir + " limits the worker and everything it starts to " +
                      std::to_string(memory_bytes) + " bytes" +
-                     (tmpfs_bytes ? " plus " + std::to_string(tmpfs_bytes) + " for the sandbox's tmpfs pages" : "") +
+                     (sandbox_bytes ? " plus " + std::to_string(sandbox_bytes) + " " + sandbox_what : "") +
                      " (resident memory, tmpfs and page cache; no swap)"};
     } else {
       memory_.detail = "cannot set the memory limit of " + memory_group_.dir + ": " + Errno();

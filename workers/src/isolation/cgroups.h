@@ -24,9 +24,11 @@ namespace rp::detail {
 class WorkerCgroups {
  public:
   // Creates the cgroups with their limits: the memory cgroup's is memory_bytes plus
-  // tmpfs_bytes, the pages of a sandbox in memory, which the kernel charges to the worker too
-  // (memory_bytes == 0: no memory cgroup; use == false: none at all, both not requested).
-  WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes, uint64_t tmpfs_bytes);
+  // sandbox_bytes, for the sandbox's pages, which the kernel charges to the worker too (a
+  // tmpfs's, or the page cache of what it writes to disk); `sandbox_what` names them for the
+  // record. memory_bytes == 0: no memory cgroup; use == false: none at all, both not requested.
+  WorkerCgroups(bool use, uint64_t max_processes, uint64_t memory_bytes, uint64_t sandbox_bytes,
+                const std::string& sandbox_what);
   ~WorkerCgroups();
   WorkerCgroups(const WorkerCgroups&) = delete;
   WorkerCgroups& operator=(const WorkerCgroups&) = delete;

@@ -81,6 +81,25 @@ uint64_t MemoryBackedBytes(int dir_fd) {
   return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_bsize);
 }
 
+// What the memory cgroup allows on top of the memory limit for the sandbox's pages, which the
+// kernel charges to the worker that writes them.
+struct SandboxPages {
+  uint64_t bytes = 0;
+  std::string what;
+};
+
+// A tmpfs sandbox: its size. A sandbox directory on a memory file system: its free space,
+// which cannot be reclaimed either. A disk sandbox: as much again as the memory limit for the
+// page cache of what the worker writes. That cache is reclaimable, but only once written back:
+// a worker held to the memory limit alone would wait for the disk after its first gigabyte of
+// restored data, where bsdtar leaves the same data dirty in the cache.
+SandboxPages SandboxPagesOf(const VerifyOptions& o, const detail::WorkerJob& job, int sandbox_fd) {
+  if (job.tmpfs) return {job.tmpfs_bytes, "for the sandbox's tmpfs"};
+  if (const uint64_t in_memory = MemoryBackedBytes(sandbox_fd))
+    return {in_memory, "for the sandbox directory's memory file system"};
+  return {o.limits.max_memory_bytes, "for the page cache of what it restores to its disk sandbox"};
+}
+
 // Decides disk or tmpfs, and the tmpfs size; `why` says why for the report.
 bool ChooseTmpfs(const VerifyOptions& o, uint64_t* bytes, std::string* why) {
   const uint64_t budget = o.tmpfs_budget_bytes ? o.tmpfs_budget_bytes : DefaultTmpfsBudget();
@@ -424,8 +443,9 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
   // Files in a tmpfs are charged to the memory cgroup of whoever writes them, and cannot be
   // reclaimed: a tmpfs sandbox's size, or the free space of a sandbox directory that is itself
   // on a tmpfs (/dev/shm, a /tmp in memory), comes on top of the memory limit.
+  const SandboxPages pages = SandboxPagesOf(options, job, run.sandbox.fd);
   detail::WorkerCgroups cgroups(options.use_cgroups, options.worker_processes, options.limits.max_memory_bytes,
-                                job.tmpfs ? job.tmpfs_bytes : MemoryBackedBytes(run.sandbox.fd));
+                                pages.bytes, pages.what);
   job.pids_cgroup = cgroups.pids();
   job.memory_cgroup = cgroups.memory();
   const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
@@ -503,7 +523,8 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
         report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
                                           "limit exceeded: memory limit of " + std::to_string(options.limits.max_memory_bytes) +
                                               " bytes reached; the worker was stopped (" +
-                                              (cgroup_memory ? "by the kernel, at its memory cgroup's limit"
+                                              (cgroup_memory ? "by the kernel, at its memory cgroup's limit, which has " +
+                                                                   std::to_string(pages.bytes) + " bytes more " + pages.what
                                                              : "an allocation failed under its address-space limit") +
                                               ")",
                                           static_cast<int64_t>(lines.last().source_bytes), LimitKind::kMemory});
