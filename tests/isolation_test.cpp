@@ -222,16 +222,21 @@ std::vector<pid_t> ChildrenOfThisProcess() {
   return out;
 }
 
+// SIGKILL to the worker (every child of this process) once it has restored an entry.
+void KillTheWorkerAtItsFirstEntry(VerifyOptions* o, bool* killed) {
+  o->on_progress = [killed](const Progress& p) {
+    if (*killed || p.entries == 0) return;
+    for (pid_t c : ChildrenOfThisProcess()) kill(c, SIGKILL);
+    *killed = true;
+  };
+}
+
 TEST(Worker, KilledMidRestoreIsRecordedAsDiedAndTheSandboxWiped) {
   TempDir dir;
   StalledSource src(dir.path());
   auto o = Options(dir, src.path());
   bool killed = false;
-  o.on_progress = [&](const Progress& p) {
-    if (killed || p.entries == 0) return;
-    for (pid_t c : ChildrenOfThisProcess()) kill(c, SIGKILL);
-    killed = true;
-  };
+  KillTheWorkerAtItsFirstEntry(&o, &killed);
   const VerifyReport r = RunVerifyIsolated(o);
   src.Release(false);
   EXPECT_TRUE(killed);
@@ -722,11 +727,7 @@ TEST(Tmpfs, AWorkerKilledInATmpfsSandboxIsReportedWithThatSandbox) {
   o.sandbox_kind = SandboxKind::kTmpfs;
   o.tmpfs_budget_bytes = 64u << 20;
   bool killed = false;
-  o.on_progress = [&](const Progress& p) {
-    if (killed || p.entries == 0) return;
-    for (pid_t c : ChildrenOfThisProcess()) kill(c, SIGKILL);
-    killed = true;
-  };
+  KillTheWorkerAtItsFirstEntry(&o, &killed);
   const VerifyReport r = RunVerifyIsolated(o);
   src.Release(false);
   ASSERT_TRUE(killed);
