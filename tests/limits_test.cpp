@@ -162,18 +162,22 @@ class FifoFeeder {
   std::thread thread_;
 };
 
+// A named pipe held open for writing and never written: the worker's open succeeds, its read
+// waits forever, like a read from a dead NFS server.
+bool MakeStuckFifo(const std::string& path, UniqueFd* writer) {
+  if (mkfifo(path.c_str(), 0600) != 0) return false;
+  writer->Reset(open(path.c_str(), O_RDWR | O_CLOEXEC));
+  return static_cast<bool>(*writer);
+}
+
 TEST(Limits, StallStopsASourceThatNeverDelivers) {
   TempDir dir;
   const std::string fifo = dir / "stuck.tar";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  // Held open for writing and never written: the worker's open succeeds, its read waits
-  // forever, like a read from a dead NFS server.
-  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
-  ASSERT_GE(writer, 0);
+  UniqueFd writer;
+  ASSERT_TRUE(MakeStuckFifo(fifo, &writer));
   auto o = Options(dir, fifo);
   o.limits.max_stall_seconds = 2;
   const VerifyReport r = RunVerifyIsolated(o);
-  close(writer);
   ExpectStalled(r, 0);
 }
 
@@ -229,14 +233,12 @@ TEST(Limits, SpinStopsADecoderThatLoopsLongBeforeTheStallLimit) {
 TEST(Limits, SpinLimitLeavesAnIdleWorkerToTheStallLimit) {
   TempDir dir;
   const std::string fifo = dir / "stuck.tar";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
-  ASSERT_GE(writer, 0);
+  UniqueFd writer;
+  ASSERT_TRUE(MakeStuckFifo(fifo, &writer));
   auto o = Options(dir, fifo);
   o.limits.max_spin_seconds = 1;
   o.limits.max_stall_seconds = 3;
   const VerifyReport r = RunVerifyIsolated(o);
-  close(writer);
   ExpectStoppedByLimit(r);
   bool stall = false;
   for (const auto& f : r.findings)
