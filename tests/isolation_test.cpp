@@ -255,7 +255,11 @@ std::vector<std::string> SandboxesIn(const std::string& parent) {
   return out;
 }
 
-TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
+// The next start that uses the sandbox directory: verify, or manifest create of an archive
+// (which uses the configured sandbox directory).
+class OrphanWipe : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OrphanWipe, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   TempDir dir;
   StalledSource src(dir.path());
   const std::string sb = dir / "sandboxes";
@@ -280,16 +284,17 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   const auto left = SandboxesIn(sb);
   ASSERT_EQ(left.size(), 1u) << "the killed run's sandbox should still be there";
 
-  // Started again: the orphan is found and wiped, and that is said on stderr. manifest create
-  // of an archive, which uses the configured sandbox directory, wipes it as verify does.
+  // Started again: the orphan is found and wiped, and that is said on stderr.
   ASSERT_TRUE(WriteArchive(dir / "ok.tar", {"pax", {}}, SmallTree()).ok());
   WriteFile(dir / "rp.toml", "[appliance]\nsandbox_dir = \"" + sb + "\"\n");
+  const std::string again = GetParam() == "verify"
+                                ? std::string(RP_BINARY) + " verify " + dir / "ok.tar" + " --sandbox " + sb
+                                : std::string(RP_BINARY) + " --config " + dir / "rp.toml" + " manifest create " +
+                                      dir / "ok.tar" + " -o " + dir / "ok.sum";
   std::string out;
   bool wiped = false;
   for (int attempt = 0; attempt < 50 && !wiped; ++attempt) {  // until the dead worker's lock is released
-    RunShell(std::string(RP_BINARY) + " --config " + dir / "rp.toml" + " manifest create " + dir / "ok.tar" + " -o " +
-                 dir / "ok.sum",
-             &out);
+    RunShell(again, &out);
     wiped = out.find("wiped orphan sandbox " + left[0]) != std::string::npos;
     if (!wiped) usleep(100000);
   }
@@ -299,6 +304,8 @@ TEST(Worker, ParentKilledMidRestoreLeavesAnOrphanThatTheNextStartWipes) {
   const std::string cg = "/sys/fs/cgroup/pids/restoreproof-" + std::to_string(pid) + "-0";
   EXPECT_FALSE(std::filesystem::exists(cg)) << cg;
 }
+
+INSTANTIATE_TEST_SUITE_P(Commands, OrphanWipe, ::testing::Values("verify", "manifest_create"));
 
 TEST(CheckCommand, InheritsNoDescriptorOfTheWorker) {
   TempDir dir;
@@ -412,6 +419,42 @@ TEST(Worker, DroppedNoticesFailTheRunInBothPaths) {
     ASSERT_EQ(r.findings.size(), kMaxStoredFindings);
     EXPECT_EQ(r.findings.front().kind, FindingKind::kModeCleared);
     EXPECT_EQ(r.findings_dropped, 3u);
+  }
+}
+
+// A worker that ends without a result: the parent says how, from its exit and its stderr.
+TEST(Worker, HowAWorkerEndedWithoutAResultIsTheParentsFinding) {
+  TempDir dir;
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, SmallTree()).ok());
+  auto run = [&](const std::string& body) {
+    WriteFile(dir / "fake-worker", "#!/bin/sh\ncat >/dev/null\n" + body + "\n");
+    chmod((dir / "fake-worker").c_str(), 0755);
+    auto o = Options(dir, dir / "a.tar");
+    o.worker_binary = dir / "fake-worker";
+    return RunVerifyIsolated(o);
+  };
+  // Died: its last words are in the finding.
+  VerifyReport r = run("echo 'first line' >&2; echo 'archive_read: truncated gizmo' >&2; exit 3");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(r.findings.back().kind, FindingKind::kWorkerDied) << Describe(r);
+  EXPECT_NE(r.findings.back().message.find("exited with status 3"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.findings.back().message.find("it said: first line\narchive_read: truncated gizmo"), std::string::npos)
+      << Describe(r);
+  // Our allocation failure (exit 86), and a library's ("Out of memory" and exit): the memory
+  // limit, named as the limit that was in force for allocations.
+  for (const std::string body : {"exit 86", "echo 'tar: Out of memory' >&2; exit 1"}) {
+    r = run(body);
+    ASSERT_FALSE(r.findings.empty()) << body;
+    const Finding& f = r.findings.back();
+    EXPECT_EQ(f.kind, FindingKind::kLimitExceeded) << body << "\n" << Describe(r);
+    EXPECT_EQ(f.limit, LimitKind::kMemory) << body;
+    const IsolationRecord* memory = r.isolation.Find(IsolationLayer::kMemoryCgroup);
+    ASSERT_NE(memory, nullptr);
+    const std::string named = memory->state == LayerState::kEnforced
+                                  ? "address-space limit of " + std::to_string(VerifyOptions{}.worker_address_space_bytes)
+                                  : "memory limit of " + std::to_string(Limits{}.max_memory_bytes);
+    EXPECT_NE(f.message.find(named + " bytes reached; an allocation failed"), std::string::npos) << f.message;
   }
 }
 

@@ -316,13 +316,53 @@ void TakeWorkerResult(const VerifyReport& result, const VerifyOptions& options, 
     std::set<std::tuple<FindingKind, std::string, std::string, int64_t>> kept;
     for (const auto& f : report->findings) kept.emplace(f.kind, f.path, f.message, f.offset);
     for (auto& f : streamed->findings)
-      if (FindingFailsRun(f.kind) && !kept.count({f.kind, f.path, f.message, f.offset}))
-        report->findings.push_back(std::move(f));
+      if (FindingFailsRun(f.kind) && !kept.count({f.kind, f.path, f.message, f.offset})) report->Add(std::move(f));
   }
   if (report->status != RunStatus::kAborted)
     report->status = report->HasFailingFinding() || report->findings_dropped > 0 || streamed->findings_dropped > 0
                          ? RunStatus::kFailed
                          : RunStatus::kPassed;
+}
+
+// Why a worker that left no result ended, as the parent's finding. The memory limit: the memory
+// cgroup's OOM kill; or an allocation that failed under the address-space limit, ours (exit 86)
+// or a library's (libarchive prints "Out of memory" and exits), which without a memory cgroup
+// is the memory limit itself.
+Finding StopFinding(Stop stop, int wstatus, const VerifyOptions& options, const LineFollower& lines,
+                    const detail::WorkerCgroups& cgroups, const SandboxPages& pages, const std::string& err_tail) {
+  const std::string& at = lines.last().progress.current;
+  const auto offset = static_cast<int64_t>(lines.last().source_bytes);
+  switch (stop) {
+    case Stop::kStalled:
+    case Stop::kSpinning:
+      return {FindingKind::kLimitExceeded, at, StopMessage(stop, options, lines), offset,
+              stop == Stop::kSpinning ? LimitKind::kSpin : LimitKind::kStall};
+    case Stop::kWallTime:
+      return {FindingKind::kLimitExceeded, "", StopMessage(stop, options, lines), -1, LimitKind::kWallTime};
+    case Stop::kOversized:
+      return {FindingKind::kWorkerDied, "", StopMessage(stop, options, lines), -1};
+    default:
+      break;
+  }
+  const bool cgroup_memory = cgroups.memory().state == LayerState::kEnforced;
+  const bool failed_exit = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0;
+  if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL && cgroups.MemoryLimitKilled())
+    return {FindingKind::kLimitExceeded, at,
+            "limit exceeded: memory limit of " + std::to_string(options.limits.max_memory_bytes) +
+                " bytes reached; the kernel stopped the worker at its memory cgroup's limit, which has " +
+                std::to_string(pages.bytes) + " bytes more " + pages.what,
+            offset, LimitKind::kMemory};
+  if (failed_exit && (WEXITSTATUS(wstatus) == detail::kWorkerExitOutOfMemory || SaysOutOfMemory(err_tail))) {
+    const uint64_t address_space =
+        cgroup_memory ? options.worker_address_space_bytes : options.limits.max_memory_bytes;
+    return {FindingKind::kLimitExceeded, at,
+            std::string("limit exceeded: ") + (cgroup_memory ? "address-space limit of " : "memory limit of ") +
+                std::to_string(address_space) + " bytes reached; an allocation failed and the worker stopped",
+            offset, LimitKind::kMemory};
+  }
+  return {FindingKind::kWorkerDied, "",
+          "the worker process " + DescribeExit(wstatus) + (err_tail.empty() ? "" : "; it said: " + LastLines(err_tail)),
+          -1};
 }
 
 // Creates the worker with its descriptors in place; -1 with *error set.
@@ -490,56 +530,25 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
     }
     VerifyReport& streamed = lines.streamed();
     const bool finished = lines.result() && stop == Stop::kNone && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
-    if (stop == Stop::kCancelled) {
-      report.status = RunStatus::kAborted;
-      report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
-      report.findings = std::move(streamed.findings);
-      report.findings_dropped = streamed.findings_dropped + lines.worker_dropped();
-      report.isolation = lines.isolation();
-    } else if (finished) {
+    if (finished) {
       TakeWorkerResult(*lines.result(), options, &streamed, &report);
       report.sandbox = run.sandbox.path;
     } else {
+      // No result: what the worker streamed, and the parent's own verdict, stored even when
+      // the worker's findings filled the cap. The sandbox's kind is what the worker's
+      // isolation line said it mounted.
       report.findings = std::move(streamed.findings);
       report.findings_dropped = streamed.findings_dropped + lines.worker_dropped();
-      // The parent's own verdict is stored even when the worker's findings filled the cap.
-      // The memory limit: the cgroup's OOM kill, our own allocation failure, or a library's
-      // (libarchive exits on one) under the address-space limit.
-      const bool cgroup_memory = cgroups.memory().state == LayerState::kEnforced;
-      const bool out_of_memory =
-          (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL && cgroups.MemoryLimitKilled()) ||
-          (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == detail::kWorkerExitOutOfMemory) ||
-          (!cgroup_memory && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 && SaysOutOfMemory(err_tail));
-      if (stop == Stop::kStalled || stop == Stop::kSpinning)
-        report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
-                                          StopMessage(stop, options, lines), static_cast<int64_t>(lines.last().source_bytes),
-                                          stop == Stop::kSpinning ? LimitKind::kSpin : LimitKind::kStall});
-      else if (stop == Stop::kWallTime)
-        report.findings.push_back(
-            Finding{FindingKind::kLimitExceeded, "", StopMessage(stop, options, lines), -1, LimitKind::kWallTime});
-      else if (stop == Stop::kOversized)
-        report.findings.push_back(Finding{FindingKind::kWorkerDied, "", StopMessage(stop, options, lines), -1});
-      else if (out_of_memory)
-        report.findings.push_back(Finding{FindingKind::kLimitExceeded, lines.last().progress.current,
-                                          "limit exceeded: memory limit of " + std::to_string(options.limits.max_memory_bytes) +
-                                              " bytes reached; the worker was stopped (" +
-                                              (cgroup_memory ? "by the kernel, at its memory cgroup's limit, which has " +
-                                                                   std::to_string(pages.bytes) + " bytes more " + pages.what
-                                                             : "an allocation failed under its address-space limit") +
-                                              ")",
-                                          static_cast<int64_t>(lines.last().source_bytes), LimitKind::kMemory});
-      else
-        report.findings.push_back(Finding{FindingKind::kWorkerDied, "",
-                                          "the worker process " + DescribeExit(wstatus) +
-                                              (err_tail.empty() ? "" : "; it said: " + LastLines(err_tail)),
-                                          -1});
-      report.status = RunStatus::kFailed;
       report.isolation = lines.isolation();
-    }
-    if (!finished) {
-      // No result: the sandbox's kind is what the worker's isolation line said it mounted.
       const IsolationRecord* tmpfs = report.isolation.Find(IsolationLayer::kTmpfsSandbox);
       report.sandbox_kind = tmpfs && tmpfs->state == LayerState::kEnforced ? SandboxKind::kTmpfs : SandboxKind::kDisk;
+      if (stop == Stop::kCancelled) {
+        report.status = RunStatus::kAborted;
+        report.abort_status = Status::Environment("cancelled: the restore was stopped before it finished");
+      } else {
+        report.findings.push_back(StopFinding(stop, wstatus, options, lines, cgroups, pages, err_tail));
+        report.status = RunStatus::kFailed;
+      }
     }
     // What only the parent knows is the parent's to record, whatever the worker said.
     report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
