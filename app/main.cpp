@@ -23,8 +23,6 @@ namespace {
 constexpr int kExitUsage = 2;
 constexpr int kExitBug = 70;
 
-int ExitCodeOf(const rp::Status& s) { return s.code() == rp::Status::Code::kUsage ? kExitUsage : 3; }
-
 // The options every command shares.
 struct Global {
   std::string config_path = "/etc/restoreproof/restoreproof.toml";
@@ -131,7 +129,7 @@ void AddVerify(CLI::App& app, Global& g, Commands* commands) {
     if (sandbox->empty()) {
       if (rp::Status s = rp::DefaultSandboxParent(g.config_path, g.config_named(), &o->verify.sandbox_parent); !s.ok()) {
         std::cerr << "verify: " << s.message() << "\n";
-        return ExitCodeOf(s);
+        return s.exit_code();
       }
     }
     return rp::VerifyCommand(*o, std::cout, std::cerr);
@@ -150,7 +148,7 @@ void AddManifest(CLI::App& app, Global& g, Commands* commands) {
   commands->emplace_back(cmd, [o, &g] {
     if (rp::Status s = rp::DefaultSandboxParent(g.config_path, g.config_named(), &o->sandbox_parent); !s.ok()) {
       std::cerr << "manifest create: " << s.message() << "\n";
-      return ExitCodeOf(s);
+      return s.exit_code();
     }
     std::cout.flush();
     return rp::ManifestCreateCommand(*o, STDOUT_FILENO, std::cerr);

@@ -132,7 +132,7 @@ int ExitCodeFor(const VerifyReport& report) {
     case RunStatus::kPassed: return 0;
     case RunStatus::kFailed: return 1;
     case RunStatus::kAborted:
-      return report.abort_status.code() == Status::Code::kUsage ? 2 : 3;
+      return report.abort_status.ok() ? 3 : report.abort_status.exit_code();
   }
   return 3;
 }

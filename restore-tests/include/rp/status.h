@@ -26,6 +26,8 @@ class Status {
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
+  // The exit code of a command that stops on this status: 2 or 3 (0 when ok).
+  int exit_code() const { return static_cast<int>(code_); }
   const std::string& message() const { return message_; }
   bool operator==(const Status&) const = default;
 

@@ -37,8 +37,6 @@ const std::atomic<bool>* CancelOnSignals() {
   return &g_cancel;
 }
 
-int ExitCodeOf(const Status& s) { return s.code() == Status::Code::kUsage ? 2 : 3; }
-
 // Start-up: sandboxes of runs that died (even by SIGKILL) are wiped, and said so.
 void WipeOrphans(const std::string& parent, std::ostream& err) {
   std::vector<std::string> orphans;
@@ -122,7 +120,7 @@ int ManifestOfDirectory(const ManifestCreateCommandOptions& o, int out_fd, std::
   if (result.status.ok() && file.fd() >= 0) result.status = file.Commit();
   if (!result.status.ok()) {
     err << "manifest create: " << result.status.message() << "\n";
-    return ExitCodeOf(result.status);
+    return result.status.exit_code();
   }
   bool failing = false;
   for (const auto& f : result.findings) {
@@ -175,7 +173,7 @@ int VerifyCommand(VerifyCommandOptions o, std::ostream& out, std::ostream& err) 
   if (!o.checks_file.empty()) {
     if (Status s = LoadChecksFile(o.checks_file, &o.verify.checks); !s.ok()) {
       err << "verify: " << s.message() << "\n";
-      return ExitCodeOf(s);
+      return s.exit_code();
     }
   }
   WipeOrphans(o.verify.sandbox_parent, err);

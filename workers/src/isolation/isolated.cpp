@@ -111,21 +111,23 @@ bool ChooseTmpfs(const VerifyOptions& o, uint64_t* bytes, std::string* why) {
     *why = "--keep needs a sandbox that outlives the worker, so it is on disk";
     return false;
   }
+  // The restored size, an eighth for file system overhead, and 64 MiB.
+  const std::optional<uint64_t> need =
+      o.expected_bytes ? std::optional(*o.expected_bytes + *o.expected_bytes / 8 + (64u << 20)) : std::nullopt;
   if (o.sandbox_kind == SandboxKind::kTmpfs) {
-    *bytes = o.expected_bytes ? std::min(budget, *o.expected_bytes + *o.expected_bytes / 8 + (64u << 20)) : budget;
+    *bytes = need ? std::min(budget, *need) : budget;
     return true;
   }
-  if (!o.expected_bytes) {
+  if (!need) {
     *why = "the recovery point's restored size is not known in advance";
     return false;
   }
-  const uint64_t need = *o.expected_bytes + *o.expected_bytes / 8 + (64u << 20);
-  if (need > budget) {
+  if (*need > budget) {
     *why = "the recovery point (" + std::to_string(*o.expected_bytes) + " bytes) does not fit the memory budget of " +
            std::to_string(budget) + " bytes";
     return false;
   }
-  *bytes = need;
+  *bytes = *need;
   return true;
 }
 
@@ -443,8 +445,7 @@ Stop FollowWorker(pid_t pid, int out_fd, int err_fd, const VerifyOptions& option
       }
     }
     if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
-    const ssize_t n = read(out_fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadSome(out_fd, chunk, sizeof chunk);
     if (n <= 0) break;
     buf.append(chunk, static_cast<size_t>(n));
     if (buf.size() > kMaxLineBytes) {  // a worker that never ends its line

@@ -57,8 +57,7 @@ std::string ReadAll(int fd, size_t max) {
   std::string text;
   char buf[65536];
   for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadSome(fd, buf, sizeof buf);
     if (n <= 0) break;
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > max) break;
