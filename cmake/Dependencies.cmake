@@ -14,6 +14,10 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(date CONFIG REQUIRED)
 if(NOT RP_FUZZ_ONLY)
   find_package(CLI11 REQUIRED)
+  # The controller: its store (Poco::Data over SQLite), notifications (Poco::Net, NetSSL for
+  # STARTTLS and https webhooks) and its io_context (Boost.Asio, header-only).
+  find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Crypto Util Data DataSQLite)
+  find_package(Boost 1.74 REQUIRED)
   if(RP_TESTS)
     find_package(GTest REQUIRED)
   endif()

@@ -122,6 +122,115 @@ class Loader {
     return d;
   }
 
+  // An optional array of strings.
+  void Strings(const toml::table& t, std::string_view key, const std::string& path, std::vector<std::string>* out) {
+    const toml::node* n = Get(t, key);
+    if (!n) return;
+    const toml::array* a = n->as_array();
+    if (!a) {
+      Error(n, Join(path, std::string(key)), "an array of strings", TypeName(*n));
+      return;
+    }
+    for (const auto& e : *a) {
+      if (e.is_string()) out->push_back(e.as_string()->get());
+      else Error(&e, Join(path, std::string(key)), "strings", TypeName(e));
+    }
+  }
+
+  void Notify(const toml::node& n, const std::string& path, NotifyConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table", TypeName(n));
+      return;
+    }
+    if (auto v = String(*t, "name", path, true, &n)) c->name = *v;
+    auto kind = String(*t, "kind", path, true, &n);
+    if (kind && *kind == "webhook") {
+      c->kind = NotifyKind::kWebhook;
+      Unknown(*t, {"name", "kind", "url", "secret_file", "timeout"}, path);
+      if (auto v = String(*t, "url", path, true, &n)) {
+        c->url = *v;
+        if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+          Error(Get(*t, "url"), path + ".url", "an http:// or https:// URL", Quote(*v));
+      }
+      if (auto v = String(*t, "secret_file", path, true, &n)) c->secret_file = *v;
+    } else if (kind && *kind == "email") {
+      c->kind = NotifyKind::kEmail;
+      Unknown(*t, {"name", "kind", "smtp_host", "smtp_port", "from", "to", "starttls", "username", "password_file", "timeout"},
+              path);
+      if (auto v = String(*t, "smtp_host", path, true, &n)) c->smtp_host = *v;
+      if (auto v = Integer(*t, "smtp_port", path, 1, 65535, false)) c->smtp_port = static_cast<int>(*v);
+      if (auto v = String(*t, "from", path, true, &n)) c->from = *v;
+      Strings(*t, "to", path, &c->to);
+      if (c->to.empty()) Error(Get(*t, "to") ? Get(*t, "to") : &n, path + ".to", "a non-empty array of addresses (required)",
+                               Get(*t, "to") ? "an empty array" : "the key is missing");
+      if (auto v = String(*t, "starttls", path, false)) {
+        if (*v == "auto") c->starttls = StartTls::kAuto;
+        else if (*v == "required") c->starttls = StartTls::kRequired;
+        else if (*v == "off") c->starttls = StartTls::kOff;
+        else Error(Get(*t, "starttls"), path + ".starttls", "auto, required or off", Quote(*v));
+      }
+      if (auto v = String(*t, "username", path, false)) c->username = *v;
+      if (auto v = String(*t, "password_file", path, false)) c->password_file = *v;
+      if (!c->username.empty() && c->password_file.empty())
+        Error(&n, path + ".password_file", "password_file with username (never the password itself)", "the key is missing");
+    } else if (kind) {
+      Error(Get(*t, "kind"), path + ".kind", "webhook or email", Quote(*kind));
+    }
+    if (auto d = Duration(*t, "timeout", path)) c->timeout_s = *d;
+  }
+
+  void Drill(const toml::node& n, const std::string& path, DrillConfig* d) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, path, "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"name", "schedule", "targets", "notify"}, path);
+    if (auto v = String(*t, "name", path, true, &n)) d->name = *v;
+    if (auto v = String(*t, "schedule", path, false)) {
+      auto parsed = ParseSchedule(*v);
+      if (const auto* schedule = std::get_if<Schedule>(&parsed)) d->schedule = *schedule;
+      else Error(Get(*t, "schedule"), path + ".schedule", std::get<ScheduleError>(parsed).expected,
+                 std::get<ScheduleError>(parsed).found);
+    }
+    Strings(*t, "targets", path, &d->targets);
+    Strings(*t, "notify", path, &d->notify);
+  }
+
+  // Names that refer to [[targets]] and [[notify]] entries must exist.
+  void References(const toml::table& root, Config* cfg) {
+    const auto node_of = [&](const char* array, size_t i, const char* key) -> const toml::node* {
+      const toml::node* a = root.get(array);
+      const toml::node* e = a && a->as_array() && i < a->as_array()->size() ? a->as_array()->get(i) : nullptr;
+      const toml::node* k = e && e->as_table() ? e->as_table()->get(key) : nullptr;
+      return k ? k : e;
+    };
+    std::set<std::string> seen;
+    for (size_t i = 0; i < cfg->notify.size(); ++i)
+      if (!cfg->notify[i].name.empty() && !seen.insert(cfg->notify[i].name).second)
+        Error(node_of("notify", i, "name"), "notify[" + std::to_string(i) + "].name", "a name no other channel has",
+              Quote(cfg->notify[i].name) + ", already used");
+    const auto check_notify = [&](const std::vector<std::string>& names, const char* array, size_t i) {
+      for (const auto& name : names)
+        if (!cfg->FindNotify(name))
+          Error(node_of(array, i, "notify"), std::string(array) + "[" + std::to_string(i) + "].notify",
+                "names of [[notify]] channels", Quote(name) + ", which no [[notify]] entry has");
+    };
+    for (size_t i = 0; i < cfg->targets.size(); ++i) check_notify(cfg->targets[i].notify, "targets", i);
+    seen.clear();
+    for (size_t i = 0; i < cfg->drills.size(); ++i) {
+      check_notify(cfg->drills[i].notify, "drills", i);
+      if (!seen.insert(cfg->drills[i].name).second)
+        Error(node_of("drills", i, "name"), "drills[" + std::to_string(i) + "].name", "a name no other drill has",
+              Quote(cfg->drills[i].name) + ", already used");
+      for (const auto& name : cfg->drills[i].targets)
+        if (!cfg->FindTarget(name))
+          Error(node_of("drills", i, "targets"), "drills[" + std::to_string(i) + "].targets", "names of [[targets]]",
+                Quote(name) + ", which no target has");
+    }
+  }
+
   void PolicyTable(const toml::table& t, const std::string& path, PolicyValues* p, bool allow_availability) {
     if (allow_availability) {
       Unknown(t, {"backup_interval", "retention_days", "restore_test_interval", "min_copies", "rto", "max_retention_days",
@@ -318,8 +427,9 @@ class Loader {
     }
     Unknown(*t,
             {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox",
-             "stall_timeout", "spin_timeout", "memory_limit", "policy", "copies", "tests"},
+             "stall_timeout", "spin_timeout", "memory_limit", "policy", "copies", "tests", "notify"},
             path);
+    Strings(*t, "notify", path, &tc->notify);
     if (auto v = String(*t, "name", path, true, &n)) {
       tc->name = *v;
       bool ok = !v->empty();
@@ -425,10 +535,13 @@ class Loader {
   }
 
   void Root(const toml::table& root, Config* cfg) {
-    Unknown(root, {"appliance", "policy", "targets"}, "");
+    Unknown(root, {"appliance", "policy", "targets", "notify", "drills"}, "");
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
-        Unknown(*at, {"data_dir", "sandbox_dir", "timezone", "workers", "listen", "tmpfs_budget"}, "appliance");
+        Unknown(*at,
+                {"data_dir", "sandbox_dir", "timezone", "workers", "listen", "tmpfs_budget", "run_timeout", "drain_grace",
+                 "lease", "retries", "retry_backoff"},
+                "appliance");
         auto& ap = cfg->appliance;
         for (auto [key, out] : {std::pair<const char*, std::string*>{"data_dir", &ap.data_dir}, {"sandbox_dir", &ap.sandbox_dir}}) {
           if (auto v = String(*at, key, "appliance", false)) {
@@ -438,6 +551,14 @@ class Loader {
         }
         if (auto v = String(*at, "timezone", "appliance", false)) ap.timezone = *v;
         if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
+        if (auto v = Integer(*at, "retries", "appliance", 0, 20, false)) ap.retries = static_cast<int>(*v);
+        if (auto d = Duration(*at, "run_timeout", "appliance")) ap.run_timeout_s = *d;
+        if (auto d = Duration(*at, "drain_grace", "appliance")) ap.drain_grace_s = *d;
+        if (auto d = Duration(*at, "retry_backoff", "appliance")) ap.retry_backoff_s = *d;
+        if (auto d = Duration(*at, "lease", "appliance")) {
+          if (*d < 3) Error(at->get("lease"), "appliance.lease", "a duration of at least 3s", Quote(at->get("lease")->as_string()->get()));
+          else ap.lease_s = *d;
+        }
         if (auto v = String(*at, "tmpfs_budget", "appliance", false)) {
           const auto sz = ParseByteSize(*v);
           if (!sz || *sz < kMinMemoryLimitBytes)
@@ -514,6 +635,22 @@ class Loader {
         Error(ts, "targets", "an array of [[targets]] tables", TypeName(*ts));
       }
     }
+    for (const char* key : {"notify", "drills"}) {
+      const toml::node* node = root.get(key);
+      if (!node) continue;
+      const toml::array* arr = node->as_array();
+      if (!arr) {
+        Error(node, key, std::string("an array of [[") + key + "]] tables", TypeName(*node));
+        continue;
+      }
+      for (size_t i = 0; i < arr->size(); ++i) {
+        const std::string path = std::string(key) + "[" + std::to_string(i) + "]";
+        if (std::string_view(key) == "notify") Notify(*arr->get(i), path, &cfg->notify.emplace_back());
+        else Drill(*arr->get(i), path, &cfg->drills.emplace_back());
+      }
+    }
+    if (cfg->drills.empty()) cfg->drills.emplace_back();
+    References(root, cfg);
   }
 
  private:
@@ -530,6 +667,31 @@ std::string ConfigError::Format() const {
   if (!key.empty()) s += key + ": ";
   s += "expected " + expected + ", found " + found;
   return s;
+}
+
+std::string_view NotifyKindName(NotifyKind kind) { return kind == NotifyKind::kWebhook ? "webhook" : "email"; }
+
+std::string_view StartTlsName(StartTls mode) {
+  switch (mode) {
+    case StartTls::kAuto: return "auto";
+    case StartTls::kRequired: return "required";
+    case StartTls::kOff: return "off";
+  }
+  return "auto";
+}
+
+DrillConfig::DrillConfig() : schedule(std::get<Schedule>(ParseSchedule("0 2 * * mon#1"))) {}
+
+const TargetConfig* Config::FindTarget(std::string_view name) const {
+  for (const auto& t : targets)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+const NotifyConfig* Config::FindNotify(std::string_view name) const {
+  for (const auto& n : notify)
+    if (n.name == name) return &n;
+  return nullptr;
 }
 
 std::string_view CopyKindName(CopyKind kind) {

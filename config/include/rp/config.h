@@ -104,6 +104,42 @@ struct TargetConfig {
   PolicyValues policy;  // the target's own overrides
   std::vector<CopyConfig> copies;
   std::vector<TestConfig> tests;
+  std::vector<std::string> notify;  // names of [[notify]] channels told of this target's changes
+};
+
+// A notification channel ([[notify]]): a webhook (JSON POST signed with HMAC-SHA256 over the
+// body, the key read from `secret_file`) or e-mail over SMTP. Secrets are never config text.
+enum class NotifyKind { kWebhook, kEmail };
+std::string_view NotifyKindName(NotifyKind kind);  // "webhook", "email"
+// STARTTLS: `auto` uses it when the server offers it, `required` refuses a server that does
+// not, `off` never uses it (a relay on the same host).
+enum class StartTls { kAuto, kRequired, kOff };
+std::string_view StartTlsName(StartTls mode);
+
+struct NotifyConfig {
+  std::string name;
+  NotifyKind kind = NotifyKind::kWebhook;
+  std::string url;          // webhook: http:// or https://
+  std::string secret_file;  // webhook: the HMAC key
+  std::string smtp_host;    // email
+  int smtp_port = 25;
+  std::string from;
+  std::vector<std::string> to;
+  StartTls starttls = StartTls::kAuto;
+  std::string username;       // SMTP AUTH, optional
+  std::string password_file;  // with username
+  double timeout_s = 10;      // one delivery attempt
+};
+
+// A drill ([[drills]]): a campaign restoring each of its targets' selected points, timed
+// against each target's RTO. Without a [[drills]] section there is one: "monthly", every
+// target, the first Monday of the month at 02:00.
+struct DrillConfig {
+  std::string name = "monthly";
+  Schedule schedule;                 // default 0 2 * * mon#1
+  std::vector<std::string> targets;  // empty: every target
+  std::vector<std::string> notify;
+  DrillConfig();
 };
 
 struct ApplianceConfig {
@@ -116,6 +152,14 @@ struct ApplianceConfig {
   int workers = 2;
   std::string listen = "127.0.0.1:8080";
   uint64_t tmpfs_budget = 0;  // bytes a tmpfs sandbox may take; 0: half of MemAvailable, at most 16 GiB
+  // The controller (docs/controller.md): a run's wall-time limit; how long running runs may
+  // finish after SIGTERM before they are stopped; how long a claim on a run holds without
+  // renewal; how often and how far apart a run that met an environment error is tried again.
+  double run_timeout_s = 4 * 3600.0;
+  double drain_grace_s = 30;
+  double lease_s = 30;
+  int retries = 3;
+  double retry_backoff_s = 60;  // doubled for each further attempt
 };
 
 struct Config {
@@ -124,6 +168,11 @@ struct Config {
   PolicyValues baseline;
   PolicyValues availability[5];  // index 1..4: overrides for T1..T4
   std::vector<TargetConfig> targets;
+  std::vector<NotifyConfig> notify;
+  std::vector<DrillConfig> drills;  // at least the default one
+
+  const TargetConfig* FindTarget(std::string_view name) const;
+  const NotifyConfig* FindNotify(std::string_view name) const;
 
   // The effective policy for a target: baseline, its availability class, its own overrides.
   Policy PolicyFor(const TargetConfig& target) const;
