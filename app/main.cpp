@@ -14,6 +14,9 @@
 #include "rp/commands.h"
 #include "rp/config.h"
 #include "rp/demo.h"
+#include "rp/runs_cmd.h"
+#include "rp/schedule_cmd.h"
+#include "rp/serve.h"
 #include "rp/targets.h"
 #include "rp/units.h"
 #include "rp/verify.h"
@@ -181,6 +184,58 @@ void AddConfigAndTargets(CLI::App& app, Global& g, Commands* commands) {
   });
 }
 
+void AddController(CLI::App& app, Global& g, Commands* commands) {
+  auto* serve = app.add_subcommand("serve", "run the appliance until SIGTERM/SIGINT (logs JSON lines on stderr)");
+  commands->emplace_back(serve, [&g] { return rp::ServeCommand({g.config_path, ""}, std::cerr); });
+
+  auto* runs = app.add_subcommand("runs", "the recorded restore runs");
+  runs->require_subcommand(1);
+  auto lo = std::make_shared<rp::RunsListOptions>();
+  auto* list = runs->add_subcommand("list", "recorded runs, newest first");
+  list->add_option("--target", lo->target, "one target");
+  list->add_option("--since", lo->since, "queued at or after (ISO 8601 or a date)");
+  list->add_option("--status", lo->status, "queued|running|passed|failed|aborted|interrupted|cancelled");
+  list->add_option("--limit", lo->limit, "at most this many (default 100)")->check(CLI::Range(1, 1000000));
+  list->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(list, [lo, &g] {
+    lo->json = g.json;
+    return rp::RunsListCommand(g.config_path, *lo, std::cout, std::cerr);
+  });
+  auto id = std::make_shared<int64_t>(0);
+  auto* show = runs->add_subcommand("show", "one run in full");
+  show->add_option("ID", *id, "the run's id")->required();
+  show->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(show, [id, &g] { return rp::RunsShowCommand(g.config_path, *id, g.json, std::cout, std::cerr); });
+  auto* cancel = runs->add_subcommand("cancel", "cancel a queued run, or stop a running one");
+  cancel->add_option("ID", *id, "the run's id")->required();
+  commands->emplace_back(cancel, [id, &g] { return rp::RunsCancelCommand(g.config_path, *id, std::cout, std::cerr); });
+
+  auto* drill = app.add_subcommand("drill", "restore drills");
+  drill->require_subcommand(1);
+  auto dr = std::make_shared<rp::DrillRunOptions>();
+  auto* run = drill->add_subcommand("run", "run a drill now and wait for it (exit 1 when a target fails or misses its RTO)");
+  run->add_option("--target", dr->targets, "a target (repeatable; default all)");
+  run->add_option("--responsible", dr->responsible, "the person responsible (default: the invoking user)");
+  run->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(run, [dr, &g] {
+    dr->json = g.json;
+    return rp::DrillRunCommand(g.config_path, *dr, std::cout, std::cerr);
+  });
+  auto* drills = app.add_subcommand("drills", "recorded drills");
+  drills->require_subcommand(1);
+  auto* dlist = drills->add_subcommand("list", "drills, newest first");
+  dlist->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(dlist, [&g] { return rp::DrillsListCommand(g.config_path, g.json, std::cout, std::cerr); });
+  auto* dshow = drills->add_subcommand("show", "one drill's report");
+  dshow->add_option("ID", *id, "the drill's id")->required();
+  dshow->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(dshow, [id, &g] { return rp::DrillsShowCommand(g.config_path, *id, g.json, std::cout, std::cerr); });
+
+  auto* tsched = app.get_subcommand("targets")->add_subcommand("schedule", "each target's next restore test and drill");
+  tsched->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(tsched, [&g] { return rp::TargetsScheduleCommand(g.config_path, g.json, std::cout, std::cerr); });
+}
+
 void AddDemo(CLI::App& app, Commands* commands) {
   auto* cmd = app.add_subcommand("demo", "create a sample estate and verify it");
   auto o = std::make_shared<rp::DemoOptions>();
@@ -189,6 +244,22 @@ void AddDemo(CLI::App& app, Commands* commands) {
   cmd->add_option("--dir", o->dir, "where to create the estate (default ./demo-estate)");
   cmd->add_option("--port", *port, "dashboard port (the dashboard arrives with the web issue)");
   commands->emplace_back(cmd, [o, port] { return rp::DemoCommand(*o, *port, std::cout, std::cerr); });
+}
+
+void AddSchedule(CLI::App& app, Global& g, Commands* commands) {
+  auto* schedule = app.add_subcommand("schedule", "cron schedules in the appliance's time zone");
+  schedule->require_subcommand(1);
+  auto* cmd = schedule->add_subcommand("preview", "the next run times of a cron expression, with their UTC offsets");
+  auto o = std::make_shared<rp::SchedulePreviewOptions>();
+  cmd->add_option("EXPR", o->expression, "5 cron fields or a macro, quoted as one argument: '0 3 * * mon#1'")
+      ->required();
+  cmd->add_option("--count", o->count, "how many run times (default 5)")->check(CLI::Range(1, 1000));
+  cmd->add_option("--from", o->from, "runs at or after this time, e.g. 2026-11-22T08:00:00+01:00 or 2026-11-22 (default: now)");
+  cmd->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(cmd, [o, &g] {
+    o->json = g.json;
+    return rp::SchedulePreviewCommand(g.config_path, g.config_named(), *o, std::cout, std::cerr);
+  });
 }
 
 // The commands of DESIGN.md that later issues build: named, so that a user who tries one hears
@@ -205,10 +276,9 @@ void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* command
 }
 
 void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"serve", "runs", "drill", "drills", "restore", "log", "evidence", "user", "token", "schedule",
+  for (const char* name : {"restore", "log", "evidence", "user", "token",
                            "agent", "store"})
     AddNotYetBuilt(app, name, commands);
-  AddNotYetBuilt(*app.get_subcommand("targets"), "schedule", commands);
 }
 
 }  // namespace
@@ -226,6 +296,8 @@ int main(int argc, char** argv) {
   AddManifest(app, g, &commands);
   AddConfigAndTargets(app, g, &commands);
   AddDemo(app, &commands);
+  AddSchedule(app, g, &commands);
+  AddController(app, g, &commands);
   AddNotYetBuilt(app, &commands);
   // internal: one isolated restore, driven by its parent over stdin/stdout
   auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");

@@ -157,4 +157,18 @@ std::string TempDirectory() {
   return tmp && tmp[0] == '/' ? tmp : "/tmp";
 }
 
+Status MakeDirectories(const std::string& path, mode_t mode) {
+  if (path.empty()) return Status::Usage("an empty directory path");
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') continue;
+    const std::string part = path.substr(0, i);
+    if (mkdir(part.c_str(), mode) != 0 && errno != EEXIST)
+      return Status::Environment("cannot create directory " + part + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::Environment(path + " exists and is not a directory");
+  return Status::Ok();
+}
+
 }  // namespace rp

@@ -90,6 +90,9 @@ class AtomicFile {
 // Writes `text` to `path` through an AtomicFile.
 Status WriteFileAtomically(const std::string& path, std::string_view text, mode_t mode = 0644);
 
+// mkdir -p: creates `path` and its missing parents with `mode`; an existing directory is fine.
+Status MakeDirectories(const std::string& path, mode_t mode);
+
 // The directory for temporary files: $TMPDIR when set and absolute, else /tmp.
 std::string TempDirectory();
 

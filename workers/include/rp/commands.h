@@ -5,6 +5,8 @@
 // the worker is stopped and the sandbox wiped. Call from the main thread; one at a time.
 #pragma once
 
+#include <atomic>
+
 #include <ostream>
 #include <string>
 
@@ -19,6 +21,10 @@ struct VerifyCommandOptions {
   bool json = false;
 };
 int VerifyCommand(VerifyCommandOptions options, std::ostream& out, std::ostream& err);
+
+// SIGINT/SIGTERM during a run: the restore is stopped (its worker too) and its sandbox wiped
+// before the command returns. Installs the handlers; the flag they set.
+const std::atomic<bool>* CancelOnSignals();
 
 struct ManifestCreateCommandOptions {
   std::string source;          // a directory (hashed in place) or an archive (restored first)

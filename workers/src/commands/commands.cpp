@@ -21,11 +21,12 @@
 namespace rp {
 namespace {
 
-// SIGINT/SIGTERM during a run: the restore is stopped (its worker too) and its sandbox wiped
-// before the command returns. A signal handler can only reach a flag with static storage:
-// this one, set by the handler and read by the run.
+// A signal handler can only reach a flag with static storage: this one, set by the handler
+// and read by the runs.
 std::atomic<bool> g_cancel{false};
 void OnSignal(int) { g_cancel.store(true); }
+
+}  // namespace
 
 const std::atomic<bool>* CancelOnSignals() {
   struct sigaction sa {};
@@ -36,6 +37,8 @@ const std::atomic<bool>* CancelOnSignals() {
   sigaction(SIGTERM, &sa, nullptr);
   return &g_cancel;
 }
+
+namespace {
 
 // Start-up: sandboxes of runs that died (even by SIGKILL) are wiped, and said so.
 void WipeOrphans(const std::string& parent, std::ostream& err) {

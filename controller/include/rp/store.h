@@ -1,0 +1,213 @@
+// The appliance's store (docs/store.md): every restore run and its result, the queue of runs
+// with their leases, drills, per-file baselines, catalog snapshots, schedule marks, target
+// states and notifications. One interface; the SQLite implementation (Poco::Data) is one file
+// under data_dir, WAL, synchronous=FULL, migrated forward and integrity-checked when opened.
+// SQL is written so that PostgreSQL accepts it too. A Store object is thread-safe (calls are
+// serialised); several processes may open the same file (SQLite's locks, a busy timeout).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "rp/report.h"
+#include "rp/status.h"
+
+namespace rp {
+
+// A run's life: queued -> running -> passed | failed | aborted | interrupted | cancelled.
+// `interrupted`: the process running it died, lost its lease, or drained on SIGTERM; a new run
+// (retry_of = this one) is queued in its place. `aborted`: an environment or usage error
+// stopped it before a verdict (retried with backoff, as a new run, when retries remain).
+enum class RunState { kQueued, kRunning, kPassed, kFailed, kAborted, kInterrupted, kCancelled };
+std::string_view RunStateName(RunState s);
+std::optional<RunState> ParseRunState(std::string_view name);
+bool RunStateFinal(RunState s);  // every state but queued and running
+
+// Who asked for a run.
+enum class Trigger { kSchedule, kDrill, kOperator, kApi };
+std::string_view TriggerName(Trigger t);
+std::optional<Trigger> ParseTrigger(std::string_view name);
+
+// What to run: one restore test of a target.
+struct RunRequest {
+  std::string target;
+  int test_index = -1;  // which [[targets.tests]] entry; -1: the target's interval schedule
+  Trigger trigger = Trigger::kOperator;
+  int64_t drill_id = 0;      // 0: not part of a drill
+  std::string select;        // TestSelect text ("latest", "random-within:30d", ...)
+  std::string requested_by;  // a person or the component that asked
+  int64_t not_before = 0;    // UTC seconds: not claimed earlier (retry backoff)
+  int attempt = 1;
+  int64_t retry_of = 0;
+  std::string location;  // the copy to restore from when a retry must repeat it; "" to choose
+  std::string point_id;  // likewise the point
+  uint64_t seed = 0;     // likewise the seed of random-within
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  RunRequest request;
+  RunState state = RunState::kQueued;
+  int64_t queued_at = 0, started_at = 0, finished_at = 0;  // UTC seconds; 0 = not yet
+  std::string lease_owner;  // "host/pid/start" of the process holding it
+  int64_t lease_until = 0;
+  bool cancel_requested = false;
+  // Set when it starts: the point restored, the copy it came from, the seed of random-within.
+  std::string point_id, location;
+  int64_t point_time = 0;
+  uint64_t seed = 0;
+  // Set when it ends.
+  uint64_t files = 0, bytes = 0;
+  double duration_s = 0;     // restore and verification, as the engine measured it
+  std::string worker;        // host and process that ran it
+  std::string version;       // restoreproof version
+  std::string config_hash;   // SHA-256 of the configuration file in force
+  std::string message;       // why it was aborted, interrupted or cancelled
+  std::optional<VerifyReport> report;  // findings, isolation, limits: the engine's result
+  double throughput_bps() const { return duration_s > 0 ? static_cast<double>(bytes) / duration_s : 0; }
+};
+
+struct RunFilter {
+  std::string target;            // "" any
+  int64_t since = 0;             // queued at or after (UTC seconds)
+  std::optional<RunState> state;
+  int64_t drill_id = 0;          // 0 any
+  size_t limit = 1000;
+};
+
+// What a run ended with (FinishRun).
+struct RunOutcome {
+  RunState state = RunState::kPassed;
+  int64_t finished_at = 0;
+  uint64_t files = 0, bytes = 0;
+  double duration_s = 0;
+  std::string message;
+  std::optional<VerifyReport> report;
+  std::optional<RunRequest> retry;  // queued in the same transaction (an environment error's retry)
+};
+
+enum class DrillState { kRunning, kFinished };
+struct DrillRecord {
+  int64_t id = 0;
+  std::string name;
+  Trigger trigger = Trigger::kSchedule;
+  std::string responsible;
+  std::vector<std::string> targets;
+  DrillState state = DrillState::kRunning;
+  int64_t started_at = 0, finished_at = 0;
+  bool passed = false;          // every target passed within its objective
+  std::string report_json;      // the drill report (rp/drill.h's codec)
+};
+
+// A queued notification and what became of it.
+struct NotificationRecord {
+  int64_t id = 0;
+  std::string channel;  // [[notify]] name
+  std::string target;   // "" for a drill
+  std::string event;    // "run-failed", "target-failing", "target-recovered", "drill-failed", ...
+  std::string subject;
+  std::string body;     // JSON
+  int64_t created_at = 0;
+  int attempts = 0;
+  int64_t next_attempt = 0;
+  int64_t sent_at = 0;  // 0: not delivered (yet)
+  bool given_up = false;
+  std::string outcome;  // the last attempt's result
+};
+
+// The JSON of a run (`runs show --json`, the API later; docs/store.md "Run JSON"): written
+// through the vocabulary's codec (findings, isolation), never parsed back by another module.
+void to_json(nlohmann::json& j, const RunRecord& v);
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs and the queue.
+  virtual int64_t EnqueueRun(const RunRequest& request, int64_t now) = 0;
+  // Claims the oldest claimable run: queued, not_before <= now, of a target with no running run,
+  // of `drill_id` when non-zero; marks it running with a lease. nullopt when none.
+  virtual std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t now, int64_t lease_until,
+                                            int64_t drill_id = 0) = 0;
+  // Extends the lease while `owner` holds the run; false when it no longer does. *cancel: a
+  // cancellation was asked for.
+  virtual bool RenewLease(int64_t id, const std::string& owner, int64_t lease_until, bool* cancel) = 0;
+  // Records which point and copy a running run restores (before its worker starts).
+  virtual bool RecordStart(int64_t id, const std::string& owner, const std::string& point_id, int64_t point_time,
+                           const std::string& location, uint64_t seed, const std::string& worker,
+                           const std::string& version, const std::string& config_hash) = 0;
+  // Records the outcome, only while `owner` holds the run (a process that lost its lease cannot
+  // record a result). False when it does not.
+  virtual bool FinishRun(int64_t id, const std::string& owner, const RunOutcome& outcome) = 0;
+  // Running runs whose lease ended before `now`, or whose owner `owner_dead` says is dead, become
+  // interrupted; each gets a new queued run in its place. Returns the interrupted runs.
+  virtual std::vector<RunRecord> InterruptStale(int64_t now, bool (*owner_dead)(const std::string& owner)) = 0;
+  // A queued run is cancelled at once; a running one is asked to stop. False: no such run, or
+  // it has ended.
+  virtual bool CancelRun(int64_t id, int64_t now, const std::string& why) = 0;
+  virtual std::optional<RunRecord> GetRun(int64_t id) = 0;
+  virtual std::vector<RunRecord> ListRuns(const RunFilter& filter) = 0;  // newest first
+  // Runs not yet ended (queued or running), of a target or all.
+  virtual int64_t CountPending(const std::string& target, int test_index, Trigger trigger) = 0;
+  // The newest ended run of a target (at a location when given) in that state; nullopt if none.
+  virtual std::optional<RunRecord> LastRun(const std::string& target, std::optional<RunState> state,
+                                           const std::string& location = "") = 0;
+
+  // Schedule marks: the last slot a schedule fired for (UTC seconds), by key.
+  virtual std::optional<int64_t> ScheduleMark(const std::string& key) = 0;
+  virtual void SetScheduleMark(const std::string& key, int64_t slot) = 0;
+  virtual std::map<std::string, int64_t> ScheduleMarks() = 0;
+  // Queues `runs` and sets `marks` in one transaction (the scheduler's tick).
+  virtual void Fire(const std::vector<RunRequest>& runs, const std::vector<std::pair<std::string, int64_t>>& marks,
+                    int64_t now) = 0;
+  // (target, test_index) of every scheduled run still queued or running.
+  virtual std::set<std::pair<std::string, int>> PendingScheduled() = 0;
+
+  // Drills.
+  virtual int64_t CreateDrill(const DrillRecord& drill) = 0;
+  // Only the first call for a drill finishes it (true); later ones change nothing (false).
+  virtual bool FinishDrill(int64_t id, int64_t finished_at, bool passed, const std::string& report_json) = 0;
+  virtual std::optional<DrillRecord> GetDrill(int64_t id) = 0;
+  virtual std::vector<DrillRecord> ListDrills(size_t limit) = 0;  // newest first
+
+  // Per-file baselines: the inventory (hash, size, mtime per file) of a verified point.
+  virtual void PutBaseline(const std::string& target, const std::string& location, const std::string& point_id,
+                           int64_t run_id, int64_t at, const std::string& inventory) = 0;
+  virtual std::optional<std::string> LatestBaseline(const std::string& target) = 0;
+
+  // Catalog snapshots: a target's policy evaluation (codec JSON) at a time.
+  virtual void PutCatalogSnapshot(const std::string& target, int64_t at, const std::string& verdict,
+                                  const std::string& evaluation_json) = 0;
+
+  // A target's last known state per aspect ("restore-test", "catalog"), for one message per
+  // change. Returns the previous state ("" when none) and stores the new one.
+  virtual std::string SwapTargetState(const std::string& target, const std::string& aspect,
+                                      const std::string& state, int64_t now) = 0;
+
+  // Notifications (an outbox).
+  virtual int64_t EnqueueNotification(const NotificationRecord& n) = 0;
+  virtual std::vector<NotificationRecord> DueNotifications(int64_t now, size_t limit) = 0;
+  virtual void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t now, int64_t next_attempt,
+                              bool give_up) = 0;
+  virtual std::vector<NotificationRecord> ListNotifications(size_t limit) = 0;  // newest first
+
+  virtual int SchemaVersion() = 0;
+};
+
+// Opens (creating when absent) the SQLite store at `path`, runs forward migrations and
+// PRAGMA integrity_check. A file that is not a store, is damaged or was written by a newer
+// restoreproof is an error (kEnvironment) and is left as it is.
+Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out);
+
+// The store's file under a data directory.
+std::string StorePath(const std::string& data_dir);
+
+}  // namespace rp

@@ -1,0 +1,383 @@
+#include "rp/runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "rp/catalog.h"
+#include "rp/hash.h"
+#include "rp/path_text.h"
+#include "rp/posix_io.h"
+#include "rp/restore_point.h"
+#include "rp/schedule.h"
+
+namespace rp {
+
+namespace {
+
+std::string HostName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "localhost";
+  return host;
+}
+
+// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+std::string StartTicks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return "";
+  std::istringstream fields(text.substr(paren + 2));
+  std::string f;
+  for (int i = 3; i <= 22 && (fields >> f); ++i) {
+  }
+  return f;
+}
+
+// The copy and point a run restores.
+struct Choice {
+  const CopyConfig* copy = nullptr;
+  RecoveryPoint point;
+  uint64_t seed = 0;
+  std::string error;  // why none could be chosen
+};
+
+Choice Choose(const RunnerContext& ctx, const TargetConfig& target, const RunRecord& run, const TestSelect& select,
+              int64_t now) {
+  Choice c;
+  std::vector<std::pair<const CopyConfig*, CopyCatalog>> candidates;
+  std::string offline;
+  for (const auto& copy : target.copies) {
+    if (!run.request.location.empty() && copy.location != run.request.location) continue;
+    CopyCatalog cat = DiscoverCopy(copy, ctx.config->appliance.zone);
+    if (!cat.online) {
+      offline += (offline.empty() ? "" : "; ") + copy.location + ": " + cat.error;
+      continue;
+    }
+    if (!cat.points.empty()) candidates.emplace_back(&copy, std::move(cat));
+  }
+  if (candidates.empty()) {
+    c.error = run.request.location.empty()
+                  ? "no copy of the target holds a recovery point" + (offline.empty() ? "" : " (" + offline + ")")
+                  : "copy at " + run.request.location + " holds no recovery point" +
+                        (offline.empty() ? "" : " (" + offline + ")");
+    return c;
+  }
+  // Rotation: the copy whose last restore test is oldest (never tested first), so that every
+  // copy is tested over time.
+  size_t pick = 0;
+  int64_t oldest = INT64_MAX;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto last = ctx.store->LastRun(target.name, std::nullopt, candidates[i].first->location);
+    const int64_t at = last ? last->finished_at : 0;
+    if (at < oldest) {
+      oldest = at;
+      pick = i;
+    }
+  }
+  c.copy = candidates[pick].first;
+  const auto& points = candidates[pick].second.points;  // oldest first
+  if (!run.request.point_id.empty()) {
+    for (const auto& p : points)
+      if (p.id == run.request.point_id) c.point = p;
+    if (c.point.id.empty()) c.error = "recovery point " + run.request.point_id + " is no longer at " + c.copy->location;
+    c.seed = run.request.seed;
+    return c;
+  }
+  switch (select.kind) {
+    case SelectKind::kLatest: c.point = points.back(); break;
+    case SelectKind::kOldestRetained: c.point = points.front(); break;
+    case SelectKind::kRandomWithin: {
+      std::vector<const RecoveryPoint*> within;
+      for (const auto& p : points)
+        if (static_cast<double>(now - p.time) <= select.window_s) within.push_back(&p);
+      if (within.empty()) {
+        c.error = "no recovery point at " + c.copy->location + " within " + select.ToString().substr(14);
+        return c;
+      }
+      c.seed = run.request.seed ? run.request.seed : std::random_device{}() | (uint64_t{std::random_device{}()} << 32);
+      std::mt19937_64 gen(c.seed);
+      c.point = *within[std::uniform_int_distribution<size_t>(0, within.size() - 1)(gen)];
+      break;
+    }
+  }
+  return c;
+}
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Keeps the lease while the worker runs; turns a cancellation, a drain or a lost lease into the
+// engine's cancel flag.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(const RunnerContext& ctx, int64_t id, const std::atomic<bool>* stop)
+      : ctx_(ctx), id_(id), stop_(stop), thread_([this] { Loop(); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  const std::atomic<bool>* cancel_flag() const { return &cancel_; }
+  bool lost() const { return lost_; }
+  bool cancelled() const { return cancelled_; }
+  bool drained() const { return drained_; }
+
+ private:
+  void Loop() {
+    const double lease = ctx_.config->appliance.lease_s;
+    const auto renew_every = std::chrono::milliseconds(static_cast<int64_t>(lease * 1000 / 3));
+    auto next_renewal = std::chrono::steady_clock::now() + renew_every;
+    std::unique_lock lock(mu_);
+    while (!done_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
+      if (done_) break;
+      if (stop_ && stop_->load() && !drained_) {
+        drained_ = true;
+        cancel_ = true;
+      }
+      if (std::chrono::steady_clock::now() < next_renewal) continue;
+      next_renewal = std::chrono::steady_clock::now() + renew_every;
+      lock.unlock();
+      bool cancel = false;
+      bool held = true;
+      try {
+        held = ctx_.store->RenewLease(id_, ctx_.owner, NowS() + static_cast<int64_t>(lease), &cancel);
+      } catch (const std::exception& e) {
+        ctx_.log->Warn("lease-renewal-failed", "", id_, {{"error", e.what()}});
+      }
+      lock.lock();
+      if (!held) {
+        lost_ = true;
+        cancel_ = true;
+      } else if (cancel && !cancelled_) {
+        cancelled_ = true;
+        cancel_ = true;
+      }
+    }
+  }
+
+  const RunnerContext& ctx_;
+  const int64_t id_;
+  const std::atomic<bool>* stop_;
+  std::atomic<bool> cancel_{false};
+  std::atomic<bool> lost_{false}, cancelled_{false}, drained_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+RunRequest RetryOf(const RunRecord& run, const std::string& location, const std::string& point, uint64_t seed,
+                   int64_t not_before) {
+  RunRequest again = run.request;
+  again.retry_of = run.id;
+  again.attempt = run.request.attempt + 1;
+  again.not_before = not_before;
+  again.location = location;
+  again.point_id = point;
+  again.seed = seed;
+  return again;
+}
+
+}  // namespace
+
+std::string ProcessIdentity() {
+  return HostName() + "/" + std::to_string(getpid()) + "/" + StartTicks(getpid());
+}
+
+bool OwnerIsDeadLocally(const std::string& owner) {
+  const size_t a = owner.find('/');
+  const size_t b = a == std::string::npos ? std::string::npos : owner.find('/', a + 1);
+  if (b == std::string::npos || owner.substr(0, a) != HostName()) return false;
+  const std::string pid_text = owner.substr(a + 1, b - a - 1);
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+    return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  return StartTicks(pid) != owner.substr(b + 1);
+}
+
+std::string FileSha256(const std::string& path) {
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  Hasher h(HashAlgo::kSha256);
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ReadSome(fd.get(), buf, sizeof buf);
+    if (n < 0) return "";
+    if (n == 0) break;
+    h.Update(buf, static_cast<size_t>(n));
+  }
+  return h.FinishHex();
+}
+
+void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomic<bool>* stop) {
+  const Config& config = *ctx.config;
+  const std::string& name = run.request.target;
+  RunOutcome outcome;
+  const auto finish = [&](RunOutcome o) {
+    o.finished_at = NowS();
+    bool recorded = false;
+    try {
+      recorded = ctx.store->FinishRun(run.id, ctx.owner, o);
+    } catch (const std::exception& e) {
+      ctx.log->Error("run-record-failed", name, run.id, {{"error", e.what()}});
+      return;
+    }
+    if (!recorded) {
+      ctx.log->Warn("run-lease-lost", name, run.id,
+                    {{"detail", "another process took the run over; this result is not recorded"}});
+      return;
+    }
+    ctx.log->Info("run-finished", name, run.id,
+                  {{"status", RunStateName(o.state)}, {"files", o.files}, {"bytes", o.bytes}, {"duration_s", o.duration_s},
+                   {"message", o.message}});
+    if (ctx.on_finished) {
+      if (auto rec = ctx.store->GetRun(run.id)) ctx.on_finished(*rec);
+    }
+  };
+  const TargetConfig* target = config.FindTarget(name);
+  if (!target) {
+    outcome.state = RunState::kAborted;
+    outcome.message = "target " + name + " is no longer in the configuration";
+    finish(outcome);
+    return;
+  }
+  TestSelect select;
+  std::vector<ContentCheck> checks;
+  if (run.request.test_index >= 0 && static_cast<size_t>(run.request.test_index) < target->tests.size()) {
+    select = target->tests[static_cast<size_t>(run.request.test_index)].select;
+    checks = target->tests[static_cast<size_t>(run.request.test_index)].checks;
+  }
+  if (!run.request.select.empty()) {
+    auto parsed = ParseTestSelect(run.request.select);
+    if (const auto* s = std::get_if<TestSelect>(&parsed)) select = *s;
+  }
+  const int64_t now = NowS();
+  Choice choice = Choose(ctx, *target, run, select, now);
+  const std::string worker = ctx.owner;
+  if (!choice.copy || !choice.error.empty()) {
+    outcome.state = RunState::kAborted;
+    outcome.message = choice.error;
+    if (run.request.attempt <= config.appliance.retries)
+      outcome.retry = RetryOf(run, run.request.location, run.request.point_id, run.request.seed,
+                              now + static_cast<int64_t>(config.appliance.retry_backoff_s *
+                                                         static_cast<double>(1 << (run.request.attempt - 1))));
+    finish(outcome);
+    return;
+  }
+  // Recorded before the worker starts: a crash from here on leaves a run that is running.
+  if (!ctx.store->RecordStart(run.id, ctx.owner, choice.point.id, choice.point.time, choice.copy->location, choice.seed,
+                              worker, RP_VERSION, ctx.config_hash)) {
+    ctx.log->Warn("run-lease-lost", name, run.id, {{"detail", "lost the run before it started"}});
+    return;
+  }
+  ctx.log->Info("run-started", name, run.id,
+                {{"point", EscapePath(choice.point.id)}, {"location", choice.copy->location}, {"attempt", run.request.attempt}});
+
+  VerifyOptions options;
+  options.worker_binary = ctx.worker_binary;
+  options.limits.max_seconds = config.appliance.run_timeout_s;
+  options.checks = checks;
+  options.algo = target->checksum_set ? std::optional(target->checksum) : std::nullopt;
+  ApplySandboxSettings(config, *target, *choice.copy, choice.point, &options);
+  const std::string scratch = config.appliance.data_dir + "/runs";
+  for (const std::string& dir : {options.sandbox_parent, scratch}) {
+    if (Status s = MakeDirectories(dir, 0700); !s.ok()) {
+      outcome.state = RunState::kAborted;
+      outcome.message = s.message();
+      finish(outcome);
+      return;
+    }
+  }
+  const std::string inventory = scratch + "/" + std::to_string(run.id) + ".inventory";
+  const std::string baseline_file = scratch + "/" + std::to_string(run.id) + ".baseline";
+  options.write_inventory = inventory;
+  bool wants_baseline = false;
+  for (auto& c : options.checks) wants_baseline = wants_baseline || c.kind == CheckKind::kUnchangedSinceBaseline;
+  if (wants_baseline) {
+    if (auto text = ctx.store->LatestBaseline(name); text && WriteFileAtomically(baseline_file, *text, 0600).ok()) {
+      for (auto& c : options.checks)
+        if (c.kind == CheckKind::kUnchangedSinceBaseline) c.baseline = baseline_file;
+    } else {
+      // The first verified run makes the baseline the next one compares with.
+      std::erase_if(options.checks, [](const ContentCheck& c) { return c.kind == CheckKind::kUnchangedSinceBaseline; });
+      ctx.log->Info("baseline-missing", name, run.id, {{"detail", "no verified run yet: this one becomes the baseline"}});
+    }
+  }
+
+  VerifyReport report;
+  bool lost = false, cancelled = false, drained = false;
+  {
+    LeaseKeeper keeper(ctx, run.id, stop);
+    options.cancel = keeper.cancel_flag();
+    report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
+    lost = keeper.lost();
+    cancelled = keeper.cancelled();
+    drained = keeper.drained();
+  }
+  std::remove(baseline_file.c_str());
+  if (lost) {
+    std::remove(inventory.c_str());
+    ctx.log->Warn("run-lease-lost", name, run.id, {{"detail", "the lease expired while the worker ran; result dropped"}});
+    return;
+  }
+  outcome.files = report.files;
+  outcome.bytes = report.bytes;
+  outcome.duration_s = report.duration_s;
+  if (drained) {
+    outcome.state = RunState::kInterrupted;
+    outcome.message = "stopped when the appliance shut down; queued again";
+    outcome.retry = RetryOf(run, choice.copy->location, choice.point.id, choice.seed, 0);
+  } else if (cancelled) {
+    outcome.state = RunState::kCancelled;
+    outcome.message = "cancelled by an operator";
+  } else {
+    switch (report.status) {
+      case RunStatus::kPassed: outcome.state = RunState::kPassed; break;
+      case RunStatus::kFailed: outcome.state = RunState::kFailed; break;
+      case RunStatus::kAborted:
+        outcome.state = RunState::kAborted;
+        outcome.message = report.abort_status.message();
+        // Only an environment error is tried again; a verification failure never is.
+        if (report.abort_status.code() == Status::Code::kEnvironment && run.request.attempt <= config.appliance.retries)
+          outcome.retry = RetryOf(run, choice.copy->location, choice.point.id, choice.seed,
+                                  NowS() + static_cast<int64_t>(config.appliance.retry_backoff_s *
+                                                                static_cast<double>(1 << (run.request.attempt - 1))));
+        break;
+    }
+  }
+  const bool passed = outcome.state == RunState::kPassed;
+  outcome.report = std::move(report);
+  if (passed) {
+    const std::string text = ReadWhole(inventory);
+    if (!text.empty()) {
+      try {
+        ctx.store->PutBaseline(name, choice.copy->location, choice.point.id, run.id, NowS(), text);
+      } catch (const std::exception& e) {
+        ctx.log->Warn("baseline-not-stored", name, run.id, {{"error", e.what()}});
+      }
+    }
+  }
+  std::remove(inventory.c_str());
+  finish(std::move(outcome));
+}
+
+}  // namespace rp

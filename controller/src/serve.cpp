@@ -1,0 +1,330 @@
+#include "rp/serve.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "rp/appliance.h"
+#include "rp/codec.h"
+#include "rp/targets.h"
+#include "rp/drill.h"
+#include "rp/notify_policy.h"
+#include "rp/runner.h"
+#include "rp/sandbox.h"
+#include "rp/scheduler.h"
+
+namespace rp {
+
+namespace {
+
+namespace asio = boost::asio;
+
+class Controller {
+ public:
+  Controller(const ServeOptions& options, Appliance appliance, std::ostream& err)
+      : options_(options), log_(&err), store_(std::move(appliance.store)), config_(std::move(appliance.config)),
+        config_hash_(appliance.config_hash), owner_(ProcessIdentity()), signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        schedule_timer_(io_), sweep_timer_(io_), drain_timer_(io_) {}
+
+  int Run() {
+    log_.Info("serve-started", "", 0,
+              {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
+               {"config_hash", config_hash_}, {"store", StorePath(config_->appliance.data_dir)}});
+    WaitForSignal();
+    Blocking([this] { Sweep(); });  // runs a process that died left running are interrupted first
+    Blocking([this] { Tick(); });
+    ArmSweep();
+    SetRunnerCount(config_->appliance.workers);
+    notifier_ = std::thread([this] { NotifierLoop(); });
+    io_.run();
+    JoinRunners();
+    notifier_stop_ = true;
+    wake_.notify_all();
+    notifier_.join();
+    blocking_.join();
+    log_.Info("serve-stopped");
+    return 0;
+  }
+
+ private:
+  std::shared_ptr<const Config> config() {
+    std::lock_guard lock(mu_);
+    return config_;
+  }
+
+  template <class F>
+  void Blocking(F f) {
+    asio::post(blocking_, [this, f = std::move(f)] {
+      try {
+        f();
+      } catch (const std::exception& e) {
+        log_.Error("controller-error", "", 0, {{"error", e.what()}});
+      }
+    });
+  }
+
+  RunnerContext Context() {
+    RunnerContext ctx;
+    ctx.config = config();
+    ctx.config_hash = ConfigHash();
+    ctx.store = store_.get();
+    ctx.owner = owner_;
+    ctx.log = &log_;
+    ctx.worker_binary = options_.worker_binary;
+    ctx.on_finished = [this](const RunRecord& run) { OnRunFinished(run); };
+    return ctx;
+  }
+
+  std::string ConfigHash() {
+    std::lock_guard lock(mu_);
+    return config_hash_;
+  }
+
+  void WaitForSignal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log_.Info("reload-requested");
+        Blocking([this] { Reload(); });
+        WaitForSignal();
+        return;
+      }
+      Drain(sig);
+    });
+  }
+
+  // SIGTERM/SIGINT: no new run starts; running ones get the grace period, then are stopped.
+  void Drain(int sig) {
+    if (draining_.exchange(true)) return;
+    log_.Info("drain-started", "", 0, {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                       {"grace_s", config()->appliance.drain_grace_s}});
+    wake_.notify_all();
+    schedule_timer_.cancel();
+    sweep_timer_.cancel();
+    drain_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(config()->appliance.drain_grace_s * 1000)));
+    drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (busy_ > 0) log_.Warn("drain-grace-over", "", 0, {{"running", busy_.load()}});
+      stop_runs_ = true;
+    });
+    // The runner threads end after their current run; join them off the io_context's thread.
+    std::thread([this] {
+      JoinRunners();
+      asio::post(io_, [this] {
+        drain_timer_.cancel();
+        signals_.cancel();
+        io_.stop();
+      });
+    }).detach();
+  }
+
+  // Runner threads read the configuration under mu_: they are joined outside it.
+  void JoinRunners() {
+    std::vector<std::thread> runners;
+    {
+      std::lock_guard lock(mu_);
+      runners.swap(runners_);
+    }
+    for (auto& t : runners) t.join();
+  }
+
+  void Reload() {
+    Appliance next;
+    std::ostringstream errors;
+    if (LoadConfigOnly(options_.config_path, &next, errors) != 0) {
+      log_.Error("reload-refused", "", 0,
+                 {{"errors", errors.str()}, {"detail", "the configuration in force stays in force"}});
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (next.config->appliance.data_dir != config_->appliance.data_dir)
+        log_.Warn("reload-data-dir-ignored", "", 0, {{"detail", "data_dir changes take effect at the next start"}});
+      config_ = next.config;
+      config_hash_ = next.config_hash;
+    }
+    log_.Info("reload-done", "", 0, {{"config_hash", next.config_hash}, {"targets", next.config->targets.size()}});
+    asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
+    Tick();
+  }
+
+  // On the blocking pool: fire what is due, then arm the timer for the next.
+  void Tick() {
+    if (draining_) return;
+    const auto cfg = config();
+    const FireResult r = FireDue(*cfg, store_.get(), NowS(), &log_);
+    if (r.runs_queued) {
+      log_.Info("runs-queued", "", 0, {{"count", r.runs_queued}});
+      wake_.notify_all();
+    }
+    if (!r.drills_started.empty()) wake_.notify_all();
+    const int64_t wait_s = std::clamp<int64_t>(r.next - NowS(), 1, 60);  // re-read the clock at least each minute
+    asio::post(io_, [this, wait_s] {
+      if (draining_) return;
+      schedule_timer_.expires_after(std::chrono::seconds(wait_s));
+      schedule_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) Blocking([this] { Tick(); });
+      });
+    });
+  }
+
+  void ArmSweep() {
+    const double every = std::max(1.0, config()->appliance.lease_s / 3);
+    sweep_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(every * 1000)));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || draining_) return;
+      Blocking([this] { Sweep(); });
+      ArmSweep();
+    });
+  }
+
+  // Runs whose lease ran out (or whose process died) become interrupted and are queued again;
+  // sandboxes nobody holds are wiped; drills whose runs all ended are finished.
+  void Sweep() {
+    const auto cfg = config();
+    for (const auto& run : store_->InterruptStale(NowS(), &OwnerIsDeadLocally)) {
+      log_.Warn("run-interrupted", run.request.target, run.id, {{"detail", run.message}});
+      if (run.request.drill_id) pending_drills_.insert(run.request.drill_id);
+    }
+    std::vector<std::string> wiped;
+    const Status s = WipeOrphanSandboxes(cfg->appliance.sandbox_dir, &wiped);
+    for (const auto& w : wiped) log_.Info("sandbox-wiped", "", 0, {{"sandbox", w}});
+    if (!s.ok()) log_.Warn("sandbox-wipe-failed", "", 0, {{"error", s.message()}});
+    if (NowS() >= next_catalog_check_) {
+      next_catalog_check_ = NowS() + kCatalogEvery;
+      CheckCatalog(*cfg);
+    }
+    for (const auto& d : store_->ListDrills(50))
+      if (d.state == DrillState::kRunning) pending_drills_.insert(d.id);
+    for (auto it = pending_drills_.begin(); it != pending_drills_.end();) {
+      if (auto report = CompleteDrillIfDone(*cfg, store_.get(), *it, NowS())) {
+        log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
+        notifications_.OnDrillFinished(*cfg, store_.get(), *report, NowS());
+        wake_.notify_all();
+      }
+      it = pending_drills_.erase(it);
+    }
+  }
+
+  // Every target's copies judged against its policy (without hashing archives): the snapshot
+  // is kept, and a target turning failing or stale, or recovering, is told.
+  void CheckCatalog(const Config& cfg) {
+    for (const auto& t : cfg.targets) {
+      if (draining_) return;
+      const TargetEvaluation e = CheckTarget(cfg, t, NowS(), /*compare_content=*/false);
+      store_->PutCatalogSnapshot(t.name, NowS(), std::string(VerdictName(e.verdict)), EncodeJson(e));
+      notifications_.OnCatalogChecked(cfg, store_.get(), e, NowS());
+    }
+    log_.Info("catalog-checked", "", 0, {{"targets", cfg.targets.size()}});
+  }
+
+  void OnRunFinished(const RunRecord& run) {
+    const auto cfg = config();
+    notifications_.OnRunFinished(*cfg, store_.get(), run, NowS());
+    if (run.request.drill_id) {
+      if (auto report = CompleteDrillIfDone(*cfg, store_.get(), run.request.drill_id, NowS())) {
+        log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
+        notifications_.OnDrillFinished(*cfg, store_.get(), *report, NowS());
+      }
+    }
+    wake_.notify_all();
+  }
+
+  // On the io_context thread (and at start): as many runner threads as `workers` says; extra
+  // ones end after their current run.
+  void SetRunnerCount(int n) {
+    wanted_runners_ = n;
+    std::lock_guard lock(mu_);
+    if (draining_) return;
+    while (static_cast<int>(runners_.size()) < n) {
+      const int index = static_cast<int>(runners_.size());
+      runners_.emplace_back([this, index] { RunnerLoop(index); });
+    }
+  }
+
+  void RunnerLoop(int index) {
+    while (!draining_) {
+      if (index >= wanted_runners_) {
+        std::unique_lock lock(wake_mu_);
+        wake_.wait_for(lock, std::chrono::seconds(1));
+        continue;
+      }
+      std::optional<RunRecord> run;
+      try {
+        const int64_t now = NowS();
+        run = store_->ClaimRun(owner_, now, now + static_cast<int64_t>(config()->appliance.lease_s));
+      } catch (const std::exception& e) {
+        log_.Error("claim-failed", "", 0, {{"error", e.what()}});
+      }
+      if (!run) {
+        std::unique_lock lock(wake_mu_);
+        wake_.wait_for(lock, std::chrono::seconds(1));
+        continue;
+      }
+      ++busy_;
+      try {
+        ExecuteRun(Context(), *run, &stop_runs_);
+      } catch (const std::exception& e) {
+        log_.Error("run-error", run->request.target, run->id, {{"error", e.what()}});
+      }
+      --busy_;
+    }
+  }
+
+  void NotifierLoop() {
+    while (!notifier_stop_) {
+      try {
+        notifications_.DeliverDue(*config(), store_.get(), NowS(), &log_);
+      } catch (const std::exception& e) {
+        log_.Error("notify-error", "", 0, {{"error", e.what()}});
+      }
+      std::unique_lock lock(wake_mu_);
+      wake_.wait_for(lock, std::chrono::seconds(1));
+    }
+  }
+
+  const ServeOptions options_;
+  EventLog log_;
+  std::unique_ptr<Store> store_;
+  std::mutex mu_;  // config_, config_hash_, runners_
+  std::shared_ptr<const Config> config_;
+  std::string config_hash_;
+  const std::string owner_;
+  asio::io_context io_;
+  asio::thread_pool blocking_{1};
+  asio::signal_set signals_;
+  asio::steady_timer schedule_timer_, sweep_timer_, drain_timer_;
+  std::vector<std::thread> runners_;
+  std::atomic<int> wanted_runners_{0};
+  std::atomic<int> busy_{0};
+  std::atomic<bool> draining_{false}, stop_runs_{false}, notifier_stop_{false};
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  std::thread notifier_;
+  std::set<int64_t> pending_drills_;  // the blocking pool's only
+  static constexpr int64_t kCatalogEvery = 600;
+  int64_t next_catalog_check_ = 0;  // the blocking pool's only
+  NotificationPolicy notifications_;
+};
+
+}  // namespace
+
+int ServeCommand(const ServeOptions& options, std::ostream& err) {
+  Appliance appliance;
+  if (const int rc = OpenAppliance(options.config_path, &appliance, err); rc != 0) return rc;
+  Controller controller(options, std::move(appliance), err);
+  return controller.Run();
+}
+
+}  // namespace rp

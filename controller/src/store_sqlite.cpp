@@ -1,0 +1,649 @@
+// The SQLite store through Poco::Data (docs/store.md). Every statement binds its parameters;
+// the SQL is the subset PostgreSQL also accepts (RETURNING, ON CONFLICT ... DO UPDATE), except
+// the id columns' DDL, which each dialect spells its own way. A transaction always starts with
+// a write, so that a second process waits on SQLite's busy timeout instead of failing.
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+
+#include <sys/stat.h>
+
+#include <mutex>
+
+#include "rp/codec.h"
+#include "rp/store.h"
+
+namespace rp {
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Forward migrations: migration N brings a store from version N-1 to N.
+const std::vector<std::vector<std::string>>& Migrations() {
+  static const std::vector<std::vector<std::string>> m = {
+      {},
+      {
+          "CREATE TABLE runs ("
+          " id INTEGER PRIMARY KEY,"
+          " target TEXT NOT NULL, test_index INTEGER NOT NULL DEFAULT -1, trigger_kind TEXT NOT NULL,"
+          " drill_id BIGINT NOT NULL DEFAULT 0, select_text TEXT NOT NULL DEFAULT '',"
+          " requested_by TEXT NOT NULL DEFAULT '', not_before BIGINT NOT NULL DEFAULT 0,"
+          " attempt INTEGER NOT NULL DEFAULT 1, retry_of BIGINT NOT NULL DEFAULT 0,"
+          " want_location TEXT NOT NULL DEFAULT '', want_point TEXT NOT NULL DEFAULT '', want_seed BIGINT NOT NULL DEFAULT 0,"
+          " state TEXT NOT NULL, queued_at BIGINT NOT NULL, started_at BIGINT NOT NULL DEFAULT 0,"
+          " finished_at BIGINT NOT NULL DEFAULT 0, lease_owner TEXT NOT NULL DEFAULT '',"
+          " lease_until BIGINT NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+          " point_id TEXT NOT NULL DEFAULT '', point_time BIGINT NOT NULL DEFAULT 0, location TEXT NOT NULL DEFAULT '',"
+          " seed BIGINT NOT NULL DEFAULT 0, files BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0,"
+          " duration_s DOUBLE PRECISION NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',"
+          " version TEXT NOT NULL DEFAULT '', config_hash TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',"
+          " report TEXT NOT NULL DEFAULT '')",
+          "CREATE INDEX runs_by_target ON runs (target, queued_at)",
+          "CREATE INDEX runs_by_state ON runs (state, not_before)",
+          "CREATE INDEX runs_by_drill ON runs (drill_id)",
+          "CREATE TABLE drills ("
+          " id INTEGER PRIMARY KEY, name TEXT NOT NULL, trigger_kind TEXT NOT NULL, responsible TEXT NOT NULL,"
+          " targets TEXT NOT NULL, state TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL DEFAULT 0,"
+          " passed INTEGER NOT NULL DEFAULT 0, report TEXT NOT NULL DEFAULT '')",
+          "CREATE TABLE baselines ("
+          " id INTEGER PRIMARY KEY, target TEXT NOT NULL, location TEXT NOT NULL, point_id TEXT NOT NULL,"
+          " run_id BIGINT NOT NULL, at BIGINT NOT NULL, inventory TEXT NOT NULL)",
+          "CREATE INDEX baselines_by_target ON baselines (target, id)",
+          "CREATE TABLE catalog_snapshots ("
+          " id INTEGER PRIMARY KEY, target TEXT NOT NULL, at BIGINT NOT NULL, verdict TEXT NOT NULL,"
+          " evaluation TEXT NOT NULL)",
+          "CREATE INDEX catalog_snapshots_by_target ON catalog_snapshots (target, at)",
+          "CREATE TABLE schedule_marks (key TEXT PRIMARY KEY, slot BIGINT NOT NULL)",
+          "CREATE TABLE target_states ("
+          " target TEXT NOT NULL, aspect TEXT NOT NULL, state TEXT NOT NULL, since BIGINT NOT NULL,"
+          " PRIMARY KEY (target, aspect))",
+          "CREATE TABLE notifications ("
+          " id INTEGER PRIMARY KEY, channel TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL,"
+          " subject TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+          " next_attempt BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0, given_up INTEGER NOT NULL DEFAULT 0,"
+          " outcome TEXT NOT NULL DEFAULT '')",
+          "CREATE INDEX notifications_due ON notifications (sent_at, given_up, next_attempt)",
+      },
+  };
+  return m;
+}
+
+const char* kRunColumns =
+    "id, target, test_index, trigger_kind, drill_id, select_text, requested_by, not_before, attempt, retry_of,"
+    " want_location, want_point, want_seed, state, queued_at, started_at, finished_at, lease_owner, lease_until,"
+    " cancel_requested, point_id, point_time, location, seed, files, bytes, duration_s, worker, version, config_hash,"
+    " message, report";
+
+template <class T>
+T Get(RecordSet& rs, const char* column) {
+  const Poco::Dynamic::Var& v = rs[column];
+  if (v.isEmpty()) return T{};
+  return v.convert<T>();
+}
+
+RunRecord ReadRun(RecordSet& rs) {
+  RunRecord r;
+  r.id = Get<Poco::Int64>(rs, "id");
+  r.request.target = Get<std::string>(rs, "target");
+  r.request.test_index = static_cast<int>(Get<Poco::Int64>(rs, "test_index"));
+  r.request.trigger = ParseTrigger(Get<std::string>(rs, "trigger_kind")).value_or(Trigger::kOperator);
+  r.request.drill_id = Get<Poco::Int64>(rs, "drill_id");
+  r.request.select = Get<std::string>(rs, "select_text");
+  r.request.requested_by = Get<std::string>(rs, "requested_by");
+  r.request.not_before = Get<Poco::Int64>(rs, "not_before");
+  r.request.attempt = static_cast<int>(Get<Poco::Int64>(rs, "attempt"));
+  r.request.retry_of = Get<Poco::Int64>(rs, "retry_of");
+  r.request.location = Get<std::string>(rs, "want_location");
+  r.request.point_id = Get<std::string>(rs, "want_point");
+  r.request.seed = static_cast<uint64_t>(Get<Poco::Int64>(rs, "want_seed"));
+  r.state = ParseRunState(Get<std::string>(rs, "state")).value_or(RunState::kAborted);
+  r.queued_at = Get<Poco::Int64>(rs, "queued_at");
+  r.started_at = Get<Poco::Int64>(rs, "started_at");
+  r.finished_at = Get<Poco::Int64>(rs, "finished_at");
+  r.lease_owner = Get<std::string>(rs, "lease_owner");
+  r.lease_until = Get<Poco::Int64>(rs, "lease_until");
+  r.cancel_requested = Get<Poco::Int64>(rs, "cancel_requested") != 0;
+  r.point_id = Get<std::string>(rs, "point_id");
+  r.point_time = Get<Poco::Int64>(rs, "point_time");
+  r.location = Get<std::string>(rs, "location");
+  r.seed = static_cast<uint64_t>(Get<Poco::Int64>(rs, "seed"));
+  r.files = static_cast<uint64_t>(Get<Poco::Int64>(rs, "files"));
+  r.bytes = static_cast<uint64_t>(Get<Poco::Int64>(rs, "bytes"));
+  r.duration_s = Get<double>(rs, "duration_s");
+  r.worker = Get<std::string>(rs, "worker");
+  r.version = Get<std::string>(rs, "version");
+  r.config_hash = Get<std::string>(rs, "config_hash");
+  r.message = Get<std::string>(rs, "message");
+  const std::string report = Get<std::string>(rs, "report");
+  if (!report.empty()) {
+    VerifyReport v;
+    if (DecodeJson(report, "stored report", &v).ok()) r.report = std::move(v);
+  }
+  return r;
+}
+
+std::string Encode(const std::optional<VerifyReport>& report) { return report ? EncodeJson(*report) : std::string(); }
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : session_("SQLite", path) {}
+
+  Status Open() {
+    std::string mode;
+    session_ << "PRAGMA busy_timeout = 30000", now;
+    session_ << "PRAGMA journal_mode = WAL", into(mode), now;
+    // Every write is evidence or the queue's state: each commit reaches the disk.
+    session_ << "PRAGMA synchronous = FULL", now;
+    session_ << "PRAGMA foreign_keys = ON", now;
+    std::vector<std::string> problems;
+    session_ << "PRAGMA integrity_check", into(problems), now;
+    if (problems.size() != 1 || problems[0] != "ok") {
+      std::string text;
+      for (size_t i = 0; i < problems.size() && i < 10; ++i) text += (i ? "; " : "") + problems[i];
+      return Status::Environment("the store fails SQLite's integrity check: " + text);
+    }
+    int tables = 0;
+    session_ << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", into(tables), now;
+    int version = 0;
+    if (tables == 0) {
+      int others = 0;
+      session_ << "SELECT COUNT(*) FROM sqlite_master", into(others), now;
+      if (others != 0) return Status::Environment("the file is an SQLite database but not a restoreproof store");
+      session_ << "CREATE TABLE schema_version (version INTEGER NOT NULL)", now;
+      session_ << "INSERT INTO schema_version (version) VALUES (0)", now;
+    } else {
+      session_ << "SELECT version FROM schema_version", into(version), now;
+    }
+    if (version > kSchemaVersion)
+      return Status::Environment("the store has schema version " + std::to_string(version) +
+                                 ", newer than this restoreproof knows (" + std::to_string(kSchemaVersion) +
+                                 "): run the newer restoreproof, or restore the store from before the upgrade");
+    for (int v = version + 1; v <= kSchemaVersion; ++v) {
+      session_.begin();
+      try {
+        session_ << "UPDATE schema_version SET version = ?", bind(v), now;
+        for (const auto& sql : Migrations()[static_cast<size_t>(v)]) session_ << sql, now;
+        session_.commit();
+      } catch (...) {
+        session_.rollback();
+        throw;
+      }
+    }
+    version_ = kSchemaVersion;
+    return Status::Ok();
+  }
+
+  int64_t EnqueueRun(const RunRequest& q, int64_t at) override {
+    std::lock_guard lock(mu_);
+    return Insert(q, at);
+  }
+
+  std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t at, int64_t lease_until,
+                                    int64_t drill_id) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> ids;
+    session_ << "UPDATE runs SET state = 'running', lease_owner = ?, lease_until = ?, started_at = ?"
+                " WHERE id = (SELECT r.id FROM runs r WHERE r.state = 'queued' AND r.not_before <= ?"
+                " AND (? = 0 OR r.drill_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.target = r.target AND x.state = 'running')"
+                " ORDER BY r.id LIMIT 1) AND state = 'queued' RETURNING id",
+        bind(owner), bind(lease_until), bind(at), bind(at), bind(drill_id), bind(drill_id), into(ids), now;
+    if (ids.empty()) return std::nullopt;
+    return Fetch(ids[0]);
+  }
+
+  bool RenewLease(int64_t id, const std::string& owner, int64_t lease_until, bool* cancel) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> flags;
+    session_ << "UPDATE runs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?"
+                " RETURNING cancel_requested",
+        bind(lease_until), bind(id), bind(owner), into(flags), now;
+    if (flags.empty()) return false;
+    if (cancel) *cancel = flags[0] != 0;
+    return true;
+  }
+
+  bool RecordStart(int64_t id, const std::string& owner, const std::string& point_id, int64_t point_time,
+                   const std::string& location, uint64_t seed, const std::string& worker, const std::string& version,
+                   const std::string& config_hash) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "UPDATE runs SET point_id = ?, point_time = ?, location = ?, seed = ?, worker = ?, version = ?, config_hash = ?"
+         " WHERE id = ? AND state = 'running' AND lease_owner = ?",
+        bind(point_id), bind(point_time), bind(location), bind(static_cast<Poco::Int64>(seed)), bind(worker),
+        bind(version), bind(config_hash), bind(id), bind(owner);
+    return s.execute() == 1;
+  }
+
+  bool FinishRun(int64_t id, const std::string& owner, const RunOutcome& o) override {
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      Statement s(session_);
+      s << "UPDATE runs SET state = ?, finished_at = ?, files = ?, bytes = ?, duration_s = ?, message = ?, report = ?,"
+           " lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'running' AND lease_owner = ?",
+          bind(std::string(RunStateName(o.state))), bind(o.finished_at), bind(static_cast<Poco::Int64>(o.files)),
+          bind(static_cast<Poco::Int64>(o.bytes)), bind(o.duration_s), bind(o.message), bind(Encode(o.report)), bind(id),
+          bind(owner);
+      const bool held = s.execute() == 1;
+      if (held && o.retry) Insert(*o.retry, o.finished_at);
+      session_.commit();
+      return held;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  std::vector<RunRecord> InterruptStale(int64_t at, bool (*owner_dead)(const std::string&)) override {
+    std::lock_guard lock(mu_);
+    std::vector<RunRecord> running;
+    {
+      Statement s(session_);
+      s << "SELECT " << kRunColumns << " FROM runs WHERE state = 'running'";
+      s.execute();
+      RecordSet rs(s);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) running.push_back(ReadRun(rs));
+    }
+    std::vector<RunRecord> interrupted;
+    for (RunRecord& r : running) {
+      const bool expired = r.lease_until < at;
+      const bool dead = owner_dead && owner_dead(r.lease_owner);
+      if (!expired && !dead) continue;
+      const std::string why = dead ? "the process running it (" + r.lease_owner + ") ended without recording a result"
+                                   : "its lease held by " + r.lease_owner + " expired without renewal";
+      session_.begin();
+      try {
+        Statement s(session_);
+        s << "UPDATE runs SET state = 'interrupted', finished_at = ?, message = ?, lease_owner = '', lease_until = 0"
+             " WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            bind(at), bind(why), bind(r.id), bind(r.lease_owner);
+        if (s.execute() == 1) {
+          RunRequest again = r.request;
+          again.retry_of = r.id;
+          again.attempt = r.request.attempt + 1;
+          again.not_before = 0;
+          if (!r.location.empty()) again.location = r.location;
+          if (!r.point_id.empty()) again.point_id = r.point_id;
+          if (r.seed) again.seed = r.seed;
+          Insert(again, at);
+          r.state = RunState::kInterrupted;
+          r.message = why;
+          interrupted.push_back(r);
+        }
+        session_.commit();
+      } catch (...) {
+        session_.rollback();
+        throw;
+      }
+    }
+    return interrupted;
+  }
+
+  bool CancelRun(int64_t id, int64_t at, const std::string& why) override {
+    std::lock_guard lock(mu_);
+    Statement q(session_);
+    q << "UPDATE runs SET state = 'cancelled', finished_at = ?, message = ? WHERE id = ? AND state = 'queued'", bind(at),
+        bind(why), bind(id);
+    if (q.execute() == 1) return true;
+    Statement r(session_);
+    r << "UPDATE runs SET cancel_requested = 1, message = ? WHERE id = ? AND state = 'running'", bind(why), bind(id);
+    return r.execute() == 1;
+  }
+
+  std::optional<RunRecord> GetRun(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return Fetch(id);
+  }
+
+  std::vector<RunRecord> ListRuns(const RunFilter& f) override {
+    std::lock_guard lock(mu_);
+    const std::string state = f.state ? std::string(RunStateName(*f.state)) : "";
+    Statement s(session_);
+    s << "SELECT " << kRunColumns << " FROM runs WHERE (? = '' OR target = ?) AND queued_at >= ? AND (? = '' OR state = ?)"
+         " AND (? = 0 OR drill_id = ?) ORDER BY id DESC LIMIT ?",
+        bind(f.target), bind(f.target), bind(f.since), bind(state), bind(state), bind(f.drill_id), bind(f.drill_id),
+        bind(static_cast<Poco::Int64>(f.limit));
+    return Rows(s);
+  }
+
+  int64_t CountPending(const std::string& target, int test_index, Trigger trigger) override {
+    std::lock_guard lock(mu_);
+    Poco::Int64 n = 0;
+    session_ << "SELECT COUNT(*) FROM runs WHERE target = ? AND test_index = ? AND trigger_kind = ?"
+                " AND state IN ('queued', 'running')",
+        bind(target), bind(test_index), bind(std::string(TriggerName(trigger))), into(n), now;
+    return n;
+  }
+
+  std::optional<RunRecord> LastRun(const std::string& target, std::optional<RunState> state,
+                                   const std::string& location) override {
+    std::lock_guard lock(mu_);
+    const std::string st = state ? std::string(RunStateName(*state)) : "";
+    Statement s(session_);
+    s << "SELECT " << kRunColumns << " FROM runs WHERE target = ? AND state NOT IN ('queued', 'running')"
+         " AND (? = '' OR state = ?) AND (? = '' OR location = ?) ORDER BY finished_at DESC, id DESC LIMIT 1",
+        bind(target), bind(st), bind(st), bind(location), bind(location);
+    auto rows = Rows(s);
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  std::optional<int64_t> ScheduleMark(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> slots;
+    session_ << "SELECT slot FROM schedule_marks WHERE key = ?", bind(key), into(slots), now;
+    if (slots.empty()) return std::nullopt;
+    return slots[0];
+  }
+
+  void SetScheduleMark(const std::string& key, int64_t slot) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO schedule_marks (key, slot) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET slot = excluded.slot",
+        bind(key), bind(slot), now;
+  }
+
+  std::map<std::string, int64_t> ScheduleMarks() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> keys;
+    std::vector<Poco::Int64> slots;
+    session_ << "SELECT key, slot FROM schedule_marks", into(keys), into(slots), now;
+    std::map<std::string, int64_t> out;
+    for (size_t i = 0; i < keys.size() && i < slots.size(); ++i) out[keys[i]] = slots[i];
+    return out;
+  }
+
+  void Fire(const std::vector<RunRequest>& runs, const std::vector<std::pair<std::string, int64_t>>& marks,
+            int64_t at) override {
+    if (runs.empty() && marks.empty()) return;
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      for (const auto& [key, slot] : marks)
+        session_ << "INSERT INTO schedule_marks (key, slot) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET slot = excluded.slot",
+            bind(key), bind(slot), now;
+      for (const auto& q : runs) Insert(q, at);
+      session_.commit();
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  std::set<std::pair<std::string, int>> PendingScheduled() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> targets;
+    std::vector<int> tests;
+    session_ << "SELECT target, test_index FROM runs WHERE trigger_kind = 'schedule' AND state IN ('queued', 'running')",
+        into(targets), into(tests), now;
+    std::set<std::pair<std::string, int>> out;
+    for (size_t i = 0; i < targets.size() && i < tests.size(); ++i) out.emplace(targets[i], tests[i]);
+    return out;
+  }
+
+  int64_t CreateDrill(const DrillRecord& d) override {
+    std::lock_guard lock(mu_);
+    Poco::Int64 id = 0;
+    session_ << "INSERT INTO drills (name, trigger_kind, responsible, targets, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)"
+                " RETURNING id",
+        bind(d.name), bind(std::string(TriggerName(d.trigger))), bind(d.responsible),
+        bind(nlohmann::json(d.targets).dump()), bind(d.started_at), into(id), now;
+    return id;
+  }
+
+  bool FinishDrill(int64_t id, int64_t finished_at, bool passed, const std::string& report_json) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "UPDATE drills SET state = 'finished', finished_at = ?, passed = ?, report = ? WHERE id = ? AND state = 'running'",
+        bind(finished_at), bind(passed ? 1 : 0), bind(report_json), bind(id);
+    return s.execute() == 1;
+  }
+
+  std::optional<DrillRecord> GetDrill(int64_t id) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, name, trigger_kind, responsible, targets, state, started_at, finished_at, passed, report FROM drills"
+         " WHERE id = ?",
+        bind(id);
+    auto rows = Drills(s);
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  std::vector<DrillRecord> ListDrills(size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, name, trigger_kind, responsible, targets, state, started_at, finished_at, passed, report FROM drills"
+         " ORDER BY id DESC LIMIT ?",
+        bind(static_cast<Poco::Int64>(limit));
+    return Drills(s);
+  }
+
+  void PutBaseline(const std::string& target, const std::string& location, const std::string& point_id, int64_t run_id,
+                   int64_t at, const std::string& inventory) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO baselines (target, location, point_id, run_id, at, inventory) VALUES (?, ?, ?, ?, ?, ?)",
+        bind(target), bind(location), bind(point_id), bind(run_id), bind(at), bind(inventory), now;
+  }
+
+  std::optional<std::string> LatestBaseline(const std::string& target) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> rows;
+    session_ << "SELECT inventory FROM baselines WHERE target = ? ORDER BY id DESC LIMIT 1", bind(target), into(rows), now;
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  void PutCatalogSnapshot(const std::string& target, int64_t at, const std::string& verdict,
+                          const std::string& evaluation_json) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO catalog_snapshots (target, at, verdict, evaluation) VALUES (?, ?, ?, ?)", bind(target),
+        bind(at), bind(verdict), bind(evaluation_json), now;
+  }
+
+  std::string SwapTargetState(const std::string& target, const std::string& aspect, const std::string& state,
+                              int64_t at) override {
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      // The write comes first: it takes the write lock before the read.
+      session_ << "INSERT INTO target_states (target, aspect, state, since) VALUES (?, ?, '', ?)"
+                  " ON CONFLICT (target, aspect) DO NOTHING",
+          bind(target), bind(aspect), bind(at), now;
+      std::string previous;
+      session_ << "SELECT state FROM target_states WHERE target = ? AND aspect = ?", bind(target), bind(aspect),
+          into(previous), now;
+      if (previous != state)
+        session_ << "UPDATE target_states SET state = ?, since = ? WHERE target = ? AND aspect = ?", bind(state), bind(at),
+            bind(target), bind(aspect), now;
+      session_.commit();
+      return previous;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  int64_t EnqueueNotification(const NotificationRecord& n) override {
+    std::lock_guard lock(mu_);
+    Poco::Int64 id = 0;
+    session_ << "INSERT INTO notifications (channel, target, event, subject, body, created_at, next_attempt)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        bind(n.channel), bind(n.target), bind(n.event), bind(n.subject), bind(n.body), bind(n.created_at),
+        bind(n.next_attempt), into(id), now;
+    return id;
+  }
+
+  std::vector<NotificationRecord> DueNotifications(int64_t at, size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, channel, target, event, subject, body, created_at, attempts, next_attempt, sent_at, given_up, outcome"
+         " FROM notifications WHERE sent_at = 0 AND given_up = 0 AND next_attempt <= ? ORDER BY id LIMIT ?",
+        bind(at), bind(static_cast<Poco::Int64>(limit));
+    return Notifications(s);
+  }
+
+  void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t at, int64_t next_attempt,
+                      bool give_up) override {
+    std::lock_guard lock(mu_);
+    session_ << "UPDATE notifications SET attempts = attempts + 1, outcome = ?, sent_at = ?, next_attempt = ?,"
+                " given_up = ? WHERE id = ?",
+        bind(outcome), bind(ok ? at : int64_t{0}), bind(next_attempt), bind(give_up ? 1 : 0), bind(id), now;
+  }
+
+  std::vector<NotificationRecord> ListNotifications(size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, channel, target, event, subject, body, created_at, attempts, next_attempt, sent_at, given_up, outcome"
+         " FROM notifications ORDER BY id DESC LIMIT ?",
+        bind(static_cast<Poco::Int64>(limit));
+    return Notifications(s);
+  }
+
+  int SchemaVersion() override { return version_; }
+
+ private:
+  int64_t Insert(const RunRequest& q, int64_t at) {
+    Poco::Int64 id = 0;
+    session_ << "INSERT INTO runs (target, test_index, trigger_kind, drill_id, select_text, requested_by, not_before,"
+                " attempt, retry_of, want_location, want_point, want_seed, state, queued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
+        bind(q.target), bind(q.test_index), bind(std::string(TriggerName(q.trigger))), bind(q.drill_id), bind(q.select),
+        bind(q.requested_by), bind(q.not_before), bind(q.attempt), bind(q.retry_of), bind(q.location), bind(q.point_id),
+        bind(static_cast<Poco::Int64>(q.seed)), bind(at), into(id), now;
+    return id;
+  }
+
+  std::optional<RunRecord> Fetch(int64_t id) {
+    Statement s(session_);
+    s << "SELECT " << kRunColumns << " FROM runs WHERE id = ?", bind(id);
+    auto rows = Rows(s);
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  static std::vector<RunRecord> Rows(Statement& s) {
+    s.execute();
+    RecordSet rs(s);
+    std::vector<RunRecord> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(ReadRun(rs));
+    return out;
+  }
+
+  static std::vector<DrillRecord> Drills(Statement& s) {
+    s.execute();
+    RecordSet rs(s);
+    std::vector<DrillRecord> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      DrillRecord d;
+      d.id = Get<Poco::Int64>(rs, "id");
+      d.name = Get<std::string>(rs, "name");
+      d.trigger = ParseTrigger(Get<std::string>(rs, "trigger_kind")).value_or(Trigger::kOperator);
+      d.responsible = Get<std::string>(rs, "responsible");
+      const auto targets = nlohmann::json::parse(Get<std::string>(rs, "targets"), nullptr, false);
+      if (targets.is_array())
+        for (const auto& t : targets)
+          if (t.is_string()) d.targets.push_back(t.get<std::string>());
+      d.state = Get<std::string>(rs, "state") == "finished" ? DrillState::kFinished : DrillState::kRunning;
+      d.started_at = Get<Poco::Int64>(rs, "started_at");
+      d.finished_at = Get<Poco::Int64>(rs, "finished_at");
+      d.passed = Get<Poco::Int64>(rs, "passed") != 0;
+      d.report_json = Get<std::string>(rs, "report");
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  static std::vector<NotificationRecord> Notifications(Statement& s) {
+    s.execute();
+    RecordSet rs(s);
+    std::vector<NotificationRecord> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      NotificationRecord n;
+      n.id = Get<Poco::Int64>(rs, "id");
+      n.channel = Get<std::string>(rs, "channel");
+      n.target = Get<std::string>(rs, "target");
+      n.event = Get<std::string>(rs, "event");
+      n.subject = Get<std::string>(rs, "subject");
+      n.body = Get<std::string>(rs, "body");
+      n.created_at = Get<Poco::Int64>(rs, "created_at");
+      n.attempts = static_cast<int>(Get<Poco::Int64>(rs, "attempts"));
+      n.next_attempt = Get<Poco::Int64>(rs, "next_attempt");
+      n.sent_at = Get<Poco::Int64>(rs, "sent_at");
+      n.given_up = Get<Poco::Int64>(rs, "given_up") != 0;
+      n.outcome = Get<std::string>(rs, "outcome");
+      out.push_back(std::move(n));
+    }
+    return out;
+  }
+
+  std::mutex mu_;
+  Session session_;
+  int version_ = 0;
+};
+
+}  // namespace
+
+std::string_view RunStateName(RunState s) {
+  switch (s) {
+    case RunState::kQueued: return "queued";
+    case RunState::kRunning: return "running";
+    case RunState::kPassed: return "passed";
+    case RunState::kFailed: return "failed";
+    case RunState::kAborted: return "aborted";
+    case RunState::kInterrupted: return "interrupted";
+    case RunState::kCancelled: return "cancelled";
+  }
+  return "aborted";
+}
+
+std::optional<RunState> ParseRunState(std::string_view name) {
+  for (RunState s : {RunState::kQueued, RunState::kRunning, RunState::kPassed, RunState::kFailed, RunState::kAborted,
+                     RunState::kInterrupted, RunState::kCancelled})
+    if (RunStateName(s) == name) return s;
+  return std::nullopt;
+}
+
+bool RunStateFinal(RunState s) { return s != RunState::kQueued && s != RunState::kRunning; }
+
+std::string_view TriggerName(Trigger t) {
+  switch (t) {
+    case Trigger::kSchedule: return "schedule";
+    case Trigger::kDrill: return "drill";
+    case Trigger::kOperator: return "operator";
+    case Trigger::kApi: return "api";
+  }
+  return "operator";
+}
+
+std::optional<Trigger> ParseTrigger(std::string_view name) {
+  for (Trigger t : {Trigger::kSchedule, Trigger::kDrill, Trigger::kOperator, Trigger::kApi})
+    if (TriggerName(t) == name) return t;
+  return std::nullopt;
+}
+
+std::string StorePath(const std::string& data_dir) { return data_dir + "/restoreproof.db"; }
+
+Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+  try {
+    auto store = std::make_unique<SqliteStore>(path);
+    if (Status s = store->Open(); !s.ok()) return Status::Environment("store " + path + ": " + s.message());
+    *out = std::move(store);
+    return Status::Ok();
+  } catch (const Poco::Exception& e) {
+    return Status::Environment("store " + path + ": " + e.displayText() +
+                               " (the file is left as it is; move it aside only once it is saved elsewhere)");
+  }
+}
+
+}  // namespace rp
