@@ -222,7 +222,7 @@ class Controller {
   void CheckCatalog(const Config& cfg) {
     for (const auto& t : cfg.targets) {
       if (draining_) return;
-      const TargetEvaluation e = CheckTarget(cfg, t, NowS(), /*compare_content=*/false);
+      const TargetEvaluation e = CheckTarget(cfg, t, NowS(), /*compare_content=*/false, nullptr, store_.get());
       store_->PutCatalogSnapshot(t.name, NowS(), std::string(VerdictName(e.verdict)), EncodeJson(e));
       notifications_.OnCatalogChecked(cfg, store_.get(), e, NowS());
     }

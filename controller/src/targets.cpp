@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
 
 #include "rp/catalog.h"
 #include "rp/codec.h"
 #include "rp/path_text.h"
+#include "rp/store.h"
 
 namespace rp {
 
@@ -81,8 +83,46 @@ int TargetsListCommand(const std::string& config_path, bool json, std::ostream& 
   return 0;
 }
 
+void AddRestoreTestFindings(const Config& config, const TargetConfig& target, Store* store, int64_t now,
+                            TargetEvaluation* ev) {
+  const double interval = config.PolicyFor(target).restore_test_interval_s;
+  const auto last = store->LastRun(target.name, RunState::kPassed);
+  const auto add = [&](PolicyRule rule, Verdict severity, std::string message, const std::string& location,
+                       std::optional<double> age) {
+    PolicyFinding f;
+    f.rule = rule;
+    f.severity = severity;
+    f.message = std::move(message);
+    f.location = location;
+    f.age_s = age;
+    f.limit_s = interval;
+    ev->findings.push_back(std::move(f));
+    if (severity > ev->verdict) ev->verdict = severity;
+  };
+  const std::string limit = std::to_string(static_cast<int64_t>(interval / 3600)) + " h";
+  if (!last) {
+    add(PolicyRule::kRestoreTest, Verdict::kFailing, "no passed restore test is recorded (Säker drift §6.1)", "",
+        std::nullopt);
+  } else if (static_cast<double>(now - last->finished_at) > interval) {
+    add(PolicyRule::kRestoreTest, Verdict::kFailing,
+        "the last passed restore test (run " + std::to_string(last->id) + ") is " +
+            std::to_string((now - last->finished_at) / 3600) + " h old, more than the restore_test_interval of " + limit,
+        "", static_cast<double>(now - last->finished_at));
+  }
+  for (const auto& copy : target.copies) {
+    const auto at = store->LastRun(target.name, RunState::kPassed, copy.location);
+    if (!at)
+      add(PolicyRule::kRestoreTestCopy, Verdict::kWarning,
+          "the copy at " + copy.location + " has never passed a restore test", copy.location, std::nullopt);
+    else if (static_cast<double>(now - at->finished_at) > interval)
+      add(PolicyRule::kRestoreTestCopy, Verdict::kWarning,
+          "the copy at " + copy.location + " has not passed a restore test within " + limit, copy.location,
+          static_cast<double>(now - at->finished_at));
+  }
+}
+
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
-                             std::vector<CopyCatalog>* catalogs) {
+                             std::vector<CopyCatalog>* catalogs, Store* store) {
   std::vector<CopyCatalog> found;
   for (const auto& c : target.copies) found.push_back(DiscoverCopy(c, config.appliance.zone));
   EvalOptions opt;
@@ -95,6 +135,7 @@ TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, i
     opt.production_device_known = true;
   }
   TargetEvaluation ev = EvaluateTarget(config, target, found, opt);
+  if (store) AddRestoreTestFindings(config, target, store, now, &ev);
   if (catalogs) *catalogs = std::move(found);
   return ev;
 }
@@ -113,13 +154,26 @@ int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOption
     }
     now = *parsed;
   }
+  // The restore-test rules need the run history: judged when the store exists, never by
+  // creating an empty one.
+  std::unique_ptr<Store> store;
+  const std::string store_path = StorePath(config.appliance.data_dir);
+  struct stat store_st {};
+  if (stat(store_path.c_str(), &store_st) == 0) {
+    if (Status s = OpenSqliteStore(store_path, &store); !s.ok()) {
+      err << "targets check: " << s.message() << "\n";
+      return 3;
+    }
+  } else {
+    err << "targets check: restore tests not judged: no store at " << store_path << " (serve has not run here)\n";
+  }
   bool any = false, failing = false;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& t : config.targets) {
     if (!o.name.empty() && t.name != o.name) continue;
     any = true;
     std::vector<CopyCatalog> cats;
-    const TargetEvaluation ev = CheckTarget(config, t, now, o.compare_content, &cats);
+    const TargetEvaluation ev = CheckTarget(config, t, now, o.compare_content, &cats, store.get());
     failing = failing || ev.verdict == Verdict::kFailing;
     if (o.json) {
       // DESIGN.md: "rule" is the family (retention, freshness, redundancy, chain, location);
@@ -150,7 +204,9 @@ int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOption
     err << "targets check: no target named '" << o.name << "'\n";
     return 2;
   }
-  if (o.json) out << nlohmann::json{{"now", now}, {"targets", arr}}.dump(2) << "\n";
+  if (o.json)
+    out << nlohmann::json{{"now", now}, {"store", store ? nlohmann::json(store_path) : nlohmann::json()}, {"targets", arr}}.dump(2)
+        << "\n";
   return failing ? 1 : 0;
 }
 

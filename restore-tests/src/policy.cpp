@@ -6,7 +6,7 @@
 namespace rp {
 namespace {
 
-constexpr std::array<std::pair<PolicyRule, std::string_view>, 13> kRules{{
+constexpr std::array<std::pair<PolicyRule, std::string_view>, 14> kRules{{
     {PolicyRule::kRetentionDaily, "retention.daily"},
     {PolicyRule::kRetentionWeekly, "retention.weekly"},
     {PolicyRule::kRetentionMonthly, "retention.monthly"},
@@ -20,6 +20,7 @@ constexpr std::array<std::pair<PolicyRule, std::string_view>, 13> kRules{{
     {PolicyRule::kLocationOffline, "location.offline"},
     {PolicyRule::kLocationEmpty, "location.empty"},
     {PolicyRule::kRestoreTest, "restore-test"},
+    {PolicyRule::kRestoreTestCopy, "restore-test.copy"},
 }};
 
 constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdicts{{

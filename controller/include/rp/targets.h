@@ -27,8 +27,16 @@ struct TargetsCheckOptions {
 int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOptions& options, std::ostream& out,
                         std::ostream& err);
 
-// Discovers every copy of a target and evaluates it.
+class Store;
+
+// Discovers every copy of a target and evaluates it. With a store, the restore-test rules are
+// judged from its run history too.
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
-                             std::vector<CopyCatalog>* catalogs = nullptr);
+                             std::vector<CopyCatalog>* catalogs = nullptr, Store* store = nullptr);
+
+// The restore-test rules (restore-test, restore-test.copy) from the recorded runs: no passed
+// restore test within restore_test_interval fails the target; a copy without one is a warning.
+void AddRestoreTestFindings(const Config& config, const TargetConfig& target, Store* store, int64_t now,
+                            TargetEvaluation* evaluation);
 
 }  // namespace rp

@@ -48,6 +48,7 @@ enum class PolicyRule {
   kLocationOffline,           // every copy's location can be read
   kLocationEmpty,             // every copy holds a point
   kRestoreTest,               // a passed restore test at least every restore_test_interval
+  kRestoreTestCopy,           // every copy restore-tested (passed) within restore_test_interval
 };
 // "retention.daily", "redundancy.same-filesystem", "chain.broken", "location.offline", ...
 std::string_view PolicyRuleName(PolicyRule rule);

@@ -1,0 +1,365 @@
+// The store, the queue's claims and leases, the scheduler's catch-up and the restore-test rule,
+// on real SQLite files in a per-test directory.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "rp/config.h"
+#include "rp/scheduler.h"
+#include "rp/store.h"
+#include "rp/targets.h"
+#include "testkit.h"
+
+namespace rp {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tmp_.path();
+    path_ = dir_ + "/restoreproof.db";
+  }
+
+  std::unique_ptr<Store> Open() {
+    std::unique_ptr<Store> s;
+    const Status st = OpenSqliteStore(path_, &s);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return s;
+  }
+
+  static std::string Slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+  test::TempDir tmp_;
+  std::string dir_, path_;
+};
+
+RunRequest Req(const std::string& target) {
+  RunRequest q;
+  q.target = target;
+  q.trigger = Trigger::kOperator;
+  return q;
+}
+
+TEST_F(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
+  int64_t id = 0;
+  {
+    auto s = Open();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->SchemaVersion(), 1);
+    id = s->EnqueueRun(Req("payroll"), 1000);
+  }
+  auto s = Open();
+  ASSERT_TRUE(s);
+  const auto run = s->GetRun(id);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->request.target, "payroll");
+  EXPECT_EQ(run->state, RunState::kQueued);
+  EXPECT_EQ(run->queued_at, 1000);
+}
+
+TEST_F(StoreTest, ADamagedStoreIsRefusedAndLeftAsItIs) {
+  {
+    auto s = Open();
+    for (int i = 0; i < 200; ++i) s->EnqueueRun(Req("t" + std::to_string(i)), i);
+  }
+  // A checkpointed file whose b-tree pages after the first have damaged headers.
+  ASSERT_EQ(std::system(("sqlite3 " + test::ShellQuote(path_) + " 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null").c_str()), 0);
+  std::string bytes = Slurp(path_);
+  ASSERT_GT(bytes.size(), 3 * 4096u);
+  for (size_t page = 1; page * 4096 < bytes.size(); ++page)
+    for (size_t i = page * 4096; i < page * 4096 + 12; ++i) bytes[i] = static_cast<char>(0xA5);
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  std::unique_ptr<Store> s;
+  const Status st = OpenSqliteStore(path_, &s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Status::Code::kEnvironment);
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.message();
+  EXPECT_EQ(Slurp(path_), bytes) << "a damaged store is never recreated or repaired";
+}
+
+TEST_F(StoreTest, AFileThatIsNotAStoreIsRefused) {
+  std::ofstream(path_) << "this is not a database, but it has more than a header's worth of text in it ........";
+  std::unique_ptr<Store> s;
+  EXPECT_FALSE(OpenSqliteStore(path_, &s).ok());
+  ASSERT_EQ(std::system(("rm -f " + test::ShellQuote(path_) + " && sqlite3 " + test::ShellQuote(path_) +
+                         " 'CREATE TABLE other (x INTEGER);'").c_str()),
+            0);
+  const Status st = OpenSqliteStore(path_, &s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not a restoreproof store"), std::string::npos) << st.message();
+}
+
+TEST_F(StoreTest, AStoreFromANewerVersionIsRefused) {
+  Open();
+  ASSERT_EQ(std::system(("sqlite3 " + test::ShellQuote(path_) + " 'UPDATE schema_version SET version = 99;'").c_str()), 0);
+  std::unique_ptr<Store> s;
+  const Status st = OpenSqliteStore(path_, &s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("newer"), std::string::npos) << st.message();
+}
+
+TEST_F(StoreTest, ClaimsTakeOneRunOfATargetAtATimeOldestFirst) {
+  auto s = Open();
+  const int64_t a1 = s->EnqueueRun(Req("a"), 10);
+  const int64_t a2 = s->EnqueueRun(Req("a"), 11);
+  const int64_t b1 = s->EnqueueRun(Req("b"), 12);
+  auto c1 = s->ClaimRun("me", 100, 200);
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->id, a1);
+  EXPECT_EQ(c1->state, RunState::kRunning);
+  EXPECT_EQ(c1->lease_owner, "me");
+  auto c2 = s->ClaimRun("me", 100, 200);
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->id, b1) << "a's second run waits while a's first runs";
+  EXPECT_FALSE(s->ClaimRun("me", 100, 200));
+  RunOutcome o;
+  o.state = RunState::kPassed;
+  o.finished_at = 150;
+  ASSERT_TRUE(s->FinishRun(a1, "me", o));
+  auto c3 = s->ClaimRun("me", 151, 250);
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(c3->id, a2);
+}
+
+TEST_F(StoreTest, ARunIsNotClaimedBeforeItsNotBefore) {
+  auto s = Open();
+  RunRequest q = Req("a");
+  q.not_before = 500;
+  s->EnqueueRun(q, 10);
+  EXPECT_FALSE(s->ClaimRun("me", 499, 600));
+  EXPECT_TRUE(s->ClaimRun("me", 500, 600));
+}
+
+TEST_F(StoreTest, OnlyTheLeaseHolderRecordsAResult) {
+  auto s = Open();
+  const int64_t id = s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("holder", 100, 200));
+  RunOutcome o;
+  o.state = RunState::kPassed;
+  o.finished_at = 120;
+  EXPECT_FALSE(s->FinishRun(id, "someone-else", o));
+  EXPECT_FALSE(s->RenewLease(id, "someone-else", 300, nullptr));
+  EXPECT_EQ(s->GetRun(id)->state, RunState::kRunning);
+  EXPECT_TRUE(s->FinishRun(id, "holder", o));
+  EXPECT_EQ(s->GetRun(id)->state, RunState::kPassed);
+  EXPECT_FALSE(s->FinishRun(id, "holder", o)) << "a run ends once";
+}
+
+TEST_F(StoreTest, AnExpiredLeaseIsInterruptedNeverPassedAndQueuedAgain) {
+  auto s = Open();
+  const int64_t id = s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("gone", 100, 130));
+  ASSERT_TRUE(s->RecordStart(id, "gone", "p-1", 90, "site-b", 7, "w", "0.1.0", "hash"));
+  EXPECT_TRUE(s->InterruptStale(129, nullptr).empty()) << "the lease still holds";
+  const auto interrupted = s->InterruptStale(131, nullptr);
+  ASSERT_EQ(interrupted.size(), 1u);
+  EXPECT_EQ(s->GetRun(id)->state, RunState::kInterrupted);
+  RunOutcome o;
+  o.state = RunState::kPassed;
+  EXPECT_FALSE(s->FinishRun(id, "gone", o)) << "a process that lost its lease cannot record a result";
+  RunFilter f;
+  f.state = RunState::kQueued;
+  const auto queued = s->ListRuns(f);
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].request.retry_of, id);
+  EXPECT_EQ(queued[0].request.attempt, 2);
+  EXPECT_EQ(queued[0].request.location, "site-b") << "the same point at the same copy is tried again";
+  EXPECT_EQ(queued[0].request.point_id, "p-1");
+  EXPECT_EQ(queued[0].request.seed, 7u);
+  EXPECT_TRUE(s->InterruptStale(200, nullptr).empty()) << "interrupted once, queued again once";
+}
+
+TEST_F(StoreTest, ARunOfADeadProcessIsInterruptedAtOnce) {
+  auto s = Open();
+  s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("dead-owner", 100, 10'000));
+  const auto interrupted = s->InterruptStale(101, [](const std::string& owner) { return owner == "dead-owner"; });
+  ASSERT_EQ(interrupted.size(), 1u);
+  EXPECT_NE(interrupted[0].message.find("dead-owner"), std::string::npos);
+}
+
+TEST_F(StoreTest, CancelEndsAQueuedRunAndAsksARunningOneToStop) {
+  auto s = Open();
+  const int64_t running = s->EnqueueRun(Req("a"), 10);
+  const int64_t queued = s->EnqueueRun(Req("b"), 11);
+  ASSERT_TRUE(s->ClaimRun("me", 100, 200));
+  EXPECT_TRUE(s->CancelRun(queued, 120, "by test"));
+  EXPECT_EQ(s->GetRun(queued)->state, RunState::kCancelled);
+  EXPECT_TRUE(s->CancelRun(running, 120, "by test"));
+  bool cancel = false;
+  ASSERT_TRUE(s->RenewLease(running, "me", 300, &cancel));
+  EXPECT_TRUE(cancel);
+  EXPECT_FALSE(s->CancelRun(queued, 130, "again")) << "an ended run cannot be cancelled";
+  EXPECT_FALSE(s->CancelRun(9999, 130, "none"));
+}
+
+TEST_F(StoreTest, AnEnvironmentRetryIsQueuedWithTheResultInOneStep) {
+  auto s = Open();
+  const int64_t id = s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("me", 100, 200));
+  RunOutcome o;
+  o.state = RunState::kAborted;
+  o.finished_at = 110;
+  RunRequest again = Req("a");
+  again.retry_of = id;
+  again.attempt = 2;
+  again.not_before = 170;
+  o.retry = again;
+  ASSERT_TRUE(s->FinishRun(id, "me", o));
+  EXPECT_FALSE(s->ClaimRun("me", 169, 300));
+  auto next = s->ClaimRun("me", 170, 300);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->request.retry_of, id);
+}
+
+// Two connections (as two processes, or serve and `drill run`) claiming at once never share a run.
+TEST_F(StoreTest, ConcurrentClaimsFromTwoConnectionsNeverShareARun) {
+  auto first = Open();
+  auto second = Open();
+  constexpr int kRuns = 300;
+  for (int i = 0; i < kRuns; ++i) first->EnqueueRun(Req("t" + std::to_string(i % 60)), i);
+  std::mutex mu;
+  std::map<int64_t, int> claimed;
+  const auto claimer = [&](Store* store, const std::string& who) {
+    for (;;) {
+      auto run = store->ClaimRun(who, 100, 1000);
+      if (!run) {
+        RunFilter f;
+        f.state = RunState::kQueued;
+        f.limit = 1;
+        if (store->ListRuns(f).empty()) return;
+        continue;
+      }
+      {
+        std::lock_guard lock(mu);
+        ++claimed[run->id];
+      }
+      RunOutcome o;
+      o.state = RunState::kPassed;
+      o.finished_at = 101;
+      EXPECT_TRUE(store->FinishRun(run->id, who, o));
+    }
+  };
+  std::thread a(claimer, first.get(), "a"), b(claimer, second.get(), "b");
+  a.join();
+  b.join();
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kRuns));
+  for (const auto& [id, n] : claimed) EXPECT_EQ(n, 1) << "run " << id;
+}
+
+class RulesTest : public StoreTest {
+ protected:
+  Config Load(const std::string& extra_policy = "") {
+    const std::string cfg = dir_ + "/c.toml";
+    std::ofstream(cfg) << "[appliance]\ndata_dir = \"" << dir_ << "\"\ntimezone = \"Europe/Stockholm\"\n"
+                       << "[policy]\nrestore_test_interval = \"7d\"\n" << extra_policy
+                       << "[[targets]]\nname = \"payroll\"\nowner = \"Anna\"\nclassification = { K = 1, R = 1, T = 1 }\n"
+                          "personal_data = \"none\"\n"
+                          "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"dir-snapshots\"\npath = \"/nonexistent-a\"\n"
+                          "[[targets.copies]]\nlocation = \"site-b\"\nkind = \"dir-snapshots\"\npath = \"/nonexistent-b\"\n"
+                          "[[targets.tests]]\nschedule = \"@hourly\"\n";
+    ConfigResult r = LoadConfigFile(cfg);
+    EXPECT_TRUE(r.errors.empty()) << FormatConfigErrors(r);
+    return r.config;
+  }
+
+  void Passed(Store* s, const std::string& location, int64_t at) {
+    const int64_t id = s->EnqueueRun(Req("payroll"), at - 10);
+    auto run = s->ClaimRun("me", at - 10, at + 100);
+    ASSERT_TRUE(run);
+    ASSERT_EQ(run->id, id);
+    ASSERT_TRUE(s->RecordStart(id, "me", "p", at - 20, location, 0, "w", "v", "h"));
+    RunOutcome o;
+    o.state = RunState::kPassed;
+    o.finished_at = at;
+    ASSERT_TRUE(s->FinishRun(id, "me", o));
+  }
+
+  static std::vector<PolicyFinding> Of(const TargetEvaluation& ev, PolicyRule rule) {
+    std::vector<PolicyFinding> out;
+    for (const auto& f : ev.findings)
+      if (f.rule == rule) out.push_back(f);
+    return out;
+  }
+};
+
+TEST_F(RulesTest, RestoreTestRuleReadsTheRunHistory) {
+  const Config cfg = Load();
+  auto s = Open();
+  const int64_t now = 2'000'000'000;
+  TargetEvaluation ev;
+  AddRestoreTestFindings(cfg, cfg.targets[0], s.get(), now, &ev);
+  ASSERT_EQ(Of(ev, PolicyRule::kRestoreTest).size(), 1u) << "never tested";
+  EXPECT_EQ(ev.verdict, Verdict::kFailing);
+  EXPECT_EQ(Of(ev, PolicyRule::kRestoreTestCopy).size(), 2u);
+
+  Passed(s.get(), "site-a", now - 86400);
+  ev = TargetEvaluation{};
+  AddRestoreTestFindings(cfg, cfg.targets[0], s.get(), now, &ev);
+  EXPECT_TRUE(Of(ev, PolicyRule::kRestoreTest).empty());
+  const auto copies = Of(ev, PolicyRule::kRestoreTestCopy);
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].location, "site-b") << "the copy never restore-tested is named";
+  EXPECT_EQ(copies[0].severity, Verdict::kWarning);
+  EXPECT_EQ(ev.verdict, Verdict::kWarning);
+
+  ev = TargetEvaluation{};
+  AddRestoreTestFindings(cfg, cfg.targets[0], s.get(), now + 8 * 86400, &ev);
+  const auto stale = Of(ev, PolicyRule::kRestoreTest);
+  ASSERT_EQ(stale.size(), 1u) << "the last pass is older than the 7-day interval";
+  EXPECT_EQ(ev.verdict, Verdict::kFailing);
+  ASSERT_TRUE(stale[0].age_s);
+  EXPECT_DOUBLE_EQ(*stale[0].age_s, 9 * 86400.0);
+}
+
+TEST_F(RulesTest, ASlotMissedWhileDownFiresOnceAndARunningTestIsNotQueuedAgain) {
+  const Config cfg = Load();
+  auto s = Open();
+  const int64_t now = 2'000'000'000;
+  FireResult r = FireDue(cfg, s.get(), now, nullptr);
+  EXPECT_EQ(r.runs_queued, 0u) << "a new schedule waits for its next slot";
+  EXPECT_GT(r.next, now);
+  EXPECT_LE(r.next, now + 3600);
+  EXPECT_EQ(s->ScheduleMark("test:payroll:0"), now);
+
+  s->SetScheduleMark("test:payroll:0", now - 3 * 86400);  // down for three days: 72 slots missed
+  r = FireDue(cfg, s.get(), now, nullptr);
+  EXPECT_EQ(r.runs_queued, 1u) << "caught up once, not once per missed slot";
+  EXPECT_EQ(FireDue(cfg, s.get(), now, nullptr).runs_queued, 0u);
+
+  s->SetScheduleMark("test:payroll:0", now - 7200);
+  r = FireDue(cfg, s.get(), now, nullptr);
+  EXPECT_EQ(r.runs_queued, 0u) << "the previous scheduled run is still queued";
+  EXPECT_EQ(r.coalesced, 1u);
+  RunFilter f;
+  f.target = "payroll";
+  EXPECT_EQ(s->ListRuns(f).size(), 1u);
+}
+
+TEST_F(RulesTest, ADueDrillQueuesOneRunPerTarget) {
+  const Config cfg = Load();
+  auto s = Open();
+  const int64_t now = 2'000'000'000;
+  FireDue(cfg, s.get(), now - 40 * 86400, nullptr);  // marks set 40 days ago: a monthly drill is due
+  const FireResult r = FireDue(cfg, s.get(), now, nullptr);
+  ASSERT_EQ(r.drills_started.size(), 1u);
+  RunFilter f;
+  f.drill_id = r.drills_started[0];
+  const auto runs = s->ListRuns(f);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].request.trigger, Trigger::kDrill);
+  EXPECT_EQ(runs[0].request.target, "payroll");
+}
+
+}  // namespace
+}  // namespace rp
