@@ -42,6 +42,38 @@ nlohmann::json RunSummary(const RunRecord& run) {
   return j;
 }
 
+// The e-mail text: what happened for a person first, the event's JSON after it.
+std::string EmailText(const NotificationRecord& n) {
+  const nlohmann::json j = nlohmann::json::parse(n.body, nullptr, false);
+  std::string text = n.subject + "\n\n";
+  if (j.is_object()) {
+    const auto field = [&](const nlohmann::json& o, const char* key) -> std::string {
+      if (!o.is_object() || !o.contains(key)) return "";
+      return o[key].is_string() ? o[key].get<std::string>() : o[key].dump();
+    };
+    if (!field(j, "target").empty()) text += "Target:   " + field(j, "target") + "\n";
+    if (!field(j, "state").empty()) text += "State:    " + field(j, "state") + " (was " + field(j, "previous") + ")\n";
+    if (j.contains("run")) {
+      const auto& r = j["run"];
+      text += "Run:      " + field(r, "id") + ", " + field(r, "status") + ", point " + field(r, "point") + " at " +
+              field(r, "location") + "\n";
+      if (!field(r, "message").empty()) text += "Message:  " + field(r, "message") + "\n";
+      if (r.contains("findings"))
+        for (const auto& f : r["findings"]) text += "Finding:  " + field(f, "kind") + ": " + field(f, "path") + ": " + field(f, "message") + "\n";
+    }
+    if (j.contains("drill")) {
+      const auto& d = j["drill"];
+      text += "Drill:    " + field(d, "id") + " (" + field(d, "name") + ")\n";
+      if (d.contains("targets"))
+        for (const auto& t : d["targets"])
+          text += "  " + field(t, "target") + ": " + field(t, "status") + ", " + field(t, "measured_s") + " s of " +
+                  field(t, "objective_s") + " s, " + (t.value("met", false) ? "met" : "NOT MET") + "\n";
+    }
+    text += "\nThe event as JSON:\n" + j.dump(2) + "\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 void NotificationPolicy::OnRunFinished(const Config& config, Store* store, const RunRecord& run, int64_t now) {
@@ -115,7 +147,7 @@ void NotificationPolicy::DeliverDue(const Config& config, Store* store, int64_t 
     } else if (channel->kind == NotifyKind::kWebhook) {
       d = SendWebhook(*channel, n.body, std::to_string(n.id));
     } else {
-      d = SendEmail(*channel, n.subject, nlohmann::json::parse(n.body, nullptr, false).dump(2));
+      d = SendEmail(*channel, n.subject, EmailText(n));
     }
     const int attempts = n.attempts + 1;
     const bool give_up = !d.ok && (!channel || attempts >= kMaxAttempts);
