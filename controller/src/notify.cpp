@@ -3,7 +3,8 @@
 // Poco::Util::Application we do not have. SMTP runs on Poco's DialogSocket (the line layer of
 // SMTPClientSession) so that every step's reply code and name are ours to report, the socket
 // is connected with the channel's timeout, and STARTTLS checks the certificate against
-// smtp_host.
+// smtp_host. The EHLO reply reader and the header encoder are in smtp_text.cpp (no Poco there,
+// for the fuzz build).
 #include "rp/notify.h"
 
 #include <fcntl.h>
@@ -116,14 +117,6 @@ std::optional<std::string> ReadSecret(const std::string& path, std::string_view 
     return std::nullopt;
   }
   return data;
-}
-
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -408,66 +401,6 @@ Delivery SendWebhook(const NotifyConfig& c, std::string_view json_body, std::str
   } catch (const std::exception& e) {
     return Fail(std::string(stage) + " " + where + " failed: " + Printable(e.what()));
   }
-}
-
-SmtpCapabilities ParseEhloReply(std::string_view reply) {
-  SmtpCapabilities caps;
-  size_t start = 0;
-  bool first = true;
-  while (start <= reply.size()) {
-    size_t end = reply.find('\n', start);
-    if (end == std::string_view::npos) end = reply.size();
-    std::string_view line = reply.substr(start, end - start);
-    start = end + 1;
-    // "250-KEYWORD params" or "250 KEYWORD params"; the first line is the server's greeting name.
-    const bool was_first = first;
-    first = false;
-    if (was_first || line.size() < 4) continue;
-    std::string upper;
-    for (char ch : line.substr(4)) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    std::istringstream words(upper);
-    std::string keyword;
-    words >> keyword;
-    if (keyword == "STARTTLS") caps.starttls = true;
-    if (keyword == "SMTPUTF8") caps.smtputf8 = true;
-    std::string mechanisms;
-    if (keyword.rfind("AUTH=", 0) == 0) mechanisms = keyword.substr(5) + " ";
-    if (keyword == "AUTH" || keyword.rfind("AUTH=", 0) == 0) {
-      std::string m;
-      while (words >> m) mechanisms += m + " ";
-      std::istringstream list(mechanisms);
-      while (list >> m) {
-        if (m == "PLAIN") caps.auth_plain = true;
-        if (m == "LOGIN") caps.auth_login = true;
-      }
-    }
-    if (end == reply.size()) break;
-  }
-  return caps;
-}
-
-std::string EncodeHeaderText(std::string_view text) {
-  std::string clean;
-  bool plain = true;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    const char out = (c < 0x20 || c == 0x7f) ? ' ' : ch;
-    if (c >= 0x80) plain = false;
-    clean += out;
-  }
-  if (plain && clean.size() <= 900 && clean.find("=?") == std::string::npos) return clean;
-  // Words of at most 42 bytes: 56 base64 characters, 68 with "=?UTF-8?B?" and "?=", so that
-  // even the first line, "Subject: " and a word, keeps within 78. Cut only before a lead byte.
-  std::string out;
-  size_t i = 0;
-  while (i < clean.size()) {
-    size_t end = std::min(i + 42, clean.size());
-    while (end > i + 1 && end < clean.size() && (static_cast<unsigned char>(clean[end]) & 0xC0) == 0x80) --end;
-    if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + Base64(std::string_view(clean).substr(i, end - i)) + "?=";
-    i = end;
-  }
-  return out;
 }
 
 Delivery SendEmail(const NotifyConfig& c, std::string_view subject, std::string_view text_body) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "rp/config.h"
+#include "rp/smtp_text.h"  // ParseEhloReply, EncodeHeaderText, Base64
 
 namespace rp {
 
@@ -36,20 +37,5 @@ Delivery SendWebhook(const NotifyConfig& c, std::string_view json_body, std::str
 // starttls = "off"), then the message. A rejected recipient fails the attempt before anything
 // is sent.
 Delivery SendEmail(const NotifyConfig& c, std::string_view subject, std::string_view text_body);
-
-// What a server's EHLO reply offers. The reply is outside input: every line is read, none
-// trusted to be well-formed.
-struct SmtpCapabilities {
-  bool starttls = false;
-  bool auth_plain = false;
-  bool auth_login = false;
-  bool smtputf8 = false;
-};
-SmtpCapabilities ParseEhloReply(std::string_view reply);
-
-// `text` as an RFC 2047 header value: unchanged when it is printable ASCII and short, else
-// UTF-8 "B" encoded words of at most 68 characters, folded, never splitting a character.
-// Control characters become spaces, so a header cannot be ended from inside it.
-std::string EncodeHeaderText(std::string_view text);
 
 }  // namespace rp
