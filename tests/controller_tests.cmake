@@ -2,3 +2,7 @@
 # catch-up, the restore-test rule.
 rp_add_gtest(controller_test controller_test.cpp)
 target_link_libraries(controller_test PRIVATE rp::controller)
+
+# serve's notifications end to end: a real HTTP listener checking the HMAC, a real aiosmtpd.
+rp_add_gtest(serve_notify_test serve_notify_test.cpp)
+target_link_libraries(serve_notify_test PRIVATE rp::controller nlohmann_json::nlohmann_json)

@@ -21,14 +21,14 @@ int LoadConfigOnly(const std::string& config_path, Appliance* out, std::ostream&
   return 0;
 }
 
-int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& err) {
+int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& err, bool integrity_check) {
   if (const int rc = LoadConfigOnly(config_path, out, err); rc != 0) return rc;
   const std::string& data_dir = out->config->appliance.data_dir;
   if (Status s = MakeDirectories(data_dir, 0700); !s.ok()) {
     err << "restoreproof: data_dir: " << s.message() << "\n";
     return 3;
   }
-  if (Status s = OpenSqliteStore(StorePath(data_dir), &out->store); !s.ok()) {
+  if (Status s = OpenSqliteStore(StorePath(data_dir), &out->store, integrity_check); !s.ok()) {
     err << "restoreproof: " << s.message() << "\n";
     return 3;
   }

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "rp/appliance.h"
@@ -205,20 +207,35 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
   ctx.worker_binary = o.worker_binary;
   ctx.on_finished = [&](const RunRecord& run) { notifications.OnRunFinished(*a.config, a.store.get(), run, NowS()); };
   const std::atomic<bool>* stop = CancelOnSignals();
+  // The runners claim only this drill's runs and end when none is left to claim; each run that
+  // ends wakes the wait below at once.
+  std::mutex mu;
+  std::condition_variable ended;
   std::optional<DrillReport> report;
+  const auto pending = [&] {
+    RunFilter f;
+    f.drill_id = drill_id;
+    f.limit = 1'000'000;
+    for (const auto& run : a.store->ListRuns(f))
+      if (!RunStateFinal(run.state)) return true;
+    return false;
+  };
   std::vector<std::thread> runners;
-  std::atomic<bool> done{false};
   for (int i = 0; i < a.config->appliance.workers; ++i) {
     runners.emplace_back([&] {
-      while (!done && !stop->load()) {
+      while (!stop->load()) {
         const int64_t now = NowS();
         auto run = a.store->ClaimRun(ctx.owner, now, now + static_cast<int64_t>(a.config->appliance.lease_s), drill_id);
         if (run) {
           ExecuteRun(ctx, *run, stop);
+          ended.notify_all();
           continue;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (!pending()) break;
+        std::unique_lock lock(mu);  // another runner, `serve` or a retry's backoff holds the rest
+        ended.wait_for(lock, std::chrono::milliseconds(200));
       }
+      ended.notify_all();
     });
   }
   // This process waits for its drill: its own runners, `serve`'s or another host's finish it.
@@ -229,9 +246,9 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
       report = DrillReportOf(*a.config, a.store.get(), *d);
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::unique_lock lock(mu);
+    ended.wait_for(lock, std::chrono::milliseconds(200));
   }
-  done = true;
   for (auto& t : runners) t.join();
   if (!report) {
     err << "restoreproof: drill " << drill_id << " interrupted; its runs not yet ended stay queued for serve\n";

@@ -48,6 +48,7 @@ class Controller {
     SetRunnerCount(config_->appliance.workers);
     notifier_ = std::thread([this] { NotifierLoop(); });
     io_.run();
+    if (drain_thread_.joinable()) drain_thread_.join();
     JoinRunners();
     notifier_stop_ = true;
     wake_.notify_all();
@@ -118,15 +119,15 @@ class Controller {
       if (busy_ > 0) log_.Warn("drain-grace-over", "", 0, {{"running", busy_.load()}});
       stop_runs_ = true;
     });
-    // The runner threads end after their current run; join them off the io_context's thread.
-    std::thread([this] {
+    // The runner threads end after their current run; they are joined off the io_context's
+    // thread, and Run() waits for that before it returns.
+    drain_thread_ = std::thread([this] {
       JoinRunners();
       asio::post(io_, [this] {
         drain_timer_.cancel();
         signals_.cancel();
-        io_.stop();
       });
-    }).detach();
+    });
   }
 
   // Runner threads read the configuration under mu_: they are joined outside it.
@@ -312,6 +313,7 @@ class Controller {
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::thread notifier_;
+  std::thread drain_thread_;
   std::set<int64_t> pending_drills_;  // the blocking pool's only
   static constexpr int64_t kCatalogEvery = 600;
   int64_t next_catalog_check_ = 0;  // the blocking pool's only
@@ -322,7 +324,7 @@ class Controller {
 
 int ServeCommand(const ServeOptions& options, std::ostream& err) {
   Appliance appliance;
-  if (const int rc = OpenAppliance(options.config_path, &appliance, err); rc != 0) return rc;
+  if (const int rc = OpenAppliance(options.config_path, &appliance, err, /*integrity_check=*/true); rc != 0) return rc;
   Controller controller(options, std::move(appliance), err);
   return controller.Run();
 }

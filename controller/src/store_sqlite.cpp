@@ -136,15 +136,18 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const std::string& path) : session_("SQLite", path) {}
 
-  Status Open() {
+  Status Open(bool integrity_check) {
     std::string mode;
     session_ << "PRAGMA busy_timeout = 30000", now;
     session_ << "PRAGMA journal_mode = WAL", into(mode), now;
     // Every write is evidence or the queue's state: each commit reaches the disk.
     session_ << "PRAGMA synchronous = FULL", now;
     session_ << "PRAGMA foreign_keys = ON", now;
-    std::vector<std::string> problems;
-    session_ << "PRAGMA integrity_check", into(problems), now;
+    std::vector<std::string> problems{"ok"};
+    if (integrity_check) {
+      problems.clear();
+      session_ << "PRAGMA integrity_check", into(problems), now;
+    }
     if (problems.size() != 1 || problems[0] != "ok") {
       std::string text;
       for (size_t i = 0; i < problems.size() && i < 10; ++i) text += (i ? "; " : "") + problems[i];
@@ -152,30 +155,32 @@ class SqliteStore final : public Store {
     }
     int tables = 0;
     session_ << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", into(tables), now;
-    int version = 0;
     if (tables == 0) {
       int others = 0;
       session_ << "SELECT COUNT(*) FROM sqlite_master", into(others), now;
       if (others != 0) return Status::Environment("the file is an SQLite database but not a restoreproof store");
-      session_ << "CREATE TABLE schema_version (version INTEGER NOT NULL)", now;
-      session_ << "INSERT INTO schema_version (version) VALUES (0)", now;
-    } else {
-      session_ << "SELECT version FROM schema_version", into(version), now;
     }
-    if (version > kSchemaVersion)
-      return Status::Environment("the store has schema version " + std::to_string(version) +
-                                 ", newer than this restoreproof knows (" + std::to_string(kSchemaVersion) +
-                                 "): run the newer restoreproof, or restore the store from before the upgrade");
-    for (int v = version + 1; v <= kSchemaVersion; ++v) {
-      session_.begin();
-      try {
-        session_ << "UPDATE schema_version SET version = ?", bind(v), now;
-        for (const auto& sql : Migrations()[static_cast<size_t>(v)]) session_ << sql, now;
-        session_.commit();
-      } catch (...) {
+    // Two processes may open a new store at once: both statements are idempotent, and the
+    // migrations run in one transaction that starts with a write and re-reads the version.
+    session_ << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
+    session_.begin();
+    try {
+      session_ << "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", now;
+      int version = 0;
+      session_ << "SELECT version FROM schema_version", into(version), now;
+      if (version > kSchemaVersion) {
         session_.rollback();
-        throw;
+        return Status::Environment("the store has schema version " + std::to_string(version) +
+                                   ", newer than this restoreproof knows (" + std::to_string(kSchemaVersion) +
+                                   "): run the newer restoreproof, or restore the store from before the upgrade");
       }
+      for (int v = version + 1; v <= kSchemaVersion; ++v)
+        for (const auto& sql : Migrations()[static_cast<size_t>(v)]) session_ << sql, now;
+      if (version < kSchemaVersion) session_ << "UPDATE schema_version SET version = ?", bind(kSchemaVersion), now;
+      session_.commit();
+    } catch (...) {
+      if (session_.isTransaction()) session_.rollback();
+      throw;
     }
     version_ = kSchemaVersion;
     return Status::Ok();
@@ -306,12 +311,20 @@ class SqliteStore final : public Store {
 
   std::vector<RunRecord> ListRuns(const RunFilter& f) override {
     std::lock_guard lock(mu_);
+    // Only the conditions the filter sets, so that SQLite can use the (target, queued_at) index;
+    // every value is bound.
     const std::string state = f.state ? std::string(RunStateName(*f.state)) : "";
+    std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE queued_at >= ?";
+    if (!f.target.empty()) sql += " AND target = ?";
+    if (f.state) sql += " AND state = ?";
+    if (f.drill_id) sql += " AND drill_id = ?";
+    sql += " ORDER BY id DESC LIMIT ?";
     Statement s(session_);
-    s << "SELECT " << kRunColumns << " FROM runs WHERE (? = '' OR target = ?) AND queued_at >= ? AND (? = '' OR state = ?)"
-         " AND (? = 0 OR drill_id = ?) ORDER BY id DESC LIMIT ?",
-        bind(f.target), bind(f.target), bind(f.since), bind(state), bind(state), bind(f.drill_id), bind(f.drill_id),
-        bind(static_cast<Poco::Int64>(f.limit));
+    s << sql, bind(f.since);
+    if (!f.target.empty()) s, bind(f.target);
+    if (f.state) s, bind(state);
+    if (f.drill_id) s, bind(f.drill_id);
+    s, bind(static_cast<Poco::Int64>(f.limit));
     return Rows(s);
   }
 
@@ -632,12 +645,12 @@ std::optional<Trigger> ParseTrigger(std::string_view name) {
 
 std::string StorePath(const std::string& data_dir) { return data_dir + "/restoreproof.db"; }
 
-Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out) {
+Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out, bool integrity_check) {
   static std::once_flag registered;
   std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
   try {
     auto store = std::make_unique<SqliteStore>(path);
-    if (Status s = store->Open(); !s.ok()) return Status::Environment("store " + path + ": " + s.message());
+    if (Status s = store->Open(integrity_check); !s.ok()) return Status::Environment("store " + path + ": " + s.message());
     *out = std::move(store);
     return Status::Ok();
   } catch (const Poco::Exception& e) {

@@ -19,7 +19,9 @@ struct Appliance {
 };
 
 int LoadConfigOnly(const std::string& config_path, Appliance* out, std::ostream& err);
-int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& err);
+// `integrity_check`: PRAGMA integrity_check on the store (`serve` at start-up; it reads the
+// whole file, so the short commands skip it).
+int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& err, bool integrity_check = false);
 
 // The user running a command: $SUDO_USER, else the login name, else the uid.
 std::string InvokingUser();

@@ -202,10 +202,11 @@ class Store {
   virtual int SchemaVersion() = 0;
 };
 
-// Opens (creating when absent) the SQLite store at `path`, runs forward migrations and
-// PRAGMA integrity_check. A file that is not a store, is damaged or was written by a newer
-// restoreproof is an error (kEnvironment) and is left as it is.
-Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out);
+// Opens (creating when absent) the SQLite store at `path` and runs forward migrations; with
+// `integrity_check`, PRAGMA integrity_check first (it reads the whole file: `serve` runs it at
+// start-up, the short commands do not). A file that is not a store, is damaged or was written
+// by a newer restoreproof is an error (kEnvironment) and is left as it is.
+Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out, bool integrity_check = true);
 
 // The store's file under a data directory.
 std::string StorePath(const std::string& data_dir);
