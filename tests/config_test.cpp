@@ -262,6 +262,84 @@ TEST(Config, ChecksumOverrideAndPersonalDataTable) {
   EXPECT_EQ(r.config.targets[0].checksum, HashAlgo::kXxh128);  // explicitly overridden
 }
 
+TEST(Config, NotifyChannelsAndDrillsAreReadAndCrossChecked) {
+  const auto with_notify = [](const std::string& names) {
+    std::string text = kMinimalTarget;
+    text.insert(text.find("[[targets.copies]]"), "notify = [" + names + "]\n");
+    return text;
+  };
+  const ConfigResult ok = ParseConfig(with_notify("\"hook\", \"mail\"") + R"(
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "https://hooks.example.se/rp"
+secret_file = "/etc/restoreproof/hook.key"
+[[notify]]
+name = "mail"
+kind = "email"
+smtp_host = "smtp.example.se"
+smtp_port = 587
+starttls = "required"
+from = "rp@example.se"
+to = ["drift@example.se"]
+[[drills]]
+name = "quarterly"
+schedule = "0 4 1 1,4,7,10 *"
+targets = ["t"]
+notify = ["mail"]
+[appliance]
+lease = "10s"
+drain_grace = "5s"
+run_timeout = "2h"
+retries = 1
+retry_backoff = "30s"
+)",
+                                      "restoreproof.toml");
+  ASSERT_TRUE(ok.errors.empty()) << FormatConfigErrors(ok);
+  const Config& c = ok.config;
+  ASSERT_EQ(c.notify.size(), 2u);
+  EXPECT_EQ(c.notify[0].kind, NotifyKind::kWebhook);
+  EXPECT_EQ(c.notify[1].starttls, StartTls::kRequired);
+  EXPECT_EQ(c.notify[1].smtp_port, 587);
+  EXPECT_EQ(c.targets[0].notify, (std::vector<std::string>{"hook", "mail"}));
+  ASSERT_EQ(c.drills.size(), 1u) << "a configured drill replaces the default one";
+  EXPECT_EQ(c.drills[0].schedule.ToString(), "0 4 1 */3 *");
+  EXPECT_EQ(c.appliance.lease_s, 10);
+  EXPECT_EQ(c.appliance.retries, 1);
+  EXPECT_EQ(c.appliance.run_timeout_s, 7200);
+
+  const ConfigResult defaults = ParseConfig(kMinimalTarget, "restoreproof.toml");
+  ASSERT_EQ(defaults.config.drills.size(), 1u);
+  EXPECT_EQ(defaults.config.drills[0].name, "monthly");
+  EXPECT_EQ(defaults.config.drills[0].schedule.ToString(), "0 2 * * mon#1");
+
+  const ConfigResult bad = ParseConfig(with_notify("\"pager\"") + R"(
+[[notify]]
+name = "mail"
+kind = "email"
+smtp_host = "smtp.example.se"
+from = "rp@example.se"
+username = "rp"
+[[notify]]
+name = "mail"
+kind = "sms"
+[[drills]]
+name = "d"
+targets = ["nope"]
+[appliance]
+lease = "1s"
+)",
+                                       "restoreproof.toml");
+  std::string all;
+  for (const auto& e : bad.errors) all += e.Format() + "\n";
+  for (const char* want : {"targets[0].notify: expected names of [[notify]] channels, found \"pager\"",
+                           "notify[0].to: expected a non-empty array", "notify[0].password_file",
+                           "notify[1].kind: expected webhook or email", "notify[1].name: expected a name no other channel has",
+                           "drills[0].targets: expected names of [[targets]], found \"nope\"",
+                           "appliance.lease: expected a duration of at least 3s"})
+    EXPECT_NE(all.find(want), std::string::npos) << want << " in:\n" << all;
+}
+
 TEST(Config, Durations) {
   EXPECT_EQ(ParseConfigDuration("90m"), 5400.0);
   EXPECT_EQ(ParseConfigDuration("1.5h"), 5400.0);

@@ -1,0 +1,165 @@
+// One run from claim to record through the real isolated worker (RP_BINARY): which point a
+// select form takes, the seed recorded and repeatable, an operator's cancel of a running run,
+// and `targets schedule`.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "rp/config.h"
+#include "rp/next_run.h"
+#include "rp/runner.h"
+#include "rp/store.h"
+#include "testkit.h"
+
+namespace rp {
+namespace {
+
+using test::ShellQuote;
+using test::TempDir;
+using test::WriteFile;
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Three recovery points, a fortnight apart, each a tar of one file naming its date.
+    for (const char* day : {"20261101", "20261115", "20261201"}) {
+      const std::string src = dir_ / (std::string("src-") + day);
+      std::filesystem::create_directories(src + "/data");
+      WriteFile(src + "/data/day.txt", std::string(day) + "\n");
+      ASSERT_EQ(test::Run("mkdir -p " + ShellQuote(dir_ / "backups") + " && tar -C " + ShellQuote(src) + " -cf " +
+                          ShellQuote(dir_ / (std::string("backups/app-") + day + "T020000.tar")) + " data"),
+                0);
+    }
+  }
+
+  Config Load(const std::string& test_section) {
+    WriteFile(dir_ / "c.toml",
+              "[appliance]\ndata_dir = \"" + dir_.path() + "/data\"\ntimezone = \"Europe/Stockholm\"\nlease = \"3s\"\n"
+              "[[targets]]\nname = \"app\"\nowner = \"Anna\"\nclassification = { K = 1, R = 1, T = 1 }\n"
+              "personal_data = \"none\"\nsandbox = \"disk\"\n"
+              "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"archive-dir\"\npath = \"" + dir_.path() +
+                  "/backups\"\npattern = \"app-{YYYY}{MM}{DD}T{hh}{mm}{ss}.tar\"\n" + test_section);
+    ConfigResult r = LoadConfigFile(dir_ / "c.toml");
+    EXPECT_TRUE(r.errors.empty()) << FormatConfigErrors(r);
+    std::filesystem::create_directories(dir_ / "data");
+    EXPECT_TRUE(OpenSqliteStore(dir_ / "data/restoreproof.db", &store_).ok());
+    return r.config;
+  }
+
+  RunnerContext Context(const Config& config) {
+    config_ = std::make_shared<const Config>(config);
+    RunnerContext ctx;
+    ctx.config = config_;
+    ctx.store = store_.get();
+    ctx.owner = ProcessIdentity();
+    ctx.log = &log_;
+    ctx.worker_binary = RP_BINARY;
+    return ctx;
+  }
+
+  // Queues a run, claims it and runs it to its end.
+  RunRecord RunOnce(const RunnerContext& ctx, RunRequest q) {
+    const int64_t id = store_->EnqueueRun(q, NowSeconds());
+    auto claimed = store_->ClaimRun(ctx.owner, NowSeconds(), NowSeconds() + 30);
+    EXPECT_TRUE(claimed && claimed->id == id);
+    if (!claimed) return {};
+    ExecuteRun(ctx, *claimed, nullptr);
+    return *store_->GetRun(id);
+  }
+
+  static int64_t NowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::shared_ptr<const Config> config_;
+  std::ostringstream log_text_;
+  EventLog log_{&log_text_};
+};
+
+TEST_F(RunnerTest, SelectFormsTakeTheirPointAndARandomSeedIsRecordedAndRepeatable) {
+  const RunnerContext ctx = Context(Load("[[targets.tests]]\nselect = \"oldest-retained\"\n"));
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  RunRecord oldest = RunOnce(ctx, q);
+  EXPECT_EQ(oldest.state, RunState::kPassed) << oldest.message << log_text_.str();
+  EXPECT_EQ(oldest.point_id, "app-20261101T020000.tar") << "oldest-retained proves the far end of retention";
+  EXPECT_EQ(oldest.location, "site-a");
+
+  q.select = "latest";
+  EXPECT_EQ(RunOnce(ctx, q).point_id, "app-20261201T020000.tar");
+
+  q.select = "random-within:36500d";
+  std::set<std::string> points;
+  uint64_t seed = 0;
+  std::string point_of_seed;
+  for (int i = 0; i < 8; ++i) {
+    const RunRecord r = RunOnce(ctx, q);
+    EXPECT_EQ(r.state, RunState::kPassed);
+    EXPECT_NE(r.seed, 0u) << "the seed is recorded with the run";
+    points.insert(r.point_id);
+    seed = r.seed;
+    point_of_seed = r.point_id;
+  }
+  EXPECT_GT(points.size(), 1u) << "eight random draws over three points all gave one";
+  q.seed = seed;  // the recorded seed repeats the draw
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(RunOnce(ctx, q).point_id, point_of_seed);
+}
+
+TEST_F(RunnerTest, CancellingARunningRunStopsItsWorkerAndWipesTheSandbox) {
+  const RunnerContext ctx = Context(
+      Load("[[targets.tests]]\nchecks = [ { kind = \"command\", argv = [\"/bin/sleep\", \"60\"], timeout = \"2m\" } ]\n"));
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  const int64_t id = store_->EnqueueRun(q, NowSeconds());
+  auto claimed = store_->ClaimRun(ctx.owner, NowSeconds(), NowSeconds() + 30);
+  ASSERT_TRUE(claimed);
+  const auto started = std::chrono::steady_clock::now();
+  std::thread run([&] { ExecuteRun(ctx, *claimed, nullptr); });
+  while (store_->GetRun(id)->point_id.empty() && std::chrono::steady_clock::now() - started < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(store_->CancelRun(id, NowSeconds(), "by the test"));
+  run.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30)) << "the 60 s check was stopped";
+  const RunRecord r = *store_->GetRun(id);
+  EXPECT_EQ(r.state, RunState::kCancelled) << r.message;
+  bool leftover = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "data/sandboxes"))
+    leftover = leftover || e.path().filename().string().rfind("rp-sandbox-", 0) == 0;
+  EXPECT_FALSE(leftover) << "the cancelled run's sandbox is wiped";
+}
+
+TEST_F(RunnerTest, TargetsScheduleShowsEachTestsAndDrillsNextTime) {
+  Load("[[targets.tests]]\nschedule = \"30 3 * * *\"\n");
+  std::string out;
+  ASSERT_EQ(test::Run(std::string(RP_BINARY) + " --config " + ShellQuote(dir_ / "c.toml") + " --json targets schedule 2>/dev/null",
+                      &out),
+            0)
+      << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["timezone"], "Europe/Stockholm");
+  ASSERT_EQ(j["targets"].size(), 1u);
+  const auto& t = j["targets"][0];
+  EXPECT_EQ(t["name"], "app");
+  ASSERT_EQ(t["tests"].size(), 1u);
+  EXPECT_EQ(t["tests"][0]["schedule"], "30 3 * * *");
+  const int64_t next = t["tests"][0]["next"].get<int64_t>();
+  const auto zone = *TimeZone::Locate("Europe/Stockholm");
+  EXPECT_EQ(zone.Format(next, "%H:%M"), "03:30");
+  EXPECT_GT(next, NowSeconds());
+  EXPECT_LE(next, NowSeconds() + 86400 + 3600);
+  EXPECT_EQ(t["drill"]["name"], "monthly");
+  const int64_t drill = t["drill"]["next"].get<int64_t>();
+  EXPECT_EQ(zone.Format(drill, "%a %H:%M"), "Mon 02:00");
+  EXPECT_LE(zone.LocalDate(drill).day(), 7u) << "the first Monday of a month";
+}
+
+}  // namespace
+}  // namespace rp
