@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "rp/config.h"
@@ -134,6 +135,72 @@ TEST_F(RunnerTest, CancellingARunningRunStopsItsWorkerAndWipesTheSandbox) {
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "data/sandboxes"))
     leftover = leftover || e.path().filename().string().rfind("rp-sandbox-", 0) == 0;
   EXPECT_FALSE(leftover) << "the cancelled run's sandbox is wiped";
+}
+
+TEST_F(RunnerTest, AVerificationFailureIsNeverRetriedAnEnvironmentErrorIs) {
+  const RunnerContext ctx = Context(Load("[[targets.tests]]\nselect = \"latest\"\n"));
+  // The newest point damaged: one byte of its file's content changed (tar's header checksum
+  // does not cover content, so only a manifest would see it; here the manifest says so).
+  const std::string newest = dir_ / "backups/app-20261201T020000.tar";
+  WriteFile(newest + ".xxh128", "00000000000000000000000000000000  data/day.txt\n");
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  RunRecord failed;
+  {
+    // The manifest is found by the copy's sidecar pattern.
+    std::string text = test::ReadFile(dir_ / "c.toml");
+    text.insert(text.find("[[targets.tests]]"), "manifest = \"{file}.xxh128\"\n");
+    WriteFile(dir_ / "c.toml", text);
+    ConfigResult r = LoadConfigFile(dir_ / "c.toml");
+    ASSERT_TRUE(r.errors.empty()) << FormatConfigErrors(r);
+    const RunnerContext with_manifest = Context(r.config);
+    failed = RunOnce(with_manifest, q);
+  }
+  EXPECT_EQ(failed.state, RunState::kFailed) << failed.message;
+  RunFilter queued;
+  queued.state = RunState::kQueued;
+  EXPECT_TRUE(store_->ListRuns(queued).empty()) << "a verification failure is a result, not tried again";
+
+  // The backups' directory gone: an environment error, tried again after the backoff.
+  std::filesystem::rename(dir_ / "backups", dir_ / "backups-away");
+  const RunRecord aborted = RunOnce(ctx, q);
+  EXPECT_EQ(aborted.state, RunState::kAborted);
+  const auto retries = store_->ListRuns(queued);
+  ASSERT_EQ(retries.size(), 1u) << aborted.message;
+  EXPECT_EQ(retries[0].request.retry_of, aborted.id);
+  EXPECT_EQ(retries[0].request.attempt, 2);
+  EXPECT_GE(retries[0].request.not_before, aborted.finished_at + 59) << "retry_backoff, 1 minute by default";
+}
+
+TEST_F(RunnerTest, APassedRunIsTheBaselineTheNextRunComparesWith) {
+  // Two points whose file has the same path, size and mtime but other bytes: what a silent
+  // change between backups looks like to unchanged-since-baseline.
+  for (const auto& [day, text] : {std::pair<std::string, std::string>{"20261202", "AAAA\n"}, {"20261203", "BBBB\n"}}) {
+    const std::string src = dir_ / ("same-" + day);
+    std::filesystem::create_directories(src + "/data");
+    WriteFile(src + "/data/day.txt", text);
+    ASSERT_EQ(test::Run("touch -d 2026-11-01T00:00:00Z " + ShellQuote(src + "/data/day.txt") + " && tar -C " +
+                        ShellQuote(src) + " -cf " + ShellQuote(dir_ / ("backups/app-" + day + "T020000.tar")) + " data"),
+              0);
+  }
+  std::filesystem::remove(dir_ / "backups/app-20261201T020000.tar");
+  const RunnerContext ctx = Context(Load("[[targets.tests]]\nchecks = [ { kind = \"unchanged-since-baseline\" } ]\n"));
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  q.point_id = "app-20261202T020000.tar";
+  q.location = "site-a";
+  const RunRecord first = RunOnce(ctx, q);
+  EXPECT_EQ(first.state, RunState::kPassed) << first.message;
+  ASSERT_TRUE(store_->LatestBaseline("app")) << "a passed run's inventory is stored as the baseline";
+  q.point_id = "app-20261203T020000.tar";
+  const RunRecord second = RunOnce(ctx, q);
+  EXPECT_EQ(second.state, RunState::kFailed) << "same path, size and mtime, other bytes";
+  ASSERT_TRUE(second.report);
+  bool check_failed = false;
+  for (const auto& f : second.report->findings) check_failed = check_failed || f.kind == FindingKind::kCheckFailed;
+  EXPECT_TRUE(check_failed);
 }
 
 TEST_F(RunnerTest, TargetsScheduleShowsEachTestsAndDrillsNextTime) {

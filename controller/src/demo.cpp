@@ -212,8 +212,14 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << "    directories on this machine's disk, which a real estate must not do)\n";
   if (!failed_source.empty())
     out << "  restoreproof verify " << failed_source << " --manifest " << failed_source << ".xxh128\n";
-  out << "Not in this demo yet (later issues): schedules and drills, the restoration log, evidence\n"
-      << "export and the web dashboard.\n";
+  out << "  restoreproof --config " << config_path << " drill run\n"
+      << "    (every target restored through the store's queue, timed against its RTO; then\n"
+      << "    `drills list`, `runs list`, `runs show ID`)\n"
+      << "  restoreproof --config " << config_path << " serve\n"
+      << "    (the appliance: restore tests on their schedules until Ctrl-C; `targets schedule`\n"
+      << "    says when each runs next)\n"
+      << "Not in this demo yet (later issues): the restoration log, evidence export and the web\n"
+      << "dashboard.\n";
   return failed;
 }
 
