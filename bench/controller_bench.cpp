@@ -445,9 +445,14 @@ int FireBench(const std::string& dir, int targets, int reps) {
   const rp::Config config = Load(config_path);
   const double load_s = Now() - t0;
   const int64_t now = static_cast<int64_t>(time(nullptr));
-  std::vector<std::pair<std::string, int64_t>> marks;
+  std::vector<rp::FireItem> marks;
   for (const auto& e : rp::ScheduleEntries(config))
-    if (e.drill.empty()) marks.emplace_back(e.key, now - 86400);  // drills keep no mark: not due
+    if (e.drill.empty()) {  // drills keep no mark: not due
+      rp::FireItem item;
+      item.key = e.key;
+      item.new_slot = now - 86400;
+      marks.push_back(std::move(item));
+    }
   std::vector<double> fire_s, compute_s, marks_s, pending_s, write_s;
   size_t queued = 0;
   for (int r = 0; r < reps; ++r) {
@@ -455,7 +460,7 @@ int FireBench(const std::string& dir, int targets, int reps) {
     fs::create_directories(data_dir);
     std::unique_ptr<rp::Store> store;
     Check(rp::OpenSqliteStore(rp::StorePath(data_dir), &store), "store");
-    store->Fire({}, marks, now - 86400);
+    store->Fire(marks, now - 86400);
     t0 = Now();
     const rp::FireResult fr = rp::FireDue(config, store.get(), now, nullptr);
     fire_s.push_back(Now() - t0);
@@ -465,7 +470,7 @@ int FireBench(const std::string& dir, int targets, int reps) {
     fs::create_directories(other);
     std::unique_ptr<rp::Store> s2;
     Check(rp::OpenSqliteStore(rp::StorePath(other), &s2), "store");
-    s2->Fire({}, marks, now - 86400);
+    s2->Fire(marks, now - 86400);
     t0 = Now();
     const auto got = s2->ScheduleMarks();
     marks_s.push_back(Now() - t0);
@@ -473,24 +478,27 @@ int FireBench(const std::string& dir, int targets, int reps) {
     s2->PendingScheduled();
     pending_s.push_back(Now() - t0);
     t0 = Now();
-    std::vector<rp::RunRequest> runs;
-    std::vector<std::pair<std::string, int64_t>> new_marks;
+    std::vector<rp::FireItem> items;
     for (const auto& e : rp::ScheduleEntries(config)) {
       const auto it = got.find(e.key);
       if (it == got.end()) continue;
       if (rp::NextFire(e, it->second, config.appliance.zone, now) > now) continue;
       rp::NextFire(e, now, config.appliance.zone, now);
-      new_marks.emplace_back(e.key, now);
+      rp::FireItem item;
+      item.key = e.key;
+      item.old_slot = it->second;
+      item.new_slot = now;
       rp::RunRequest q;
       q.target = e.target;
       q.test_index = e.test_index;
       q.trigger = rp::Trigger::kSchedule;
       q.requested_by = "scheduler";
-      runs.push_back(std::move(q));
+      item.run = std::move(q);
+      items.push_back(std::move(item));
     }
     compute_s.push_back(Now() - t0);
     t0 = Now();
-    s2->Fire(runs, new_marks, now);
+    s2->Fire(items, now);
     write_s.push_back(Now() - t0);
   }
   const auto ms = [](double s) { return s * 1000; };

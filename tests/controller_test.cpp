@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "rp/config.h"
+#include "rp/notify_policy.h"
 #include "rp/scheduler.h"
 #include "rp/store.h"
 #include "rp/targets.h"
@@ -55,7 +56,7 @@ TEST_F(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 1);
+    EXPECT_EQ(s->SchemaVersion(), 2);
     id = s->EnqueueRun(Req("payroll"), 1000);
   }
   auto s = Open();
@@ -222,6 +223,60 @@ TEST_F(StoreTest, AnEnvironmentRetryIsQueuedWithTheResultInOneStep) {
   EXPECT_EQ(next->request.retry_of, id);
 }
 
+TEST_F(StoreTest, ASlotFiresOnceWhenTwoSchedulersReadTheSameMark) {
+  auto first = Open();
+  auto second = Open();
+  first->SetScheduleMark("test:a:0", 100);
+  FireItem item;
+  item.key = "test:a:0";
+  item.old_slot = 100;  // both read 100
+  item.new_slot = 200;
+  item.run = Req("a");
+  first->Fire({item}, 200);
+  second->Fire({item}, 200);
+  EXPECT_EQ(first->ListRuns({}).size(), 1u) << "the second scheduler finds the mark moved and queues nothing";
+  EXPECT_EQ(first->ScheduleMark("test:a:0"), 200);
+  FireItem drill;
+  drill.key = "drill:monthly";
+  drill.new_slot = 300;  // no mark yet, read by both
+  drill.drill = DrillRecord{};
+  drill.drill->name = "monthly";
+  drill.drill->targets = {"a", "b"};
+  drill.drill_runs = {Req("a"), Req("b")};
+  EXPECT_EQ(first->Fire({drill}, 300).size(), 1u);
+  EXPECT_TRUE(second->Fire({drill}, 300).empty());
+  EXPECT_EQ(first->ListDrills(10).size(), 1u);
+}
+
+TEST_F(StoreTest, ACancelledRunOfADeadProcessEndsCancelledAndIsNotQueuedAgain) {
+  auto s = Open();
+  const int64_t id = s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("dead", 100, 10'000));
+  ASSERT_TRUE(s->CancelRun(id, 110, "cancelled by anna"));
+  const auto ended = s->InterruptStale(120, [](const std::string&) { return true; });
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(s->GetRun(id)->state, RunState::kCancelled);
+  RunFilter f;
+  f.state = RunState::kQueued;
+  EXPECT_TRUE(s->ListRuns(f).empty());
+}
+
+TEST_F(StoreTest, ANotificationIsTakenForAnAttemptByOneProcessOnly) {
+  auto first = Open();
+  auto second = Open();
+  NotificationRecord n;
+  n.channel = "hook";
+  n.event = "run-failed";
+  n.created_at = 100;
+  n.next_attempt = 100;
+  first->EnqueueNotification(n);
+  const auto due = first->DueNotifications(100, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_TRUE(first->ClaimNotification(due[0], 200));
+  EXPECT_FALSE(second->ClaimNotification(due[0], 200)) << "read before the first took it: not sent twice";
+  EXPECT_TRUE(second->DueNotifications(150, 10).empty());
+}
+
 // Two connections (as two processes, or serve and `drill run`) claiming at once never share a run.
 TEST_F(StoreTest, ConcurrentClaimsFromTwoConnectionsNeverShareARun) {
   auto first = Open();
@@ -359,6 +414,47 @@ TEST_F(RulesTest, ADueDrillQueuesOneRunPerTarget) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].request.trigger, Trigger::kDrill);
   EXPECT_EQ(runs[0].request.target, "payroll");
+}
+
+TEST_F(RulesTest, AChannelThatIsDownIsTriedAgainWithBackoffAndRecorded) {
+  Config cfg = Load();
+  NotifyConfig hook;
+  hook.name = "hook";
+  hook.kind = NotifyKind::kWebhook;
+  hook.url = "http://127.0.0.1:1/down";  // nothing listens on port 1
+  hook.secret_file = dir_ + "/hook.key";
+  hook.timeout_s = 2;
+  std::ofstream(hook.secret_file) << "key\n";
+  cfg.notify.push_back(hook);
+  cfg.targets[0].notify = {"hook"};
+  auto s = Open();
+  NotificationPolicy policy;
+  RunRecord run;
+  run.id = 1;
+  run.request.target = "payroll";
+  run.state = RunState::kFailed;
+  const int64_t now = 2'000'000'000;
+  policy.OnRunFinished(cfg, s.get(), run, now);
+  policy.OnRunFinished(cfg, s.get(), run, now + 1);  // still failing: no second message
+  ASSERT_EQ(s->ListNotifications(10).size(), 1u);
+
+  policy.DeliverDue(cfg, s.get(), now, nullptr);
+  auto n = s->ListNotifications(10)[0];
+  EXPECT_EQ(n.attempts, 1);
+  EXPECT_EQ(n.sent_at, 0);
+  EXPECT_FALSE(n.given_up);
+  EXPECT_NE(n.outcome.find("refused"), std::string::npos) << n.outcome;
+  EXPECT_EQ(n.next_attempt, now + 30);
+  policy.DeliverDue(cfg, s.get(), now + 10, nullptr);  // not due yet
+  EXPECT_EQ(s->ListNotifications(10)[0].attempts, 1);
+  policy.DeliverDue(cfg, s.get(), now + 30, nullptr);
+  n = s->ListNotifications(10)[0];
+  EXPECT_EQ(n.attempts, 2);
+  EXPECT_EQ(n.next_attempt, now + 30 + 60) << "the wait doubles";
+  for (int i = 0; i < NotificationPolicy::kMaxAttempts; ++i) policy.DeliverDue(cfg, s.get(), now + 100'000 * (i + 1), nullptr);
+  n = s->ListNotifications(10)[0];
+  EXPECT_TRUE(n.given_up);
+  EXPECT_EQ(n.attempts, NotificationPolicy::kMaxAttempts);
 }
 
 }  // namespace

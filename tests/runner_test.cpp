@@ -203,6 +203,26 @@ TEST_F(RunnerTest, APassedRunIsTheBaselineTheNextRunComparesWith) {
   EXPECT_TRUE(check_failed);
 }
 
+TEST_F(RunnerTest, ARunPastRunTimeoutFailsOnItsWallTimeLimit) {
+  const RunnerContext ctx = Context(
+      Load("[[targets.tests]]\nchecks = [ { kind = \"command\", argv = [\"/bin/sleep\", \"60\"], timeout = \"2m\" } ]\n"));
+  Config limited = *ctx.config;
+  limited.appliance.run_timeout_s = 2;
+  RunnerContext short_ctx = ctx;
+  short_ctx.config = std::make_shared<const Config>(limited);
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  const auto started = std::chrono::steady_clock::now();
+  const RunRecord r = RunOnce(short_ctx, q);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_EQ(r.state, RunState::kFailed) << r.message;
+  ASSERT_TRUE(r.report);
+  bool wall = false;
+  for (const auto& f : r.report->findings) wall = wall || (f.kind == FindingKind::kLimitExceeded && f.limit == LimitKind::kWallTime);
+  EXPECT_TRUE(wall) << "run_timeout is the run's wall-time limit";
+}
+
 TEST_F(RunnerTest, TargetsScheduleShowsEachTestsAndDrillsNextTime) {
   Load("[[targets.tests]]\nschedule = \"30 3 * * *\"\n");
   std::string out;

@@ -167,6 +167,9 @@ TEST(ServeNotify, OneSignedWebhookAndOneMailPerChangeOfStateNeverAFlood) {
   EXPECT_EQ(restore_test_events("run-failed"), 1u) << "four failed runs are one change of state";
   EXPECT_EQ(restore_test_events("target-recovered"), 1u);
   EXPECT_FALSE(std::filesystem::exists(hooks + "/rejected.log")) << "every webhook carries a valid HMAC";
+  size_t stale = 0;
+  for (const auto& h : Files(hooks, "hook-")) stale += h.value("event", "") == "target-stale";
+  EXPECT_EQ(stale, 1u) << "the backup is days old: the catalog check says so once";
   for (const auto& h : Files(hooks, "hook-")) {
     EXPECT_EQ(h.value("target", ""), "ledger");
     if (h.value("event", "") == "run-failed") {

@@ -1,9 +1,12 @@
 #include "rp/appliance.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "rp/posix_io.h"
 #include "rp/runner.h"
@@ -23,9 +26,19 @@ int LoadConfigOnly(const std::string& config_path, Appliance* out, std::ostream&
 
 int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& err, bool integrity_check) {
   if (const int rc = LoadConfigOnly(config_path, out, err); rc != 0) return rc;
+  // The store and the runs' scratch files list the restored files of personal data: nothing
+  // this process creates is readable by other users, and data_dir is closed to them.
+  umask(077);
   const std::string& data_dir = out->config->appliance.data_dir;
   if (Status s = MakeDirectories(data_dir, 0700); !s.ok()) {
     err << "restoreproof: data_dir: " << s.message() << "\n";
+    return 3;
+  }
+  struct stat st {};
+  if (stat(data_dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == geteuid() &&
+      chmod(data_dir.c_str(), st.st_mode & 0700) != 0) {
+    err << "restoreproof: data_dir " << data_dir << " is open to other users and cannot be closed: "
+        << std::strerror(errno) << "\n";
     return 3;
   }
   if (Status s = OpenSqliteStore(StorePath(data_dir), &out->store, integrity_check); !s.ok()) {

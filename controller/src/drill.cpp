@@ -62,8 +62,8 @@ void from_json(const nlohmann::json& j, DrillReport& v) {
   v.targets = j.at("targets").get<std::vector<DrillTargetResult>>();
 }
 
-Status StartDrill(const Config& config, Store* store, const std::string& name, const std::vector<std::string>& targets,
-                  Trigger trigger, const std::string& responsible, int64_t now, int64_t* drill_id) {
+Status PlanDrill(const Config& config, const std::string& name, const std::vector<std::string>& targets, Trigger trigger,
+                 const std::string& responsible, int64_t now, DrillRecord* drill, std::vector<RunRequest>* runs) {
   std::vector<std::string> chosen;
   for (const auto& t : targets) {
     if (!config.FindTarget(t)) return Status::Usage("drill: no target named " + t + " in " + config.file);
@@ -72,23 +72,29 @@ Status StartDrill(const Config& config, Store* store, const std::string& name, c
   if (targets.empty())
     for (const auto& t : config.targets) chosen.push_back(t.name);
   if (chosen.empty()) return Status::Usage("drill: the configuration has no targets");
-  DrillRecord d;
-  d.name = name;
-  d.trigger = trigger;
-  d.responsible = responsible;
-  d.targets = chosen;
-  d.started_at = now;
-  *drill_id = store->CreateDrill(d);
+  drill->name = name;
+  drill->trigger = trigger;
+  drill->responsible = responsible;
+  drill->targets = chosen;
+  drill->started_at = now;
+  runs->clear();
   for (const auto& t : chosen) {
-    const TargetConfig* target = config.FindTarget(t);
     RunRequest q;
     q.target = t;
-    q.test_index = target->tests.empty() ? -1 : 0;  // the first test's select and checks
+    q.test_index = config.FindTarget(t)->tests.empty() ? -1 : 0;  // the first test's select and checks
     q.trigger = Trigger::kDrill;
-    q.drill_id = *drill_id;
-    q.requested_by = responsible;
-    store->EnqueueRun(q, now);
+    q.requested_by = responsible.empty() ? "scheduler" : responsible;
+    runs->push_back(std::move(q));
   }
+  return Status::Ok();
+}
+
+Status StartDrill(const Config& config, Store* store, const std::string& name, const std::vector<std::string>& targets,
+                  Trigger trigger, const std::string& responsible, int64_t now, int64_t* drill_id) {
+  DrillRecord d;
+  std::vector<RunRequest> runs;
+  if (Status s = PlanDrill(config, name, targets, trigger, responsible, now, &d, &runs); !s.ok()) return s;
+  *drill_id = store->CreateDrill(d, runs);
   return Status::Ok();
 }
 

@@ -143,8 +143,8 @@ Poco::Net::Context::Ptr ClientTls() {
 
 // scheme://host:port/path of the webhook: no user information, query or fragment.
 std::string Where(const Poco::URI& uri) {
-  return uri.getScheme() + "://" + uri.getHost() + ":" + std::to_string(uri.getPort()) +
-         (uri.getPath().empty() ? "/" : uri.getPath());
+  // Scheme, host and port only: chat services' webhook URLs carry their secret in the path.
+  return uri.getScheme() + "://" + uri.getHost() + ":" + std::to_string(uri.getPort());
 }
 
 bool PrintableAscii(std::string_view s) {

@@ -141,6 +141,9 @@ void NotificationPolicy::OnCatalogChecked(const Config& config, Store* store, co
 void NotificationPolicy::DeliverDue(const Config& config, Store* store, int64_t now, EventLog* log) {
   for (const auto& n : store->DueNotifications(now, 50)) {
     const NotifyConfig* channel = config.FindNotify(n.channel);
+    // Held for this attempt, so that a second process does not send it too.
+    const int64_t hold = now + static_cast<int64_t>(channel ? channel->timeout_s : 0) * 3 + 60;
+    if (!store->ClaimNotification(n, hold)) continue;
     Delivery d;
     if (!channel) {
       d.detail = "channel " + n.channel + " is no longer configured";

@@ -232,7 +232,13 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   const Config& config = *ctx.config;
   const std::string& name = run.request.target;
   RunOutcome outcome;
+  // The lease is kept from the claim on: listing the copies may take long (restic, borg).
+  std::optional<LeaseKeeper> keeper;
+  keeper.emplace(ctx, run.id, stop);
+  // A passed run's inventory and where it came from, stored once the run is recorded.
+  std::string baseline_text, baseline_location, baseline_point;
   const auto finish = [&](RunOutcome o) {
+    keeper.reset();
     o.finished_at = NowS();
     bool recorded = false;
     try {
@@ -245,6 +251,13 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
       ctx.log->Warn("run-lease-lost", name, run.id,
                     {{"detail", "another process took the run over; this result is not recorded"}});
       return;
+    }
+    if (!baseline_text.empty()) {
+      try {
+        ctx.store->PutBaseline(name, baseline_location, baseline_point, run.id, NowS(), baseline_text);
+      } catch (const std::exception& e) {
+        ctx.log->Warn("baseline-not-stored", name, run.id, {{"error", e.what()}});
+      }
     }
     ctx.log->Info("run-finished", name, run.id,
                   {{"status", RunStateName(o.state)}, {"files", o.files}, {"bytes", o.bytes}, {"duration_s", o.duration_s},
@@ -323,16 +336,10 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
     }
   }
 
-  VerifyReport report;
-  bool lost = false, cancelled = false, drained = false;
-  {
-    LeaseKeeper keeper(ctx, run.id, stop);
-    options.cancel = keeper.cancel_flag();
-    report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
-    lost = keeper.lost();
-    cancelled = keeper.cancelled();
-    drained = keeper.drained();
-  }
+  options.cancel = keeper->cancel_flag();
+  VerifyReport report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
+  const bool lost = keeper->lost(), cancelled = keeper->cancelled(), drained = keeper->drained();
+  keeper.reset();
   std::remove(baseline_file.c_str());
   if (lost) {
     std::remove(inventory.c_str());
@@ -342,13 +349,13 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   outcome.files = report.files;
   outcome.bytes = report.bytes;
   outcome.duration_s = report.duration_s;
-  if (drained) {
+  if (cancelled) {  // an operator's cancel wins over a drain: it is not queued again
+    outcome.state = RunState::kCancelled;
+    outcome.message = "cancelled by an operator";
+  } else if (drained) {
     outcome.state = RunState::kInterrupted;
     outcome.message = "stopped when the appliance shut down; queued again";
     outcome.retry = RetryOf(run, choice.copy->location, choice.point.id, choice.seed, 0);
-  } else if (cancelled) {
-    outcome.state = RunState::kCancelled;
-    outcome.message = "cancelled by an operator";
   } else {
     switch (report.status) {
       case RunStatus::kPassed: outcome.state = RunState::kPassed; break;
@@ -367,14 +374,9 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   const bool passed = outcome.state == RunState::kPassed;
   outcome.report = std::move(report);
   if (passed) {
-    const std::string text = ReadWhole(inventory);
-    if (!text.empty()) {
-      try {
-        ctx.store->PutBaseline(name, choice.copy->location, choice.point.id, run.id, NowS(), text);
-      } catch (const std::exception& e) {
-        ctx.log->Warn("baseline-not-stored", name, run.id, {{"error", e.what()}});
-      }
-    }
+    baseline_text = ReadWhole(inventory);
+    baseline_location = choice.copy->location;
+    baseline_point = choice.point.id;
   }
   std::remove(inventory.c_str());
   finish(std::move(outcome));

@@ -224,14 +224,18 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
   for (int i = 0; i < a.config->appliance.workers; ++i) {
     runners.emplace_back([&] {
       while (!stop->load()) {
-        const int64_t now = NowS();
-        auto run = a.store->ClaimRun(ctx.owner, now, now + static_cast<int64_t>(a.config->appliance.lease_s), drill_id);
-        if (run) {
-          ExecuteRun(ctx, *run, stop);
-          ended.notify_all();
-          continue;
+        try {
+          const int64_t now = NowS();
+          auto run = a.store->ClaimRun(ctx.owner, now, now + static_cast<int64_t>(a.config->appliance.lease_s), drill_id);
+          if (run) {
+            ExecuteRun(ctx, *run, stop);
+            ended.notify_all();
+            continue;
+          }
+          if (!pending()) break;
+        } catch (const std::exception& e) {  // a busy store: tried again; the lease protects the run
+          log.Warn("drill-store-error", "", 0, {{"error", e.what()}});
         }
-        if (!pending()) break;
         std::unique_lock lock(mu);  // another runner, `serve` or a retry's backoff holds the rest
         ended.wait_for(lock, std::chrono::milliseconds(200));
       }
@@ -239,12 +243,21 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
     });
   }
   // This process waits for its drill: its own runners, `serve`'s or another host's finish it.
+  // Only the process that finishes the drill tells its channels.
+  bool finished_here = false;
   while (!stop->load()) {
-    a.store->InterruptStale(NowS(), &OwnerIsDeadLocally);
-    if ((report = CompleteDrillIfDone(*a.config, a.store.get(), drill_id, NowS()))) break;
-    if (auto d = a.store->GetDrill(drill_id); d && d->state == DrillState::kFinished) {
-      report = DrillReportOf(*a.config, a.store.get(), *d);
-      break;
+    try {
+      a.store->InterruptStale(NowS(), &OwnerIsDeadLocally);
+      if ((report = CompleteDrillIfDone(*a.config, a.store.get(), drill_id, NowS()))) {
+        finished_here = true;
+        break;
+      }
+      if (auto d = a.store->GetDrill(drill_id); d && d->state == DrillState::kFinished) {
+        report = DrillReportOf(*a.config, a.store.get(), *d);
+        break;
+      }
+    } catch (const std::exception& e) {
+      log.Warn("drill-store-error", "", 0, {{"error", e.what()}});
     }
     std::unique_lock lock(mu);
     ended.wait_for(lock, std::chrono::milliseconds(200));
@@ -254,7 +267,7 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
     err << "restoreproof: drill " << drill_id << " interrupted; its runs not yet ended stay queued for serve\n";
     return 3;
   }
-  notifications.OnDrillFinished(*a.config, a.store.get(), *report, NowS());
+  if (finished_here) notifications.OnDrillFinished(*a.config, a.store.get(), *report, NowS());
   if (o.json) out << nlohmann::json(*report).dump(2) << "\n";
   else PrintDrill(*report, a.config->appliance.zone, out);
   return report->passed ? 0 : 1;

@@ -49,14 +49,16 @@ FireResult FireDue(const Config& config, Store* store, int64_t now, EventLog* lo
   r.next = std::numeric_limits<int64_t>::max();
   const auto marks = store->ScheduleMarks();
   const auto pending = store->PendingScheduled();
-  std::vector<RunRequest> runs;
-  std::vector<std::pair<std::string, int64_t>> new_marks;
-  std::vector<const DrillConfig*> drills;
+  std::vector<FireItem> items;
   for (const auto& e : ScheduleEntries(config)) {
     const auto it = marks.find(e.key);
     const std::optional<int64_t> mark = it == marks.end() ? std::nullopt : std::optional(it->second);
+    FireItem item;
+    item.key = e.key;
+    item.old_slot = mark;
+    item.new_slot = now;
     if (!mark && e.cron) {  // a new schedule starts counting now
-      new_marks.emplace_back(e.key, now);
+      items.push_back(std::move(item));
       r.next = std::min(r.next, NextFire(e, now, config.appliance.zone, now));
       continue;
     }
@@ -65,36 +67,34 @@ FireResult FireDue(const Config& config, Store* store, int64_t now, EventLog* lo
       r.next = std::min(r.next, due);
       continue;
     }
-    new_marks.emplace_back(e.key, now);
     r.next = std::min(r.next, NextFire(e, now, config.appliance.zone, now));
     if (!e.drill.empty()) {
-      for (const auto& d : config.drills)
-        if (d.name == e.drill) drills.push_back(&d);
-      continue;
-    }
-    if (pending.count({e.target, e.test_index})) {
+      for (const auto& d : config.drills) {
+        if (d.name != e.drill) continue;
+        DrillRecord drill;
+        if (Status s = PlanDrill(config, d.name, d.targets, Trigger::kSchedule, "", now, &drill, &item.drill_runs); !s.ok()) {
+          if (log) log->Error("drill-not-started", "", 0, {{"name", d.name}, {"error", s.message()}});
+        } else {
+          item.drill = std::move(drill);
+        }
+      }
+    } else if (pending.count({e.target, e.test_index})) {
       ++r.coalesced;
       if (log) log->Info("run-coalesced", e.target, 0, {{"detail", "the previous scheduled run has not ended"}});
-      continue;
+    } else {
+      RunRequest q;
+      q.target = e.target;
+      q.test_index = e.test_index;
+      q.trigger = Trigger::kSchedule;
+      q.requested_by = "scheduler";
+      item.run = std::move(q);
+      ++r.runs_queued;
     }
-    RunRequest q;
-    q.target = e.target;
-    q.test_index = e.test_index;
-    q.trigger = Trigger::kSchedule;
-    q.requested_by = "scheduler";
-    runs.push_back(std::move(q));
+    items.push_back(std::move(item));
   }
-  store->Fire(runs, new_marks, now);
-  r.runs_queued = runs.size();
-  for (const DrillConfig* d : drills) {
-    int64_t id = 0;
-    if (Status s = StartDrill(config, store, d->name, d->targets, Trigger::kSchedule, "", now, &id); s.ok()) {
-      r.drills_started.push_back(id);
-      if (log) log->Info("drill-started", "", 0, {{"drill", id}, {"name", d->name}});
-    } else if (log) {
-      log->Error("drill-not-started", "", 0, {{"name", d->name}, {"error", s.message()}});
-    }
-  }
+  r.drills_started = store->Fire(items, now);
+  for (int64_t id : r.drills_started)
+    if (log) log->Info("drill-started", "", 0, {{"drill", id}});
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <filesystem>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -77,19 +78,17 @@ class Controller {
 
   RunnerContext Context() {
     RunnerContext ctx;
-    ctx.config = config();
-    ctx.config_hash = ConfigHash();
+    {
+      std::lock_guard lock(mu_);  // the configuration and its hash as one
+      ctx.config = config_;
+      ctx.config_hash = config_hash_;
+    }
     ctx.store = store_.get();
     ctx.owner = owner_;
     ctx.log = &log_;
     ctx.worker_binary = options_.worker_binary;
     ctx.on_finished = [this](const RunRecord& run) { OnRunFinished(run); };
     return ctx;
-  }
-
-  std::string ConfigHash() {
-    std::lock_guard lock(mu_);
-    return config_hash_;
   }
 
   void WaitForSignal() {
@@ -150,8 +149,16 @@ class Controller {
     }
     {
       std::lock_guard lock(mu_);
-      if (next.config->appliance.data_dir != config_->appliance.data_dir)
-        log_.Warn("reload-data-dir-ignored", "", 0, {{"detail", "data_dir changes take effect at the next start"}});
+      const ApplianceConfig& now_in_force = config_->appliance;
+      if (next.config->appliance.data_dir != now_in_force.data_dir ||
+          next.config->appliance.sandbox_dir != now_in_force.sandbox_dir) {
+        log_.Warn("reload-data-dir-ignored", "", 0,
+                  {{"detail", "data_dir and sandbox_dir changes take effect at the next start"}});
+        auto kept = std::make_shared<Config>(*next.config);
+        kept->appliance.data_dir = now_in_force.data_dir;
+        kept->appliance.sandbox_dir = now_in_force.sandbox_dir;
+        next.config = kept;
+      }
       config_ = next.config;
       config_hash_ = next.config_hash;
     }
@@ -164,7 +171,16 @@ class Controller {
   void Tick() {
     if (draining_) return;
     const auto cfg = config();
-    const FireResult r = FireDue(*cfg, store_.get(), NowS(), &log_);
+    FireResult r;
+    r.next = NowS() + 60;
+    try {
+      r = FireDue(*cfg, store_.get(), NowS(), &log_);
+    } catch (const std::exception& e) {  // tried again at the next tick, never given up
+      log_.Error("schedule-failed", "", 0, {{"error", e.what()}, {"detail", "tried again within a minute"}});
+      r.runs_queued = 0;
+      r.drills_started.clear();
+      r.next = NowS() + 30;
+    }
     if (r.runs_queued) {
       log_.Info("runs-queued", "", 0, {{"count", r.runs_queued}});
       wake_.notify_all();
@@ -185,8 +201,15 @@ class Controller {
     sweep_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(every * 1000)));
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || draining_) return;
-      Blocking([this] { Sweep(); });
-      ArmSweep();
+      // The next sweep is armed when this one has ended, so sweeps never pile up.
+      Blocking([this] {
+        try {
+          Sweep();
+        } catch (const std::exception& e) {
+          log_.Error("sweep-failed", "", 0, {{"error", e.what()}});
+        }
+        asio::post(io_, [this] { ArmSweep(); });
+      });
     });
   }
 
@@ -198,6 +221,7 @@ class Controller {
       log_.Warn("run-interrupted", run.request.target, run.id, {{"detail", run.message}});
       if (run.request.drill_id) pending_drills_.insert(run.request.drill_id);
     }
+    RemoveScratchOfEndedRuns(cfg->appliance.data_dir + "/runs");
     std::vector<std::string> wiped;
     const Status s = WipeOrphanSandboxes(cfg->appliance.sandbox_dir, &wiped);
     for (const auto& w : wiped) log_.Info("sandbox-wiped", "", 0, {{"sandbox", w}});
@@ -215,6 +239,18 @@ class Controller {
         wake_.notify_all();
       }
       it = pending_drills_.erase(it);
+    }
+  }
+
+  // A run's scratch files (its inventory, its baseline: lists of the restored files) are removed
+  // by the run; those of a process that died are removed here once the run is not running.
+  void RemoveScratchOfEndedRuns(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string stem = entry.path().stem().string();
+      if (stem.empty() || stem.find_first_not_of("0123456789") != std::string::npos || stem.size() > 18) continue;
+      const auto run = store_->GetRun(std::stoll(stem));
+      if (!run || run->state != RunState::kRunning) std::filesystem::remove(entry.path(), ec);
     }
   }
 

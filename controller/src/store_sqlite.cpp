@@ -24,7 +24,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -71,6 +71,10 @@ const std::vector<std::vector<std::string>>& Migrations() {
           " next_attempt BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0, given_up INTEGER NOT NULL DEFAULT 0,"
           " outcome TEXT NOT NULL DEFAULT '')",
           "CREATE INDEX notifications_due ON notifications (sent_at, given_up, next_attempt)",
+      },
+      {
+          // At most one running run per target, whatever the database's isolation level.
+          "CREATE UNIQUE INDEX runs_one_running_per_target ON runs (target) WHERE state = 'running'",
       },
   };
   return m;
@@ -153,13 +157,11 @@ class SqliteStore final : public Store {
       for (size_t i = 0; i < problems.size() && i < 10; ++i) text += (i ? "; " : "") + problems[i];
       return Status::Environment("the store fails SQLite's integrity check: " + text);
     }
-    int tables = 0;
-    session_ << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", into(tables), now;
-    if (tables == 0) {
-      int others = 0;
-      session_ << "SELECT COUNT(*) FROM sqlite_master", into(others), now;
-      if (others != 0) return Status::Environment("the file is an SQLite database but not a restoreproof store");
-    }
+    int foreign = 0;  // tables, with none of them a store's
+    session_ << "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')"
+                " THEN 0 ELSE (SELECT COUNT(*) FROM sqlite_master) END",
+        into(foreign), now;
+    if (foreign != 0) return Status::Environment("the file is an SQLite database but not a restoreproof store");
     // Two processes may open a new store at once: both statements are idempotent, and the
     // migrations run in one transaction that starts with a write and re-reads the version.
     session_ << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
@@ -263,15 +265,25 @@ class SqliteStore final : public Store {
       const bool expired = r.lease_until < at;
       const bool dead = owner_dead && owner_dead(r.lease_owner);
       if (!expired && !dead) continue;
-      const std::string why = dead ? "the process running it (" + r.lease_owner + ") ended without recording a result"
-                                   : "its lease held by " + r.lease_owner + " expired without renewal";
+      std::string why = dead ? "the process running it (" + r.lease_owner + ") ended without recording a result"
+                             : "its lease held by " + r.lease_owner + " expired without renewal";
+      // An operator asked to stop it: it ends cancelled and is not queued again.
+      const bool cancelled = r.cancel_requested;
+      if (cancelled) why = r.message.empty() ? "cancelled; " + why : r.message + "; " + why;
       session_.begin();
       try {
         Statement s(session_);
-        s << "UPDATE runs SET state = 'interrupted', finished_at = ?, message = ?, lease_owner = '', lease_until = 0"
-             " WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            bind(at), bind(why), bind(r.id), bind(r.lease_owner);
-        if (s.execute() == 1) {
+        // The lease as read: a renewal since then keeps the run alive.
+        s << "UPDATE runs SET state = ?, finished_at = ?, message = ?, lease_owner = '', lease_until = 0"
+             " WHERE id = ? AND state = 'running' AND lease_owner = ? AND lease_until = ?",
+            bind(std::string(cancelled ? "cancelled" : "interrupted")), bind(at), bind(why), bind(r.id), bind(r.lease_owner),
+            bind(r.lease_until);
+        const bool changed = s.execute() == 1;
+        if (changed && cancelled) {
+          r.state = RunState::kCancelled;
+          r.message = why;
+          interrupted.push_back(r);
+        } else if (changed) {
           RunRequest again = r.request;
           again.retry_of = r.id;
           again.attempt = r.request.attempt + 1;
@@ -374,21 +386,30 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  void Fire(const std::vector<RunRequest>& runs, const std::vector<std::pair<std::string, int64_t>>& marks,
-            int64_t at) override {
-    if (runs.empty() && marks.empty()) return;
+  std::vector<int64_t> Fire(const std::vector<FireItem>& items, int64_t at) override {
+    std::vector<int64_t> drills;
+    if (items.empty()) return drills;
     std::lock_guard lock(mu_);
     session_.begin();
     try {
-      for (const auto& [key, slot] : marks)
-        session_ << "INSERT INTO schedule_marks (key, slot) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET slot = excluded.slot",
-            bind(key), bind(slot), now;
-      for (const auto& q : runs) Insert(q, at);
+      for (const auto& item : items) {
+        Statement mark(session_);
+        if (item.old_slot)
+          mark << "UPDATE schedule_marks SET slot = ? WHERE key = ? AND slot = ?", bind(item.new_slot), bind(item.key),
+              bind(*item.old_slot);
+        else
+          mark << "INSERT INTO schedule_marks (key, slot) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", bind(item.key),
+              bind(item.new_slot);
+        if (mark.execute() != 1) continue;  // another process fired this slot
+        if (item.run) Insert(*item.run, at);
+        if (item.drill) drills.push_back(InsertDrill(*item.drill, item.drill_runs, at));
+      }
       session_.commit();
     } catch (...) {
       session_.rollback();
       throw;
     }
+    return drills;
   }
 
   std::set<std::pair<std::string, int>> PendingScheduled() override {
@@ -402,14 +423,17 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  int64_t CreateDrill(const DrillRecord& d) override {
+  int64_t CreateDrill(const DrillRecord& d, const std::vector<RunRequest>& runs) override {
     std::lock_guard lock(mu_);
-    Poco::Int64 id = 0;
-    session_ << "INSERT INTO drills (name, trigger_kind, responsible, targets, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)"
-                " RETURNING id",
-        bind(d.name), bind(std::string(TriggerName(d.trigger))), bind(d.responsible),
-        bind(nlohmann::json(d.targets).dump()), bind(d.started_at), into(id), now;
-    return id;
+    session_.begin();
+    try {
+      const int64_t id = InsertDrill(d, runs, d.started_at);
+      session_.commit();
+      return id;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
   }
 
   bool FinishDrill(int64_t id, int64_t finished_at, bool passed, const std::string& report_json) override {
@@ -504,6 +528,14 @@ class SqliteStore final : public Store {
     return Notifications(s);
   }
 
+  bool ClaimNotification(const NotificationRecord& n, int64_t hold_until) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "UPDATE notifications SET next_attempt = ? WHERE id = ? AND next_attempt = ? AND sent_at = 0 AND given_up = 0",
+        bind(hold_until), bind(n.id), bind(n.next_attempt);
+    return s.execute() == 1;
+  }
+
   void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t at, int64_t next_attempt,
                       bool give_up) override {
     std::lock_guard lock(mu_);
@@ -532,6 +564,19 @@ class SqliteStore final : public Store {
         bind(q.target), bind(q.test_index), bind(std::string(TriggerName(q.trigger))), bind(q.drill_id), bind(q.select),
         bind(q.requested_by), bind(q.not_before), bind(q.attempt), bind(q.retry_of), bind(q.location), bind(q.point_id),
         bind(static_cast<Poco::Int64>(q.seed)), bind(at), into(id), now;
+    return id;
+  }
+
+  int64_t InsertDrill(const DrillRecord& d, const std::vector<RunRequest>& runs, int64_t at) {
+    Poco::Int64 id = 0;
+    session_ << "INSERT INTO drills (name, trigger_kind, responsible, targets, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)"
+                " RETURNING id",
+        bind(d.name), bind(std::string(TriggerName(d.trigger))), bind(d.responsible),
+        bind(nlohmann::json(d.targets).dump()), bind(d.started_at), into(id), now;
+    for (RunRequest q : runs) {
+      q.drill_id = id;
+      Insert(q, at);
+    }
     return id;
   }
 

@@ -47,8 +47,12 @@ void from_json(const nlohmann::json& j, DrillTargetResult& v);
 void to_json(nlohmann::json& j, const DrillReport& v);
 void from_json(const nlohmann::json& j, DrillReport& v);
 
-// Creates the drill and queues one run per target (all targets when `targets` is empty).
-// Unknown target names are a usage error.
+// The drill and its runs, one per target (all targets when `targets` is empty), not yet
+// stored. Unknown target names are a usage error.
+Status PlanDrill(const Config& config, const std::string& name, const std::vector<std::string>& targets, Trigger trigger,
+                 const std::string& responsible, int64_t now, DrillRecord* drill, std::vector<RunRequest>* runs);
+
+// Creates the drill and queues its runs, in one transaction.
 Status StartDrill(const Config& config, Store* store, const std::string& name, const std::vector<std::string>& targets,
                   Trigger trigger, const std::string& responsible, int64_t now, int64_t* drill_id);
 

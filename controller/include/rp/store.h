@@ -107,6 +107,16 @@ struct DrillRecord {
   std::string report_json;      // the drill report (rp/drill.h's codec)
 };
 
+// One due schedule entry for Store::Fire.
+struct FireItem {
+  std::string key;
+  std::optional<int64_t> old_slot;  // the mark as read; nullopt: there was none
+  int64_t new_slot = 0;
+  std::optional<RunRequest> run;             // a restore test to queue
+  std::optional<DrillRecord> drill;          // or a drill to create ...
+  std::vector<RunRequest> drill_runs;        // ... with these runs
+};
+
 // A queued notification and what became of it.
 struct NotificationRecord {
   int64_t id = 0;
@@ -165,14 +175,16 @@ class Store {
   virtual std::optional<int64_t> ScheduleMark(const std::string& key) = 0;
   virtual void SetScheduleMark(const std::string& key, int64_t slot) = 0;
   virtual std::map<std::string, int64_t> ScheduleMarks() = 0;
-  // Queues `runs` and sets `marks` in one transaction (the scheduler's tick).
-  virtual void Fire(const std::vector<RunRequest>& runs, const std::vector<std::pair<std::string, int64_t>>& marks,
-                    int64_t now) = 0;
+  // The scheduler's tick, in one transaction: each item's mark moves from `old_slot` (as read)
+  // to `new_slot` only if it still holds `old_slot`, and only then is its run queued or its
+  // drill created with its runs. So two processes scheduling from one store fire a slot once.
+  // Returns the ids of the drills created.
+  virtual std::vector<int64_t> Fire(const std::vector<FireItem>& items, int64_t now) = 0;
   // (target, test_index) of every scheduled run still queued or running.
   virtual std::set<std::pair<std::string, int>> PendingScheduled() = 0;
 
-  // Drills.
-  virtual int64_t CreateDrill(const DrillRecord& drill) = 0;
+  // Drills: the drill and one run per request (drill_id set here), in one transaction.
+  virtual int64_t CreateDrill(const DrillRecord& drill, const std::vector<RunRequest>& runs) = 0;
   // Only the first call for a drill finishes it (true); later ones change nothing (false).
   virtual bool FinishDrill(int64_t id, int64_t finished_at, bool passed, const std::string& report_json) = 0;
   virtual std::optional<DrillRecord> GetDrill(int64_t id) = 0;
@@ -195,6 +207,9 @@ class Store {
   // Notifications (an outbox).
   virtual int64_t EnqueueNotification(const NotificationRecord& n) = 0;
   virtual std::vector<NotificationRecord> DueNotifications(int64_t now, size_t limit) = 0;
+  // Takes a due notification for one attempt: moves its next_attempt from the value read to
+  // `hold_until` only if no other process did first. False: someone else is sending it.
+  virtual bool ClaimNotification(const NotificationRecord& n, int64_t hold_until) = 0;
   virtual void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t now, int64_t next_attempt,
                               bool give_up) = 0;
   virtual std::vector<NotificationRecord> ListNotifications(size_t limit) = 0;  // newest first
