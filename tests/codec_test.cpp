@@ -231,9 +231,22 @@ TEST(Codec, MalformedDocumentsAreRefusedWithAReason) {
   bad = good;
   bad["sandbox"]["kind"] = "floppy";
   refused(bad, "an unknown sandbox kind");
+  bad = good;
+  bad["findings"] = good["findings"][0];
+  refused(bad, "an object where the findings array belongs");
+  bad = good;
+  bad["findings"] = "checksum-mismatch";
+  refused(bad, "a string where the findings array belongs");
   VerifyReport out;
   EXPECT_FALSE(DecodeJson("{\"status\": ", "report", &out).ok());
+  ContentCheck check;
+  EXPECT_FALSE(DecodeJson(R"({"kind": "required-paths", "globs": "**/*.db"})", "check", &check).ok())
+      << "a string where the globs array belongs is not read as one glob per character";
+  EXPECT_FALSE(DecodeJson(R"({"kind": "command", "argv": {"a": "/bin/true"}})", "check", &check).ok());
   PolicyFinding pf;
+  EXPECT_FALSE(DecodeJson(R"({"id": "redundancy.copies", "severity": "ok", "message": "", "locations": "site-a"})",
+                          "finding", &pf)
+                   .ok());
   EXPECT_FALSE(DecodeJson(R"({"id": "retention.daily", "severity": "ok", "message": "",
                                "missing_days": ["2026-02-30"]})",
                           "finding", &pf)

@@ -535,6 +535,7 @@ class Loader {
   }
 
   void Root(const toml::table& root, Config* cfg) {
+    std::string timezone = kDefaultTimeZone;
     Unknown(root, {"appliance", "policy", "targets", "notify", "drills"}, "");
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
@@ -549,7 +550,7 @@ class Loader {
             *out = *v;
           }
         }
-        if (auto v = String(*at, "timezone", "appliance", false)) ap.timezone = *v;
+        if (auto v = String(*at, "timezone", "appliance", false)) timezone = *v;
         if (auto v = Integer(*at, "workers", "appliance", 1, 64, false)) ap.workers = static_cast<int>(*v);
         if (auto v = Integer(*at, "retries", "appliance", 0, 20, false)) ap.retries = static_cast<int>(*v);
         if (auto d = Duration(*at, "run_timeout", "appliance")) ap.run_timeout_s = *d;
@@ -580,13 +581,13 @@ class Loader {
       }
     }
     if (cfg->appliance.sandbox_dir.empty()) cfg->appliance.sandbox_dir = cfg->appliance.data_dir + "/sandboxes";
-    if (auto zone = TimeZone::Locate(cfg->appliance.timezone)) {
+    if (auto zone = TimeZone::Locate(timezone)) {
       cfg->appliance.zone = *zone;
     } else {
       const toml::node* a = root.get("appliance");
       const toml::node* at = a && a->as_table() ? a->as_table()->get("timezone") : nullptr;
       Error(at, "appliance.timezone", "an IANA time zone of the system's tz database, such as \"Europe/Stockholm\"",
-            Quote(cfg->appliance.timezone) +
+            Quote(timezone) +
                 (at ? "" : " (the default, which this machine's tz database lacks: is tzdata installed?)"));
     }
     if (const toml::node* p = root.get("policy")) {

@@ -60,7 +60,7 @@ std::string PointAt(const std::string& text, size_t offset, size_t length) {
 std::optional<TimeZone> ApplianceZone(const std::string& config_path, bool config_named, std::ostream& err,
                                       int* exit_code) {
   if (!config_named && access(config_path.c_str(), F_OK) != 0) {
-    const std::string name = ApplianceConfig{}.timezone;
+    const std::string name = kDefaultTimeZone;
     auto zone = TimeZone::Locate(name);
     if (!zone) {
       err << kCommand << "the default time zone " << name

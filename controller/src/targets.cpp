@@ -33,7 +33,7 @@ int ConfigCheckCommand(const std::string& path, bool json, std::ostream& out, st
   } else {
     for (const auto& e : r.errors) err << e.Format() << "\n";
     if (r.errors.empty())
-      out << path << ": valid, " << r.config.targets.size() << " target(s), time zone " << r.config.appliance.timezone << "\n";
+      out << path << ": valid, " << r.config.targets.size() << " target(s), time zone " << r.config.appliance.zone.name() << "\n";
     else
       err << path << ": " << r.errors.size() << " error(s)\n";
   }

@@ -15,6 +15,19 @@ std::string Raw(const json& v) {
   return UnescapePath(s).value_or(s);
 }
 
+const json& Array(const json& obj, const char* key, bool required) {
+  static const json empty = json::array();
+  if (!obj.is_object()) throw json::type_error::create(306, "an object was expected", &obj);
+  const auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) return obj.at(key);  // throws: the key is missing
+    return empty;
+  }
+  // A string or an object iterates too (its characters' string, its values): never read as a list.
+  if (!it->is_array()) throw json::type_error::create(302, std::string(key) + ": an array was expected", &*it);
+  return *it;
+}
+
 }  // namespace codec
 
 namespace {
@@ -22,6 +35,7 @@ namespace {
 using codec::Num;
 using codec::NumOr;
 using codec::Raw;
+using codec::Array;
 
 [[noreturn]] void Invalid(const json& at, const std::string& what) {
   throw json::other_error::create(501, what, &at);
@@ -122,9 +136,9 @@ void from_json(const json& j, ContentCheck& c) {
   out.name = j.contains("name") ? Raw(j.at("name")) : "";
   out.count = NumOr<uint64_t>(j, "count", 0);
   out.bytes = NumOr<uint64_t>(j, "bytes", 0);
-  for (const auto& g : j.value("globs", json::array())) out.globs.push_back(Raw(g));
+  for (const auto& g : Array(j, "globs", false)) out.globs.push_back(Raw(g));
   if (j.contains("baseline")) out.baseline = Raw(j.at("baseline"));
-  for (const auto& a : j.value("argv", json::array())) out.argv.push_back(Raw(a));
+  for (const auto& a : Array(j, "argv", false)) out.argv.push_back(Raw(a));
   out.timeout_s = NumOr<double>(j, "timeout_s", out.timeout_s);
   c = std::move(out);
 }
@@ -212,7 +226,7 @@ void from_json(const json& j, PolicyFinding& f) {
   out.severity = Enum(j.at("severity"), &ParseVerdict, "severity");
   out.message = Raw(j.at("message"));
   if (j.contains("location")) out.location = Raw(j.at("location"));
-  for (const auto& l : j.value("locations", json::array())) out.locations.push_back(Raw(l));
+  for (const auto& l : Array(j, "locations", false)) out.locations.push_back(Raw(l));
   if (j.contains("missing_days")) out.missing_days = j.at("missing_days").get<std::vector<Date>>();
   if (j.contains("missing_weeks")) out.missing_weeks = j.at("missing_weeks").get<std::vector<DateRange>>();
   if (j.contains("missing_months")) out.missing_months = j.at("missing_months").get<std::vector<YearMonth>>();
@@ -306,7 +320,7 @@ void from_json(const json& j, VerifyReport& r) {
   out.bytes = Num<uint64_t>(j.at("bytes"));
   out.source_bytes = Num<uint64_t>(j.at("source_bytes"));
   out.duration_s = Num<double>(j.at("duration_s"));
-  for (const auto& jf : j.at("findings")) out.findings.push_back(jf.get<Finding>());
+  for (const auto& jf : Array(j, "findings", true)) out.findings.push_back(jf.get<Finding>());
   out.findings_dropped = Num<uint64_t>(j.at("findings_dropped"));
   const json& sb = j.at("sandbox");
   out.sandbox = Raw(sb.at("path"));

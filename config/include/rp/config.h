@@ -142,12 +142,15 @@ struct DrillConfig {
   DrillConfig();
 };
 
+// `appliance.timezone` when the file does not set it.
+inline constexpr const char* kDefaultTimeZone = "Europe/Stockholm";
+
 struct ApplianceConfig {
   std::string data_dir = "/var/lib/restoreproof";
   std::string sandbox_dir;  // default: data_dir/sandboxes
-  std::string timezone = "Europe/Stockholm";
-  // The zone itself, looked up when the configuration is loaded: dates of retention days and
-  // the fields of archive names are read in it.
+  // `timezone`, looked up when the configuration is loaded (its name is zone.name()): dates of
+  // retention days, the fields of archive names and schedules are read in it. The one place the
+  // zone is kept, so its name and its rules cannot disagree.
   TimeZone zone = TimeZone::Utc();
   int workers = 2;
   std::string listen = "127.0.0.1:8080";

@@ -121,6 +121,9 @@ T NumOr(const nlohmann::json& obj, const char* key, T fallback) {
 }
 // A string field written escaped, read back raw.
 std::string Raw(const nlohmann::json& v);
+// obj[key] as an array (an empty one when absent and not required); a string or an object
+// there is a type error, never iterated as if it were a list.
+const nlohmann::json& Array(const nlohmann::json& obj, const char* key, bool required);
 
 }  // namespace codec
 }  // namespace rp
