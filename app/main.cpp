@@ -14,6 +14,7 @@
 #include "rp/commands.h"
 #include "rp/config.h"
 #include "rp/demo.h"
+#include "rp/log_cmd.h"
 #include "rp/runs_cmd.h"
 #include "rp/schedule_cmd.h"
 #include "rp/serve.h"
@@ -236,6 +237,25 @@ void AddController(CLI::App& app, Global& g, Commands* commands) {
   commands->emplace_back(tsched, [&g] { return rp::TargetsScheduleCommand(g.config_path, g.json, std::cout, std::cerr); });
 }
 
+void AddLog(CLI::App& app, Global& g, Commands* commands) {
+  auto* log = app.add_subcommand("log", "the restoration log: every restoration, hash-chained (docs/restoration-log.md)");
+  log->require_subcommand(1);
+  auto o = std::make_shared<rp::LogShowOptions>();
+  auto* show = log->add_subcommand("show", "the records, oldest first");
+  show->add_option("--since", o->since, "at or after (ISO 8601 or a date)");
+  show->add_option("--target", o->target, "one target");
+  show->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(show, [o, &g] {
+    o->json = g.json;
+    return rp::LogShowCommand(g.config_path, *o, std::cout, std::cerr);
+  });
+  auto* verify = log->add_subcommand(
+      "verify", "recompute the chain and check its signed checkpoints (exit 1 naming a changed, removed, inserted or "
+                "reordered record)");
+  verify->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(verify, [&g] { return rp::LogVerifyCommand(g.config_path, g.json, std::cout, std::cerr); });
+}
+
 void AddDemo(CLI::App& app, Commands* commands) {
   auto* cmd = app.add_subcommand("demo", "create a sample estate and verify it");
   auto o = std::make_shared<rp::DemoOptions>();
@@ -276,7 +296,7 @@ void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* command
 }
 
 void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"restore", "log", "evidence", "user", "token",
+  for (const char* name : {"restore", "evidence", "user", "token",
                            "agent", "store"})
     AddNotYetBuilt(app, name, commands);
 }
@@ -298,6 +318,7 @@ int main(int argc, char** argv) {
   AddDemo(app, &commands);
   AddSchedule(app, g, &commands);
   AddController(app, g, &commands);
+  AddLog(app, g, &commands);
   AddNotYetBuilt(app, &commands);
   // internal: one isolated restore, driven by its parent over stdin/stdout
   auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");

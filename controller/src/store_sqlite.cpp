@@ -10,6 +10,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
 
 #include "rp/codec.h"
@@ -24,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -75,6 +77,21 @@ const std::vector<std::vector<std::string>>& Migrations() {
       {
           // At most one running run per target, whatever the database's isolation level.
           "CREATE UNIQUE INDEX runs_one_running_per_target ON runs (target) WHERE state = 'running'",
+      },
+      {
+          // The restoration log (docs/restoration-log.md): append-only and hash-chained.
+          "CREATE TABLE restoration_log ("
+          " seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, at_local TEXT NOT NULL, kind TEXT NOT NULL,"
+          " target TEXT NOT NULL, point TEXT NOT NULL, location TEXT NOT NULL, responsible TEXT NOT NULL,"
+          " personal_data TEXT NOT NULL, reason TEXT NOT NULL, result TEXT NOT NULL, files BIGINT NOT NULL,"
+          " bytes BIGINT NOT NULL, failing_findings BIGINT NOT NULL, correctness TEXT NOT NULL,"
+          " failed_files TEXT NOT NULL, run_id BIGINT NOT NULL, changed_keys TEXT NOT NULL,"
+          " prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+          "CREATE INDEX restoration_log_by_target ON restoration_log (target, at)",
+          "CREATE INDEX restoration_log_by_time ON restoration_log (at)",
+          "CREATE TABLE log_checkpoints ("
+          " id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, head_hash TEXT NOT NULL, at BIGINT NOT NULL,"
+          " signature TEXT NOT NULL, key_fingerprint TEXT NOT NULL)",
       },
   };
   return m;
@@ -135,6 +152,68 @@ RunRecord ReadRun(RecordSet& rs) {
 }
 
 std::string Encode(const std::optional<VerifyReport>& report) { return report ? EncodeJson(*report) : std::string(); }
+
+const char* kLogColumns =
+    "seq, at, at_local, kind, target, point, location, responsible, personal_data, reason, result, files, bytes,"
+    " failing_findings, correctness, failed_files, run_id, changed_keys, prev_hash, hash";
+
+// A list of texts in one column: a JSON array.
+std::string EncodeTexts(const std::vector<std::string>& texts) { return nlohmann::json(texts).dump(); }
+std::vector<std::string> DecodeTexts(const std::string& text, const char* column, std::string* damage) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& t : j)
+      if (t.is_string()) out.push_back(t.get<std::string>());
+  if (!j.is_array() || out.size() != j.size()) *damage += std::string(column) + " is not a JSON array of texts; ";
+  return out;
+}
+
+// The log's columns, read into one vector each: `log verify` reads every record, and a
+// RecordSet's per-value conversions would cost more than the hashing.
+struct LogColumns {
+  std::vector<Poco::Int64> seq, at, files, bytes, failing_findings, run_id;
+  std::vector<std::string> at_local, kind, target, point, location, responsible, personal_data, reason, result,
+      correctness, failed_files, changed_keys, prev_hash, hash;
+
+  // Runs `s` (a SELECT of kLogColumns) into the columns.
+  void Execute(Statement& s) {
+    s, into(seq), into(at), into(at_local), into(kind), into(target), into(point), into(location), into(responsible),
+        into(personal_data), into(reason), into(result), into(files), into(bytes), into(failing_findings),
+        into(correctness), into(failed_files), into(run_id), into(changed_keys), into(prev_hash), into(hash);
+    s.execute();
+  }
+
+  std::vector<LogRecord> Records() const {
+    std::vector<LogRecord> out(seq.size());
+    for (size_t i = 0; i < out.size(); ++i) {
+      LogRecord& r = out[i];
+      r.seq = seq[i];
+      r.time = at[i];
+      r.time_local = at_local[i];
+      if (const auto k = ParseLogKind(kind[i])) r.kind = *k;
+      else r.damage += "kind \"" + kind[i] + "\" is not a kind of record; ";
+      r.target = target[i];
+      r.point = point[i];
+      r.location = location[i];
+      r.responsible = responsible[i];
+      r.personal_data = personal_data[i];
+      r.reason = reason[i];
+      r.result = result[i];
+      r.files = static_cast<uint64_t>(files[i]);
+      r.bytes = static_cast<uint64_t>(bytes[i]);
+      r.failing_findings = static_cast<uint64_t>(failing_findings[i]);
+      if (const auto c = ParseCorrectness(correctness[i])) r.correctness = *c;
+      else r.damage += "correctness \"" + correctness[i] + "\" is not a verdict; ";
+      r.failed_files = DecodeTexts(failed_files[i], "failed_files", &r.damage);
+      r.run_id = run_id[i];
+      r.changed_keys = DecodeTexts(changed_keys[i], "changed_keys", &r.damage);
+      r.prev_hash = prev_hash[i];
+      r.hash = hash[i];
+    }
+    return out;
+  }
+};
 
 class SqliteStore final : public Store {
  public:
@@ -553,6 +632,88 @@ class SqliteStore final : public Store {
     return Notifications(s);
   }
 
+  LogRecord AppendLog(const LogRecord& record) override {
+    LogRecord r = record;
+    MakeLogTexts(&r);
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      // The insert takes the write lock before anything is read: the head it chains to is the
+      // head when it commits. The hash needs the seq and the previous hash, so it is set once
+      // they are known, in the same transaction; nobody sees the row before.
+      Poco::Int64 seq = 0;
+      std::string prev;
+      Statement s(session_);
+      s << "INSERT INTO restoration_log (" << kLogColumns << ")"
+        << " SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+           " COALESCE((SELECT hash FROM restoration_log ORDER BY seq DESC LIMIT 1), ?), '' FROM restoration_log"
+           " RETURNING seq, prev_hash",
+          bind(r.time), bind(r.time_local), bind(std::string(LogKindName(r.kind))), bind(r.target), bind(r.point),
+          bind(r.location), bind(r.responsible), bind(r.personal_data), bind(r.reason), bind(r.result),
+          bind(static_cast<Poco::Int64>(r.files)), bind(static_cast<Poco::Int64>(r.bytes)),
+          bind(static_cast<Poco::Int64>(r.failing_findings)), bind(std::string(CorrectnessName(r.correctness))),
+          bind(EncodeTexts(r.failed_files)), bind(r.run_id), bind(EncodeTexts(r.changed_keys)),
+          bind(std::string(kLogGenesisHash)), into(seq), into(prev);
+      s.execute();
+      r.seq = seq;
+      r.prev_hash = prev;
+      r.hash = LogRecordHash(r.prev_hash, r);
+      Statement h(session_);
+      h << "UPDATE restoration_log SET hash = ? WHERE seq = ? AND hash = ''", bind(r.hash), bind(r.seq);
+      if (h.execute() != 1) throw Poco::IllegalStateException("restoration log: the record appended as seq " +
+                                                             std::to_string(r.seq) + " vanished before its hash was set");
+      session_.commit();
+      return r;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  std::vector<LogRecord> ReadLog(int64_t from_seq, size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT " << kLogColumns << " FROM restoration_log WHERE seq >= ? ORDER BY seq LIMIT ?", bind(from_seq),
+        bind(LimitOf(limit));
+    return LogRows(s);
+  }
+
+  std::vector<LogRecord> ListLog(const LogFilter& f) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT " << kLogColumns << " FROM restoration_log WHERE at >= ? AND (? = '' OR target = ?)"
+         " ORDER BY seq DESC LIMIT ?",
+        bind(f.since), bind(f.target), bind(f.target), bind(LimitOf(f.limit));
+    auto rows = LogRows(s);
+    std::reverse(rows.begin(), rows.end());
+    return rows;
+  }
+
+  void PutCheckpoint(const LogCheckpoint& c) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO log_checkpoints (seq, head_hash, at, signature, key_fingerprint) VALUES (?, ?, ?, ?, ?)",
+        bind(c.seq), bind(c.head_hash), bind(c.at), bind(c.signature), bind(c.key_fingerprint), now;
+  }
+
+  std::vector<LogCheckpoint> Checkpoints() override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT seq, head_hash, at, signature, key_fingerprint FROM log_checkpoints ORDER BY seq, id";
+    s.execute();
+    RecordSet rs(s);
+    std::vector<LogCheckpoint> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      LogCheckpoint c;
+      c.seq = Get<Poco::Int64>(rs, "seq");
+      c.head_hash = Get<std::string>(rs, "head_hash");
+      c.at = Get<Poco::Int64>(rs, "at");
+      c.signature = Get<std::string>(rs, "signature");
+      c.key_fingerprint = Get<std::string>(rs, "key_fingerprint");
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
   int SchemaVersion() override { return version_; }
 
  private:
@@ -594,6 +755,17 @@ class SqliteStore final : public Store {
     std::vector<RunRecord> out;
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(ReadRun(rs));
     return out;
+  }
+
+  // A LIMIT of 0 means none; PostgreSQL and SQLite both take the largest BIGINT for that.
+  static Poco::Int64 LimitOf(size_t limit) {
+    return limit == 0 || limit > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<Poco::Int64>(limit);
+  }
+
+  static std::vector<LogRecord> LogRows(Statement& s) {
+    LogColumns columns;
+    columns.Execute(s);
+    return columns.Records();
   }
 
   static std::vector<DrillRecord> Drills(Statement& s) {

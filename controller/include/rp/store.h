@@ -18,6 +18,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "rp/report.h"
+#include "rp/restoration_log.h"
 #include "rp/status.h"
 
 namespace rp {
@@ -213,6 +214,16 @@ class Store {
   virtual void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t now, int64_t next_attempt,
                               bool give_up) = 0;
   virtual std::vector<NotificationRecord> ListNotifications(size_t limit) = 0;  // newest first
+
+  // The restoration log (docs/restoration-log.md): append-only, no method changes or removes a
+  // record. AppendLog gives `record` the next seq and chains it to the head (prev_hash, hash) in
+  // one transaction that starts with a write, so appenders in several processes form one chain;
+  // it returns the record as stored (texts as LogText makes them).
+  virtual LogRecord AppendLog(const LogRecord& record) = 0;
+  virtual std::vector<LogRecord> ReadLog(int64_t from_seq, size_t limit) = 0;  // seq >= from_seq, in seq order; limit 0: all
+  virtual std::vector<LogRecord> ListLog(const LogFilter& filter) = 0;        // the newest matching, in seq order
+  virtual void PutCheckpoint(const LogCheckpoint& checkpoint) = 0;
+  virtual std::vector<LogCheckpoint> Checkpoints() = 0;  // in seq order
 
   virtual int SchemaVersion() = 0;
 };
