@@ -93,7 +93,7 @@ TEST(cli_basics, CommandsNotBuiltYetSaySoByName) {
   TempDir dir;
   const std::pair<std::string, std::string> cases[] = {
       {"restore payroll --to /tmp/x", "restore"},
-      {"log verify", "log"},       {"evidence export --from 2026-01", "evidence"},
+      {"evidence export --from 2026-01", "evidence"},
       {"user add anna", "user"},   {"token create", "token"},
       {"agent", "agent"},          {"store migrate", "store"},
   };

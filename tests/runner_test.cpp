@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "rp/config.h"
+#include "rp/config_change.h"
+#include "rp/restoration_log.h"
 #include "rp/next_run.h"
 #include "rp/runner.h"
 #include "rp/store.h"
@@ -221,6 +225,75 @@ TEST_F(RunnerTest, ARunPastRunTimeoutFailsOnItsWallTimeLimit) {
   bool wall = false;
   for (const auto& f : r.report->findings) wall = wall || (f.kind == FindingKind::kLimitExceeded && f.limit == LimitKind::kWallTime);
   EXPECT_TRUE(wall) << "run_timeout is the run's wall-time limit";
+}
+
+TEST_F(RunnerTest, EveryRunIsARestorationLogRecordWithWhoAndWhatPersonalData) {
+  std::string text;
+  {
+    Load("[[targets.tests]]\nselect = \"latest\"\n");
+    text = test::ReadFile(dir_ / "c.toml");
+  }
+  // A target with personal data whose newest point is damaged per its manifest.
+  text.replace(text.find("personal_data = \"none\""), std::string("personal_data = \"none\"").size(),
+               "personal_data = \"Employees: names, salaries\"");
+  text.insert(text.find("[[targets.tests]]"), "manifest = \"{file}.xxh128\"\n");
+  WriteFile(dir_ / "c.toml", text);
+  WriteFile(dir_ / "backups/app-20261201T020000.tar.xxh128", "00000000000000000000000000000000  data/day.txt\n");
+  ConfigResult r = LoadConfigFile(dir_ / "c.toml");
+  ASSERT_TRUE(r.errors.empty()) << FormatConfigErrors(r);
+  const RunnerContext ctx = Context(r.config);
+  RunRequest q;
+  q.target = "app";
+  q.test_index = 0;
+  q.trigger = Trigger::kSchedule;
+  const RunRecord scheduled = RunOnce(ctx, q);
+  q.trigger = Trigger::kOperator;
+  q.requested_by = "Erik Lind";
+  q.select = "oldest-retained";
+  const RunRecord asked = RunOnce(ctx, q);
+  const auto records = store_->ReadLog(1, 0);
+  ASSERT_EQ(records.size(), 2u);
+  const LogRecord& a = records[0];
+  EXPECT_EQ(a.kind, LogKind::kScheduledTest);
+  EXPECT_EQ(a.run_id, scheduled.id);
+  EXPECT_EQ(a.responsible, "Anna") << "a scheduled test names the target's owner";
+  EXPECT_EQ(a.personal_data, "Employees: names, salaries");
+  EXPECT_EQ(a.result, "failed");
+  EXPECT_EQ(a.correctness, Correctness::kIncorrect);
+  EXPECT_EQ(a.failed_files, std::vector<std::string>{"data/day.txt"}) << "the file to correct is named";
+  EXPECT_EQ(a.point, "app-20261201T020000.tar");
+  EXPECT_EQ(a.location, "site-a");
+  const LogRecord& b = records[1];
+  EXPECT_EQ(b.kind, LogKind::kOperatorTest);
+  EXPECT_EQ(b.responsible, "Erik Lind") << "an operator's test names who asked for it";
+  EXPECT_EQ(b.result, "passed");
+  EXPECT_EQ(b.correctness, Correctness::kCorrect);
+  EXPECT_TRUE(b.failed_files.empty());
+  EXPECT_EQ(b.prev_hash, a.hash) << "the records are chained";
+  EXPECT_EQ(asked.state, RunState::kPassed);
+  EXPECT_TRUE(VerifyLog(*store_, std::nullopt).ok);
+}
+
+TEST_F(RunnerTest, AChangedConfigurationIsARecordNamingItsKeysNeverTheirValues) {
+  const Config cfg = Load("[[targets.tests]]\nselect = \"latest\"\n");
+  std::ostringstream sink;
+  EventLog log(&sink);
+  RecordConfigChange(dir_ / "c.toml", cfg, store_.get(), 1000, &log);
+  RecordConfigChange(dir_ / "c.toml", cfg, store_.get(), 1001, &log);  // unchanged: nothing
+  std::string text = test::ReadFile(dir_ / "c.toml");
+  text.replace(text.find("lease = \"3s\""), 12, "lease = \"9s\"");
+  WriteFile(dir_ / "c.toml", text);
+  RecordConfigChange(dir_ / "c.toml", cfg, store_.get(), 1002, &log);
+  const auto records = store_->ReadLog(1, 0);
+  ASSERT_EQ(records.size(), 2u) << sink.str();
+  EXPECT_EQ(records[0].kind, LogKind::kConfigChange);
+  EXPECT_NE(std::find(records[0].changed_keys.begin(), records[0].changed_keys.end(), "appliance.lease (added)"),
+            records[0].changed_keys.end());
+  EXPECT_EQ(records[1].changed_keys, std::vector<std::string>{"appliance.lease"});
+  EXPECT_NE(records[1].responsible.find("root"), std::string::npos) << records[1].responsible;
+  const std::string all = test::ReadFile(dir_ / "data/restoreproof.db") + test::ReadFile(dir_ / "data/restoreproof.db-wal");
+  ASSERT_NE(all.find("appliance.lease"), std::string::npos) << "the store's bytes, WAL included, are searched";
+  EXPECT_EQ(all.find("\"9s\""), std::string::npos) << "a value is never stored, only which key changed";
 }
 
 TEST_F(RunnerTest, TargetsScheduleShowsEachTestsAndDrillsNextTime) {

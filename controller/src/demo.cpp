@@ -218,8 +218,9 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << "  restoreproof --config " << config_path << " serve\n"
       << "    (the appliance: restore tests on their schedules until Ctrl-C; `targets schedule`\n"
       << "    says when each runs next)\n"
-      << "Not in this demo yet (later issues): the restoration log, evidence export and the web\n"
-      << "dashboard.\n";
+      << "  restoreproof --config " << config_path << " log show\n"
+      << "    (after a drill: one hash-chained record per restoration; `log verify` checks it)\n"
+      << "Not in this demo yet (later issues): real restores, evidence export and the web dashboard.\n";
   return failed;
 }
 

@@ -19,6 +19,7 @@
 #include "rp/hash.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
+#include "rp/restoration_log.h"
 #include "rp/restore_point.h"
 #include "rp/schedule.h"
 
@@ -196,6 +197,55 @@ RunRequest RetryOf(const RunRecord& run, const std::string& location, const std:
   return again;
 }
 
+std::string PersonalDataText(const PersonalData& p) {
+  if (p.none) return "none";
+  if (!p.description.empty()) return p.description;
+  std::string text = "categories: ";
+  for (size_t i = 0; i < p.categories.size(); ++i) text += (i ? ", " : "") + p.categories[i];
+  text += "; data subjects: ";
+  for (size_t i = 0; i < p.subjects.size(); ++i) text += (i ? ", " : "") + p.subjects[i];
+  return text;
+}
+
+// Every restore test is a restoration: one record in the restoration log
+// (docs/restoration-log.md). Scheduled tests and drills name the target's owner as the person
+// responsible; an operator's test names who asked for it.
+void AppendRestoreTestRecord(const RunnerContext& ctx, const TargetConfig& target, const RunRecord& run,
+                             const RunOutcome& o, const std::string& point, const std::string& location) {
+  const Trigger trigger = run.request.trigger;
+  const LogKind kind = trigger == Trigger::kSchedule ? LogKind::kScheduledTest
+                       : trigger == Trigger::kDrill  ? LogKind::kDrill
+                                                     : LogKind::kOperatorTest;
+  LogRecord r = NewLogRecord(kind, o.finished_at, ctx.config->appliance.zone);
+  r.target = target.name;
+  r.point = EscapePath(point);
+  r.location = location;
+  r.responsible = kind == LogKind::kOperatorTest && !run.request.requested_by.empty() ? run.request.requested_by
+                                                                                        : target.owner;
+  r.personal_data = PersonalDataText(target.personal_data);
+  r.reason = kind == LogKind::kScheduledTest ? "scheduled restore test"
+             : kind == LogKind::kDrill       ? "restore drill " + std::to_string(run.request.drill_id)
+                                             : "restore test asked for by " + run.request.requested_by;
+  r.result = RunStateName(o.state);
+  r.files = o.files;
+  r.bytes = o.bytes;
+  r.run_id = run.id;
+  std::vector<std::string> failed;
+  if (o.report)
+    for (const auto& f : o.report->findings)
+      if (FindingFailsRun(f.kind)) {
+        ++r.failing_findings;
+        if (!f.path.empty() && f.kind != FindingKind::kCheckFailed) failed.push_back(EscapePath(f.path));
+      }
+  if (!target.personal_data.none) {
+    r.correctness = o.state == RunState::kPassed   ? Correctness::kCorrect
+                    : o.state == RunState::kFailed ? Correctness::kIncorrect
+                                                   : Correctness::kUnverified;
+    r.failed_files = std::move(failed);  // the files to correct
+  }
+  ctx.store->AppendLog(r);
+}
+
 }  // namespace
 
 std::string ProcessIdentity() {
@@ -237,6 +287,9 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   keeper.emplace(ctx, run.id, stop);
   // A passed run's inventory and where it came from, stored once the run is recorded.
   std::string baseline_text, baseline_location, baseline_point;
+  // What the restoration log records: the point and copy, once chosen.
+  std::string logged_point, logged_location;
+  const TargetConfig* target_of_run = config.FindTarget(name);
   const auto finish = [&](RunOutcome o) {
     keeper.reset();
     o.finished_at = NowS();
@@ -251,6 +304,11 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
       ctx.log->Warn("run-lease-lost", name, run.id,
                     {{"detail", "another process took the run over; this result is not recorded"}});
       return;
+    }
+    try {
+      if (target_of_run) AppendRestoreTestRecord(ctx, *target_of_run, run, o, logged_point, logged_location);
+    } catch (const std::exception& e) {
+      ctx.log->Error("restoration-log-failed", name, run.id, {{"error", e.what()}});
     }
     if (!baseline_text.empty()) {
       try {
@@ -286,6 +344,8 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   const int64_t now = NowS();
   Choice choice = Choose(ctx, *target, run, select, now);
   const std::string worker = ctx.owner;
+  logged_point = choice.point.id;
+  logged_location = choice.copy ? choice.copy->location : "";
   if (!choice.copy || !choice.error.empty()) {
     outcome.state = RunState::kAborted;
     outcome.message = choice.error;

@@ -18,6 +18,8 @@
 
 #include "rp/appliance.h"
 #include "rp/codec.h"
+#include "rp/config_change.h"
+#include "rp/restoration_log.h"
 #include "rp/targets.h"
 #include "rp/drill.h"
 #include "rp/notify_policy.h"
@@ -43,6 +45,7 @@ class Controller {
               {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
                {"config_hash", config_hash_}, {"store", StorePath(config_->appliance.data_dir)}});
     WaitForSignal();
+    Blocking([this] { RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_); });
     Blocking([this] { Sweep(); });  // runs a process that died left running are interrupted first
     Blocking([this] { Tick(); });
     ArmSweep();
@@ -163,6 +166,7 @@ class Controller {
       config_hash_ = next.config_hash;
     }
     log_.Info("reload-done", "", 0, {{"config_hash", next.config_hash}, {"targets", next.config->targets.size()}});
+    RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_);
     asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
     Tick();
   }
@@ -226,6 +230,10 @@ class Controller {
     const Status s = WipeOrphanSandboxes(cfg->appliance.sandbox_dir, &wiped);
     for (const auto& w : wiped) log_.Info("sandbox-wiped", "", 0, {{"sandbox", w}});
     if (!s.ok()) log_.Warn("sandbox-wipe-failed", "", 0, {{"error", s.message()}});
+    if (NowS() >= next_checkpoint_) {
+      next_checkpoint_ = NowS() + kCheckpointEvery;
+      SignCheckpoint(*cfg);
+    }
     if (NowS() >= next_catalog_check_) {
       next_catalog_check_ = NowS() + kCatalogEvery;
       CheckCatalog(*cfg);
@@ -240,6 +248,20 @@ class Controller {
       }
       it = pending_drills_.erase(it);
     }
+  }
+
+  // The restoration log's head, signed with the appliance's key: at start-up, then daily.
+  void SignCheckpoint(const Config& cfg) {
+    std::unique_ptr<SigningKey> key;
+    if (Status s = SigningKey::LoadOrCreate(cfg.appliance.data_dir, &key); !s.ok()) {
+      log_.Error("checkpoint-failed", "", 0, {{"error", s.message()}});
+      return;
+    }
+    std::optional<LogCheckpoint> made;
+    if (Status s = Checkpoint(*store_, *key, NowS(), &made); !s.ok())
+      log_.Error("checkpoint-failed", "", 0, {{"error", s.message()}});
+    else if (made)
+      log_.Info("log-checkpoint", "", 0, {{"seq", made->seq}, {"head", made->head_hash}, {"key", made->key_fingerprint}});
   }
 
   // A run's scratch files (its inventory, its baseline: lists of the restored files) are removed
@@ -352,6 +374,8 @@ class Controller {
   std::thread drain_thread_;
   std::set<int64_t> pending_drills_;  // the blocking pool's only
   static constexpr int64_t kCatalogEvery = 600;
+  static constexpr int64_t kCheckpointEvery = 86400;
+  int64_t next_checkpoint_ = 0;  // the blocking pool's only
   int64_t next_catalog_check_ = 0;  // the blocking pool's only
   NotificationPolicy notifications_;
 };

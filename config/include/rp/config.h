@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -196,6 +197,14 @@ std::string FormatConfigErrors(const ConfigResult& result);
 // with --config that cannot be read, is an error (kUsage, every error listed), never replaced.
 Status DefaultSandboxParent(const std::string& config_path, bool config_named, std::string* parent);
 ConfigResult ParseConfig(std::string_view text, const std::string& file_name);
+
+// The configuration's key paths ("appliance.workers", "targets[0].copies[1].path") and a
+// SHA-256 of each value's text: enough to say which keys changed, never what they held.
+// nullopt when the text is not TOML.
+std::optional<std::map<std::string, std::string>> ConfigKeyDigests(std::string_view text);
+// Keys whose digest differs, then "KEY (added)" and "KEY (removed)".
+std::vector<std::string> ChangedConfigKeys(const std::map<std::string, std::string>& before,
+                                           const std::map<std::string, std::string>& after);
 
 // "90m", "12h", "1d", "30d", "45s": seconds. nullopt for anything else.
 std::optional<double> ParseConfigDuration(std::string_view text);
