@@ -3,6 +3,8 @@
 // and `targets schedule`.
 #include <gtest/gtest.h>
 
+#include <sys/timex.h>
+
 #include <chrono>
 #include <algorithm>
 #include <filesystem>
@@ -272,6 +274,13 @@ TEST_F(RunnerTest, EveryRunIsARestorationLogRecordWithWhoAndWhatPersonalData) {
   EXPECT_EQ(b.prev_hash, a.hash) << "the records are chained";
   EXPECT_EQ(asked.state, RunState::kPassed);
   EXPECT_TRUE(VerifyLog(*store_, std::nullopt).ok);
+  // The clock as the kernel saw it, recorded with the run.
+  timex tx{};
+  const int clock_state = adjtimex(&tx);
+  ASSERT_NE(clock_state, -1);
+  EXPECT_TRUE(asked.clock.known);
+  EXPECT_EQ(asked.clock.synchronised, clock_state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0);
+  EXPECT_GT(asked.clock.maximum_error_us, 0);
 }
 
 TEST_F(RunnerTest, AChangedConfigurationIsARecordNamingItsKeysNeverTheirValues) {

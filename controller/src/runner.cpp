@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -248,6 +249,18 @@ void AppendRestoreTestRecord(const RunnerContext& ctx, const TargetConfig& targe
 
 }  // namespace
 
+ClockState ClockState::Now() {
+  ClockState c;
+  timex tx{};
+  const int state = adjtimex(&tx);
+  if (state == -1) return c;
+  c.known = true;
+  c.synchronised = state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
+  c.estimated_error_us = tx.esterror;
+  c.maximum_error_us = tx.maxerror;
+  return c;
+}
+
 std::string ProcessIdentity() {
   return HostName() + "/" + std::to_string(getpid()) + "/" + StartTicks(getpid());
 }
@@ -282,6 +295,7 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   const Config& config = *ctx.config;
   const std::string& name = run.request.target;
   RunOutcome outcome;
+  outcome.clock = ClockState::Now();
   // The lease is kept from the claim on: listing the copies may take long (restic, borg).
   std::optional<LeaseKeeper> keeper;
   keeper.emplace(ctx, run.id, stop);

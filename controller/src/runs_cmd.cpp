@@ -49,6 +49,10 @@ void to_json(nlohmann::json& j, const RunRecord& v) {
                      {"config_hash", v.config_hash},
                      {"message", EscapePath(v.message)},
                      {"cancel_requested", v.cancel_requested}};
+  if (v.clock.known)
+    j["clock"] = {{"synchronised", v.clock.synchronised},
+                  {"estimated_error_us", v.clock.estimated_error_us},
+                  {"maximum_error_us", v.clock.maximum_error_us}};
   if (v.state == RunState::kRunning) {
     j["lease_owner"] = v.lease_owner;
     j["lease_until"] = v.lease_until;
@@ -90,7 +94,12 @@ void PrintRunDetail(const RunRecord& r, const TimeZone& zone, std::ostream& out)
       << "  restored:    " << r.files << " files, " << r.bytes << " bytes in " << std::fixed << std::setprecision(2)
       << r.duration_s << " s (" << std::setprecision(1) << r.throughput_bps() / 1e6 << " MB/s)\n"
       << "  worker:      " << (r.worker.empty() ? "-" : r.worker) << ", restoreproof " << r.version << "\n"
-      << "  config:      sha256 " << (r.config_hash.empty() ? "-" : r.config_hash) << "\n";
+      << "  config:      sha256 " << (r.config_hash.empty() ? "-" : r.config_hash) << "\n"
+      << "  clock:       "
+      << (!r.clock.known ? std::string("not known")
+                         : std::string(r.clock.synchronised ? "synchronised" : "NOT synchronised") + ", estimated error " +
+                               std::to_string(r.clock.estimated_error_us) + " us")
+      << "\n";
   if (!r.message.empty()) out << "  message:     " << EscapeMessage(r.message) << "\n";
   if (r.report) {
     for (const auto& i : r.report->isolation.records())

@@ -26,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -93,6 +93,12 @@ const std::vector<std::vector<std::string>>& Migrations() {
           " id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, head_hash TEXT NOT NULL, at BIGINT NOT NULL,"
           " signature TEXT NOT NULL, key_fingerprint TEXT NOT NULL)",
       },
+      {
+          // The system clock when each run started (adjtimex): synchronised or not, and its error.
+          "ALTER TABLE runs ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT -1",
+          "ALTER TABLE runs ADD COLUMN clock_error_us BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE runs ADD COLUMN clock_max_error_us BIGINT NOT NULL DEFAULT 0",
+      },
   };
   return m;
 }
@@ -101,7 +107,7 @@ const char* kRunColumns =
     "id, target, test_index, trigger_kind, drill_id, select_text, requested_by, not_before, attempt, retry_of,"
     " want_location, want_point, want_seed, state, queued_at, started_at, finished_at, lease_owner, lease_until,"
     " cancel_requested, point_id, point_time, location, seed, files, bytes, duration_s, worker, version, config_hash,"
-    " message, report";
+    " message, report, clock_synced, clock_error_us, clock_max_error_us";
 
 template <class T>
 T Get(RecordSet& rs, const char* column) {
@@ -143,6 +149,11 @@ RunRecord ReadRun(RecordSet& rs) {
   r.version = Get<std::string>(rs, "version");
   r.config_hash = Get<std::string>(rs, "config_hash");
   r.message = Get<std::string>(rs, "message");
+  const int64_t synced = Get<Poco::Int64>(rs, "clock_synced");
+  r.clock.known = synced >= 0;
+  r.clock.synchronised = synced == 1;
+  r.clock.estimated_error_us = Get<Poco::Int64>(rs, "clock_error_us");
+  r.clock.maximum_error_us = Get<Poco::Int64>(rs, "clock_max_error_us");
   const std::string report = Get<std::string>(rs, "report");
   if (!report.empty()) {
     VerifyReport v;
@@ -315,10 +326,12 @@ class SqliteStore final : public Store {
     try {
       Statement s(session_);
       s << "UPDATE runs SET state = ?, finished_at = ?, files = ?, bytes = ?, duration_s = ?, message = ?, report = ?,"
+           " clock_synced = ?, clock_error_us = ?, clock_max_error_us = ?,"
            " lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'running' AND lease_owner = ?",
           bind(std::string(RunStateName(o.state))), bind(o.finished_at), bind(static_cast<Poco::Int64>(o.files)),
-          bind(static_cast<Poco::Int64>(o.bytes)), bind(o.duration_s), bind(o.message), bind(Encode(o.report)), bind(id),
-          bind(owner);
+          bind(static_cast<Poco::Int64>(o.bytes)), bind(o.duration_s), bind(o.message), bind(Encode(o.report)),
+          bind(o.clock.known ? (o.clock.synchronised ? 1 : 0) : -1), bind(o.clock.estimated_error_us),
+          bind(o.clock.maximum_error_us), bind(id), bind(owner);
       const bool held = s.execute() == 1;
       if (held && o.retry) Insert(*o.retry, o.finished_at);
       session_.commit();

@@ -53,6 +53,17 @@ struct RunRequest {
   uint64_t seed = 0;     // likewise the seed of random-within
 };
 
+// The system clock as adjtimex(2) saw it when a run started: whether the kernel considers it
+// synchronised (an NTP daemon disciplines it) and its estimated and maximum error, so that
+// the times of runs on different machines can be compared (Säker drift §9.1).
+struct ClockState {
+  bool known = false;         // adjtimex answered
+  bool synchronised = false;  // not TIME_ERROR and STA_UNSYNC clear
+  int64_t estimated_error_us = 0;
+  int64_t maximum_error_us = 0;
+  static ClockState Now();
+};
+
 struct RunRecord {
   int64_t id = 0;
   RunRequest request;
@@ -73,6 +84,7 @@ struct RunRecord {
   std::string config_hash;   // SHA-256 of the configuration file in force
   std::string message;       // why it was aborted, interrupted or cancelled
   std::optional<VerifyReport> report;  // findings, isolation, limits: the engine's result
+  ClockState clock;                    // the system clock when it started
   double throughput_bps() const { return duration_s > 0 ? static_cast<double>(bytes) / duration_s : 0; }
 };
 
@@ -93,6 +105,7 @@ struct RunOutcome {
   std::string message;
   std::optional<VerifyReport> report;
   std::optional<RunRequest> retry;  // queued in the same transaction (an environment error's retry)
+  ClockState clock;                 // when it started
 };
 
 enum class DrillState { kRunning, kFinished };
