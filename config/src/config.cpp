@@ -36,6 +36,60 @@ std::string TypeName(const toml::node& n) {
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+constexpr std::pair<std::string_view, int> kFacilities[] = {
+    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},    {"syslog", 5},
+    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
+    {"ntp", 12},    {"audit", 13},  {"alert", 14},  {"clock", 15},  {"local0", 16}, {"local1", 17},
+    {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23},
+};
+
+// Printable US-ASCII without space (RFC 5424's PRINTUSASCII), `max` characters at most.
+bool PrintUsAscii(std::string_view s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (const char c : s)
+    if (c < 33 || c > 126) return false;
+  return true;
+}
+
+// Reads a [syslog] target into `c`; what is wrong with it otherwise.
+std::optional<std::string> ParseSyslogTarget(const std::string& text, SyslogConfig* c) {
+  c->target = text;
+  if (text == "local") {
+    c->transport = SyslogTransport::kLocal;
+    return std::nullopt;
+  }
+  if (text.rfind("udp://", 0) == 0) c->transport = SyslogTransport::kUdp;
+  else if (text.rfind("tcp://", 0) == 0) c->transport = SyslogTransport::kTcp;
+  else return "the scheme must be udp:// or tcp://, or the target the word local";
+  const std::string rest = text.substr(6);
+  size_t colon = 0;
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) return "the IPv6 address has no closing ]";
+    c->host = rest.substr(1, close - 1);
+    if (c->host.find(':') == std::string::npos ||
+        c->host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      return "\"" + c->host + "\" is not an IPv6 address";
+    colon = close + 1;
+    if (colon >= rest.size() || rest[colon] != ':') return "no :PORT after the address";
+  } else {
+    colon = rest.rfind(':');
+    if (colon == std::string::npos) return "no :PORT (there is no default port)";
+    c->host = rest.substr(0, colon);
+    if (c->host.find(':') != std::string::npos) return "an IPv6 address goes in brackets, like [2001:db8::1]:514";
+    if (c->host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+        std::string::npos)
+      return "\"" + c->host + "\" is not a host name or address";
+  }
+  if (c->host.empty()) return "no host";
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535)
+    return "the port must be a number from 1 to 65535, found \"" + port + "\"";
+  c->port = std::stoi(port);
+  return std::nullopt;
+}
+
 class Loader {
  public:
   Loader(std::string file, std::vector<ConfigError>* errors) : file_(std::move(file)), errors_(errors) {}
@@ -178,6 +232,32 @@ class Loader {
       Error(Get(*t, "kind"), path + ".kind", "webhook or email", Quote(*kind));
     }
     if (auto d = Duration(*t, "timeout", path)) c->timeout_s = *d;
+  }
+
+  void Syslog(const toml::node& n, SyslogConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, "syslog", "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"target", "facility", "app_name", "hostname"}, "syslog");
+    if (auto v = String(*t, "target", "syslog", true, &n))
+      if (auto why = ParseSyslogTarget(*v, c))
+        Error(Get(*t, "target"), "syslog.target", "udp://HOST:PORT, tcp://HOST:PORT or local",
+              Quote(*v) + " (" + *why + ")");
+    if (auto v = String(*t, "facility", "syslog", false)) {
+      if (auto code = ParseSyslogFacility(*v)) c->facility = *code;
+      else Error(Get(*t, "facility"), "syslog.facility", "an RFC 5424 facility: kern, user, mail, daemon, auth, syslog, "
+                 "lpr, news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock or local0 .. local7", Quote(*v));
+    }
+    if (auto v = String(*t, "app_name", "syslog", false)) {
+      if (PrintUsAscii(*v, 48)) c->app_name = *v;
+      else Error(Get(*t, "app_name"), "syslog.app_name", "1 to 48 printable ASCII characters without spaces", Quote(*v));
+    }
+    if (auto v = String(*t, "hostname", "syslog", false)) {
+      if (PrintUsAscii(*v, 255)) c->hostname = *v;
+      else Error(Get(*t, "hostname"), "syslog.hostname", "1 to 255 printable ASCII characters without spaces", Quote(*v));
+    }
   }
 
   void Drill(const toml::node& n, const std::string& path, DrillConfig* d) {
@@ -536,7 +616,7 @@ class Loader {
 
   void Root(const toml::table& root, Config* cfg) {
     std::string timezone = kDefaultTimeZone;
-    Unknown(root, {"appliance", "policy", "targets", "notify", "drills"}, "");
+    Unknown(root, {"appliance", "policy", "targets", "notify", "drills", "syslog"}, "");
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
         Unknown(*at,
@@ -651,6 +731,7 @@ class Loader {
       }
     }
     if (cfg->drills.empty()) cfg->drills.emplace_back();
+    if (const toml::node* sl = root.get("syslog")) Syslog(*sl, &cfg->syslog.emplace());
     References(root, cfg);
   }
 
@@ -679,6 +760,18 @@ std::string_view StartTlsName(StartTls mode) {
     case StartTls::kOff: return "off";
   }
   return "auto";
+}
+
+std::optional<int> ParseSyslogFacility(std::string_view name) {
+  for (const auto& [n, code] : kFacilities)
+    if (n == name) return code;
+  return std::nullopt;
+}
+
+std::string_view SyslogFacilityName(int code) {
+  for (const auto& [n, c] : kFacilities)
+    if (c == code) return n;
+  return "local0";
 }
 
 DrillConfig::DrillConfig() : schedule(std::get<Schedule>(ParseSchedule("0 2 * * mon#1"))) {}

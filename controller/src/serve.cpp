@@ -26,6 +26,7 @@
 #include "rp/runner.h"
 #include "rp/sandbox.h"
 #include "rp/scheduler.h"
+#include "rp/syslog_forward.h"
 
 namespace rp {
 
@@ -51,6 +52,7 @@ class Controller {
     ArmSweep();
     SetRunnerCount(config_->appliance.workers);
     notifier_ = std::thread([this] { NotifierLoop(); });
+    Blocking([this] { StartSyslog(*config()); });
     io_.run();
     if (drain_thread_.joinable()) drain_thread_.join();
     JoinRunners();
@@ -58,6 +60,7 @@ class Controller {
     wake_.notify_all();
     notifier_.join();
     blocking_.join();
+    syslog_.reset();
     log_.Info("serve-stopped");
     return 0;
   }
@@ -167,6 +170,7 @@ class Controller {
     }
     log_.Info("reload-done", "", 0, {{"config_hash", next.config_hash}, {"targets", next.config->targets.size()}});
     RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_);
+    StartSyslog(*config());
     asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
     Tick();
   }
@@ -248,6 +252,16 @@ class Controller {
       }
       it = pending_drills_.erase(it);
     }
+  }
+
+  // On the blocking pool: a forwarder for [syslog] as configured now. One for another target
+  // (or none) is stopped first; each target's cursor stays in the store.
+  void StartSyslog(const Config& cfg) {
+    if (syslog_ && cfg.syslog && syslog_->config() == *cfg.syslog) return;
+    syslog_.reset();
+    if (!cfg.syslog) return;
+    syslog_ = std::make_unique<SyslogForwarder>(*cfg.syslog, store_.get(), &log_);
+    syslog_->Start();
   }
 
   // The restoration log's head, signed with the appliance's key: at start-up, then daily.
@@ -378,6 +392,7 @@ class Controller {
   int64_t next_checkpoint_ = 0;  // the blocking pool's only
   int64_t next_catalog_check_ = 0;  // the blocking pool's only
   NotificationPolicy notifications_;
+  std::unique_ptr<SyslogForwarder> syslog_;  // the blocking pool's only, until it is joined
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -98,6 +98,10 @@ const std::vector<std::vector<std::string>>& Migrations() {
           "ALTER TABLE runs ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT -1",
           "ALTER TABLE runs ADD COLUMN clock_error_us BIGINT NOT NULL DEFAULT 0",
           "ALTER TABLE runs ADD COLUMN clock_max_error_us BIGINT NOT NULL DEFAULT 0",
+      },
+      {
+          // The last restoration-log record forwarded to each [syslog] target, as written.
+          "CREATE TABLE syslog_cursor (target TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
       },
   };
   return m;
@@ -725,6 +729,20 @@ class SqliteStore final : public Store {
       out.push_back(std::move(c));
     }
     return out;
+  }
+
+  int64_t SyslogCursor(const std::string& target) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> rows;
+    session_ << "SELECT seq FROM syslog_cursor WHERE target = ?", bind(target), into(rows), now;
+    return rows.empty() ? 0 : rows[0];
+  }
+
+  void SetSyslogCursor(const std::string& target, int64_t seq) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO syslog_cursor (target, seq) VALUES (?, ?)"
+                " ON CONFLICT (target) DO UPDATE SET seq = excluded.seq WHERE syslog_cursor.seq < excluded.seq",
+        bind(target), bind(seq), now;
   }
 
   int SchemaVersion() override { return version_; }

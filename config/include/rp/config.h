@@ -143,6 +143,27 @@ struct DrillConfig {
   DrillConfig();
 };
 
+// Where every restoration-log record is forwarded ([syslog]; docs/restoration-log.md,
+// "Forwarding to a central log"): RFC 5424 over UDP, over TCP (octet-counted, RFC 6587) or to
+// the local syslog socket /dev/log.
+enum class SyslogTransport { kUdp, kTcp, kLocal };
+
+struct SyslogConfig {
+  std::string target;  // as written ("udp://HOST:PORT", "tcp://HOST:PORT", "local"): keys the store's cursor
+  SyslogTransport transport = SyslogTransport::kLocal;
+  std::string host;                       // udp, tcp: a name or an address (an IPv6 address without its brackets)
+  int port = 0;                           // udp, tcp: 1-65535
+  int facility = 16;                      // RFC 5424 facility code; default local0
+  std::string app_name = "restoreproof";  // APP-NAME: 1-48 printable ASCII characters
+  std::string hostname;                   // HOSTNAME; "": the machine's name (gethostname) when sending
+  bool operator==(const SyslogConfig&) const = default;
+};
+
+// The RFC 5424 facility codes by their usual names: "kern" 0, "user" 1, ..., "authpriv" 10,
+// ..., "local0" 16 .. "local7" 23. nullopt for any other name.
+std::optional<int> ParseSyslogFacility(std::string_view name);
+std::string_view SyslogFacilityName(int code);
+
 // `appliance.timezone` when the file does not set it.
 inline constexpr const char* kDefaultTimeZone = "Europe/Stockholm";
 
@@ -174,6 +195,7 @@ struct Config {
   std::vector<TargetConfig> targets;
   std::vector<NotifyConfig> notify;
   std::vector<DrillConfig> drills;  // at least the default one
+  std::optional<SyslogConfig> syslog;  // none: records are not forwarded
 
   const TargetConfig* FindTarget(std::string_view name) const;
   const NotifyConfig* FindNotify(std::string_view name) const;

@@ -1,8 +1,8 @@
 // `restoreproof serve`: the controller (docs/controller.md). One Boost.Asio io_context owns
 // the timers (scheduler, lease sweep, drain) and the signal set (SIGTERM/SIGINT drain, SIGHUP
 // reload); store writes of the scheduler and reloads run on a one-thread pool, restores on
-// `workers` runner threads, deliveries on a notifier thread: nothing blocking runs on the
-// io_context's thread. Logs one JSON object per line to `err`.
+// `workers` runner threads, deliveries on a notifier thread, [syslog] forwarding on its own
+// thread: nothing blocking runs on the io_context's thread. Logs one JSON object per line to `err`.
 #pragma once
 
 #include <ostream>

@@ -237,6 +237,10 @@ class Store {
   virtual std::vector<LogRecord> ListLog(const LogFilter& filter) = 0;        // the newest matching, in seq order
   virtual void PutCheckpoint(const LogCheckpoint& checkpoint) = 0;
   virtual std::vector<LogCheckpoint> Checkpoints() = 0;  // in seq order
+  // Forwarding to syslog (rp/syslog_forward.h): the seq of the last record sent to a [syslog]
+  // target (its text as configured), 0 when none was; the cursor only moves forward.
+  virtual int64_t SyslogCursor(const std::string& target) = 0;
+  virtual void SetSyslogCursor(const std::string& target, int64_t seq) = 0;
 
   virtual int SchemaVersion() = 0;
 };
