@@ -30,6 +30,7 @@
 
 #include "rp/notify.h"
 #include "rp/subprocess.h"
+#include "process_kit.h"
 #include "testkit.h"
 
 namespace rp::test {
@@ -167,41 +168,9 @@ class Webhook : public ::testing::Test {
 
 class SmtpSink {
  public:
-  explicit SmtpSink(const std::string& out, std::vector<std::string> extra = {}) : out_(out) {
-    std::filesystem::create_directories(out);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return;
-    ChildSpec spec;
-    spec.argv = {"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/smtp_sink.py", "--out", out};
-    for (auto& e : extra) spec.argv.push_back(e);
-    spec.env = {"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1"};
-    spec.stdout_fd = fds[1];
-    spec.stderr_path = out + "/sink.err";
-    spec.own_process_group = true;
-    std::string error;
-    pid_ = StartChild(spec, &error);
-    close(fds[1]);
-    // Its first line, "PORT n", says it listens.
-    std::string line;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (pid_ > 0 && line.find('\n') == std::string::npos && Clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[64];
-      const ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    if (line.rfind("PORT ", 0) == 0) port_ = std::atoi(line.c_str() + 5);
-  }
-  ~SmtpSink() {
-    if (pid_ > 0) {
-      kill(-pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
+  explicit SmtpSink(const std::string& out, std::vector<std::string> extra = {})
+      : out_((std::filesystem::create_directories(out), out)), listener_(Argv(out, std::move(extra)), out + "/sink.err") {}
+  int port() const { return listener_.port(); }
   std::string errors() const { return ReadFile(out_ + "/sink.err"); }
   std::vector<nlohmann::json> Messages() const {
     std::vector<nlohmann::json> out;
@@ -214,9 +183,14 @@ class SmtpSink {
   std::string Raw(int n) const { return ReadFile(out_ + "/msg-" + std::to_string(n) + ".eml"); }
 
  private:
+  static std::vector<std::string> Argv(const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/smtp_sink.py", "--out",
+                                     out};
+    for (auto& e : extra) argv.push_back(std::move(e));
+    return argv;
+  }
   std::string out_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  test::PortListener listener_;
 };
 
 // A self-signed certificate for 127.0.0.1 (or another name), made by the real openssl.

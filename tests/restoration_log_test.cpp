@@ -13,6 +13,7 @@
 
 #include "rp/restoration_log.h"
 #include "rp/store.h"
+#include "process_kit.h"
 #include "testkit.h"
 
 namespace rp {
@@ -55,21 +56,9 @@ class LogEstate {
   const std::string config, data_dir;
 };
 
-struct CliResult {
-  int rc = -1;
-  std::string out, err;
-};
+using test::CliResult;
 
-CliResult Rp(const LogEstate& e, const std::string& args) {
-  static int calls = 0;
-  const std::string err_file = e.dir / ("stderr-" + std::to_string(++calls) + ".txt");
-  CliResult r;
-  r.rc = test::Run("{ " + ShellQuote(RP_BINARY) + " --config " + ShellQuote(e.config) + " " + args + " 2>" +
-                       ShellQuote(err_file) + "; }",
-                   &r.out);
-  r.err = test::ReadFile(err_file);
-  return r;
-}
+CliResult Rp(const LogEstate& e, const std::string& args) { return test::RunWithConfig(e.dir.path(), e.config, args); }
 
 json ParseJson(const CliResult& r) {
   json j = json::parse(r.out, nullptr, false);

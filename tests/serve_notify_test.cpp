@@ -16,6 +16,7 @@
 
 #include "rp/store.h"
 #include "rp/subprocess.h"
+#include "process_kit.h"
 #include "testkit.h"
 
 namespace rp {
@@ -27,55 +28,8 @@ using test::ShellQuote;
 using test::TempDir;
 using test::WriteFile;
 
-// A helper program that prints "PORT n" once it listens; killed with its group at the end.
-class Listener {
- public:
-  Listener(std::vector<std::string> argv, const std::string& err_path) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return;
-    ChildSpec spec;
-    spec.argv = std::move(argv);
-    spec.env = {"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1"};
-    spec.stdout_fd = fds[1];
-    spec.stderr_path = err_path;
-    spec.own_process_group = true;
-    std::string error;
-    pid_ = StartChild(spec, &error);
-    close(fds[1]);
-    std::string line;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (pid_ > 0 && line.find('\n') == std::string::npos && Clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[64];
-      const ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    if (line.rfind("PORT ", 0) == 0) port_ = std::atoi(line.c_str() + 5);
-  }
-  ~Listener() {
-    if (pid_ > 0) {
-      kill(-pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return done();
-}
+using test::PortListener;
+using test::WaitFor;
 
 std::vector<nlohmann::json> Files(const std::string& dir, const std::string& prefix) {
   std::vector<nlohmann::json> out;
@@ -91,10 +45,10 @@ TEST(ServeNotify, OneSignedWebhookAndOneMailPerChangeOfStateNeverAFlood) {
   std::filesystem::create_directories(mails);
   std::filesystem::create_directories(estate + "/src/data");
   WriteFile(dir / "hook.key", "s3cret-hook-key\n");
-  Listener hook({"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/webhook_sink.py", "--out", hooks,
+  PortListener hook({"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/webhook_sink.py", "--out", hooks,
                  "--key-file", dir / "hook.key"},
                 dir / "hook.err");
-  Listener smtp({"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/smtp_sink.py", "--out", mails},
+  PortListener smtp({"/usr/bin/python3", std::string(RP_SOURCE_DIR) + "/tests/tools/smtp_sink.py", "--out", mails},
                 dir / "smtp.err");
   ASSERT_GT(hook.port(), 0) << ReadFile(dir / "hook.err");
   ASSERT_GT(smtp.port(), 0) << ReadFile(dir / "smtp.err");

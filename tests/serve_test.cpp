@@ -29,6 +29,7 @@
 #include "rp/archive_builder.h"
 #include "rp/hash.h"
 #include "rp/store.h"
+#include "process_kit.h"
 #include "testkit.h"
 
 extern char** environ;
@@ -294,22 +295,10 @@ std::vector<std::string> SandboxesIn(const std::string& parent) {
   return out;
 }
 
-struct CliResult {
-  int rc = -1;
-  std::string out, err;
-};
+using test::CliResult;
 
 // `restoreproof --config CONFIG ARGS`, stdout and stderr captured apart.
-CliResult RunRp(const Estate& e, const std::string& args) {
-  static int calls = 0;
-  const std::string err_file = e.dir / ("cli-stderr-" + std::to_string(++calls) + ".txt");
-  CliResult r;
-  r.rc = test::Run("{ " + ShellQuote(RP_BINARY) + " --config " + ShellQuote(e.config) + " " + args + " 2>" +
-                       ShellQuote(err_file) + "; }",
-                   &r.out);
-  r.err = test::ReadFile(err_file);
-  return r;
-}
+CliResult RunRp(const Estate& e, const std::string& args) { return test::RunWithConfig(e.dir.path(), e.config, args); }
 
 json ParseJson(const CliResult& r) {
   json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);

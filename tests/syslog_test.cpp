@@ -31,6 +31,7 @@
 #include "rp/store.h"
 #include "rp/subprocess.h"
 #include "rp/syslog_forward.h"
+#include "process_kit.h"
 #include "testkit.h"
 
 namespace rp {
@@ -44,14 +45,7 @@ using test::WriteFile;
 
 constexpr int64_t kStart = 1763798400;  // 2025-11-22T08:00:00Z
 
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using test::WaitFor;
 
 // --- an RFC 5424 reader, written from the RFC and independent of the code under test --------
 
