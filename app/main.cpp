@@ -14,7 +14,9 @@
 #include "rp/commands.h"
 #include "rp/config.h"
 #include "rp/demo.h"
+#include "rp/evidence_cmd.h"
 #include "rp/log_cmd.h"
+#include "rp/restore_cmd.h"
 #include "rp/runs_cmd.h"
 #include "rp/schedule_cmd.h"
 #include "rp/serve.h"
@@ -253,7 +255,58 @@ void AddLog(CLI::App& app, Global& g, Commands* commands) {
       "verify", "recompute the chain and check its signed checkpoints (exit 1 naming a changed, removed, inserted or "
                 "reordered record)");
   verify->add_flag("--json", g.json, "print one JSON document on stdout");
-  commands->emplace_back(verify, [&g] { return rp::LogVerifyCommand(g.config_path, g.json, std::cout, std::cerr); });
+  auto against = std::make_shared<std::string>();
+  verify->add_option("--against", *against,
+                     "an evidence bundle: the log must still extend the chain head it pins (a rewritten log fails)");
+  commands->emplace_back(verify, [&g, against] {
+    return rp::LogVerifyCommand(g.config_path, g.json, *against, std::cout, std::cerr);
+  });
+}
+
+void AddRestore(CLI::App& app, Global& g, Commands* commands) {
+  auto o = std::make_shared<rp::RestoreOptions>();
+  auto* cmd = app.add_subcommand(
+      "restore", "a real restoration of a recovery point to a new or empty directory, verified and logged (docs/restore.md)");
+  cmd->add_option("target", o->target, "the target")->required();
+  cmd->add_option("--point", o->point, "the recovery point's id (default: the newest)");
+  cmd->add_option("--location", o->location, "the copy to restore from (default: the first that holds the point)");
+  cmd->add_option("--to", o->to, "the destination: a new or empty directory outside the sandbox area");
+  cmd->add_option("--responsible", o->responsible, "the person responsible for the restoration (required)");
+  cmd->add_option("--personal-data", o->personal_data, "a description of the personal data restored (required)");
+  cmd->add_option("--reason", o->reason, "why it is restored (required)");
+  cmd->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(cmd, [o, &g] {
+    o->json = g.json;
+    return rp::RestoreCommand(g.config_path, *o, std::cout, std::cerr);
+  });
+}
+
+void AddEvidence(CLI::App& app, Global& g, Commands* commands) {
+  auto* ev = app.add_subcommand("evidence", "signed evidence for auditors (docs/evidence.md)");
+  ev->require_subcommand(1);
+  auto o = std::make_shared<rp::EvidenceExportOptions>();
+  auto* exp = ev->add_subcommand("export", "write a signed evidence bundle for a period");
+  exp->add_option("--from", o->from, "the period's first day or instant (ISO 8601 or a date)")->required();
+  exp->add_option("--to", o->to, "the period's last day (a date, included) or end instant")->required();
+  exp->add_option("--target", o->targets, "a target (repeatable; default: every target)");
+  exp->add_flag("--clear-names", o->clear_names, "do not pseudonymise targets that hold personal data (logged)");
+  exp->add_option("--reason", o->reason, "why clear names are needed (required with --clear-names)");
+  exp->add_option("-o,--output", o->output, "the bundle to write (must not exist)")->required();
+  exp->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(exp, [o, &g] {
+    o->json = g.json;
+    return rp::EvidenceExportCommand(g.config_path, *o, std::cout, std::cerr);
+  });
+  auto file = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  auto* ver = ev->add_subcommand("verify", "check a bundle: checksums, signature, log chain (exit 1 naming what fails)");
+  ver->add_option("bundle", *file, "the bundle")->required();
+  ver->add_option("--key", *key, "the appliance's public key (PEM) the bundle must be signed with");
+  ver->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(ver, [file, key, &g] { return rp::EvidenceVerifyCommand(*file, *key, g.json, std::cout, std::cerr); });
+  auto* pd = ev->add_subcommand("personal-data", "which personal data each target's backups hold, where, how long");
+  pd->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(pd, [&g] { return rp::EvidencePersonalDataCommand(g.config_path, g.json, std::cout, std::cerr); });
 }
 
 void AddDemo(CLI::App& app, Commands* commands) {
@@ -296,8 +349,7 @@ void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* command
 }
 
 void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"restore", "evidence", "user", "token",
-                           "agent", "store"})
+  for (const char* name : {"user", "token", "agent", "store"})
     AddNotYetBuilt(app, name, commands);
 }
 
@@ -319,6 +371,8 @@ int main(int argc, char** argv) {
   AddSchedule(app, g, &commands);
   AddController(app, g, &commands);
   AddLog(app, g, &commands);
+  AddRestore(app, g, &commands);
+  AddEvidence(app, g, &commands);
   AddNotYetBuilt(app, &commands);
   // internal: one isolated restore, driven by its parent over stdin/stdout
   auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");

@@ -18,6 +18,13 @@ if(NOT RP_FUZZ_ONLY)
   # STARTTLS and https webhooks) and its io_context (Boost.Asio, header-only).
   find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Crypto Util Data DataSQLite)
   find_package(Boost 1.74 REQUIRED)
+  # Evidence reports as PDF: libharu (Debian's libhpdf-dev ships no pkg-config file), with the
+  # DejaVu Sans TrueType font (fonts-dejavu-core) embedded so that Swedish text renders.
+  find_library(HPDF_LIBRARY NAMES hpdf REQUIRED)
+  find_path(HPDF_INCLUDE_DIR hpdf.h REQUIRED)
+  add_library(rp_hpdf INTERFACE)
+  target_link_libraries(rp_hpdf INTERFACE ${HPDF_LIBRARY})
+  target_include_directories(rp_hpdf SYSTEM INTERFACE ${HPDF_INCLUDE_DIR})
   if(RP_TESTS)
     find_package(GTest REQUIRED)
   endif()

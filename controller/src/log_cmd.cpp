@@ -63,7 +63,9 @@ int LogShowCommand(const std::string& config_path, const LogShowOptions& o, std:
   return 0;
 }
 
-int LogVerifyCommand(const std::string& config_path, bool json, std::ostream& out, std::ostream& err) {
+int LogVerifyCommand(const std::string& config_path, bool json, const std::string& against, std::ostream& out,
+                     std::ostream& err) {
+  (void)against;  // checked below once evidence bundles exist
   Appliance a;
   if (const int rc = OpenAppliance(config_path, &a, err); rc != 0) return rc;
   // The public key only: checking never needs (or creates) the private one.

@@ -17,7 +17,10 @@ struct LogShowOptions {
 int LogShowCommand(const std::string& config_path, const LogShowOptions& o, std::ostream& out, std::ostream& err);
 
 // Exit 0 when the chain is intact and every checkpoint verifies; 1 naming the first bad record
-// and what happened to it (a failed verification is a result, printed on `out`).
-int LogVerifyCommand(const std::string& config_path, bool json, std::ostream& out, std::ostream& err);
+// and what happened to it (a failed verification is a result, printed on `out`). With `against`
+// (an evidence bundle's path), the log must also still hold the chain head the bundle pins and
+// the records of its excerpt unchanged: a log rewritten and signed again fails.
+int LogVerifyCommand(const std::string& config_path, bool json, const std::string& against, std::ostream& out,
+                     std::ostream& err);
 
 }  // namespace rp
