@@ -160,9 +160,10 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
   a.correctness = Correctness::kIncorrect;
   a.failed_files = {"lön/januari.csv", "b"};
   a.run_id = 42;
-  EXPECT_EQ(CanonicalLogRecord(a).size(), 285u);
+  a.salt = "00112233445566778899aabbccddeeff";
+  EXPECT_EQ(CanonicalLogRecord(a).size(), 321u);
   const std::string ha = LogRecordHash(kLogGenesisHash, a);
-  EXPECT_EQ(ha, "7c1cd09e4cf3d63e6a98bdddd2b5e6a86f54a1402c065c4cde03dc3a76044bd0");
+  EXPECT_EQ(ha, "f34886b149b749c7490e367cf3fb9c5f54561152e3ee916403685e3e40a46949");
 
   LogRecord b;
   b.seq = 2;
@@ -173,10 +174,10 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
   b.result = "changed";
   b.changed_keys = {"targets[0].owner", "notify[0].secret"};
   const std::string expected_hex =
-      "00000013726573746f726570726f6f662d6c6f672d763100000001320000000a3137363338303230303000000018323032352d31312d32"
+      "00000013726573746f726570726f6f662d6c6f672d763200000001320000000a3137363338303230303000000018323032352d31312d32"
       "325431303a30303a30302b303130300000000d636f6e6669672d6368616e676500000000000000000000000000000004726f6f74000000"
       "0000000000000000076368616e6765640000000130000000013000000001300000000e6e6f742d6170706c696361626c65000000000000"
-      "0001300000000200000010746172676574735b305d2e6f776e6572000000106e6f746966795b305d2e736563726574";
+      "0001300000000200000010746172676574735b305d2e6f776e6572000000106e6f746966795b305d2e73656372657400000000";
   std::string hex;
   for (const char c : CanonicalLogRecord(b)) {
     char two[3];
@@ -184,7 +185,7 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
     hex += two;
   }
   EXPECT_EQ(hex, expected_hex);
-  EXPECT_EQ(LogRecordHash(ha, b), "2fef886f5b4b0edd9a7deb7cc3a2d7beaf00dcd362c20617ef5b7a088285751c");
+  EXPECT_EQ(LogRecordHash(ha, b), "f35ef5de1a964b061fa07d58ed64169f03639cbada2c4f425ab1049acec5179a");
 }
 
 TEST(RestorationLog, TextsThatAreNotUtf8AreStoredEscapedAndStillVerify) {
@@ -316,15 +317,15 @@ TEST_F(Tampered, ARecordInsertedInTheMiddleIsNamedInserted) {
   e_.Sql("UPDATE restoration_log SET seq = -(seq + 1) WHERE seq >= 4; UPDATE restoration_log SET seq = -seq WHERE seq < 0;"
          " INSERT INTO restoration_log SELECT 4, at + 3600, at_local, kind, target, point, location, 'Mallory',"
          " personal_data, 'never happened', 'passed', files, bytes, 0, correctness, '[]', 0, changed_keys, hash,"
-         " '" + std::string(64, 'a') + "' FROM restoration_log WHERE seq = 3;");
+         " '" + std::string(64, 'a') + "', salt FROM restoration_log WHERE seq = 3;");
   ExpectCaught(4, "inserted");
 }
 
 TEST_F(Tampered, ARecordInsertedWithAValidHashIsNamedInserted) {
   e_.Sql("UPDATE restoration_log SET seq = -(seq + 1) WHERE seq >= 4; UPDATE restoration_log SET seq = -seq WHERE seq < 0;"
          " INSERT INTO restoration_log SELECT 4, at + 3600, at_local, kind, target, point, location, 'Mallory',"
-         " personal_data, 'never happened', 'passed', files, bytes, 0, correctness, '[]', 0, changed_keys, hash, ''"
-         " FROM restoration_log WHERE seq = 3;");
+         " personal_data, 'never happened', 'passed', files, bytes, 0, correctness, '[]', 0, changed_keys, hash, '',"
+         " salt FROM restoration_log WHERE seq = 3;");
   // The forger knows the documented rule: the made-up record matches its own hash.
   auto store = e_.Open();
   const LogRecord forged = store->ReadLog(4, 1).at(0);
@@ -335,7 +336,7 @@ TEST_F(Tampered, ARecordInsertedWithAValidHashIsNamedInserted) {
 TEST_F(Tampered, ACopiedRecordAppendedIsNamedInserted) {
   e_.Sql("INSERT INTO restoration_log SELECT 9, at, at_local, kind, target, point, location, responsible, personal_data,"
          " reason, result, files, bytes, failing_findings, correctness, failed_files, run_id, changed_keys, prev_hash,"
-         " hash FROM restoration_log WHERE seq = 3");
+         " hash, salt FROM restoration_log WHERE seq = 3");
   ExpectCaught(9, "inserted");
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,8 @@ std::string OpenSslError() {
   return text.empty() ? "OpenSSL gave no reason" : text;
 }
 
+}  // namespace
+
 // The whole of a small file; false with errno set when it cannot be read.
 bool ReadSmallFile(const std::string& path, std::string* out) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -125,7 +128,7 @@ bool ReadSmallFile(const std::string& path, std::string* out) {
 // Writes `data` to a new file beside `path` (mode `mode`) and links it in as `path`: a reader
 // never sees half a file. With `replace` an existing file is replaced; without it one already
 // there wins and *existed says so.
-Status PublishFile(const std::string& path, const std::string& data, mode_t mode, bool replace, bool* existed) {
+Status PublishFile(const std::string& path, const std::string& data, unsigned mode, bool replace, bool* existed) {
   std::string tmp = path + ".tmp-XXXXXX";
   UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd) return Status::Environment(path + ": cannot create a file beside it: " + std::strerror(errno));
@@ -149,6 +152,12 @@ Status PublishFile(const std::string& path, const std::string& data, mode_t mode
   if (!replace) unlink(tmp.c_str());
   return Status::Ok();
 }
+
+std::string LowerHex(std::string_view bytes) { return Hex(bytes); }
+std::optional<std::string> ParseLowerHex(std::string_view hex) { return Unhex(hex); }
+std::string Sha256Raw(std::string_view data) { return Sha256(data); }
+
+namespace {
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
@@ -369,7 +378,7 @@ void MakeLogTexts(LogRecord* r) {
 std::string CanonicalLogRecord(const LogRecord& r) {
   std::string out;
   out.reserve(256);
-  PutText(&out, "restoreproof-log-v1");
+  PutText(&out, "restoreproof-log-v2");
   PutInt(&out, r.seq);
   PutInt(&out, r.time);
   PutText(&out, r.time_local);
@@ -388,13 +397,28 @@ std::string CanonicalLogRecord(const LogRecord& r) {
   PutList(&out, r.failed_files);
   PutInt(&out, r.run_id);
   PutList(&out, r.changed_keys);
+  PutText(&out, r.salt);
   return out;
 }
 
-std::string LogRecordHash(std::string_view prev_hash_hex, const LogRecord& r) {
+std::string LogRecordDigest(const LogRecord& r) { return Hex(Sha256(CanonicalLogRecord(r))); }
+
+std::string LogChainHash(std::string_view prev_hash_hex, std::string_view digest_hex) {
   const auto prev = Unhex(prev_hash_hex);
-  if (!prev || prev->size() != 32) return "invalid previous hash";  // never a hash: the record fails
-  return Hex(Sha256(*prev + CanonicalLogRecord(r)));
+  const auto digest = Unhex(digest_hex);
+  if (!prev || prev->size() != 32 || !digest || digest->size() != 32) return "";
+  return Hex(Sha256(*prev + *digest));
+}
+
+std::string LogRecordHash(std::string_view prev_hash_hex, const LogRecord& r) {
+  const std::string h = LogChainHash(prev_hash_hex, LogRecordDigest(r));
+  return h.empty() ? "invalid previous hash" : h;  // never a hash: the record fails
+}
+
+std::string NewLogSalt() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("restoration log: no random bytes for a salt");
+  return Hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 void to_json(nlohmann::json& j, const LogRecord& r) {
@@ -416,6 +440,7 @@ void to_json(nlohmann::json& j, const LogRecord& r) {
                      {"failed_files", r.failed_files},
                      {"run_id", r.run_id},
                      {"changed_keys", r.changed_keys},
+                     {"salt", r.salt},
                      {"prev_hash", r.prev_hash},
                      {"hash", r.hash}};
   if (!r.damage.empty()) j["damage"] = r.damage;
@@ -437,16 +462,24 @@ bool PublicKey::Verify(std::string_view message, std::string_view signature) con
                           reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
 }
 
+Status ParsePublicKeyPem(std::string_view pem, PublicKey* out) {
+  if (pem.size() > (1 << 16)) return Status::Environment("not a PEM Ed25519 public key (too long)");
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Pkey pkey(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!pkey || EVP_PKEY_get_id(pkey.get()) != EVP_PKEY_ED25519) {
+    ERR_clear_error();
+    return Status::Environment("not a PEM Ed25519 public key");
+  }
+  const auto raw = RawPublicKey(pkey.get());
+  if (!raw) return Status::Environment(OpenSslError());
+  out->raw = *raw;
+  return Status::Ok();
+}
+
 Status ReadPublicKey(const std::string& path, PublicKey* out) {
   std::string pem;
   if (!ReadSmallFile(path, &pem)) return Status::Environment(path + ": cannot read: " + std::strerror(errno));
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Pkey pkey(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!pkey || EVP_PKEY_get_id(pkey.get()) != EVP_PKEY_ED25519)
-    return Status::Environment(path + ": not a PEM Ed25519 public key");
-  const auto raw = RawPublicKey(pkey.get());
-  if (!raw) return Status::Environment(path + ": " + OpenSslError());
-  out->raw = *raw;
+  if (Status s = ParsePublicKeyPem(pem, out); !s.ok()) return Status::Environment(path + ": " + s.message());
   return Status::Ok();
 }
 

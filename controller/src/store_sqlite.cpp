@@ -26,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -103,6 +103,10 @@ const std::vector<std::vector<std::string>>& Migrations() {
           // The last restoration-log record forwarded to each [syslog] target, as written.
           "CREATE TABLE syslog_cursor (target TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
       },
+      {
+          // Each record's salt: encoded with it, so a bundle can give a digest nobody can guess.
+          "ALTER TABLE restoration_log ADD COLUMN salt TEXT NOT NULL DEFAULT ''",
+      },
   };
   return m;
 }
@@ -170,7 +174,7 @@ std::string Encode(const std::optional<VerifyReport>& report) { return report ? 
 
 const char* kLogColumns =
     "seq, at, at_local, kind, target, point, location, responsible, personal_data, reason, result, files, bytes,"
-    " failing_findings, correctness, failed_files, run_id, changed_keys, prev_hash, hash";
+    " failing_findings, correctness, failed_files, run_id, changed_keys, salt, prev_hash, hash";
 
 // A list of texts in one column: a JSON array.
 std::string EncodeTexts(const std::vector<std::string>& texts) { return nlohmann::json(texts).dump(); }
@@ -189,13 +193,13 @@ std::vector<std::string> DecodeTexts(const std::string& text, const char* column
 struct LogColumns {
   std::vector<Poco::Int64> seq, at, files, bytes, failing_findings, run_id;
   std::vector<std::string> at_local, kind, target, point, location, responsible, personal_data, reason, result,
-      correctness, failed_files, changed_keys, prev_hash, hash;
+      correctness, failed_files, changed_keys, salt, prev_hash, hash;
 
   // Runs `s` (a SELECT of kLogColumns) into the columns.
   void Execute(Statement& s) {
     s, into(seq), into(at), into(at_local), into(kind), into(target), into(point), into(location), into(responsible),
         into(personal_data), into(reason), into(result), into(files), into(bytes), into(failing_findings),
-        into(correctness), into(failed_files), into(run_id), into(changed_keys), into(prev_hash), into(hash);
+        into(correctness), into(failed_files), into(run_id), into(changed_keys), into(salt), into(prev_hash), into(hash);
     s.execute();
   }
 
@@ -223,6 +227,7 @@ struct LogColumns {
       r.failed_files = DecodeTexts(failed_files[i], "failed_files", &r.damage);
       r.run_id = run_id[i];
       r.changed_keys = DecodeTexts(changed_keys[i], "changed_keys", &r.damage);
+      r.salt = salt[i];
       r.prev_hash = prev_hash[i];
       r.hash = hash[i];
     }
@@ -652,6 +657,7 @@ class SqliteStore final : public Store {
   LogRecord AppendLog(const LogRecord& record) override {
     LogRecord r = record;
     MakeLogTexts(&r);
+    if (r.salt.empty()) r.salt = NewLogSalt();
     std::lock_guard lock(mu_);
     session_.begin();
     try {
@@ -662,7 +668,7 @@ class SqliteStore final : public Store {
       std::string prev;
       Statement s(session_);
       s << "INSERT INTO restoration_log (" << kLogColumns << ")"
-        << " SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        << " SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
            " COALESCE((SELECT hash FROM restoration_log ORDER BY seq DESC LIMIT 1), ?), '' FROM restoration_log"
            " RETURNING seq, prev_hash",
           bind(r.time), bind(r.time_local), bind(std::string(LogKindName(r.kind))), bind(r.target), bind(r.point),
@@ -670,7 +676,7 @@ class SqliteStore final : public Store {
           bind(static_cast<Poco::Int64>(r.files)), bind(static_cast<Poco::Int64>(r.bytes)),
           bind(static_cast<Poco::Int64>(r.failing_findings)), bind(std::string(CorrectnessName(r.correctness))),
           bind(EncodeTexts(r.failed_files)), bind(r.run_id), bind(EncodeTexts(r.changed_keys)),
-          bind(std::string(kLogGenesisHash)), into(seq), into(prev);
+          bind(r.salt), bind(std::string(kLogGenesisHash)), into(seq), into(prev);
       s.execute();
       r.seq = seq;
       r.prev_hash = prev;

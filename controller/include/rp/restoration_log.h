@@ -53,6 +53,10 @@ struct LogRecord {
   std::vector<std::string> failed_files;  // personal data: paths (EscapePath form) that failed verification
   int64_t run_id = 0;                     // 0: no run
   std::vector<std::string> changed_keys;  // config-change: key paths, never values
+  // 32 lowercase hex digits (16 random bytes), assigned by Store::AppendLog when empty. It is
+  // encoded, so an evidence bundle can give a pseudonymised record's digest without anyone
+  // being able to confirm a guessed name against it.
+  std::string salt;
   std::string prev_hash, hash;            // lowercase hex of 32 bytes: assigned by AppendLog
   // Read back only, never encoded: a column the store could not decode (the file was edited).
   // Such a record fails verification as changed.
@@ -77,11 +81,15 @@ LogRecord NewLogRecord(LogKind kind, int64_t now, const TimeZone& zone);
 std::string LogText(std::string_view text);
 void MakeLogTexts(LogRecord* r);  // LogText on every text of the record
 
-// The canonical encoding of a record (its seq included, prev_hash and hash not), and the hash
-// rule: lowercase hex of SHA-256(prev_hash as 32 raw bytes || canonical). `prev_hash_hex` of
-// the first record is kLogGenesisHash.
+// The canonical encoding of a record (its seq and salt included, prev_hash and hash not), its
+// digest (lowercase hex of SHA-256(canonical)), and the hash rule: lowercase hex of
+// SHA-256(prev_hash as 32 raw bytes || digest as 32 raw bytes). `prev_hash_hex` of the first
+// record is kLogGenesisHash. LogChainHash returns "" for a malformed hex argument.
 std::string CanonicalLogRecord(const LogRecord& r);
+std::string LogRecordDigest(const LogRecord& r);
+std::string LogChainHash(std::string_view prev_hash_hex, std::string_view digest_hex);
 std::string LogRecordHash(std::string_view prev_hash_hex, const LogRecord& r);
+std::string NewLogSalt();  // 16 random bytes as hex
 extern const char* const kLogGenesisHash;  // 64 zeros
 
 // A signed statement that the chain's head was `head_hash` at `seq`.
@@ -101,8 +109,9 @@ struct PublicKey {
   std::string Fingerprint() const;  // hex SHA-256 of raw
   bool Verify(std::string_view message, std::string_view signature) const;  // raw signature bytes
 };
-// Reads a PEM public key (`signing.pub`).
+// Reads a PEM public key (`signing.pub`), from a file or from memory.
 Status ReadPublicKey(const std::string& path, PublicKey* out);
+Status ParsePublicKeyPem(std::string_view pem, PublicKey* out);
 
 // The appliance's Ed25519 key: `data_dir/signing.key` (PEM, PKCS#8, mode 0600, never printed)
 // and `data_dir/signing.pub` (PEM). Created on first use; two processes creating it at once end
@@ -150,6 +159,16 @@ struct LogVerification {
   LogDefect what = LogDefect::kNone;
   std::string detail;  // for a person: what was found where
 };
+
+// Shared with the evidence code: lowercase hex and its inverse (nullopt unless lowercase hex of
+// whole bytes), SHA-256 as raw bytes, and small files written whole beside their place and
+// linked in (a reader never sees half a file; without `replace` one already there wins and
+// *existed says so). ReadSmallFile fails (errno EFBIG) past 1 MiB.
+std::string LowerHex(std::string_view bytes);
+std::optional<std::string> ParseLowerHex(std::string_view hex);
+std::string Sha256Raw(std::string_view data);
+bool ReadSmallFile(const std::string& path, std::string* out);
+Status PublishFile(const std::string& path, const std::string& data, unsigned mode, bool replace, bool* existed);
 
 // Walks the chain in seq order, recomputing every hash, then checks every checkpoint: its head
 // is the chain's hash at its seq and, with `key`, its signature and fingerprint. Without `key`
