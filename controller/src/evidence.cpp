@@ -1,1 +1,440 @@
-// placeholder
+// The evidence report's value: the rules cited, its JSON codec, the pseudonyms, and gathering
+// it (with the restoration-log excerpt) from the configuration and the store.
+#include "rp/evidence.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "rp/config.h"
+#include "rp/drill.h"
+#include "rp/evidence_bundle.h"
+#include "rp/store.h"
+#include "rp/syslog_forward.h"
+#include "rp/targets.h"
+
+namespace rp {
+
+// ---- pseudonyms -----------------------------------------------------------------------------
+
+std::string PseudonymKeyPath(const std::string& data_dir) { return data_dir + "/pseudonym.key"; }
+
+Status Pseudonymiser::LoadOrCreate(const std::string& data_dir, std::unique_ptr<Pseudonymiser>* out) {
+  const std::string path = PseudonymKeyPath(data_dir);
+  std::string key;
+  if (!ReadSmallFile(path, &key)) {
+    if (errno != ENOENT) return Status::Environment(path + ": cannot read the pseudonym key: " + std::strerror(errno));
+    std::string fresh(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(fresh.data()), 32) != 1)
+      return Status::Environment(path + ": no random bytes for a pseudonym key");
+    bool existed = false;
+    // Another process creating it at the same moment wins; its key is read below.
+    if (Status s = PublishFile(path, fresh, 0600, /*replace=*/false, &existed); !s.ok()) return s;
+    if (!ReadSmallFile(path, &key))
+      return Status::Environment(path + ": cannot read the pseudonym key: " + std::strerror(errno));
+  }
+  if (key.size() != 32)
+    return Status::Environment(path + ": the pseudonym key is not 32 bytes (" + std::to_string(key.size()) +
+                               "); pseudonyms would change if it were replaced, so it is left as it is");
+  *out = std::make_unique<Pseudonymiser>(std::move(key));
+  return Status::Ok();
+}
+
+namespace {
+
+std::string Keyed(const std::string& key, std::string_view domain, std::string_view text) {
+  const std::string message = std::string(domain) + '\0' + std::string(text);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), md, &len);
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(md), std::min(len, 8u)));
+}
+
+}  // namespace
+
+std::string Pseudonymiser::Target(std::string_view name) const { return "pd-" + Keyed(key_, "target", name); }
+std::string Pseudonymiser::Path(std::string_view path) const { return "path-" + Keyed(key_, "path", path); }
+
+// ---- gathering ------------------------------------------------------------------------------
+
+namespace {
+
+bool HoldsPersonalData(const TargetConfig& t) { return !t.personal_data.none; }
+
+std::string Join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string DescribePersonalData(const PersonalData& pd) {
+  if (pd.none) return "none";
+  std::string out = pd.description;
+  if (!pd.categories.empty()) out += (out.empty() ? "" : "; ") + std::string("categories: ") + Join(pd.categories, ", ");
+  if (!pd.subjects.empty()) out += (out.empty() ? "" : "; ") + std::string("data subjects: ") + Join(pd.subjects, ", ");
+  return out.empty() ? "not declared" : out;
+}
+
+std::string KindOf(Trigger t) {
+  switch (t) {
+    case Trigger::kSchedule: return "scheduled-test";
+    case Trigger::kDrill: return "drill";
+    case Trigger::kOperator:
+    case Trigger::kApi: return "operator-test";
+  }
+  return "operator-test";
+}
+
+std::string IsolationSummary(const std::optional<VerifyReport>& report) {
+  if (!report || report->isolation.empty()) return "not recorded";
+  int enforced = 0, total = 0;
+  std::vector<std::string> missing;
+  for (const auto& r : report->isolation.records()) {
+    if (r.state == LayerState::kNotRequested) continue;
+    ++total;
+    if (r.state == LayerState::kEnforced) ++enforced;
+    else missing.emplace_back(IsolationLayerName(r.layer));
+  }
+  std::string out = std::to_string(enforced) + "/" + std::to_string(total) + " layers enforced";
+  if (!missing.empty()) out += "; unavailable: " + Join(missing, ", ");
+  return out;
+}
+
+// Replaces every identifying text of a target that holds personal data by its pseudonym.
+class Scrubber {
+ public:
+  void Add(const std::string& clear, const std::string& pseudonym) {
+    if (clear.size() >= 3) pairs_.emplace_back(clear, pseudonym);  // shorter ones would hit everywhere
+  }
+  std::string operator()(std::string text) const {
+    for (const auto& [clear, pseudonym] : Sorted()) {
+      for (size_t at = text.find(clear); at != std::string::npos; at = text.find(clear, at + pseudonym.size()))
+        text.replace(at, clear.size(), pseudonym);
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> Sorted() const {
+    auto s = pairs_;  // longest first: a path before the name it contains
+    std::sort(s.begin(), s.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    return s;
+  }
+  std::vector<std::pair<std::string, std::string>> pairs_;
+};
+
+// How each configured target's names appear in what is exported.
+struct Naming {
+  const Pseudonymiser* names = nullptr;
+  bool clear = false;
+  std::map<std::string, const TargetConfig*> targets;
+
+  // Pseudonymised: a target holding personal data, or one no longer configured (nobody can say).
+  bool Hidden(const std::string& target) const {
+    if (clear || target.empty()) return false;
+    const auto it = targets.find(target);
+    return it == targets.end() || HoldsPersonalData(*it->second);
+  }
+  std::string Target(const std::string& t) const { return Hidden(t) ? names->Target(t) : t; }
+  std::string Path(const std::string& target, const std::string& p) const {
+    return Hidden(target) && !p.empty() ? names->Path(p) : p;
+  }
+  Scrubber ScrubberFor(const std::string& target, const std::vector<std::string>& points) const {
+    Scrubber s;
+    if (!Hidden(target)) return s;
+    s.Add(target, names->Target(target));
+    const auto it = targets.find(target);
+    if (it != targets.end()) {
+      for (const auto& c : it->second->copies) s.Add(c.path, names->Path(c.path));
+      if (!it->second->production_path.empty())
+        s.Add(it->second->production_path, names->Path(it->second->production_path));
+    }
+    for (const auto& p : points) s.Add(p, names->Path(p));
+    return s;
+  }
+};
+
+std::string ClassText(const rp::Classification& c) {
+  return "K" + std::to_string(c.k) + " R" + std::to_string(c.r) + " T" + std::to_string(c.t);
+}
+
+}  // namespace
+
+Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& request, const Pseudonymiser& names,
+                     const PublicKey& key, EvidenceReport* report, LogExcerpt* excerpt) {
+  if (request.to <= request.from) return Status::Usage("the period ends before it begins");
+  Naming naming;
+  naming.names = &names;
+  naming.clear = request.clear_names;
+  for (const auto& t : config.targets) naming.targets[t.name] = &t;
+  std::vector<const TargetConfig*> chosen;
+  for (const auto& name : request.targets) {
+    const auto it = naming.targets.find(name);
+    if (it == naming.targets.end()) return Status::Usage("no target named \"" + name + "\" in the configuration");
+    if (std::find(chosen.begin(), chosen.end(), it->second) == chosen.end()) chosen.push_back(it->second);
+  }
+  if (request.targets.empty())
+    for (const auto& t : config.targets) chosen.push_back(&t);
+  std::set<std::string> chosen_names;
+  for (const auto* t : chosen) chosen_names.insert(t->name);
+
+  EvidenceReport r;
+  r.appliance = SyslogHostname();
+#ifdef RP_VERSION
+  r.version = RP_VERSION;
+#endif
+  r.generated_at = request.now;
+  r.zone = config.appliance.zone.name();
+  r.from = request.from;
+  r.to = request.to;
+  for (const auto& name : request.targets) r.requested_targets.push_back(naming.Target(name));
+  r.clear_names = request.clear_names;
+  r.clear_names_reason = request.clear_names_reason;
+  r.key_fingerprint = key.Fingerprint();
+
+  // Runs queued in the period, oldest first.
+  RunFilter rf;
+  rf.since = request.from;
+  rf.limit = std::numeric_limits<uint32_t>::max();
+  std::vector<RunRecord> runs = store.ListRuns(rf);
+  std::reverse(runs.begin(), runs.end());
+  std::map<std::string, std::vector<std::string>> points_of;  // per target, for scrubbing
+  for (const auto& run : runs)
+    if (run.queued_at < request.to && chosen_names.count(run.request.target) && !run.point_id.empty())
+      points_of[run.request.target].push_back(run.point_id);
+  std::map<std::string, Scrubber> scrubbers;
+  for (const auto* t : chosen) scrubbers[t->name] = naming.ScrubberFor(t->name, points_of[t->name]);
+
+  std::map<std::string, EvidenceTarget> by_target;
+  std::map<std::string, int64_t> newest_passed_at;
+  for (const auto& run : runs) {
+    if (run.queued_at >= request.to || !chosen_names.count(run.request.target)) continue;
+    if (run.state == RunState::kQueued || run.state == RunState::kRunning) continue;  // not ended: no result yet
+    const TargetConfig& tc = *naming.targets.at(run.request.target);
+    const Scrubber& scrub = scrubbers[tc.name];
+    EvidenceRun e;
+    e.id = run.id;
+    e.target = naming.Target(tc.name);
+    e.kind = KindOf(run.request.trigger);
+    e.drill_id = run.request.drill_id;
+    e.state = std::string(RunStateName(run.state));
+    e.queued_at = run.queued_at;
+    e.started_at = run.started_at;
+    e.finished_at = run.finished_at;
+    e.point_id = naming.Path(tc.name, run.point_id);
+    e.location = run.location;
+    e.files = run.files;
+    e.bytes = run.bytes;
+    e.duration_s = run.duration_s;
+    if (run.report)
+      for (const auto& f : run.report->findings)
+        if (FindingFailsRun(f.kind)) ++e.failing_findings;
+    e.message = scrub(run.message);
+    e.isolation = IsolationSummary(run.report);
+    e.worker = run.worker;
+    e.clock_known = run.clock.known;
+    e.clock_synchronised = run.clock.synchronised;
+    e.clock_error_us = run.clock.estimated_error_us;
+    e.rto_objective_s = config.PolicyFor(tc).rto_s;
+    e.within_rto = run.state == RunState::kPassed && run.duration_s <= e.rto_objective_s;
+    e.citation = kCitationRestoreTest;
+    EvidenceTarget& et = by_target[tc.name];
+    if (run.state == RunState::kPassed) {
+      ++et.tests_passed;
+      if (run.finished_at >= newest_passed_at[tc.name]) {
+        newest_passed_at[tc.name] = run.finished_at;
+        et.last_passed_test = run.finished_at;
+        et.rto_measured_s = run.duration_s;
+      }
+    } else if (run.state == RunState::kFailed) {
+      ++et.tests_failed;
+    } else {
+      ++et.tests_other;
+    }
+    r.runs.push_back(std::move(e));
+  }
+
+  // Each target: its declaration and its policy check now.
+  for (const auto* t : chosen) {
+    EvidenceTarget& et = by_target[t->name];
+    const Scrubber& scrub = scrubbers[t->name];
+    et.name = naming.Target(t->name);
+    et.pseudonymised = naming.Hidden(t->name);
+    et.owner = t->owner;
+    et.classification = ClassText(t->classification);
+    et.personal_data = HoldsPersonalData(*t);
+    et.personal_data_description = DescribePersonalData(t->personal_data);
+    for (const auto& c : t->copies) et.locations.push_back(c.location);
+    const TargetEvaluation ev = CheckTarget(config, *t, request.now, /*compare_content=*/false, nullptr, &store);
+    et.verdict = std::string(VerdictName(ev.verdict));
+    for (const auto& f : ev.findings)
+      et.findings.push_back({std::string(PolicyRuleName(f.rule)), std::string(VerdictName(f.severity)), scrub(f.message),
+                             std::string(RuleCitation(f.rule))});
+    et.rto_objective_s = ev.policy.rto_s;
+    et.rto_met = et.rto_measured_s && *et.rto_measured_s <= et.rto_objective_s;
+    r.targets.push_back(std::move(et));
+  }
+
+  // Drills begun in the period that touch a chosen target.
+  for (const auto& d : store.ListDrills(std::numeric_limits<uint32_t>::max())) {
+    if (d.started_at < request.from || d.started_at >= request.to) continue;
+    const DrillReport dr = DrillReportOf(config, &store, d);
+    EvidenceDrill ed;
+    ed.id = d.id;
+    ed.name = d.name;
+    ed.trigger = std::string(TriggerName(d.trigger));
+    ed.responsible = d.responsible;
+    ed.started_at = d.started_at;
+    ed.finished_at = d.finished_at;
+    ed.passed = d.passed;
+    for (const auto& t : dr.targets) {
+      if (!chosen_names.count(t.target)) continue;
+      ed.targets.push_back({naming.Target(t.target), t.run_id, std::string(RunStateName(t.state)), t.measured_s,
+                            t.objective_s, t.met});
+    }
+    if (!ed.targets.empty()) r.drills.push_back(std::move(ed));
+  }
+  std::reverse(r.drills.begin(), r.drills.end());
+
+  // The log: the head now, and every record from the first in the period to it.
+  LogFilter newest;
+  newest.limit = 1;
+  const auto head = store.ListLog(newest);
+  LogExcerpt x;
+  x.head_seq = head.empty() ? 0 : head[0].seq;
+  x.head_hash = head.empty() ? std::string(kLogGenesisHash) : head[0].hash;
+  int64_t first = 0;
+  {
+    // ListLog gives the newest matching; the first record in the period is the smallest seq.
+    LogFilter all_since;
+    all_since.since = request.from;
+    const auto since = store.ListLog(all_since);
+    for (const auto& rec : since) first = first == 0 ? rec.seq : std::min(first, rec.seq);
+  }
+  if (first == 0) first = x.head_seq;  // nothing in the period: the head alone, so it is backed by a record
+  if (first > 0) {
+    for (LogRecord& rec : store.ReadLog(first, 0)) {
+      if (rec.seq > x.head_seq) break;  // appended while this ran: not pinned
+      if (rec.kind == LogKind::kRealRestore && rec.time < request.to && chosen_names.count(rec.target)) {
+        const Scrubber& scrub = scrubbers[rec.target];
+        EvidenceRestoration er;
+        er.seq = rec.seq;
+        er.time = rec.time;
+        er.target = naming.Target(rec.target);
+        er.point = naming.Path(rec.target, rec.point);
+        er.location = rec.location;
+        er.responsible = rec.responsible;
+        er.personal_data = rec.personal_data;
+        er.reason = scrub(rec.reason);
+        er.result = rec.result;
+        er.files = rec.files;
+        er.bytes = rec.bytes;
+        er.correctness = std::string(CorrectnessName(rec.correctness));
+        for (const auto& f : rec.failed_files) er.failed_files.push_back(naming.Path(rec.target, f));
+        r.restorations.push_back(std::move(er));
+      }
+      ExcerptRecord xr;
+      if (naming.Hidden(rec.target)) {
+        xr.redacted = true;
+        xr.digest = LogRecordDigest(rec);
+        LogRecord kept;  // what may leave the appliance; the texts are pseudonyms or gone
+        kept.seq = rec.seq;
+        kept.time = rec.time;
+        kept.time_local = rec.time_local;
+        kept.kind = rec.kind;
+        kept.target = naming.Target(rec.target);
+        kept.point = naming.Path(rec.target, rec.point);
+        kept.location = rec.location;
+        kept.responsible = rec.responsible;
+        kept.personal_data = rec.personal_data;
+        kept.result = rec.result;
+        kept.files = rec.files;
+        kept.bytes = rec.bytes;
+        kept.failing_findings = rec.failing_findings;
+        kept.correctness = rec.correctness;
+        for (const auto& f : rec.failed_files) kept.failed_files.push_back(naming.Path(rec.target, f));
+        kept.run_id = rec.run_id;
+        kept.prev_hash = rec.prev_hash;
+        kept.hash = rec.hash;
+        xr.record = std::move(kept);
+      } else {
+        xr.record = std::move(rec);
+      }
+      x.records.push_back(std::move(xr));
+    }
+  }
+  const int64_t first_seq = x.records.empty() ? x.head_seq : x.records.front().record.seq;
+  for (const auto& c : store.Checkpoints())
+    if (c.seq >= first_seq && c.seq <= x.head_seq) x.checkpoints.push_back(c);
+  r.chain_seq = x.head_seq;
+  r.chain_head = x.head_hash;
+  *report = std::move(r);
+  *excerpt = std::move(x);
+  return Status::Ok();
+}
+
+// ---- making the files -------------------------------------------------------------------------
+
+namespace {
+
+std::string Seq(int64_t n) { return std::to_string(n); }
+
+std::string Readme(const EvidenceReport& r) {
+  return "restoreproof evidence bundle\n"
+         "\n"
+         "Appliance " + r.appliance + ", restoreproof " + r.version + "\n"
+         "Signing key fingerprint (SHA-256 of the raw Ed25519 public key): " + r.key_fingerprint + "\n"
+         "Restoration log head pinned: seq " + Seq(r.chain_seq) + ", hash " + r.chain_head + "\n"
+         "\n"
+         "To check this bundle without restoreproof, in this directory:\n"
+         "\n"
+         "  sha256sum -c SHA256SUMS\n"
+         "  openssl pkeyutl -verify -pubin -inkey signing.pub -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig\n"
+         "\n"
+         "Then compare the fingerprint above with the one the appliance's operators gave you:\n"
+         "\n"
+         "  openssl pkey -pubin -in signing.pub -outform DER | tail -c 32 | sha256sum\n"
+         "\n"
+         "With restoreproof: `restoreproof evidence verify BUNDLE [--key signing.pub]` also\n"
+         "recomputes the restoration log's chain in log.json and checks its signed checkpoints, and\n"
+         "`restoreproof log verify --against BUNDLE` on the appliance checks that its log still\n"
+         "extends the head pinned here.\n";
+}
+
+}  // namespace
+
+Status MakeEvidenceFiles(const EvidenceReport& report, const LogExcerpt& excerpt, const TimeZone& zone,
+                         const SigningKey& key, const std::string& public_key_pem, BundleFiles* files) {
+  files->clear();
+  std::string pdf;
+  if (Status s = EvidencePdf(report, zone, &pdf); !s.ok()) return s;
+  files->emplace_back("report.html", EvidenceHtml(report, zone));
+  files->emplace_back("report.pdf", std::move(pdf));
+  files->emplace_back("report.json", nlohmann::json(report).dump(1) + "\n");
+  files->emplace_back("runs.csv", EvidenceRunsCsv(report));
+  files->emplace_back("targets.csv", EvidenceTargetsCsv(report));
+  files->emplace_back("drills.csv", EvidenceDrillsCsv(report));
+  files->emplace_back("restorations.csv", EvidenceRestorationsCsv(report));
+  files->emplace_back("log.json", nlohmann::json(excerpt).dump(1) + "\n");
+  files->emplace_back("signing.pub", public_key_pem);
+  files->emplace_back("README.txt", Readme(report));
+  std::string sums;
+  for (const auto& [name, data] : *files) sums += LowerHex(Sha256Raw(data)) + "  " + name + "\n";
+  const std::string signature = key.Sign(sums);
+  if (signature.size() != 64) return Status::Environment("signing SHA256SUMS failed");
+  files->emplace_back("SHA256SUMS", sums);
+  files->emplace_back("SHA256SUMS.sig", signature);
+  return Status::Ok();
+}
+
+}  // namespace rp

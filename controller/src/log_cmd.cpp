@@ -9,6 +9,7 @@
 
 #include "rp/appliance.h"
 #include "rp/calendar.h"
+#include "rp/evidence_cmd.h"
 #include "rp/path_text.h"
 #include "rp/restoration_log.h"
 
@@ -65,7 +66,6 @@ int LogShowCommand(const std::string& config_path, const LogShowOptions& o, std:
 
 int LogVerifyCommand(const std::string& config_path, bool json, const std::string& against, std::ostream& out,
                      std::ostream& err) {
-  (void)against;  // checked below once evidence bundles exist
   Appliance a;
   if (const int rc = OpenAppliance(config_path, &a, err); rc != 0) return rc;
   // The public key only: checking never needs (or creates) the private one.
@@ -80,6 +80,7 @@ int LogVerifyCommand(const std::string& config_path, bool json, const std::strin
     }
     key = k;
   }
+  if (!against.empty()) return VerifyLogAgainstBundle(*a.store, key, against, json, out, err);
   const LogVerification v = VerifyLog(*a.store, key);
   if (json) {
     nlohmann::json j{{"ok", v.ok}, {"records", v.records}, {"checkpoints", v.checkpoints}};

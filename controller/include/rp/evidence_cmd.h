@@ -3,6 +3,7 @@
 // `evidence personal-data` prints which personal data each target's backups hold.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -25,6 +26,14 @@ int EvidenceExportCommand(const std::string& config_path, const EvidenceExportOp
 // the key inside, and says so). Exit 0 every check passed; 1 naming each that failed; 3 unreadable.
 int EvidenceVerifyCommand(const std::string& bundle, const std::string& key_path, bool json, std::ostream& out,
                           std::ostream& err);
+
+// `log verify --against BUNDLE` (rp/log_cmd.h): the bundle verifies with `key` (the appliance's,
+// when it has one), every record of its excerpt is still in `store` with the same hash, and the
+// whole log verifies. Exit 0, 1 naming what differs, 3 unreadable.
+class Store;
+struct PublicKey;
+int VerifyLogAgainstBundle(Store& store, const std::optional<PublicKey>& key, const std::string& bundle, bool json,
+                           std::ostream& out, std::ostream& err);
 
 // Exit 0, or 2 for a bad configuration.
 int EvidencePersonalDataCommand(const std::string& config_path, bool json, std::ostream& out, std::ostream& err);
