@@ -202,72 +202,66 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   r.clear_names_reason = request.clear_names_reason;
   r.key_fingerprint = key.Fingerprint();
 
-  // Runs queued in the period, oldest first.
+  // Runs queued in the period, read a page at a time (newest first) so that a year of them
+  // never sits in memory with their engine reports; the report lists them oldest first.
+  std::map<std::string, EvidenceTarget> by_target;
   RunFilter rf;
   rf.since = request.from;
-  rf.limit = std::numeric_limits<uint32_t>::max();
-  std::vector<RunRecord> runs = store.ListRuns(rf);
-  std::reverse(runs.begin(), runs.end());
-  std::map<std::string, std::vector<std::string>> points_of;  // per target, for scrubbing
-  for (const auto& run : runs)
-    if (run.queued_at < request.to && chosen_names.count(run.request.target) && !run.point_id.empty())
-      points_of[run.request.target].push_back(run.point_id);
-  std::map<std::string, Scrubber> scrubbers;
-  for (const auto* t : chosen) scrubbers[t->name] = naming.ScrubberFor(t->name, points_of[t->name]);
-
-  std::map<std::string, EvidenceTarget> by_target;
-  std::map<std::string, int64_t> newest_passed_at;
-  for (const auto& run : runs) {
-    if (run.queued_at >= request.to || !chosen_names.count(run.request.target)) continue;
-    if (run.state == RunState::kQueued || run.state == RunState::kRunning) continue;  // not ended: no result yet
-    const TargetConfig& tc = *naming.targets.at(run.request.target);
-    const Scrubber& scrub = scrubbers[tc.name];
-    EvidenceRun e;
-    e.id = run.id;
-    e.target = naming.Target(tc.name);
-    e.kind = KindOf(run.request.trigger);
-    e.drill_id = run.request.drill_id;
-    e.state = std::string(RunStateName(run.state));
-    e.queued_at = run.queued_at;
-    e.started_at = run.started_at;
-    e.finished_at = run.finished_at;
-    e.point_id = naming.Path(tc.name, run.point_id);
-    e.location = run.location;
-    e.files = run.files;
-    e.bytes = run.bytes;
-    e.duration_s = run.duration_s;
-    if (run.report)
-      for (const auto& f : run.report->findings)
-        if (FindingFailsRun(f.kind)) ++e.failing_findings;
-    e.message = scrub(run.message);
-    e.isolation = IsolationSummary(run.report);
-    e.worker = run.worker;
-    e.clock_known = run.clock.known;
-    e.clock_synchronised = run.clock.synchronised;
-    e.clock_error_us = run.clock.estimated_error_us;
-    e.rto_objective_s = config.PolicyFor(tc).rto_s;
-    e.within_rto = run.state == RunState::kPassed && run.duration_s <= e.rto_objective_s;
-    e.citation = kCitationRestoreTest;
-    EvidenceTarget& et = by_target[tc.name];
-    if (run.state == RunState::kPassed) {
-      ++et.tests_passed;
-      if (run.finished_at >= newest_passed_at[tc.name]) {
-        newest_passed_at[tc.name] = run.finished_at;
-        et.last_passed_test = run.finished_at;
-        et.rto_measured_s = run.duration_s;
+  rf.limit = 1000;
+  for (;;) {
+    const std::vector<RunRecord> page = store.ListRuns(rf);
+    if (page.empty()) break;
+    rf.before_id = page.back().id;
+    for (const auto& run : page) {
+      if (run.queued_at >= request.to || !chosen_names.count(run.request.target)) continue;
+      if (run.state == RunState::kQueued || run.state == RunState::kRunning) continue;  // no result yet
+      const TargetConfig& tc = *naming.targets.at(run.request.target);
+      EvidenceRun e;
+      e.id = run.id;
+      e.target = naming.Target(tc.name);
+      e.kind = KindOf(run.request.trigger);
+      e.drill_id = run.request.drill_id;
+      e.state = std::string(RunStateName(run.state));
+      e.queued_at = run.queued_at;
+      e.started_at = run.started_at;
+      e.finished_at = run.finished_at;
+      e.point_id = naming.Path(tc.name, run.point_id);
+      e.location = run.location;
+      e.files = run.files;
+      e.bytes = run.bytes;
+      e.duration_s = run.duration_s;
+      if (run.report)
+        for (const auto& f : run.report->findings)
+          if (FindingFailsRun(f.kind)) ++e.failing_findings;
+      e.message = naming.Hidden(tc.name) ? naming.ScrubberFor(tc.name, {run.point_id})(run.message) : run.message;
+      e.isolation = IsolationSummary(run.report);
+      e.worker = run.worker;
+      e.clock_known = run.clock.known;
+      e.clock_synchronised = run.clock.synchronised;
+      e.clock_error_us = run.clock.estimated_error_us;
+      e.rto_objective_s = config.PolicyFor(tc).rto_s;
+      e.within_rto = run.state == RunState::kPassed && run.duration_s <= e.rto_objective_s;
+      e.citation = kCitationRestoreTest;
+      EvidenceTarget& et = by_target[tc.name];
+      if (run.state == RunState::kPassed) {
+        ++et.tests_passed;
+        if (run.finished_at >= et.last_passed_test) {
+          et.last_passed_test = run.finished_at;
+          et.rto_measured_s = run.duration_s;
+        }
+      } else if (run.state == RunState::kFailed) {
+        ++et.tests_failed;
+      } else {
+        ++et.tests_other;
       }
-    } else if (run.state == RunState::kFailed) {
-      ++et.tests_failed;
-    } else {
-      ++et.tests_other;
+      r.runs.push_back(std::move(e));
     }
-    r.runs.push_back(std::move(e));
   }
+  std::reverse(r.runs.begin(), r.runs.end());
 
   // Each target: its declaration and its policy check now.
   for (const auto* t : chosen) {
     EvidenceTarget& et = by_target[t->name];
-    const Scrubber& scrub = scrubbers[t->name];
     et.name = naming.Target(t->name);
     et.pseudonymised = naming.Hidden(t->name);
     et.owner = t->owner;
@@ -278,8 +272,8 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
     const TargetEvaluation ev = CheckTarget(config, *t, request.now, /*compare_content=*/false, nullptr, &store);
     et.verdict = std::string(VerdictName(ev.verdict));
     for (const auto& f : ev.findings)
-      et.findings.push_back({std::string(PolicyRuleName(f.rule)), std::string(VerdictName(f.severity)), scrub(f.message),
-                             std::string(RuleCitation(f.rule))});
+      et.findings.push_back({std::string(PolicyRuleName(f.rule)), std::string(VerdictName(f.severity)),
+                             naming.ScrubberFor(t->name, {f.point})(f.message), std::string(RuleCitation(f.rule))});
     et.rto_objective_s = ev.policy.rto_s;
     et.rto_met = et.rto_measured_s && *et.rto_measured_s <= et.rto_objective_s;
     r.targets.push_back(std::move(et));
@@ -313,20 +307,13 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   LogExcerpt x;
   x.head_seq = head.empty() ? 0 : head[0].seq;
   x.head_hash = head.empty() ? std::string(kLogGenesisHash) : head[0].hash;
-  int64_t first = 0;
-  {
-    // ListLog gives the newest matching; the first record in the period is the smallest seq.
-    LogFilter all_since;
-    all_since.since = request.from;
-    const auto since = store.ListLog(all_since);
-    for (const auto& rec : since) first = first == 0 ? rec.seq : std::min(first, rec.seq);
-  }
+  int64_t first = store.FirstLogSeqSince(request.from);
   if (first == 0) first = x.head_seq;  // nothing in the period: the head alone, so it is backed by a record
   if (first > 0) {
     for (LogRecord& rec : store.ReadLog(first, 0)) {
       if (rec.seq > x.head_seq) break;  // appended while this ran: not pinned
       if (rec.kind == LogKind::kRealRestore && rec.time < request.to && chosen_names.count(rec.target)) {
-        const Scrubber& scrub = scrubbers[rec.target];
+        const Scrubber scrub = naming.ScrubberFor(rec.target, {rec.point});
         EvidenceRestoration er;
         er.seq = rec.seq;
         er.time = rec.time;

@@ -431,12 +431,14 @@ class SqliteStore final : public Store {
     if (!f.target.empty()) sql += " AND target = ?";
     if (f.state) sql += " AND state = ?";
     if (f.drill_id) sql += " AND drill_id = ?";
+    if (f.before_id) sql += " AND id < ?";
     sql += " ORDER BY id DESC LIMIT ?";
     Statement s(session_);
     s << sql, bind(f.since);
     if (!f.target.empty()) s, bind(f.target);
     if (f.state) s, bind(state);
     if (f.drill_id) s, bind(f.drill_id);
+    if (f.before_id) s, bind(f.before_id);
     s, bind(static_cast<Poco::Int64>(f.limit));
     return Rows(s);
   }
@@ -699,6 +701,13 @@ class SqliteStore final : public Store {
     s << "SELECT " << kLogColumns << " FROM restoration_log WHERE seq >= ? ORDER BY seq LIMIT ?", bind(from_seq),
         bind(LimitOf(limit));
     return LogRows(s);
+  }
+
+  int64_t FirstLogSeqSince(int64_t time) override {
+    std::lock_guard lock(mu_);
+    Poco::Nullable<Poco::Int64> seq;
+    session_ << "SELECT MIN(seq) FROM restoration_log WHERE at >= ?", bind(time), into(seq), now;
+    return seq.isNull() ? 0 : seq.value();
   }
 
   std::vector<LogRecord> ListLog(const LogFilter& f) override {

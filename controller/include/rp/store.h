@@ -93,6 +93,7 @@ struct RunFilter {
   int64_t since = 0;             // queued at or after (UTC seconds)
   std::optional<RunState> state;
   int64_t drill_id = 0;          // 0 any
+  int64_t before_id = 0;         // 0 any; else only ids below it (paging newest first)
   size_t limit = 1000;
 };
 
@@ -235,6 +236,7 @@ class Store {
   virtual LogRecord AppendLog(const LogRecord& record) = 0;
   virtual std::vector<LogRecord> ReadLog(int64_t from_seq, size_t limit) = 0;  // seq >= from_seq, in seq order; limit 0: all
   virtual std::vector<LogRecord> ListLog(const LogFilter& filter) = 0;        // the newest matching, in seq order
+  virtual int64_t FirstLogSeqSince(int64_t time) = 0;  // the smallest seq of a record at or after `time`; 0 none
   virtual void PutCheckpoint(const LogCheckpoint& checkpoint) = 0;
   virtual std::vector<LogCheckpoint> Checkpoints() = 0;  // in seq order
   // Forwarding to syslog (rp/syslog_forward.h): the seq of the last record sent to a [syslog]
