@@ -13,6 +13,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -198,16 +199,6 @@ RunRequest RetryOf(const RunRecord& run, const std::string& location, const std:
   return again;
 }
 
-std::string PersonalDataText(const PersonalData& p) {
-  if (p.none) return "none";
-  if (!p.description.empty()) return p.description;
-  std::string text = "categories: ";
-  for (size_t i = 0; i < p.categories.size(); ++i) text += (i ? ", " : "") + p.categories[i];
-  text += "; data subjects: ";
-  for (size_t i = 0; i < p.subjects.size(); ++i) text += (i ? ", " : "") + p.subjects[i];
-  return text;
-}
-
 // Every restore test is a restoration: one record in the restoration log
 // (docs/restoration-log.md). Scheduled tests and drills name the target's owner as the person
 // responsible; an operator's test names who asked for it.
@@ -227,27 +218,46 @@ void AppendRestoreTestRecord(const RunnerContext& ctx, const TargetConfig& targe
   r.reason = kind == LogKind::kScheduledTest ? "scheduled restore test"
              : kind == LogKind::kDrill       ? "restore drill " + std::to_string(run.request.drill_id)
                                              : "restore test asked for by " + run.request.requested_by;
-  r.result = RunStateName(o.state);
-  r.files = o.files;
-  r.bytes = o.bytes;
+  SetLogResult(target, o.state, o.files, o.bytes, o.report ? &*o.report : nullptr, &r);
   r.run_id = run.id;
-  std::vector<std::string> failed;
-  if (o.report)
-    for (const auto& f : o.report->findings)
-      if (FindingFailsRun(f.kind)) {
-        ++r.failing_findings;
-        if (!f.path.empty() && f.kind != FindingKind::kCheckFailed) failed.push_back(EscapePath(f.path));
-      }
-  if (!target.personal_data.none) {
-    r.correctness = o.state == RunState::kPassed   ? Correctness::kCorrect
-                    : o.state == RunState::kFailed ? Correctness::kIncorrect
-                                                   : Correctness::kUnverified;
-    r.failed_files = std::move(failed);  // the files to correct
-  }
   ctx.store->AppendLog(r);
 }
 
 }  // namespace
+
+std::string PersonalDataText(const PersonalData& p) {
+  if (p.none) return "none";
+  if (!p.description.empty()) return p.description;
+  std::string text = "categories: ";
+  for (size_t i = 0; i < p.categories.size(); ++i) text += (i ? ", " : "") + p.categories[i];
+  text += "; data subjects: ";
+  for (size_t i = 0; i < p.subjects.size(); ++i) text += (i ? ", " : "") + p.subjects[i];
+  return text;
+}
+
+std::vector<std::string> FilesToCorrect(const VerifyReport& report) {
+  std::vector<std::string> files;
+  std::set<std::string> seen;
+  for (const auto& f : report.findings)
+    if (FindingFailsRun(f.kind) && !f.path.empty() && f.kind != FindingKind::kCheckFailed && seen.insert(f.path).second)
+      files.push_back(EscapePath(f.path));
+  return files;
+}
+
+void SetLogResult(const TargetConfig& target, RunState state, uint64_t files, uint64_t bytes,
+                  const VerifyReport* report, LogRecord* r) {
+  r->result = RunStateName(state);
+  r->files = files;
+  r->bytes = bytes;
+  if (report)
+    for (const auto& f : report->findings) r->failing_findings += FindingFailsRun(f.kind) ? 1u : 0u;
+  if (!target.personal_data.none) {
+    r->correctness = state == RunState::kPassed   ? Correctness::kCorrect
+                     : state == RunState::kFailed ? Correctness::kIncorrect
+                                                  : Correctness::kUnverified;
+    if (report) r->failed_files = FilesToCorrect(*report);  // the files to correct
+  }
+}
 
 ClockState ClockState::Now() {
   ClockState c;

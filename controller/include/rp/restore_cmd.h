@@ -22,8 +22,11 @@ struct RestoreOptions {
 };
 
 // Exit 0 restored and verified; 1 restored with verification failures (the files to correct are
-// named); 2 usage (a missing --responsible, --personal-data or --reason, an unknown target or
-// point, a destination that is not new or empty, or inside the sandbox area); 3 environment.
+// named), or stopped by a limit; 2 usage (a missing --to, --responsible, --personal-data or
+// --reason, an unknown target, point or location, a destination that is not new or empty, or
+// inside the sandbox area, data_dir or a backup location); 3 environment. The summary or the JSON
+// goes to `out`, refusals and errors to `err`. SIGINT and SIGTERM stop the restore (handlers are
+// installed): call from the main thread, one at a time.
 int RestoreCommand(const std::string& config_path, const RestoreOptions& o, std::ostream& out, std::ostream& err);
 
 }  // namespace rp

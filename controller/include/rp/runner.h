@@ -10,12 +10,15 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rp/config.h"
 #include "rp/event_log.h"
 #include "rp/store.h"
 
 namespace rp {
+
+struct LogRecord;
 
 struct RunnerContext {
   std::shared_ptr<const Config> config;
@@ -40,5 +43,18 @@ bool OwnerIsDeadLocally(const std::string& owner);
 
 // SHA-256 (hex) of a file's bytes; "" when it cannot be read.
 std::string FileSha256(const std::string& path);
+
+// What the restoration log records of a restoration (docs/restoration-log.md), shared by restore
+// tests and real restores (`restore`). The personal data a target declares: "none", its
+// description, or its categories and data subjects.
+std::string PersonalDataText(const PersonalData& p);
+// The files a verification failed on, to be corrected: each path a failing finding names, once,
+// in EscapePath form; not a failed content check's (its path is the check's name).
+std::vector<std::string> FilesToCorrect(const VerifyReport& report);
+// Sets a record's result (the state's name), files, bytes and count of failing findings and, for
+// a target holding personal data, the correctness verdict (correct when passed, incorrect when
+// failed, unverified otherwise) and the files to correct. `report` may be null (none ran).
+void SetLogResult(const TargetConfig& target, RunState state, uint64_t files, uint64_t bytes,
+                  const VerifyReport* report, LogRecord* r);
 
 }  // namespace rp
