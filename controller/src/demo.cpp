@@ -220,7 +220,13 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << "    says when each runs next)\n"
       << "  restoreproof --config " << config_path << " log show\n"
       << "    (after a drill: one hash-chained record per restoration; `log verify` checks it)\n"
-      << "Not in this demo yet (later issues): real restores, evidence export and the web dashboard.\n";
+      << "  restoreproof --config " << config_path << " restore website --to /tmp/website-restored \\\n"
+      << "      --responsible \"Your Name\" --personal-data none --reason \"trying restoreproof\"\n"
+      << "    (a real restoration to a new directory, verified and logged)\n"
+      << "  restoreproof --config " << config_path << " evidence export --from 2026-01-01 --to 2026-12-31 \\\n"
+      << "      -o evidence.tar.gz && restoreproof evidence verify evidence.tar.gz\n"
+      << "    (a signed evidence bundle for auditors; `evidence personal-data` lists what the backups hold)\n"
+      << "Not in this demo yet (a later issue): the web dashboard.\n";
   return failed;
 }
 
