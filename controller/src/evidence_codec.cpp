@@ -1,10 +1,30 @@
 // The evidence report's JSON codec and the rules it cites (rp/evidence.h). Kept apart from the
 // gathering (evidence.cpp) so that the bundle checker and its fuzz target need no store.
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rp/evidence.h"
 
 namespace rp {
+
+namespace {
+
+// nlohmann reads a floating-point number into an integer field with a static_cast: undefined
+// behaviour out of the field's range (fuzz_evidence: "format": 1e300, "files": -1.5). A report
+// holds floating-point numbers only in these fields; anywhere else one is refused as a mistyped
+// field. Nothing of a report lies deeper than `depth` 4 (report, drills, drill, targets, target).
+void RefuseFloats(const nlohmann::json& j, int depth) {
+  static const std::set<std::string, std::less<>> kFloatFields{"rto_objective_s", "rto_measured_s", "duration_s",
+                                                                "measured_s", "objective_s"};
+  if (depth > 4 || !j.is_structured()) return;
+  for (const auto& item : j.items()) {
+    if (j.is_object() && item.value().is_number_float() && !kFloatFields.count(item.key()))
+      throw nlohmann::json::type_error::create(302, item.key() + ": an integer was expected", &item.value());
+    RefuseFloats(item.value(), depth + 1);
+  }
+}
+
+}  // namespace
 
 const char* const kCitationRestoreTest = "Säker drift av IS/IT §6.1";
 const char* const kCitationRestoration = "Säker drift av IS/IT §6.1";
@@ -89,6 +109,7 @@ void to_json(nlohmann::json& j, const EvidenceReport& v) {
 }
 
 void from_json(const nlohmann::json& j, EvidenceReport& v) {
+  RefuseFloats(j, 0);
   v.format = j.at("format").get<int>();
   j.at("appliance").get_to(v.appliance);
   v.version = j.value("version", "");

@@ -86,7 +86,7 @@ Status MakeEvidenceFiles(const EvidenceReport& report, const LogExcerpt& excerpt
 // to the side and renamed only when complete). Mode 0600.
 Status WriteEvidenceBundle(const std::string& path, const BundleFiles& files, int64_t mtime);
 // Reads a bundle's regular files under kEvidenceDir (names without the directory). Anything
-// else in the archive (another directory, a link, a device, a duplicate name, a file over 1 GiB)
+// else in the archive (another directory, a link, a device, a duplicate name, a file over 256 MiB)
 // is an error naming it.
 Status ReadEvidenceBundle(const std::string& path, std::map<std::string, std::string>* files);
 Status ReadEvidenceBundleBytes(std::string_view data, std::map<std::string, std::string>* files);
