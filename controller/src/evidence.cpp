@@ -309,8 +309,11 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   x.head_hash = head.empty() ? std::string(kLogGenesisHash) : head[0].hash;
   int64_t first = store.FirstLogSeqSince(request.from);
   if (first == 0) first = x.head_seq;  // nothing in the period: the head alone, so it is backed by a record
-  if (first > 0) {
-    for (LogRecord& rec : store.ReadLog(first, 0)) {
+  for (int64_t from = first; from > 0 && from <= x.head_seq;) {
+    std::vector<LogRecord> page = store.ReadLog(from, 10000);  // a page at a time: flat in memory
+    if (page.empty()) break;
+    from = page.back().seq + 1;
+    for (LogRecord& rec : page) {
       if (rec.seq > x.head_seq) break;  // appended while this ran: not pinned
       if (rec.kind == LogKind::kRealRestore && rec.time < request.to && chosen_names.count(rec.target)) {
         const Scrubber scrub = naming.ScrubberFor(rec.target, {rec.point});
@@ -400,28 +403,28 @@ std::string Readme(const EvidenceReport& r) {
 
 }  // namespace
 
-Status MakeEvidenceFiles(const EvidenceReport& report, const LogExcerpt& excerpt, const TimeZone& zone,
-                         const SigningKey& key, const std::string& public_key_pem, BundleFiles* files) {
-  files->clear();
-  std::string pdf;
-  if (Status s = EvidencePdf(report, zone, &pdf); !s.ok()) return s;
-  files->emplace_back("report.html", EvidenceHtml(report, zone));
-  files->emplace_back("report.pdf", std::move(pdf));
-  files->emplace_back("report.json", nlohmann::json(report).dump(1) + "\n");
-  files->emplace_back("runs.csv", EvidenceRunsCsv(report));
-  files->emplace_back("targets.csv", EvidenceTargetsCsv(report));
-  files->emplace_back("drills.csv", EvidenceDrillsCsv(report));
-  files->emplace_back("restorations.csv", EvidenceRestorationsCsv(report));
-  files->emplace_back("log.json", nlohmann::json(excerpt).dump(1) + "\n");
-  files->emplace_back("signing.pub", public_key_pem);
-  files->emplace_back("README.txt", Readme(report));
-  std::string sums;
-  for (const auto& [name, data] : *files) sums += LowerHex(Sha256Raw(data)) + "  " + name + "\n";
-  const std::string signature = key.Sign(sums);
-  if (signature.size() != 64) return Status::Environment("signing SHA256SUMS failed");
-  files->emplace_back("SHA256SUMS", sums);
-  files->emplace_back("SHA256SUMS.sig", signature);
-  return Status::Ok();
+Status WriteEvidenceBundle(const std::string& path, const EvidenceReport& report, LogExcerpt excerpt,
+                           const TimeZone& zone, const SigningKey& key, const std::string& public_key_pem,
+                           int64_t mtime) {
+  BundleWriter w;
+  if (Status s = w.Open(path, mtime); !s.ok()) return s;
+  // The largest pieces first, each freed once written: a year of 100 targets stays in 128 MiB.
+  if (Status s = w.Add("log.json", LogExcerptJson(excerpt)); !s.ok()) return s;
+  excerpt = LogExcerpt{};
+  if (Status s = w.Add("report.json", EvidenceReportJson(report)); !s.ok()) return s;
+  if (Status s = w.Add("runs.csv", EvidenceRunsCsv(report)); !s.ok()) return s;
+  if (Status s = w.Add("targets.csv", EvidenceTargetsCsv(report)); !s.ok()) return s;
+  if (Status s = w.Add("drills.csv", EvidenceDrillsCsv(report)); !s.ok()) return s;
+  if (Status s = w.Add("restorations.csv", EvidenceRestorationsCsv(report)); !s.ok()) return s;
+  if (Status s = w.Add("report.html", EvidenceHtml(report, zone)); !s.ok()) return s;
+  {
+    std::string pdf;
+    if (Status s = EvidencePdf(report, zone, &pdf); !s.ok()) return s;
+    if (Status s = w.Add("report.pdf", pdf); !s.ok()) return s;
+  }
+  if (Status s = w.Add("signing.pub", public_key_pem); !s.ok()) return s;
+  if (Status s = w.Add("README.txt", Readme(report)); !s.ok()) return s;
+  return w.Finish(key);
 }
 
 }  // namespace rp

@@ -100,6 +100,27 @@ void to_json(nlohmann::json& j, const LogExcerpt& v) {
                      {"checkpoints", std::move(checkpoints)}};
 }
 
+std::string LogExcerptJson(const LogExcerpt& v) {
+  nlohmann::json head{{"format", 1},
+                      {"hash_rule", "docs/restoration-log.md: hash = SHA-256(prev_hash || SHA-256(canonical))"},
+                      {"head_seq", v.head_seq},
+                      {"head_hash", v.head_hash}};
+  std::string out = head.dump();
+  out.pop_back();  // the closing brace: the lists follow, an element per line
+  out += ",\n\"records\": [";
+  for (size_t i = 0; i < v.records.size(); ++i) out += (i ? ",\n" : "\n") + RecordJson(v.records[i]).dump();
+  out += v.records.empty() ? "]" : "\n]";
+  nlohmann::json checkpoints = nlohmann::json::array();
+  for (const auto& c : v.checkpoints)
+    checkpoints.push_back({{"seq", c.seq},
+                           {"head_hash", c.head_hash},
+                           {"at", c.at},
+                           {"signature", c.signature},
+                           {"key_fingerprint", c.key_fingerprint}});
+  out += ",\n\"checkpoints\": " + checkpoints.dump() + "\n}\n";
+  return out;
+}
+
 void from_json(const nlohmann::json& j, LogExcerpt& v) {
   if (codec::Num<int>(j.at("format")) != 1) throw std::invalid_argument("log.json: unknown format");
   v.head_seq = codec::Num<int64_t>(j.at("head_seq"));
@@ -176,9 +197,6 @@ LogVerification VerifyLogExcerpt(const LogExcerpt& x, const PublicKey& key) {
 
 namespace {
 
-struct ArchiveWriteDeleter {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
 struct ArchiveReadDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
@@ -188,49 +206,86 @@ struct EntryDeleter {
 
 }  // namespace
 
-Status WriteEvidenceBundle(const std::string& path, const BundleFiles& files, int64_t mtime) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return Status::Environment(path + ": cannot create a file beside it: " + std::strerror(errno));
-  const auto abandon = [&tmp](std::string why) {
-    unlink(tmp.c_str());
-    return Status::Environment(std::move(why));
-  };
-  if (fchmod(fd.get(), 0600) != 0) return abandon(tmp + ": " + std::strerror(errno));
-  std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
-  if (!a || archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
-      archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK || archive_write_open_fd(a.get(), fd.get()) != ARCHIVE_OK)
-    return abandon(path + ": cannot start the archive: " + (a ? archive_error_string(a.get()) ?: "" : "no memory"));
+BundleWriter::~BundleWriter() {
+  if (archive_) archive_write_free(archive_);
+  if (fd_ >= 0) close(fd_);
+  if (!tmp_.empty()) unlink(tmp_.c_str());  // not finished: nothing is left behind
+}
+
+Status BundleWriter::Fail(std::string why) {
+  if (archive_) archive_write_free(archive_);
+  archive_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) unlink(tmp_.c_str());
+  tmp_.clear();
+  return Status::Environment(std::move(why));
+}
+
+Status BundleWriter::Entry(const std::string& name, const std::string* data) {
   std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
-  const auto put = [&](const std::string& name, const std::string* data) {
-    archive_entry_clear(e.get());
-    archive_entry_set_pathname(e.get(), name.c_str());
-    archive_entry_set_mtime(e.get(), mtime, 0);
-    if (data) {
-      archive_entry_set_filetype(e.get(), AE_IFREG);
-      archive_entry_set_perm(e.get(), 0644);
-      archive_entry_set_size(e.get(), static_cast<la_int64_t>(data->size()));
-    } else {
-      archive_entry_set_filetype(e.get(), AE_IFDIR);
-      archive_entry_set_perm(e.get(), 0755);
-    }
-    if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK) return false;
-    return !data || archive_write_data(a.get(), data->data(), data->size()) == static_cast<la_ssize_t>(data->size());
-  };
-  if (!put(std::string(kEvidenceDir) + "/", nullptr))
-    return abandon(path + ": " + (archive_error_string(a.get()) ?: "cannot write"));
-  for (const auto& [name, data] : files)
-    if (!put(std::string(kEvidenceDir) + "/" + name, &data))
-      return abandon(path + ": writing " + name + ": " + (archive_error_string(a.get()) ?: "cannot write"));
-  if (archive_write_close(a.get()) != ARCHIVE_OK)
-    return abandon(path + ": " + (archive_error_string(a.get()) ?: "cannot finish the archive"));
-  if (fsync(fd.get()) != 0) return abandon(path + ": " + std::strerror(errno));
-  fd.Reset();
-  if (link(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    return abandon(path + ": " + (err == EEXIST ? std::string("exists; a bundle is never overwritten") : std::strerror(err)));
+  if (!e) return Fail("no memory");
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_mtime(e.get(), mtime_, 0);
+  if (data) {
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0644);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data->size()));
+  } else {
+    archive_entry_set_filetype(e.get(), AE_IFDIR);
+    archive_entry_set_perm(e.get(), 0755);
   }
-  unlink(tmp.c_str());
+  if (archive_write_header(archive_, e.get()) != ARCHIVE_OK ||
+      (data && archive_write_data(archive_, data->data(), data->size()) != static_cast<la_ssize_t>(data->size())))
+    return Fail(path_ + ": writing " + name + ": " + (archive_error_string(archive_) ?: "cannot write"));
+  return Status::Ok();
+}
+
+Status BundleWriter::Open(const std::string& path, int64_t mtime) {
+  path_ = path;
+  mtime_ = mtime;
+  tmp_ = path + ".tmp-XXXXXX";
+  fd_ = mkostemp(tmp_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    tmp_.clear();
+    return Status::Environment(path + ": cannot create a file beside it: " + std::strerror(errno));
+  }
+  if (fchmod(fd_, 0600) != 0) return Fail(tmp_ + ": " + std::strerror(errno));
+  archive_ = archive_write_new();
+  if (!archive_ || archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK ||
+      archive_write_add_filter_gzip(archive_) != ARCHIVE_OK || archive_write_open_fd(archive_, fd_) != ARCHIVE_OK)
+    return Fail(path + ": cannot start the archive: " +
+                (archive_ ? archive_error_string(archive_) ?: "" : std::string("no memory")));
+  return Entry(std::string(kEvidenceDir) + "/", nullptr);
+}
+
+Status BundleWriter::Add(const std::string& name, const std::string& data) {
+  if (!archive_) return Status::Environment(path_ + ": the bundle is not open");
+  if (Status s = Entry(std::string(kEvidenceDir) + "/" + name, &data); !s.ok()) return s;
+  sums_ += LowerHex(Sha256Raw(data)) + "  " + name + "\n";
+  return Status::Ok();
+}
+
+Status BundleWriter::Finish(const SigningKey& key) {
+  if (!archive_) return Status::Environment(path_ + ": the bundle is not open");
+  const std::string signature = key.Sign(sums_);
+  if (signature.size() != 64) return Fail("signing SHA256SUMS failed");
+  const std::string sums = sums_;
+  if (Status s = Entry(std::string(kEvidenceDir) + "/SHA256SUMS", &sums); !s.ok()) return s;
+  if (Status s = Entry(std::string(kEvidenceDir) + "/SHA256SUMS.sig", &signature); !s.ok()) return s;
+  if (archive_write_close(archive_) != ARCHIVE_OK)
+    return Fail(path_ + ": " + (archive_error_string(archive_) ?: "cannot finish the archive"));
+  archive_write_free(archive_);
+  archive_ = nullptr;
+  if (fsync(fd_) != 0) return Fail(path_ + ": " + std::strerror(errno));
+  close(fd_);
+  fd_ = -1;
+  if (link(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    return Fail(path_ + ": " + (err == EEXIST ? std::string("exists; a bundle is never overwritten") : std::strerror(err)));
+  }
+  unlink(tmp_.c_str());
+  tmp_.clear();
   return Status::Ok();
 }
 

@@ -125,12 +125,8 @@ int EvidenceExportCommand(const std::string& config_path, const EvidenceExportOp
     err << "restoreproof: evidence export: " << s.message() << "\n";
     return s.exit_code();
   }
-  BundleFiles files;
-  if (Status s = MakeEvidenceFiles(report, excerpt, zone, *key, public_pem, &files); !s.ok()) {
-    err << "restoreproof: evidence export: " << s.message() << "\n";
-    return s.exit_code();
-  }
-  if (Status s = WriteEvidenceBundle(o.output, files, now); !s.ok()) {
+  const size_t log_records = excerpt.records.size();
+  if (Status s = WriteEvidenceBundle(o.output, report, std::move(excerpt), zone, *key, public_pem, now); !s.ok()) {
     err << "restoreproof: evidence export: " << s.message() << "\n";
     return s.exit_code();
   }
@@ -142,7 +138,7 @@ int EvidenceExportCommand(const std::string& config_path, const EvidenceExportOp
                           {"runs", report.runs.size()},
                           {"drills", report.drills.size()},
                           {"restorations", report.restorations.size()},
-                          {"log_records", excerpt.records.size()},
+                          {"log_records", log_records},
                           {"head_seq", report.chain_seq},
                           {"head_hash", report.chain_head},
                           {"key_fingerprint", report.key_fingerprint},

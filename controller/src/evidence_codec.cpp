@@ -88,24 +88,53 @@ void from_json(const nlohmann::json& j, EvidenceTarget& v) {
   v.last_passed_test = j.value("last_passed_test", int64_t{0});
 }
 
+namespace {
+
+// Every field of a report but its four lists.
+nlohmann::json ReportHead(const EvidenceReport& v) {
+  return nlohmann::json{{"format", v.format},
+                        {"appliance", v.appliance},
+                        {"version", v.version},
+                        {"generated_at", v.generated_at},
+                        {"zone", v.zone},
+                        {"from", v.from},
+                        {"to", v.to},
+                        {"requested_targets", v.requested_targets},
+                        {"clear_names", v.clear_names},
+                        {"clear_names_reason", v.clear_names_reason},
+                        {"key_fingerprint", v.key_fingerprint},
+                        {"chain_seq", v.chain_seq},
+                        {"chain_head", v.chain_head}};
+}
+
+template <class T>
+void PutList(std::string* out, const char* key, const std::vector<T>& items) {
+  *out += ",\n\"";
+  *out += key;
+  *out += "\": [";
+  for (size_t i = 0; i < items.size(); ++i) *out += (i ? ",\n" : "\n") + nlohmann::json(items[i]).dump();
+  *out += items.empty() ? "]" : "\n]";
+}
+
+}  // namespace
+
 void to_json(nlohmann::json& j, const EvidenceReport& v) {
-  j = nlohmann::json{{"format", v.format},
-                     {"appliance", v.appliance},
-                     {"version", v.version},
-                     {"generated_at", v.generated_at},
-                     {"zone", v.zone},
-                     {"from", v.from},
-                     {"to", v.to},
-                     {"requested_targets", v.requested_targets},
-                     {"clear_names", v.clear_names},
-                     {"clear_names_reason", v.clear_names_reason},
-                     {"key_fingerprint", v.key_fingerprint},
-                     {"chain_seq", v.chain_seq},
-                     {"chain_head", v.chain_head},
-                     {"targets", v.targets},
-                     {"runs", v.runs},
-                     {"drills", v.drills},
-                     {"restorations", v.restorations}};
+  j = ReportHead(v);
+  j["targets"] = v.targets;
+  j["runs"] = v.runs;
+  j["drills"] = v.drills;
+  j["restorations"] = v.restorations;
+}
+
+std::string EvidenceReportJson(const EvidenceReport& v) {
+  std::string out = ReportHead(v).dump();
+  out.pop_back();  // the closing brace: the lists follow, an element per line
+  PutList(&out, "targets", v.targets);
+  PutList(&out, "runs", v.runs);
+  PutList(&out, "drills", v.drills);
+  PutList(&out, "restorations", v.restorations);
+  out += "\n}\n";
+  return out;
 }
 
 void from_json(const nlohmann::json& j, EvidenceReport& v) {

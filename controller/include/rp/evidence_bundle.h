@@ -1,8 +1,9 @@
 // Building, writing and checking evidence bundles (docs/evidence.md). BuildEvidence gathers the
 // report and the restoration-log excerpt from the configuration and the store, pseudonymising
-// targets that hold personal data; WriteEvidenceBundle packs them with the public key,
-// SHA256SUMS and the Ed25519 signature over it into one tar.gz (libarchive); VerifyEvidenceBundle
-// checks a bundle without trusting the appliance that made it. Thread-compatible.
+// targets that hold personal data; WriteEvidenceBundle renders and packs them with the public
+// key, SHA256SUMS and the Ed25519 signature over it into one tar.gz (libarchive), a file at a
+// time; VerifyEvidenceFiles checks a bundle without trusting the appliance that made it.
+// Thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,8 @@
 #include "rp/evidence.h"
 #include "rp/restoration_log.h"
 #include "rp/status.h"
+
+struct archive;  // libarchive's
 
 namespace rp {
 
@@ -73,18 +76,44 @@ struct EvidenceRequest {
 Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& request, const Pseudonymiser& names,
                      const PublicKey& key, EvidenceReport* report, LogExcerpt* excerpt);
 
-// The files of a bundle, by name, in the order written: report.html, report.pdf, report.json,
-// runs.csv, targets.csv, drills.csv, restorations.csv, log.json, signing.pub, README.txt,
-// SHA256SUMS, SHA256SUMS.sig. All live under the directory kEvidenceDir.
+// The files of a bundle: report.html, report.pdf, report.json, runs.csv, targets.csv, drills.csv,
+// restorations.csv, log.json, signing.pub, README.txt, SHA256SUMS, SHA256SUMS.sig, all under the
+// directory kEvidenceDir.
 extern const char* const kEvidenceDir;  // "evidence"
-using BundleFiles = std::vector<std::pair<std::string, std::string>>;
 
-// Renders and signs: every file of the bundle, SHA256SUMS and its signature last.
-Status MakeEvidenceFiles(const EvidenceReport& report, const LogExcerpt& excerpt, const TimeZone& zone,
-                         const SigningKey& key, const std::string& public_key_pem, BundleFiles* files);
-// Writes `files` as a gzip-compressed pax tar to `path`, which must not exist (O_EXCL; written
-// to the side and renamed only when complete). Mode 0600.
-Status WriteEvidenceBundle(const std::string& path, const BundleFiles& files, int64_t mtime);
+// Writes a bundle a file at a time, so that only the file being added is in memory: a
+// gzip-compressed pax tar written beside `path` (mode 0600) and linked into place by Finish,
+// which adds SHA256SUMS over every file added and its Ed25519 signature. `path` must not exist
+// (it is never overwritten). A writer destroyed before Finish leaves nothing behind; after a
+// failed call the writer is closed.
+class BundleWriter {
+ public:
+  BundleWriter() = default;
+  ~BundleWriter();
+  BundleWriter(const BundleWriter&) = delete;
+  BundleWriter& operator=(const BundleWriter&) = delete;
+  Status Open(const std::string& path, int64_t mtime);
+  Status Add(const std::string& name, const std::string& data);
+  Status Finish(const SigningKey& key);
+
+ private:
+  Status Entry(const std::string& name, const std::string* data);
+  Status Fail(std::string why);
+  std::string path_, tmp_, sums_;
+  int64_t mtime_ = 0;
+  int fd_ = -1;
+  ::archive* archive_ = nullptr;
+};
+
+// Renders every file of the bundle and writes it through a BundleWriter, each file freed once
+// written; `excerpt` is written first and released before the report is rendered.
+Status WriteEvidenceBundle(const std::string& path, const EvidenceReport& report, LogExcerpt excerpt,
+                           const TimeZone& zone, const SigningKey& key, const std::string& public_key_pem,
+                           int64_t mtime);
+// The JSON of log.json: the codec's, with a record per line (written without building the whole
+// document as one tree).
+std::string LogExcerptJson(const LogExcerpt& excerpt);
+
 // Reads a bundle's regular files under kEvidenceDir (names without the directory). Anything
 // else in the archive (another directory, a link, a device, a duplicate name, a file over 256 MiB)
 // is an error naming it.
