@@ -921,11 +921,11 @@ int PhasesExport(const std::string& config_path, const std::string& from_text, c
   });
   Phase("phase_read_excerpt", "ReadLog in pages of 10,000 from the period's first record to the head", [&] {
     size_t n = 0;
-    for (int64_t from = store->FirstLogSeqSince(req.from); from > 0;) {
-      const auto page = store->ReadLog(from, 10000);
+    for (int64_t seq = store->FirstLogSeqSince(req.from); seq > 0;) {
+      const auto page = store->ReadLog(seq, 10000);
       n += page.size();
       if (page.size() < 10000) break;
-      from = page.back().seq + 1;
+      seq = page.back().seq + 1;
     }
     std::printf("excerpt_read %zu\n", n);
   });
