@@ -310,7 +310,7 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   int64_t first = store.FirstLogSeqSince(request.from);
   if (first == 0) first = x.head_seq;  // nothing in the period: the head alone, so it is backed by a record
   for (int64_t from = first; from > 0 && from <= x.head_seq;) {
-    std::vector<LogRecord> page = store.ReadLog(from, 10000);  // a page at a time: flat in memory
+    std::vector<LogRecord> page = store.ReadLog(from, 2000);  // a page at a time: flat in memory
     if (page.empty()) break;
     from = page.back().seq + 1;
     for (LogRecord& rec : page) {
@@ -409,9 +409,8 @@ Status WriteEvidenceBundle(const std::string& path, const EvidenceReport& report
   BundleWriter w;
   if (Status s = w.Open(path, mtime); !s.ok()) return s;
   // The largest pieces first, each freed once written: a year of 100 targets stays in 128 MiB.
-  if (Status s = w.Add("log.json", LogExcerptJson(excerpt)); !s.ok()) return s;
-  excerpt = LogExcerpt{};
-  if (Status s = w.Add("report.json", EvidenceReportJson(report)); !s.ok()) return s;
+  if (Status s = w.Add("log.json", TakeLogExcerptJson(std::move(excerpt))); !s.ok()) return s;
+  if (Status s = w.Add("report.json", EvidenceReportJsonParts(report)); !s.ok()) return s;
   if (Status s = w.Add("runs.csv", EvidenceRunsCsv(report)); !s.ok()) return s;
   if (Status s = w.Add("targets.csv", EvidenceTargetsCsv(report)); !s.ok()) return s;
   if (Status s = w.Add("drills.csv", EvidenceDrillsCsv(report)); !s.ok()) return s;

@@ -5,6 +5,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,16 +101,29 @@ void to_json(nlohmann::json& j, const LogExcerpt& v) {
                      {"checkpoints", std::move(checkpoints)}};
 }
 
-std::string LogExcerptJson(const LogExcerpt& v) {
+namespace {
+
+// log.json in pieces, a record each; `take` moves the records out of `v` as they are encoded.
+std::vector<std::string> ExcerptParts(LogExcerpt& v, bool take) {
+  std::vector<std::string> parts;
+  parts.reserve(v.records.size() + 2);
   nlohmann::json head{{"format", 1},
                       {"hash_rule", "docs/restoration-log.md: hash = SHA-256(prev_hash || SHA-256(canonical))"},
                       {"head_seq", v.head_seq},
                       {"head_hash", v.head_hash}};
-  std::string out = head.dump();
-  out.pop_back();  // the closing brace: the lists follow, an element per line
-  out += ",\n\"records\": [";
-  for (size_t i = 0; i < v.records.size(); ++i) out += (i ? ",\n" : "\n") + RecordJson(v.records[i]).dump();
-  out += v.records.empty() ? "]" : "\n]";
+  std::string first = head.dump();
+  first.pop_back();  // the closing brace: the lists follow, an element per line
+  first += ",\n\"records\": [";
+  parts.push_back(std::move(first));
+  for (size_t i = 0; i < v.records.size(); ++i) {
+    parts.push_back((i ? ",\n" : "\n") + RecordJson(v.records[i]).dump());
+    if (take) v.records[i] = ExcerptRecord{};
+  }
+  std::string last = v.records.empty() ? "]" : "\n]";
+  if (take) {
+    v.records.clear();
+    v.records.shrink_to_fit();
+  }
   nlohmann::json checkpoints = nlohmann::json::array();
   for (const auto& c : v.checkpoints)
     checkpoints.push_back({{"seq", c.seq},
@@ -117,7 +131,18 @@ std::string LogExcerptJson(const LogExcerpt& v) {
                            {"at", c.at},
                            {"signature", c.signature},
                            {"key_fingerprint", c.key_fingerprint}});
-  out += ",\n\"checkpoints\": " + checkpoints.dump() + "\n}\n";
+  last += ",\n\"checkpoints\": " + checkpoints.dump() + "\n}\n";
+  parts.push_back(std::move(last));
+  return parts;
+}
+
+}  // namespace
+
+std::vector<std::string> TakeLogExcerptJson(LogExcerpt&& excerpt) { return ExcerptParts(excerpt, true); }
+
+std::string LogExcerptJson(const LogExcerpt& excerpt) {
+  std::string out;
+  for (const auto& p : ExcerptParts(const_cast<LogExcerpt&>(excerpt), false)) out += p;
   return out;
 }
 
@@ -222,22 +247,26 @@ Status BundleWriter::Fail(std::string why) {
   return Status::Environment(std::move(why));
 }
 
-Status BundleWriter::Entry(const std::string& name, const std::string* data) {
+Status BundleWriter::Entry(const std::string& name, const std::vector<std::string>* parts) {
   std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
   if (!e) return Fail("no memory");
   archive_entry_set_pathname(e.get(), name.c_str());
   archive_entry_set_mtime(e.get(), mtime_, 0);
-  if (data) {
+  if (parts) {
+    size_t size = 0;
+    for (const auto& p : *parts) size += p.size();
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0644);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data->size()));
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
   } else {
     archive_entry_set_filetype(e.get(), AE_IFDIR);
     archive_entry_set_perm(e.get(), 0755);
   }
-  if (archive_write_header(archive_, e.get()) != ARCHIVE_OK ||
-      (data && archive_write_data(archive_, data->data(), data->size()) != static_cast<la_ssize_t>(data->size())))
-    return Fail(path_ + ": writing " + name + ": " + (archive_error_string(archive_) ?: "cannot write"));
+  bool ok = archive_write_header(archive_, e.get()) == ARCHIVE_OK;
+  if (parts)
+    for (const auto& p : *parts)
+      ok = ok && (p.empty() || archive_write_data(archive_, p.data(), p.size()) == static_cast<la_ssize_t>(p.size()));
+  if (!ok) return Fail(path_ + ": writing " + name + ": " + (archive_error_string(archive_) ?: "cannot write"));
   return Status::Ok();
 }
 
@@ -259,10 +288,23 @@ Status BundleWriter::Open(const std::string& path, int64_t mtime) {
   return Entry(std::string(kEvidenceDir) + "/", nullptr);
 }
 
-Status BundleWriter::Add(const std::string& name, const std::string& data) {
+Status BundleWriter::Add(const std::string& name, std::string data) {
+  std::vector<std::string> parts;
+  parts.push_back(std::move(data));
+  return Add(name, std::move(parts));
+}
+
+Status BundleWriter::Add(const std::string& name, std::vector<std::string> parts) {
   if (!archive_) return Status::Environment(path_ + ": the bundle is not open");
-  if (Status s = Entry(std::string(kEvidenceDir) + "/" + name, &data); !s.ok()) return s;
-  sums_ += LowerHex(Sha256Raw(data)) + "  " + name + "\n";
+  if (Status s = Entry(std::string(kEvidenceDir) + "/" + name, &parts); !s.ok()) return s;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  bool ok = md && EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) == 1;
+  for (const auto& p : parts) ok = ok && EVP_DigestUpdate(md.get(), p.data(), p.size()) == 1;
+  ok = ok && EVP_DigestFinal_ex(md.get(), digest, &len) == 1;
+  if (!ok) return Fail("SHA-256 of " + name + " failed");
+  sums_ += LowerHex(std::string_view(reinterpret_cast<const char*>(digest), len)) + "  " + name + "\n";
   return Status::Ok();
 }
 
@@ -270,9 +312,9 @@ Status BundleWriter::Finish(const SigningKey& key) {
   if (!archive_) return Status::Environment(path_ + ": the bundle is not open");
   const std::string signature = key.Sign(sums_);
   if (signature.size() != 64) return Fail("signing SHA256SUMS failed");
-  const std::string sums = sums_;
+  const std::vector<std::string> sums{sums_}, sig{signature};
   if (Status s = Entry(std::string(kEvidenceDir) + "/SHA256SUMS", &sums); !s.ok()) return s;
-  if (Status s = Entry(std::string(kEvidenceDir) + "/SHA256SUMS.sig", &signature); !s.ok()) return s;
+  if (Status s = Entry(std::string(kEvidenceDir) + "/SHA256SUMS.sig", &sig); !s.ok()) return s;
   if (archive_write_close(archive_) != ARCHIVE_OK)
     return Fail(path_ + ": " + (archive_error_string(archive_) ?: "cannot finish the archive"));
   archive_write_free(archive_);

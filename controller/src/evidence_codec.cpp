@@ -108,12 +108,10 @@ nlohmann::json ReportHead(const EvidenceReport& v) {
 }
 
 template <class T>
-void PutList(std::string* out, const char* key, const std::vector<T>& items) {
-  *out += ",\n\"";
-  *out += key;
-  *out += "\": [";
-  for (size_t i = 0; i < items.size(); ++i) *out += (i ? ",\n" : "\n") + nlohmann::json(items[i]).dump();
-  *out += items.empty() ? "]" : "\n]";
+void PutList(std::vector<std::string>* parts, const char* key, const std::vector<T>& items) {
+  parts->push_back(",\n\"" + std::string(key) + "\": [");
+  for (size_t i = 0; i < items.size(); ++i) parts->push_back((i ? ",\n" : "\n") + nlohmann::json(items[i]).dump());
+  parts->push_back(items.empty() ? "]" : "\n]");
 }
 
 }  // namespace
@@ -126,14 +124,23 @@ void to_json(nlohmann::json& j, const EvidenceReport& v) {
   j["restorations"] = v.restorations;
 }
 
+std::vector<std::string> EvidenceReportJsonParts(const EvidenceReport& v) {
+  std::vector<std::string> parts;
+  parts.reserve(v.targets.size() + v.runs.size() + v.drills.size() + v.restorations.size() + 10);
+  std::string head = ReportHead(v).dump();
+  head.pop_back();  // the closing brace: the lists follow, an element per line
+  parts.push_back(std::move(head));
+  PutList(&parts, "targets", v.targets);
+  PutList(&parts, "runs", v.runs);
+  PutList(&parts, "drills", v.drills);
+  PutList(&parts, "restorations", v.restorations);
+  parts.push_back("\n}\n");
+  return parts;
+}
+
 std::string EvidenceReportJson(const EvidenceReport& v) {
-  std::string out = ReportHead(v).dump();
-  out.pop_back();  // the closing brace: the lists follow, an element per line
-  PutList(&out, "targets", v.targets);
-  PutList(&out, "runs", v.runs);
-  PutList(&out, "drills", v.drills);
-  PutList(&out, "restorations", v.restorations);
-  out += "\n}\n";
+  std::string out;
+  for (const auto& p : EvidenceReportJsonParts(v)) out += p;
   return out;
 }
 

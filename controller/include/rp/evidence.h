@@ -129,6 +129,7 @@ void from_json(const nlohmann::json& j, EvidenceReport& v);
 // report.json: the same JSON as to_json, written an element of each list per line without
 // building the whole document as one tree (a year of runs would take ~150 MB as a tree).
 std::string EvidenceReportJson(const EvidenceReport& v);
+std::vector<std::string> EvidenceReportJsonParts(const EvidenceReport& v);  // the same, in pieces to write one after another
 
 // The report as files, each a complete document (UTF-8). `zone` renders local times.
 std::string EvidenceHtml(const EvidenceReport& r, const TimeZone& zone);

@@ -93,11 +93,12 @@ class BundleWriter {
   BundleWriter(const BundleWriter&) = delete;
   BundleWriter& operator=(const BundleWriter&) = delete;
   Status Open(const std::string& path, int64_t mtime);
-  Status Add(const std::string& name, const std::string& data);
+  Status Add(const std::string& name, std::string data);
+  Status Add(const std::string& name, std::vector<std::string> parts);  // the file is the parts joined
   Status Finish(const SigningKey& key);
 
  private:
-  Status Entry(const std::string& name, const std::string* data);
+  Status Entry(const std::string& name, const std::vector<std::string>* parts);
   Status Fail(std::string why);
   std::string path_, tmp_, sums_;
   int64_t mtime_ = 0;
@@ -111,8 +112,10 @@ Status WriteEvidenceBundle(const std::string& path, const EvidenceReport& report
                            const TimeZone& zone, const SigningKey& key, const std::string& public_key_pem,
                            int64_t mtime);
 // The JSON of log.json: the codec's, with a record per line (written without building the whole
-// document as one tree).
+// document as one tree). The Take form gives it in pieces, a record each, freeing each record of
+// the excerpt once encoded, so the excerpt and its JSON are never both whole in memory.
 std::string LogExcerptJson(const LogExcerpt& excerpt);
+std::vector<std::string> TakeLogExcerptJson(LogExcerpt&& excerpt);
 
 // Reads a bundle's regular files under kEvidenceDir (names without the directory). Anything
 // else in the archive (another directory, a link, a device, a duplicate name, a file over 256 MiB)
