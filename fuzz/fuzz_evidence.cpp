@@ -10,7 +10,7 @@
 // The fixed set is made once at start-up, in memory, with an Ed25519 key made from a fixed
 // seed (so that an input replays the same way and the seeds can hold the set's own files):
 // three restoration-log records chained with LogRecordHash, the second redacted and given as
-// its LogRecordDigest, a signed checkpoint, a report that agrees with them and with the CSV
+// its LogRecordCommitment, a signed checkpoint, a report that agrees with them and with the CSV
 // files, placeholders for the HTML and PDF (only their sums are checked), SHA256SUMS and its
 // signature. Start-up checks that the set verifies, with and without its key pinned, fails
 // with another key pinned, and reads back from a tar made of it.
@@ -223,12 +223,13 @@ Fixture Build() {
   excerpt.records.push_back({drill, false, ""});
   rp::ExcerptRecord hidden;
   hidden.redacted = true;
-  hidden.digest = rp::LogRecordDigest(restore);
+  hidden.commitment = rp::LogRecordCommitment(restore);
   hidden.record = restore;
   hidden.record.target = "pd-e5ea42dadb0579dc";
   hidden.record.point = "path-fd17e3b1f20265fe";
   hidden.record.failed_files = {"path-1c7957a6dc2875f3"};
   hidden.record.reason.clear();
+  hidden.record.personal_data.clear();
   hidden.record.salt.clear();
   excerpt.records.push_back(hidden);
   excerpt.records.push_back({change, false, ""});

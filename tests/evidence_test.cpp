@@ -299,6 +299,78 @@ TEST_F(EvidenceEstate, ExtraMissingAndForeignEntriesAreNamed) {
   EXPECT_NE(wrong.out.find("FAILED  key"), std::string::npos) << wrong.out;
 }
 
+// Someone holding the appliance's key edits a bundle and signs it again: what it shows must
+// still agree with the log excerpt, whose records the signature alone does not vouch for.
+class ReSigned : public EvidenceEstate {
+ protected:
+  // Sums and signs `x` again with the appliance's own key and packs it; returns the bundle.
+  std::string ReSign(const std::string& x, const std::string& name) {
+    std::string out;
+    EXPECT_EQ(test::Run("cd " + ShellQuote(x) +
+                            " && sha256sum README.txt drills.csv log.json report.html report.json report.pdf "
+                            "restorations.csv runs.csv signing.pub targets.csv > SHA256SUMS && openssl pkeyutl -sign "
+                            "-inkey " +
+                            ShellQuote(data_dir + "/signing.key") + " -rawin -in SHA256SUMS -out SHA256SUMS.sig",
+                        &out),
+              0)
+        << out;
+    const std::string bundle = dir.path() + "/" + name + ".tar.gz";
+    EXPECT_EQ(test::Run("tar -czf " + ShellQuote(bundle) + " -C " + ShellQuote(x + "/..") + " evidence"), 0);
+    return bundle;
+  }
+};
+
+TEST_F(ReSigned, ARestorationShownOtherwiseThanLoggedIsCaught) {
+  const std::string x = Extract(Export());
+  EXPECT_EQ(Rp("evidence verify " + ShellQuote(ReSign(x, "same"))).rc, 0) << "re-signing alone changes nothing";
+  json report = json::parse(test::ReadFile(x + "/report.json"));
+  ASSERT_EQ(report["restorations"].size(), 1u);
+  report["restorations"][0]["result"] = "passed";
+  report["restorations"][0]["correctness"] = "correct";
+  test::WriteFile(x + "/report.json", report.dump());
+  const auto v = Rp("evidence verify " + ShellQuote(ReSign(x, "rosy")));
+  EXPECT_EQ(v.rc, 1) << v.out;
+  EXPECT_NE(v.out.find("otherwise than log.json"), std::string::npos) << v.out;
+  // Dropping it from the report is caught too.
+  report["restorations"] = json::array();
+  test::WriteFile(x + "/report.json", report.dump());
+  const auto d = Rp("evidence verify " + ShellQuote(ReSign(x, "dropped")));
+  EXPECT_EQ(d.rc, 1) << d.out;
+  EXPECT_NE(d.out.find("is in log.json but not in report.json"), std::string::npos) << d.out;
+}
+
+TEST_F(ReSigned, ARedactedRecordWhosePublicFieldsChangeNoLongerChains) {
+  const std::string x = Extract(Export());
+  json log = json::parse(test::ReadFile(x + "/log.json"));
+  bool edited = false;
+  for (auto& r : log["records"])
+    if (r.value("redacted", false) && r["kind"] == "real-restore") {
+      r["correctness"] = "correct";
+      edited = true;
+    }
+  ASSERT_TRUE(edited);
+  test::WriteFile(x + "/log.json", log.dump());
+  const auto v = Rp("evidence verify " + ShellQuote(ReSign(x, "redacted")));
+  EXPECT_EQ(v.rc, 1) << v.out;
+  EXPECT_NE(v.out.find("FAILED  log-chain: changed"), std::string::npos) << v.out;
+}
+
+TEST_F(ReSigned, AnExcerptThatStartsInsideThePeriodIsCaught) {
+  // The period starts on 21 November: the excerpt reaches back to the last record before it.
+  const std::string out = dir.path() + "/late.tar.gz";
+  ASSERT_EQ(Rp("evidence export --from 2026-11-21 --to 2026-11-30 -o " + ShellQuote(out)).rc, 0);
+  const std::string x = Extract(out);
+  json log = json::parse(test::ReadFile(x + "/log.json"));
+  ASSERT_GE(log["records"].size(), 3u);
+  EXPECT_LT(log["records"][0]["time"].get<int64_t>(), json::parse(test::ReadFile(x + "/report.json"))["from"].get<int64_t>());
+  log["records"].erase(log["records"].begin());
+  log["records"].erase(log["records"].begin());
+  test::WriteFile(x + "/log.json", log.dump());
+  const auto v = Rp("evidence verify " + ShellQuote(ReSign(x, "late")));
+  EXPECT_EQ(v.rc, 1) << v.out;
+  EXPECT_NE(v.out.find("inside the period"), std::string::npos) << v.out;
+}
+
 TEST_F(EvidenceEstate, PersonalDataNamesAndPathsNeverLeaveInClear) {
   const std::string bundle = Export();
   const std::string x = Extract(bundle);
@@ -328,7 +400,9 @@ TEST_F(EvidenceEstate, PersonalDataNamesAndPathsNeverLeaveInClear) {
     if (!r.value("redacted", false)) continue;
     ++redacted;
     EXPECT_FALSE(r.contains("salt"));
-    EXPECT_EQ(r["digest"].get<std::string>().size(), 64u);
+    EXPECT_FALSE(r.contains("reason"));
+    EXPECT_FALSE(r.contains("personal_data"));
+    EXPECT_EQ(r["commitment"].get<std::string>().size(), 64u);
   }
   EXPECT_EQ(redacted, 5);  // four tests and the restoration of payroll-secret
 }
@@ -337,6 +411,7 @@ TEST_F(EvidenceEstate, ClearNamesNeedAReasonAndAreLogged) {
   const std::string out = dir.path() + "/clear.tar.gz";
   const auto refused = Rp("evidence export --from 2026-11-01 --to 2026-11-30 --clear-names -o " + ShellQuote(out));
   EXPECT_EQ(refused.rc, 2);
+  EXPECT_EQ(Rp("evidence export --from 2026-11-01 --to 2026-11-30 --clear-names --reason ' ' -o " + ShellQuote(out)).rc, 2);
   EXPECT_NE(refused.err.find("--reason"), std::string::npos) << refused.err;
   EXPECT_FALSE(fs::exists(out));
   const std::string bundle =
@@ -349,7 +424,8 @@ TEST_F(EvidenceEstate, ClearNamesNeedAReasonAndAreLogged) {
   const json log = json::parse(shown.out);
   const json& last = log["records"].back();
   EXPECT_EQ(last["kind"], "clear-names-export");
-  EXPECT_EQ(last["reason"], "the data protection officer investigates case 2026-17");
+  EXPECT_EQ(last["reason"].get<std::string>().rfind("the data protection officer investigates case 2026-17", 0), 0u);
+  EXPECT_EQ(last["result"], "requested");
   EXPECT_FALSE(last["responsible"].get<std::string>().empty());
   const json excerpt = json::parse(test::ReadFile(x + "/log.json"));
   EXPECT_EQ(excerpt["records"].back()["kind"], "clear-names-export");
@@ -423,6 +499,34 @@ TEST_F(EvidenceEstate, LogVerifyAgainstABundleCatchesARewrittenChain) {
   const auto j = Rp("--json log verify --against " + ShellQuote(bundle));
   EXPECT_EQ(j.rc, 1);
   EXPECT_FALSE(json::parse(j.out)["ok"].get<bool>());
+}
+
+TEST_F(EvidenceEstate, APointNameThatIsNotUtf8IsExportedEscaped) {
+  {
+    auto store = Open();
+    RunRequest req;
+    req.target = "website";
+    const int64_t id = store->EnqueueRun(req, kNov20 + 9 * 86400);
+    ASSERT_TRUE(store->ClaimRun("test/1/1", kNov20 + 9 * 86400, kNov20 + 9 * 86400 + 600));
+    ASSERT_TRUE(store->RecordStart(id, "test/1/1", "website-l\xf6n.zip", kNov20, "site-a", 0, "h", "0.1.0", "x"));
+    RunOutcome o;
+    o.state = RunState::kAborted;
+    o.finished_at = kNov20 + 9 * 86400 + 5;
+    o.message = "cannot read /backups/l\xf6n.zip";
+    ASSERT_TRUE(store->FinishRun(id, "test/1/1", o));
+  }
+  const std::string x = Extract(Export());
+  EXPECT_EQ(Rp("evidence verify " + ShellQuote(dir.path() + "/bundle-1.tar.gz")).rc, 0);
+  EXPECT_NE(test::ReadFile(x + "/report.json").find("website-l\\\\xf6n.zip"), std::string::npos)
+      << "the escaped form (docs/json.md)";
+}
+
+TEST_F(EvidenceEstate, LogVerifyAgainstNeedsTheAppliancesKey) {
+  const std::string bundle = Export();
+  fs::remove(data_dir + "/signing.pub");
+  const auto r = Rp("log verify --against " + ShellQuote(bundle));
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("signing.pub"), std::string::npos) << r.err;
 }
 
 TEST_F(EvidenceEstate, ExportRefusesWhatItCannotDo) {

@@ -160,11 +160,6 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
   a.correctness = Correctness::kIncorrect;
   a.failed_files = {"lön/januari.csv", "b"};
   a.run_id = 42;
-  a.salt = "00112233445566778899aabbccddeeff";
-  EXPECT_EQ(CanonicalLogRecord(a).size(), 321u);
-  const std::string ha = LogRecordHash(kLogGenesisHash, a);
-  EXPECT_EQ(ha, "f34886b149b749c7490e367cf3fb9c5f54561152e3ee916403685e3e40a46949");
-
   LogRecord b;
   b.seq = 2;
   b.time = 1763802000;
@@ -173,11 +168,26 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
   b.responsible = "root";
   b.result = "changed";
   b.changed_keys = {"targets[0].owner", "notify[0].secret"};
+
+  // Records written before schema 6, without a salt: the v1 form, as the earlier code hashed them.
+  EXPECT_EQ(CanonicalLogRecord(a).size(), 285u);
+  const std::string ha1 = LogRecordHash(kLogGenesisHash, a);
+  EXPECT_EQ(ha1, "7c1cd09e4cf3d63e6a98bdddd2b5e6a86f54a1402c065c4cde03dc3a76044bd0");
+  EXPECT_EQ(LogRecordHash(ha1, b), "2fef886f5b4b0edd9a7deb7cc3a2d7beaf00dcd362c20617ef5b7a088285751c");
+
+  // With salts: the v2 form, the private texts through their commitment.
+  a.salt = "00112233445566778899aabbccddeeff";
+  b.salt = "ffeeddccbbaa99887766554433221100";
+  EXPECT_EQ(CanonicalLogRecord(a).size(), 232u);
+  const std::string ha = LogRecordHash(kLogGenesisHash, a);
+  EXPECT_EQ(ha, "7f94cc957213b841903c20aca6abb4771f6434934243e6b2edfb57df283e320c");
+  EXPECT_EQ(LogRecordHashWithCommitment(kLogGenesisHash, a, LogRecordCommitment(a)), ha);
   const std::string expected_hex =
       "00000013726573746f726570726f6f662d6c6f672d763200000001320000000a3137363338303230303000000018323032352d31312d32"
-      "325431303a30303a30302b303130300000000d636f6e6669672d6368616e676500000000000000000000000000000004726f6f74000000"
-      "0000000000000000076368616e6765640000000130000000013000000001300000000e6e6f742d6170706c696361626c65000000000000"
-      "0001300000000200000010746172676574735b305d2e6f776e6572000000106e6f746966795b305d2e73656372657400000000";
+      "325431303a30303a30302b303130300000000d636f6e6669672d6368616e67650000000000000004726f6f74000000076368616e676564"
+      "0000000130000000013000000001300000000e6e6f742d6170706c696361626c6500000001300000000200000010746172676574735b30"
+      "5d2e6f776e6572000000106e6f746966795b305d2e73656372657400000040303064353366666331356534633636656434663436646130"
+      "62636135303665633166633966333635303639616131353563646437656639346564373634613664";
   std::string hex;
   for (const char c : CanonicalLogRecord(b)) {
     char two[3];
@@ -185,7 +195,12 @@ TEST(RestorationLog, CanonicalEncodingAndHashAreTheDocumentedOnes) {
     hex += two;
   }
   EXPECT_EQ(hex, expected_hex);
-  EXPECT_EQ(LogRecordHash(ha, b), "f35ef5de1a964b061fa07d58ed64169f03639cbada2c4f425ab1049acec5179a");
+  EXPECT_EQ(LogRecordHash(ha, b), "052710f93a019cf24b84b3d9b073619ba3d5910c850d944db178d42698491b38");
+  // A private text changed changes the commitment, and so the hash.
+  LogRecord c = a;
+  c.reason = "disk failures";
+  EXPECT_NE(LogRecordCommitment(c), LogRecordCommitment(a));
+  EXPECT_NE(LogRecordHash(kLogGenesisHash, c), ha);
 }
 
 TEST(RestorationLog, TextsThatAreNotUtf8AreStoredEscapedAndStillVerify) {
@@ -565,6 +580,49 @@ TEST(LogShow, JsonFiltersAndText) {
   EXPECT_NE(text.out.find("to correct: lön/januari.csv"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("changed: notify[1].secret"), std::string::npos) << text.out;
   EXPECT_EQ(text.out.find("line\nbreak"), std::string::npos) << "a newline in a text is printed escaped";
+}
+
+}  // namespace
+}  // namespace rp
+
+namespace rp {
+namespace {
+
+// A log begun before schema 6 (records without a salt, in the v1 form) and continued after the
+// upgrade: every record is checked by its own form, and the whole verifies.
+TEST(RestorationLog, ALogWrittenBeforeSaltsStillVerifiesAfterTheUpgrade) {
+  LogEstate e;
+  {
+    auto store = e.Open();
+    AppendSamples(*store, 4);
+    // Make the first four what schema 5 wrote: no salt, the v1 hash chained in order.
+    std::vector<LogRecord> old = store->ReadLog(1, 0);
+    std::string prev = kLogGenesisHash;
+    std::string sql = "BEGIN;";
+    for (auto& r : old) {
+      r.salt.clear();
+      r.prev_hash = prev;
+      r.hash = LogRecordHash(prev, r);
+      prev = r.hash;
+      sql += "UPDATE restoration_log SET salt = '', prev_hash = '" + r.prev_hash + "', hash = '" + r.hash +
+             "' WHERE seq = " + std::to_string(r.seq) + ";";
+    }
+    e.Sql(sql + "COMMIT;");
+  }
+  auto store = e.Open();
+  const LogRecord added = store->AppendLog(Sample(5));
+  EXPECT_EQ(added.salt.size(), 32u);
+  EXPECT_EQ(added.prev_hash, store->ReadLog(4, 1).at(0).hash);
+  const LogVerification v = VerifyLog(*store, std::nullopt);
+  EXPECT_TRUE(v.ok) << v.detail;
+  EXPECT_EQ(v.records, 5);
+  const auto cli = Rp(e, "log verify");
+  EXPECT_EQ(cli.rc, 0) << cli.out << cli.err;
+  // A v1 record is still guarded: changed, it no longer matches.
+  e.Sql("UPDATE restoration_log SET reason = 'rewritten' WHERE seq = 2");
+  const auto changed = Rp(e, "log verify");
+  EXPECT_EQ(changed.rc, 1) << changed.out;
+  EXPECT_NE(changed.out.find("changed at seq 2"), std::string::npos) << changed.out;
 }
 
 }  // namespace

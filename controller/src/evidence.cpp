@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -18,6 +19,7 @@
 #include "rp/config.h"
 #include "rp/drill.h"
 #include "rp/evidence_bundle.h"
+#include "rp/path_text.h"
 #include "rp/store.h"
 #include "rp/syslog_forward.h"
 #include "rp/targets.h"
@@ -111,39 +113,61 @@ std::string IsolationSummary(const std::optional<VerifyReport>& report) {
 }
 
 // Replaces every identifying text of a target that holds personal data by its pseudonym.
+bool WordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80); }
+
 class Scrubber {
  public:
+  // `clear` and its escaped form (docs/json.md) both become `pseudonym`. A text under 3 bytes is
+  // replaced only where it stands as a word of its own: anywhere, it would hit every other word.
   void Add(const std::string& clear, const std::string& pseudonym) {
-    if (clear.size() >= 3) pairs_.emplace_back(clear, pseudonym);  // shorter ones would hit everywhere
+    if (clear.empty()) return;
+    pairs_.emplace_back(clear, pseudonym);
+    const std::string escaped = EscapePath(clear);
+    if (escaped != clear) pairs_.emplace_back(escaped, pseudonym);
+    std::sort(pairs_.begin(), pairs_.end(),  // longest first: a path before the name it contains
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  }
+  void Add(const Scrubber& other) {
+    for (const auto& [c, p] : other.pairs_) Add(c, p);
   }
   std::string operator()(std::string text) const {
-    for (const auto& [clear, pseudonym] : Sorted()) {
-      for (size_t at = text.find(clear); at != std::string::npos; at = text.find(clear, at + pseudonym.size()))
-        text.replace(at, clear.size(), pseudonym);
+    for (const auto& [clear, pseudonym] : pairs_) {
+      for (size_t at = text.find(clear); at != std::string::npos;) {
+        const bool whole = clear.size() >= 3 || ((at == 0 || !WordChar(text[at - 1])) &&
+                                                 (at + clear.size() == text.size() || !WordChar(text[at + clear.size()])));
+        if (whole) text.replace(at, clear.size(), pseudonym);
+        at = text.find(clear, at + (whole ? pseudonym.size() : 1));
+      }
     }
     return text;
   }
 
  private:
-  std::vector<std::pair<std::string, std::string>> Sorted() const {
-    auto s = pairs_;  // longest first: a path before the name it contains
-    std::sort(s.begin(), s.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-    return s;
-  }
   std::vector<std::pair<std::string, std::string>> pairs_;
 };
+
+const char* const kWithheld = "(withheld: the target holds personal data; an export with --clear-names shows it)";
 
 // How each configured target's names appear in what is exported.
 struct Naming {
   const Pseudonymiser* names = nullptr;
   bool clear = false;
   std::map<std::string, const TargetConfig*> targets;
+  Scrubber all;  // every hidden target's names and paths: for texts not tied to one target
 
   // Pseudonymised: a target holding personal data, or one no longer configured (nobody can say).
   bool Hidden(const std::string& target) const {
     if (clear || target.empty()) return false;
     const auto it = targets.find(target);
     return it == targets.end() || HoldsPersonalData(*it->second);
+  }
+  // A log record shown redacted: of a hidden target, an export with clear names (its reason is
+  // free text), or one that itself says it concerns personal data (the target may have been
+  // declared otherwise since).
+  bool HiddenRecord(const LogRecord& r) const {
+    if (clear) return false;
+    return Hidden(r.target) || r.kind == LogKind::kClearNamesExport || r.correctness != Correctness::kNotApplicable ||
+           !r.failed_files.empty() || (!r.personal_data.empty() && r.personal_data != "none");
   }
   std::string Target(const std::string& t) const { return Hidden(t) ? names->Target(t) : t; }
   std::string Path(const std::string& target, const std::string& p) const {
@@ -177,6 +201,7 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   naming.names = &names;
   naming.clear = request.clear_names;
   for (const auto& t : config.targets) naming.targets[t.name] = &t;
+  for (const auto& t : config.targets) naming.all.Add(naming.ScrubberFor(t.name, {}));
   std::vector<const TargetConfig*> chosen;
   for (const auto& name : request.targets) {
     const auto it = naming.targets.find(name);
@@ -225,22 +250,24 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
       e.queued_at = run.queued_at;
       e.started_at = run.started_at;
       e.finished_at = run.finished_at;
-      e.point_id = naming.Path(tc.name, run.point_id);
-      e.location = run.location;
+      const std::string point = LogText(run.point_id);  // as the log holds it: one pseudonym for both
+      e.point_id = naming.Path(tc.name, point);
+      e.location = LogText(run.location);
       e.files = run.files;
       e.bytes = run.bytes;
       e.duration_s = run.duration_s;
       if (run.report)
         for (const auto& f : run.report->findings)
           if (FindingFailsRun(f.kind)) ++e.failing_findings;
-      e.message = naming.Hidden(tc.name) ? naming.ScrubberFor(tc.name, {run.point_id})(run.message) : run.message;
+      // An engine's message may name any file of the restored tree: withheld, not scrubbed.
+      e.message = run.message.empty() ? "" : naming.Hidden(tc.name) ? kWithheld : LogText(run.message);
       e.isolation = IsolationSummary(run.report);
-      e.worker = run.worker;
+      e.worker = LogText(run.worker);
       e.clock_known = run.clock.known;
       e.clock_synchronised = run.clock.synchronised;
       e.clock_error_us = run.clock.estimated_error_us;
       e.rto_objective_s = config.PolicyFor(tc).rto_s;
-      e.within_rto = run.state == RunState::kPassed && run.duration_s <= e.rto_objective_s;
+      e.within_rto = run.state == RunState::kPassed && (e.rto_objective_s <= 0 || run.duration_s <= e.rto_objective_s);
       e.citation = kCitationRestoreTest;
       EvidenceTarget& et = by_target[tc.name];
       if (run.state == RunState::kPassed) {
@@ -273,9 +300,10 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
     et.verdict = std::string(VerdictName(ev.verdict));
     for (const auto& f : ev.findings)
       et.findings.push_back({std::string(PolicyRuleName(f.rule)), std::string(VerdictName(f.severity)),
-                             naming.ScrubberFor(t->name, {f.point})(f.message), std::string(RuleCitation(f.rule))});
+                             naming.ScrubberFor(t->name, {f.point})(LogText(f.message)),
+                             std::string(RuleCitation(f.rule))});
     et.rto_objective_s = ev.policy.rto_s;
-    et.rto_met = et.rto_measured_s && *et.rto_measured_s <= et.rto_objective_s;
+    et.rto_met = et.rto_measured_s && (et.rto_objective_s <= 0 || *et.rto_measured_s <= et.rto_objective_s);
     r.targets.push_back(std::move(et));
   }
 
@@ -285,7 +313,7 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
     const DrillReport dr = DrillReportOf(config, &store, d);
     EvidenceDrill ed;
     ed.id = d.id;
-    ed.name = d.name;
+    ed.name = naming.all(LogText(d.name));  // a drill may be named after a target
     ed.trigger = std::string(TriggerName(d.trigger));
     ed.responsible = d.responsible;
     ed.started_at = d.started_at;
@@ -300,7 +328,8 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   }
   std::reverse(r.drills.begin(), r.drills.end());
 
-  // The log: the head now, and every record from the first in the period to it.
+  // The log: the head now, and every record from the last one before the period (which shows
+  // that none of the period is left out) to it.
   LogFilter newest;
   newest.limit = 1;
   const auto head = store.ListLog(newest);
@@ -308,52 +337,63 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
   x.head_seq = head.empty() ? 0 : head[0].seq;
   x.head_hash = head.empty() ? std::string(kLogGenesisHash) : head[0].hash;
   int64_t first = store.FirstLogSeqSince(request.from);
-  if (first == 0) first = x.head_seq;  // nothing in the period: the head alone, so it is backed by a record
+  // Nothing in the period, or only records appended since the head was read: the head alone,
+  // so that it is backed by a record.
+  if (first == 0 || first > x.head_seq) first = x.head_seq;
+  if (first > 1) --first;
   for (int64_t from = first; from > 0 && from <= x.head_seq;) {
     std::vector<LogRecord> page = store.ReadLog(from, 2000);  // a page at a time: flat in memory
     if (page.empty()) break;
     from = page.back().seq + 1;
     for (LogRecord& rec : page) {
       if (rec.seq > x.head_seq) break;  // appended while this ran: not pinned
-      if (rec.kind == LogKind::kRealRestore && rec.time < request.to && chosen_names.count(rec.target)) {
-        const Scrubber scrub = naming.ScrubberFor(rec.target, {rec.point});
+      const bool hidden = naming.HiddenRecord(rec);
+      // Restorations of every target when none was asked for, one no longer configured included.
+      if (rec.kind == LogKind::kRealRestore && rec.time >= request.from && rec.time < request.to &&
+          (request.targets.empty() || chosen_names.count(rec.target))) {
         EvidenceRestoration er;
         er.seq = rec.seq;
         er.time = rec.time;
         er.target = naming.Target(rec.target);
-        er.point = naming.Path(rec.target, rec.point);
+        er.point = hidden && !rec.point.empty() ? names.Path(rec.point) : rec.point;
         er.location = rec.location;
         er.responsible = rec.responsible;
-        er.personal_data = rec.personal_data;
-        er.reason = scrub(rec.reason);
+        er.personal_data = hidden ? kWithheld : rec.personal_data;
+        er.reason = hidden ? kWithheld : rec.reason;
         er.result = rec.result;
         er.files = rec.files;
         er.bytes = rec.bytes;
         er.correctness = std::string(CorrectnessName(rec.correctness));
-        for (const auto& f : rec.failed_files) er.failed_files.push_back(naming.Path(rec.target, f));
+        for (const auto& f : rec.failed_files) er.failed_files.push_back(hidden ? names.Path(f) : f);
         r.restorations.push_back(std::move(er));
       }
       ExcerptRecord xr;
-      if (naming.Hidden(rec.target)) {
+      if (hidden && rec.salt.empty()) {
+        // Written before schema 6: its hash covers every text, so it cannot be shown redacted
+        // and still be recomputed. Its hash is given as it stands (docs/evidence.md).
         xr.redacted = true;
-        xr.digest = LogRecordDigest(rec);
-        LogRecord kept;  // what may leave the appliance; the texts are pseudonyms or gone
+      } else if (hidden) {
+        xr.redacted = true;
+        xr.commitment = LogRecordCommitment(rec);
+      }
+      if (xr.redacted) {
+        LogRecord kept;  // what may leave the appliance: the public fields; texts as pseudonyms or gone
         kept.seq = rec.seq;
         kept.time = rec.time;
         kept.time_local = rec.time_local;
         kept.kind = rec.kind;
         kept.target = naming.Target(rec.target);
-        kept.point = naming.Path(rec.target, rec.point);
+        kept.point = rec.point.empty() ? "" : names.Path(rec.point);
         kept.location = rec.location;
         kept.responsible = rec.responsible;
-        kept.personal_data = rec.personal_data;
         kept.result = rec.result;
         kept.files = rec.files;
         kept.bytes = rec.bytes;
         kept.failing_findings = rec.failing_findings;
         kept.correctness = rec.correctness;
-        for (const auto& f : rec.failed_files) kept.failed_files.push_back(naming.Path(rec.target, f));
+        for (const auto& f : rec.failed_files) kept.failed_files.push_back(names.Path(f));
         kept.run_id = rec.run_id;
+        kept.changed_keys = rec.changed_keys;
         kept.prev_hash = rec.prev_hash;
         kept.hash = rec.hash;
         xr.record = std::move(kept);

@@ -39,11 +39,12 @@ std::string Seq(int64_t n) { return std::to_string(n); }
 nlohmann::json RecordJson(const ExcerptRecord& x) {
   nlohmann::json j = x.record;
   j.erase("damage");
-  if (x.redacted) {
+  if (x.redacted) {  // the private texts withheld (target, point and failed_files as pseudonyms)
     j.erase("salt");
     j.erase("reason");
+    j.erase("personal_data");
     j["redacted"] = true;
-    j["digest"] = x.digest;
+    if (!x.commitment.empty()) j["commitment"] = x.commitment;
   }
   return j;
 }
@@ -61,7 +62,7 @@ ExcerptRecord ParseRecord(const nlohmann::json& j) {
   j.at("point").get_to(r.point);
   j.at("location").get_to(r.location);
   j.at("responsible").get_to(r.responsible);
-  j.at("personal_data").get_to(r.personal_data);
+  r.personal_data = j.value("personal_data", "");
   r.reason = j.value("reason", "");
   j.at("result").get_to(r.result);
   r.files = codec::Num<uint64_t>(j.at("files"));
@@ -77,7 +78,7 @@ ExcerptRecord ParseRecord(const nlohmann::json& j) {
   j.at("prev_hash").get_to(r.prev_hash);
   j.at("hash").get_to(r.hash);
   x.redacted = j.value("redacted", false);
-  if (x.redacted) j.at("digest").get_to(x.digest);
+  if (x.redacted) x.commitment = j.value("commitment", "");
   return x;
 }
 
@@ -186,8 +187,12 @@ LogVerification VerifyLogExcerpt(const LogExcerpt& x, const PublicKey& key) {
     if (i > 0 && r.prev_hash != x.records[i - 1].record.hash)
       return fail(r.seq, LogDefect::kChanged,
                   "record " + Seq(r.seq) + " does not link to record " + Seq(r.seq - 1) + "'s hash");
-    const std::string digest = x.records[i].redacted ? x.records[i].digest : LogRecordDigest(r);
-    const std::string h = LogChainHash(r.prev_hash, digest);
+    // A redacted record without a commitment was written before schema 6 (docs/evidence.md):
+    // its hash is taken as given and only its links are checked.
+    const bool legacy = x.records[i].redacted && x.records[i].commitment.empty();
+    const std::string h = legacy                    ? r.hash
+                          : x.records[i].redacted ? LogRecordHashWithCommitment(r.prev_hash, r, x.records[i].commitment)
+                                                  : LogRecordHash(r.prev_hash, r);
     if (h.empty() || h != r.hash)
       return fail(r.seq, LogDefect::kChanged,
                   "record " + Seq(r.seq) + (x.records[i].redacted ? " (pseudonymised)" : "") +
@@ -196,6 +201,7 @@ LogVerification VerifyLogExcerpt(const LogExcerpt& x, const PublicKey& key) {
   }
   if (x.records.empty()) {
     if (x.head_seq != 0) return fail(x.head_seq, LogDefect::kRemoved, "the excerpt holds no record up to its head");
+    if (x.head_hash != kLogGenesisHash) return fail(0, LogDefect::kChanged, "an empty log pins a hash other than the genesis");
   } else if (x.records.back().record.seq != x.head_seq || x.records.back().record.hash != x.head_hash) {
     return fail(x.records.back().record.seq, LogDefect::kRemoved,
                 "the excerpt ends at record " + Seq(x.records.back().record.seq) + ", not at its head (seq " +
@@ -545,9 +551,14 @@ BundleVerification VerifyEvidenceFiles(const std::map<std::string, std::string>&
     v.head_hash = v.excerpt->head_hash;
     if (key) {
       const LogVerification lv = VerifyLogExcerpt(*v.excerpt, *key);
+      size_t legacy = 0;
+      for (const auto& xr : v.excerpt->records) legacy += xr.redacted && xr.commitment.empty();
       check("log-chain", lv.ok,
             lv.ok ? std::to_string(lv.records) + " records recomputed up to the head at seq " + Seq(v.head_seq) + ", " +
-                        std::to_string(lv.checkpoints) + " checkpoints verified"
+                        std::to_string(lv.checkpoints) + " checkpoints verified" +
+                        (legacy ? "; " + std::to_string(legacy) +
+                                      " redacted records written before schema 6: their hashes taken as given"
+                                : "")
                   : std::string(LogDefectName(lv.what)) + " at seq " + Seq(lv.first_bad_seq) + ": " + lv.detail);
     }
   }
@@ -557,6 +568,40 @@ BundleVerification VerifyEvidenceFiles(const std::map<std::string, std::string>&
       bad += "report.json names the key " + report->key_fingerprint + ", the bundle holds " + key->Fingerprint();
     if (v.excerpt && (report->chain_seq != v.excerpt->head_seq || report->chain_head != v.excerpt->head_hash))
       bad += (bad.empty() ? "" : "; ") + std::string("report.json pins another chain head than log.json");
+    if (v.excerpt) {
+      // The excerpt reaches back to before the period, so none of the period's records is left
+      // out; and every real restoration of the period in it is in the report, as it is there.
+      const auto& recs = v.excerpt->records;
+      if (!recs.empty() && recs.front().record.seq > 1 && recs.front().record.time >= report->from)
+        bad += (bad.empty() ? "" : "; ") + std::string("log.json starts at record ") + Seq(recs.front().record.seq) +
+               ", inside the period: earlier records of the period may be left out";
+      std::set<std::string> asked(report->requested_targets.begin(), report->requested_targets.end());
+      std::map<int64_t, const EvidenceRestoration*> shown;
+      for (const auto& er : report->restorations) shown[er.seq] = &er;
+      size_t expected = 0;
+      for (const auto& xr : recs) {
+        const LogRecord& rec = xr.record;
+        if (rec.kind != LogKind::kRealRestore || rec.time < report->from || rec.time >= report->to) continue;
+        if (!asked.empty() && !asked.count(rec.target)) continue;
+        ++expected;
+        const auto it = shown.find(rec.seq);
+        if (it == shown.end()) {
+          bad += (bad.empty() ? "" : "; ") + std::string("the restoration of record ") + Seq(rec.seq) +
+                 " is in log.json but not in report.json";
+          continue;
+        }
+        const EvidenceRestoration& er = *it->second;
+        if (er.time != rec.time || er.result != rec.result || er.correctness != CorrectnessName(rec.correctness) ||
+            er.files != rec.files || er.bytes != rec.bytes || er.responsible != rec.responsible ||
+            er.location != rec.location || er.failed_files.size() != rec.failed_files.size())
+          bad += (bad.empty() ? "" : "; ") + std::string("report.json shows the restoration of record ") +
+                 Seq(rec.seq) + " otherwise than log.json";
+      }
+      if (expected != report->restorations.size())
+        bad += (bad.empty() ? "" : "; ") + std::string("report.json lists ") +
+               std::to_string(report->restorations.size()) + " restorations, log.json holds " +
+               std::to_string(expected) + " in the period";
+    }
     if (const std::string* csv = get("runs.csv"); csv && CsvRecords(*csv) != report->runs.size() + 1)
       bad += (bad.empty() ? "" : "; ") + std::string("runs.csv holds another number of runs than report.json");
     if (const std::string* csv = get("targets.csv"); csv && CsvRecords(*csv) != report->targets.size() + 1)

@@ -43,7 +43,8 @@ std::string Fmt(int64_t t, const TimeZone& zone) { return zone.Format(t, "%Y-%m-
 
 int EvidenceExportCommand(const std::string& config_path, const EvidenceExportOptions& o, std::ostream& out,
                           std::ostream& err) {
-  if (o.clear_names && o.reason.empty()) {
+  const bool blank_reason = o.reason.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (o.clear_names && blank_reason) {
     err << "restoreproof: evidence export: --clear-names needs --reason: exporting names of targets that hold "
            "personal data is logged with why\n";
     return kExitUsage;
@@ -106,11 +107,12 @@ int EvidenceExportCommand(const std::string& config_path, const EvidenceExportOp
     // Logged before the bundle is made, so the bundle's own excerpt holds the record.
     LogRecord r = NewLogRecord(LogKind::kClearNamesExport, now, zone);
     r.responsible = InvokingUser();
-    r.reason = o.reason;
-    r.result = "exported";
+    // Logged as asked for, before anything is exported: a failed export leaves a record of the
+    // request, never no record of an export that happened.
+    r.reason = o.reason + " (bundle " + o.output + ")";
+    r.result = "requested";
     r.personal_data = "names and paths of targets holding personal data, in clear";
     r.point = "period " + Fmt(*from, zone) + " to " + Fmt(*to, zone);
-    r.location = o.output;
     // Which targets, by pseudonym where they hold personal data: the record itself may leave
     // the appliance in a later bundle.
     for (const auto& t : o.targets) {

@@ -102,7 +102,14 @@ int LogVerifyCommand(const std::string& config_path, bool json, const std::strin
     }
     key = k;
   }
-  if (!against.empty()) return VerifyLogAgainstBundle(*a.store, key, against, json, out, err);
+  if (!against.empty()) {
+    if (!key) {
+      err << "restoreproof: log verify --against: " << pub_path
+          << " is missing: without the appliance's key a bundle cannot be told from one signed by another key\n";
+      return 3;
+    }
+    return VerifyLogAgainstBundle(*a.store, key, against, json, out, err);
+  }
   const LogVerification v = VerifyLog(*a.store, key);
   if (json) {
     nlohmann::json j{{"ok", v.ok}, {"records", v.records}, {"checkpoints", v.checkpoints}};

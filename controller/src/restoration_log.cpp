@@ -375,10 +375,14 @@ void MakeLogTexts(LogRecord* r) {
     for (auto& s : *list) s = LogText(s);
 }
 
-std::string CanonicalLogRecord(const LogRecord& r) {
+namespace {
+
+// The form of the records written before salts (schema 5 and older): every field in one
+// encoding, hashed with the previous hash directly. Still verified; never written.
+std::string CanonicalV1(const LogRecord& r) {
   std::string out;
   out.reserve(256);
-  PutText(&out, "restoreproof-log-v2");
+  PutText(&out, "restoreproof-log-v1");
   PutInt(&out, r.seq);
   PutInt(&out, r.time);
   PutText(&out, r.time_local);
@@ -397,22 +401,61 @@ std::string CanonicalLogRecord(const LogRecord& r) {
   PutList(&out, r.failed_files);
   PutInt(&out, r.run_id);
   PutList(&out, r.changed_keys);
-  PutText(&out, r.salt);
   return out;
 }
 
-std::string LogRecordDigest(const LogRecord& r) { return Hex(Sha256(CanonicalLogRecord(r))); }
+}  // namespace
 
-std::string LogChainHash(std::string_view prev_hash_hex, std::string_view digest_hex) {
+std::string LogRecordCommitment(const LogRecord& r) {
+  std::string out;
+  out.reserve(128);
+  PutText(&out, "restoreproof-log-v2-private");
+  PutText(&out, r.salt);
+  PutText(&out, r.target);
+  PutText(&out, r.point);
+  PutText(&out, r.personal_data);
+  PutText(&out, r.reason);
+  PutList(&out, r.failed_files);
+  return Hex(Sha256(out));
+}
+
+std::string CanonicalLogRecord(const LogRecord& r, std::string_view commitment_hex) {
+  std::string out;
+  out.reserve(256);
+  PutText(&out, "restoreproof-log-v2");
+  PutInt(&out, r.seq);
+  PutInt(&out, r.time);
+  PutText(&out, r.time_local);
+  PutText(&out, LogKindName(r.kind));
+  PutText(&out, r.location);
+  PutText(&out, r.responsible);
+  PutText(&out, r.result);
+  PutUint(&out, r.files);
+  PutUint(&out, r.bytes);
+  PutUint(&out, r.failing_findings);
+  PutText(&out, CorrectnessName(r.correctness));
+  PutInt(&out, r.run_id);
+  PutList(&out, r.changed_keys);
+  PutText(&out, commitment_hex);
+  return out;
+}
+
+std::string CanonicalLogRecord(const LogRecord& r) {
+  return r.salt.empty() ? CanonicalV1(r) : CanonicalLogRecord(r, LogRecordCommitment(r));
+}
+
+std::string LogRecordHashWithCommitment(std::string_view prev_hash_hex, const LogRecord& r,
+                                        std::string_view commitment_hex) {
   const auto prev = Unhex(prev_hash_hex);
-  const auto digest = Unhex(digest_hex);
-  if (!prev || prev->size() != 32 || !digest || digest->size() != 32) return "";
-  return Hex(Sha256(*prev + *digest));
+  const auto commitment = Unhex(commitment_hex);
+  if (!prev || prev->size() != 32 || !commitment || commitment->size() != 32) return "";
+  return Hex(Sha256(*prev + CanonicalLogRecord(r, commitment_hex)));
 }
 
 std::string LogRecordHash(std::string_view prev_hash_hex, const LogRecord& r) {
-  const std::string h = LogChainHash(prev_hash_hex, LogRecordDigest(r));
-  return h.empty() ? "invalid previous hash" : h;  // never a hash: the record fails
+  const auto prev = Unhex(prev_hash_hex);
+  if (!prev || prev->size() != 32) return "invalid previous hash";  // never a hash: the record fails
+  return Hex(Sha256(*prev + CanonicalLogRecord(r)));
 }
 
 std::string NewLogSalt() {

@@ -42,12 +42,13 @@ class Pseudonymiser {
 std::string PseudonymKeyPath(const std::string& data_dir);
 
 // One restoration-log record as a bundle carries it: in full (its salt included, so anyone can
-// recompute its digest), or, for a target holding personal data, redacted: its texts replaced by
-// pseudonyms or left out and its digest given instead (docs/evidence.md, "The log excerpt").
+// recompute its hash), or redacted: its private texts withheld (target, point and failed_files
+// as pseudonyms, personal_data and reason left out, no salt) and their commitment given, so the
+// hash is still recomputed from the fields shown (docs/evidence.md, "The log excerpt").
 struct ExcerptRecord {
   LogRecord record;
   bool redacted = false;
-  std::string digest;  // redacted: the record's LogRecordDigest
+  std::string commitment;  // redacted: the record's LogRecordCommitment
 };
 // The records from the first one in the period to the head, and the checkpoints among them.
 struct LogExcerpt {

@@ -54,8 +54,8 @@ struct LogRecord {
   int64_t run_id = 0;                     // 0: no run
   std::vector<std::string> changed_keys;  // config-change: key paths, never values
   // 32 lowercase hex digits (16 random bytes), assigned by Store::AppendLog when empty. It is
-  // encoded, so an evidence bundle can give a pseudonymised record's digest without anyone
-  // being able to confirm a guessed name against it.
+  // in the commitment of the private texts, so nobody can confirm a guessed name against the
+  // commitment a bundle shows. Empty only in records written before schema 6 (the v1 form).
   std::string salt;
   std::string prev_hash, hash;            // lowercase hex of 32 bytes: assigned by AppendLog
   // Read back only, never encoded: a column the store could not decode (the file was edited).
@@ -81,14 +81,22 @@ LogRecord NewLogRecord(LogKind kind, int64_t now, const TimeZone& zone);
 std::string LogText(std::string_view text);
 void MakeLogTexts(LogRecord* r);  // LogText on every text of the record
 
-// The canonical encoding of a record (its seq and salt included, prev_hash and hash not), its
-// digest (lowercase hex of SHA-256(canonical)), and the hash rule: lowercase hex of
-// SHA-256(prev_hash as 32 raw bytes || digest as 32 raw bytes). `prev_hash_hex` of the first
-// record is kLogGenesisHash. LogChainHash returns "" for a malformed hex argument.
+// The encoding and the hash rule (docs/restoration-log.md). A record's private texts (target,
+// point, personal_data, reason, failed_files) enter only through their commitment, the
+// lowercase hex SHA-256 of their encoding with the record's salt; its canonical encoding is the
+// other fields and that commitment (seq included, prev_hash and hash not); its hash is the
+// lowercase hex SHA-256(prev_hash as 32 raw bytes || canonical). So an evidence bundle can show a
+// record of a target holding personal data with its private texts withheld and its commitment
+// given, and the chain is still recomputed from what it shows. A record without a salt (written
+// before schema 6) is encoded in the earlier form (v1), every field in clear. `prev_hash_hex`
+// of the first record is kLogGenesisHash. LogRecordHashWithCommitment returns "" for malformed
+// hex.
+std::string LogRecordCommitment(const LogRecord& r);
 std::string CanonicalLogRecord(const LogRecord& r);
-std::string LogRecordDigest(const LogRecord& r);
-std::string LogChainHash(std::string_view prev_hash_hex, std::string_view digest_hex);
+std::string CanonicalLogRecord(const LogRecord& r, std::string_view commitment_hex);
 std::string LogRecordHash(std::string_view prev_hash_hex, const LogRecord& r);
+std::string LogRecordHashWithCommitment(std::string_view prev_hash_hex, const LogRecord& r,
+                                        std::string_view commitment_hex);
 std::string NewLogSalt();  // 16 random bytes as hex
 extern const char* const kLogGenesisHash;  // 64 zeros
 
