@@ -456,8 +456,8 @@ int RestoreCommand(const std::string& config_path, const RestoreOptions& o, std:
   try {
     result.record = a.store->AppendLog(r);
   } catch (const std::exception& e) {
-    if (result.problem.ok())
-      result.problem = Status::Environment(std::string("the restoration could not be logged: ") + e.what());
+    const std::string why = std::string("the restoration could not be logged: ") + e.what();
+    result.problem = Status::Environment(result.problem.ok() ? why : result.problem.message() + "; and " + why);
   }
 
   if (o.json) out << SummaryJson(o, choice, dest, result).dump(2) << "\n";
