@@ -23,6 +23,7 @@
 #include "rp/targets.h"
 #include "rp/units.h"
 #include "rp/verify.h"
+#include "rp/web_server.h"
 
 namespace {
 
@@ -189,7 +190,7 @@ void AddConfigAndTargets(CLI::App& app, Global& g, Commands* commands) {
 
 void AddController(CLI::App& app, Global& g, Commands* commands) {
   auto* serve = app.add_subcommand("serve", "run the appliance until SIGTERM/SIGINT (logs JSON lines on stderr)");
-  commands->emplace_back(serve, [&g] { return rp::ServeCommand({g.config_path, ""}, std::cerr); });
+  commands->emplace_back(serve, [&g] { return rp::ServeCommand({g.config_path, "", &rp::MakeWebServer}, std::cerr); });
 
   auto* runs = app.add_subcommand("runs", "the recorded restore runs");
   runs->require_subcommand(1);

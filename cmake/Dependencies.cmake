@@ -18,6 +18,9 @@ if(NOT RP_FUZZ_ONLY)
   # STARTTLS and https webhooks) and its io_context (Boost.Asio, header-only).
   find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Crypto Util Data DataSQLite)
   find_package(Boost 1.74 REQUIRED)
+  # /metrics: prometheus-cpp's registry and text serializer (prometheus-cpp-dev); the page is
+  # served by Poco's HTTPServer, so its civetweb exposer is not used.
+  find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
   # Evidence reports as PDF: libharu (Debian's libhpdf-dev ships no pkg-config file), with the
   # DejaVu Sans TrueType font (fonts-dejavu-core) embedded so that Swedish text renders.
   find_library(HPDF_LIBRARY NAMES hpdf REQUIRED)

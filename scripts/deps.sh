@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev libhowardhinnant-date-dev tzdata
   libpoco-dev libboost-dev python3-aiosmtpd
   libhpdf-dev fonts-dejavu-core poppler-utils
+  prometheus-cpp-dev prometheus
   zstd lz4 xz-utils bzip2 gzip cpio coreutils zip unzip locales
   time
 )

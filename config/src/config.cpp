@@ -234,6 +234,26 @@ class Loader {
     if (auto d = Duration(*t, "timeout", path)) c->timeout_s = *d;
   }
 
+  void Web(const toml::node& n, WebConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, "web", "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"enabled", "threads", "queue", "max_request_bytes", "timeout"}, "web");
+    if (const toml::node* e = Get(*t, "enabled")) {
+      if (e->is_boolean()) c->enabled = e->as_boolean()->get();
+      else Error(e, "web.enabled", "true or false", TypeName(*e));
+    }
+    if (auto v = Integer(*t, "threads", "web", 1, 64, false)) c->threads = static_cast<int>(*v);
+    if (auto v = Integer(*t, "queue", "web", 1, 4096, false)) c->queue = static_cast<int>(*v);
+    if (auto v = Integer(*t, "max_request_bytes", "web", 1024, 16 << 20, false)) c->max_request_bytes = *v;
+    if (auto d = Duration(*t, "timeout", "web")) {
+      if (*d > 300) Error(Get(*t, "timeout"), "web.timeout", "a duration of at most \"5m\"", Quote(Get(*t, "timeout")->as_string()->get()));
+      else c->timeout_s = *d;
+    }
+  }
+
   void Syslog(const toml::node& n, SyslogConfig* c) {
     const toml::table* t = n.as_table();
     if (!t) {
@@ -616,7 +636,7 @@ class Loader {
 
   void Root(const toml::table& root, Config* cfg) {
     std::string timezone = kDefaultTimeZone;
-    Unknown(root, {"appliance", "policy", "targets", "notify", "drills", "syslog"}, "");
+    Unknown(root, {"appliance", "policy", "targets", "notify", "drills", "syslog", "web"}, "");
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
         Unknown(*at,
@@ -652,8 +672,8 @@ class Loader {
           const std::string port = colon == std::string::npos ? "" : v->substr(colon + 1);
           const bool ok = colon != std::string::npos && colon > 0 && !port.empty() &&
                           port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5 &&
-                          std::stoi(port) >= 1 && std::stoi(port) <= 65535;
-          if (!ok) Error(at->get("listen"), "appliance.listen", "host:port, like \"127.0.0.1:8080\"", Quote(*v));
+                          std::stoi(port) >= 0 && std::stoi(port) <= 65535;
+          if (!ok) Error(at->get("listen"), "appliance.listen", "host:port with a port from 0 to 65535, like \"127.0.0.1:8080\"", Quote(*v));
           ap.listen = *v;
         }
       } else {
@@ -732,6 +752,7 @@ class Loader {
     }
     if (cfg->drills.empty()) cfg->drills.emplace_back();
     if (const toml::node* sl = root.get("syslog")) Syslog(*sl, &cfg->syslog.emplace());
+    if (const toml::node* w = root.get("web")) Web(*w, &cfg->web);
     References(root, cfg);
   }
 

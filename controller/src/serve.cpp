@@ -45,6 +45,10 @@ class Controller {
     log_.Info("serve-started", "", 0,
               {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
                {"config_hash", config_hash_}, {"store", StorePath(config_->appliance.data_dir)}});
+    if (options_.extension) {
+      extension_ = options_.extension(ServeContext{config(), store_.get(), &log_, &ready_});
+      if (extension_) extension_->Start();
+    }
     WaitForSignal();
     Blocking([this] { RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_); });
     Blocking([this] { Sweep(); });  // runs a process that died left running are interrupted first
@@ -53,6 +57,7 @@ class Controller {
     SetRunnerCount(config_->appliance.workers);
     notifier_ = std::thread([this] { NotifierLoop(); });
     Blocking([this] { StartSyslog(*config()); });
+    Blocking([this] { ready_ = !draining_; });
     io_.run();
     if (drain_thread_.joinable()) drain_thread_.join();
     JoinRunners();
@@ -61,6 +66,8 @@ class Controller {
     notifier_.join();
     blocking_.join();
     syslog_.reset();
+    if (extension_) extension_->Stop();
+    extension_.reset();
     log_.Info("serve-stopped");
     return 0;
   }
@@ -113,6 +120,7 @@ class Controller {
   // SIGTERM/SIGINT: no new run starts; running ones get the grace period, then are stopped.
   void Drain(int sig) {
     if (draining_.exchange(true)) return;
+    ready_ = false;
     log_.Info("drain-started", "", 0, {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                        {"grace_s", config()->appliance.drain_grace_s}});
     wake_.notify_all();
@@ -171,6 +179,7 @@ class Controller {
     log_.Info("reload-done", "", 0, {{"config_hash", next.config_hash}, {"targets", next.config->targets.size()}});
     RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_);
     StartSyslog(*config());
+    if (extension_) extension_->Reload(config());
     asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
     Tick();
   }
@@ -381,7 +390,7 @@ class Controller {
   std::vector<std::thread> runners_;
   std::atomic<int> wanted_runners_{0};
   std::atomic<int> busy_{0};
-  std::atomic<bool> draining_{false}, stop_runs_{false}, notifier_stop_{false};
+  std::atomic<bool> draining_{false}, stop_runs_{false}, notifier_stop_{false}, ready_{false};
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::thread notifier_;
@@ -393,6 +402,7 @@ class Controller {
   int64_t next_catalog_check_ = 0;  // the blocking pool's only
   NotificationPolicy notifications_;
   std::unique_ptr<SyslogForwarder> syslog_;  // the blocking pool's only, until it is joined
+  std::unique_ptr<ServeExtension> extension_;  // the web server; destroyed before the store
 };
 
 }  // namespace

@@ -589,6 +589,27 @@ class SqliteStore final : public Store {
         bind(at), bind(verdict), bind(evaluation_json), now;
   }
 
+  std::optional<std::pair<int64_t, std::string>> LatestCatalogSnapshot(const std::string& target) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> at;
+    std::vector<std::string> evaluation;
+    session_ << "SELECT at, evaluation FROM catalog_snapshots WHERE target = ? ORDER BY at DESC, id DESC LIMIT 1",
+        bind(target), into(at), into(evaluation), now;
+    if (at.empty()) return std::nullopt;
+    return std::pair<int64_t, std::string>(at[0], evaluation[0]);
+  }
+
+  std::map<RunState, int64_t> CountEndedRuns() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> states;
+    std::vector<Poco::Int64> counts;
+    session_ << "SELECT state, COUNT(*) FROM runs GROUP BY state", into(states), into(counts), now;
+    std::map<RunState, int64_t> out;
+    for (size_t i = 0; i < states.size(); ++i)
+      if (auto s = ParseRunState(states[i]); s && RunStateFinal(*s)) out[*s] = counts[i];
+    return out;
+  }
+
   std::string SwapTargetState(const std::string& target, const std::string& aspect, const std::string& state,
                               int64_t at) override {
     std::lock_guard lock(mu_);

@@ -164,6 +164,18 @@ struct SyslogConfig {
 std::optional<int> ParseSyslogFacility(std::string_view name);
 std::string_view SyslogFacilityName(int code);
 
+// The web server inside `serve` ([web]; docs/web.md): it listens on `appliance.listen`. Its
+// threads and queue bound the work it takes on; every request must arrive and be answered
+// within `timeout_s`, and may not be larger than `max_request_bytes`.
+struct WebConfig {
+  bool enabled = true;
+  int threads = 4;                     // requests answered at once: 1-64
+  int queue = 64;                      // accepted connections waiting for a thread: 1-4096
+  int64_t max_request_bytes = 65536;   // the request line, headers and body together: 1 KiB-16 MiB
+  double timeout_s = 10;               // a connection's whole time, reading and answering
+  bool operator==(const WebConfig&) const = default;
+};
+
 // `appliance.timezone` when the file does not set it.
 inline constexpr const char* kDefaultTimeZone = "Europe/Stockholm";
 
@@ -175,7 +187,7 @@ struct ApplianceConfig {
   // zone is kept, so its name and its rules cannot disagree.
   TimeZone zone = TimeZone::Utc();
   int workers = 2;
-  std::string listen = "127.0.0.1:8080";
+  std::string listen = "127.0.0.1:8080";  // the web server's host:port; port 0: any free port (tests)
   uint64_t tmpfs_budget = 0;  // bytes a tmpfs sandbox may take; 0: half of MemAvailable, at most 16 GiB
   // The controller (docs/controller.md): a run's wall-time limit; how long running runs may
   // finish after SIGTERM before they are stopped; how long a claim on a run holds without
@@ -196,6 +208,7 @@ struct Config {
   std::vector<NotifyConfig> notify;
   std::vector<DrillConfig> drills;  // at least the default one
   std::optional<SyslogConfig> syslog;  // none: records are not forwarded
+  WebConfig web;
 
   const TargetConfig* FindTarget(std::string_view name) const;
   const NotifyConfig* FindNotify(std::string_view name) const;

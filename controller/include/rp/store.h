@@ -213,6 +213,10 @@ class Store {
   // Catalog snapshots: a target's policy evaluation (codec JSON) at a time.
   virtual void PutCatalogSnapshot(const std::string& target, int64_t at, const std::string& verdict,
                                   const std::string& evaluation_json) = 0;
+  // The newest snapshot of a target: its time and evaluation JSON; nullopt when there is none.
+  virtual std::optional<std::pair<int64_t, std::string>> LatestCatalogSnapshot(const std::string& target) = 0;
+  // How many runs ended in each final state (passed, failed, ...), over the whole store.
+  virtual std::map<RunState, int64_t> CountEndedRuns() = 0;
 
   // A target's last known state per aspect ("restore-test", "catalog"), for one message per
   // change. Returns the previous state ("" when none) and stores the new one.

@@ -1,0 +1,360 @@
+#include "rp/web_server.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "rp/event_log.h"
+#include "rp/metrics.h"
+#include "rp/store.h"
+
+namespace rp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Every connection must be read and answered within the timeout: Poco's socket timeouts bound
+// each read and write, not the whole, so a client trickling a byte a second would hold a thread.
+// Each accepted socket is kept here with its deadline and shut down when the deadline passes
+// unless its answer was sent first. At most `max_open` connections are open at once; more are
+// refused at accept.
+class ConnectionDeadlines {
+ public:
+  ConnectionDeadlines(double timeout_s, size_t max_open)
+      : timeout_(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000))), max_open_(max_open),
+        thread_([this] { Loop(); }) {}
+  ~ConnectionDeadlines() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  bool Admit(const Poco::Net::StreamSocket& socket) {
+    std::lock_guard lock(mu_);
+    if (open_.size() >= max_open_) return false;
+    open_.push_back({Clock::now() + timeout_, socket});
+    cv_.notify_all();
+    return true;
+  }
+
+  void Release(const Poco::Net::Socket& socket) {
+    std::lock_guard lock(mu_);
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+      if (it->socket.impl() == socket.impl()) {
+        open_.erase(it);
+        return;
+      }
+  }
+
+ private:
+  struct Open {
+    Clock::time_point deadline;
+    Poco::Net::StreamSocket socket;  // a reference: the descriptor stays open while held here
+  };
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (open_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      // Deadlines are in admission order, all with the same timeout.
+      if (cv_.wait_until(lock, open_.front().deadline) == std::cv_status::no_timeout) continue;
+      while (!open_.empty() && open_.front().deadline <= Clock::now()) {
+        try {
+          open_.front().socket.shutdown();  // the connection's thread sees the end and lets go
+        } catch (const Poco::Exception&) {
+          // already closed by the peer: nothing is left to end
+        }
+        open_.pop_front();
+      }
+    }
+  }
+
+  const Clock::duration timeout_;
+  const size_t max_open_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Open> open_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class DeadlineFilter : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  explicit DeadlineFilter(ConnectionDeadlines* deadlines) : deadlines_(deadlines) {}
+  bool accept(const Poco::Net::StreamSocket& socket) override { return deadlines_->Admit(socket); }
+
+ private:
+  ConnectionDeadlines* deadlines_;
+};
+
+struct Reply {
+  Poco::Net::HTTPResponse::HTTPStatus status = Poco::Net::HTTPResponse::HTTP_OK;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// What the handlers read: the server's state, shared with its threads.
+class WebState {
+ public:
+  WebState(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
+      : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
+        names_(std::move(names)) {}
+
+  std::shared_ptr<const Config> config() {
+    std::lock_guard lock(mu_);
+    return config_;
+  }
+  void SetConfig(std::shared_ptr<const Config> config) {
+    std::lock_guard lock(mu_);
+    config_ = std::move(config);
+  }
+  Store& store() { return *store_; }
+  EventLog& log() { return *log_; }
+  bool ready() const { return ready_ && ready_->load(); }
+  const Pseudonymiser* names() const { return names_.get(); }
+
+ private:
+  Store* store_;
+  EventLog* log_;
+  const std::atomic<bool>* ready_;
+  std::mutex mu_;
+  std::shared_ptr<const Config> config_;
+  std::unique_ptr<Pseudonymiser> names_;
+};
+
+Reply Healthz(WebState&) { return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; charset=utf-8", "ok\n"}; }
+
+Reply Readyz(WebState& state) {
+  if (!state.ready())
+    return {Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+            "not ready: the controller is starting or draining\n"};
+  try {
+    state.store().SchemaVersion();
+  } catch (const std::exception& e) {
+    return {Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+            std::string("not ready: the store does not answer: ") + e.what() + "\n"};
+  }
+  return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; charset=utf-8", "ready\n"};
+}
+
+Reply Metrics(WebState& state) {
+  const auto config = state.config();
+  return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+          RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION)};
+}
+
+// Every route: exact path, answered to GET and HEAD.
+struct Route {
+  std::string_view path;
+  Reply (*handler)(WebState&);
+};
+constexpr Route kRoutes[] = {
+    {"/healthz", &Healthz},
+    {"/readyz", &Readyz},
+    {"/metrics", &Metrics},
+};
+
+class Handler : public Poco::Net::HTTPRequestHandler {
+ public:
+  Handler(WebState* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    Reply reply;
+    try {
+      reply = Answer(request);
+    } catch (const std::exception& e) {
+      state_->log().Error("web-error", "", 0, {{"path", PathOf(request)}, {"error", e.what()}});
+      reply = {Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    response.setStatusAndReason(reply.status);
+    response.setContentType(reply.content_type);
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Cache-Control", "no-store");
+    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    response.set("X-Frame-Options", "DENY");
+    response.set("Referrer-Policy", "no-referrer");
+    if (reply.status == Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED) response.set("Allow", "GET, HEAD");
+    response.setKeepAlive(false);
+    response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
+    std::ostream& out = response.send();
+    if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_HEAD) out.write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+    out.flush();
+    deadlines_->Release(static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket());
+  }
+
+ private:
+  static std::string PathOf(const Poco::Net::HTTPServerRequest& request) {
+    const std::string& uri = request.getURI();
+    return uri.substr(0, uri.find('?'));
+  }
+
+  Reply Answer(Poco::Net::HTTPServerRequest& request) {
+    const int64_t limit = state_->config()->web.max_request_bytes;
+    int64_t header_bytes = static_cast<int64_t>(request.getURI().size() + request.getMethod().size());
+    for (const auto& [name, value] : request) header_bytes += static_cast<int64_t>(name.size() + value.size() + 4);
+    if (header_bytes > limit)
+      return {Poco::Net::HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "text/plain; charset=utf-8",
+              "request headers too large\n"};
+    if (request.getChunkedTransferEncoding() ||
+        (request.hasContentLength() && request.getContentLength64() > limit - header_bytes))
+      return {Poco::Net::HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "text/plain; charset=utf-8",
+              "request body too large\n"};
+    const std::string path = PathOf(request);
+    for (const Route& r : kRoutes) {
+      if (r.path != path) continue;
+      const std::string& method = request.getMethod();
+      if (method != Poco::Net::HTTPRequest::HTTP_GET && method != Poco::Net::HTTPRequest::HTTP_HEAD)
+        return {Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "method not allowed\n"};
+      return r.handler(*state_);
+    }
+    return {Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n"};
+  }
+
+  WebState* state_;
+  ConnectionDeadlines* deadlines_;
+};
+
+class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  HandlerFactory(WebState* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
+  // The one place objects are handed to Poco, which deletes them.
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    return new Handler(state_, deadlines_);
+  }
+
+ private:
+  WebState* state_;
+  ConnectionDeadlines* deadlines_;
+};
+
+// "host:port", "[v6]:port" into an address; nullopt when it does not resolve.
+std::optional<Poco::Net::SocketAddress> ListenAddress(const std::string& listen, std::string* error) {
+  const size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    return Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(std::stoi(listen.substr(colon + 1))));
+  } catch (const Poco::Exception& e) {
+    *error = e.displayText();
+  } catch (const std::exception& e) {  // the port as written was checked when the file was loaded
+    *error = e.what();
+  }
+  return std::nullopt;
+}
+
+class WebServer : public ServeExtension {
+ public:
+  explicit WebServer(const ServeContext& context) : context_(context) {}
+  ~WebServer() override { Stop(); }
+
+  void Start() override {
+    std::lock_guard lock(mu_);
+    StartLocked();
+  }
+
+  void Reload(std::shared_ptr<const Config> config) override {
+    std::lock_guard lock(mu_);
+    const bool same = config->web == context_.config->web && config->appliance.listen == context_.config->appliance.listen;
+    context_.config = config;
+    if (state_) state_->SetConfig(config);
+    if (same) return;
+    StopLocked();
+    StartLocked();
+  }
+
+  void Stop() override {
+    std::lock_guard lock(mu_);
+    StopLocked();
+  }
+
+ private:
+  void StartLocked() {
+    const Config& cfg = *context_.config;
+    EventLog& log = *context_.log;
+    if (!cfg.web.enabled) {
+      log.Info("web-disabled", "", 0, {{"detail", "[web] enabled = false"}});
+      return;
+    }
+    std::unique_ptr<Pseudonymiser> names;
+    if (Status s = Pseudonymiser::LoadOrCreate(cfg.appliance.data_dir, &names); !s.ok())
+      log.Error("web-pseudonyms-failed", "", 0,
+                {{"error", s.message()}, {"detail", "/metrics leaves out every target that holds personal data"}});
+    std::string error;
+    const auto address = ListenAddress(cfg.appliance.listen, &error);
+    try {
+      if (!address) throw Poco::InvalidArgumentException(error);
+      Poco::Net::ServerSocket socket(*address, cfg.web.queue);
+      state_ = std::make_unique<WebState>(context_, std::move(names));
+      deadlines_ = std::make_unique<ConnectionDeadlines>(
+          cfg.web.timeout_s, static_cast<size_t>(2 * cfg.web.threads + cfg.web.queue));
+      pool_ = std::make_unique<Poco::ThreadPool>("web", 1, cfg.web.threads);
+      Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+      params->setMaxThreads(cfg.web.threads);
+      params->setMaxQueued(cfg.web.queue);
+      params->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(cfg.web.timeout_s * 1e6)));
+      params->setKeepAlive(false);
+      params->setServerName("restoreproof");
+      server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(state_.get(), deadlines_.get()), *pool_,
+                                                        socket, params);
+      server_->setConnectionFilter(new DeadlineFilter(deadlines_.get()));
+      server_->start();
+      log.Info("web-started", "", 0,
+               {{"listen", socket.address().toString()}, {"port", socket.address().port()},
+                {"threads", cfg.web.threads}, {"queue", cfg.web.queue},
+                {"max_request_bytes", cfg.web.max_request_bytes}, {"timeout_s", cfg.web.timeout_s}});
+    } catch (const Poco::Exception& e) {
+      StopLocked();
+      log.Error("web-failed", "", 0,
+                {{"listen", cfg.appliance.listen}, {"error", e.displayText()},
+                 {"detail", "the controller runs on without its web server"}});
+    }
+  }
+
+  void StopLocked() {
+    const bool was_running = server_ != nullptr;
+    if (server_) server_->stopAll(/*abortCurrent=*/true);
+    server_.reset();
+    if (pool_) pool_->joinAll();
+    pool_.reset();
+    deadlines_.reset();
+    state_.reset();
+    if (was_running) context_.log->Info("web-stopped");
+  }
+
+  std::mutex mu_;
+  ServeContext context_;
+  std::unique_ptr<WebState> state_;
+  std::unique_ptr<ConnectionDeadlines> deadlines_;
+  std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServeExtension> MakeWebServer(const ServeContext& context) {
+  return std::make_unique<WebServer>(context);
+}
+
+}  // namespace rp
