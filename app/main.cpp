@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "rp/accounts_cmd.h"
 #include "rp/commands.h"
 #include "rp/config.h"
 #include "rp/demo.h"
@@ -336,6 +337,35 @@ void AddSchedule(CLI::App& app, Global& g, Commands* commands) {
   });
 }
 
+void AddAccounts(CLI::App& app, Global& g, Commands* commands) {
+  auto* user = app.add_subcommand("user", "people who sign in to the web page");
+  user->require_subcommand(1);
+  auto uo = std::make_shared<rp::UserAddOptions>();
+  auto* add = user->add_subcommand("add", "add a user; the password is read from stdin (asked twice on a terminal)");
+  add->add_option("NAME", uo->name, "the user's name: [a-z0-9._-]{1,64}")->required();
+  add->add_option("--role", uo->role, "viewer|operator|auditor|admin")->required();
+  add->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(add, [uo, &g] {
+    uo->json = g.json;
+    return rp::UserAddCommand(g.config_path, *uo, STDIN_FILENO, std::cout, std::cerr);
+  });
+  auto* list = user->add_subcommand("list", "the users: name, role, created, disabled");
+  list->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(list, [&g] { return rp::UserListCommand(g.config_path, g.json, std::cout, std::cerr); });
+
+  auto* token = app.add_subcommand("token", "API tokens for scripts");
+  token->require_subcommand(1);
+  auto to = std::make_shared<rp::TokenCreateOptions>();
+  auto* create = token->add_subcommand("create", "create an API token, printed once (only its SHA-256 is kept)");
+  create->add_option("NAME", to->name, "what the token is for: [a-z0-9._-]{1,64}")->required();
+  create->add_option("--role", to->role, "viewer|operator|auditor|admin")->required();
+  create->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(create, [to, &g] {
+    to->json = g.json;
+    return rp::TokenCreateCommand(g.config_path, *to, std::cout, std::cerr);
+  });
+}
+
 // The commands of DESIGN.md that later issues build: named, so that a user who tries one hears
 // that it is not there yet rather than that a subcommand is missing.
 void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* commands) {
@@ -350,7 +380,7 @@ void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* command
 }
 
 void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"user", "token", "agent", "store"})
+  for (const char* name : {"agent", "store"})
     AddNotYetBuilt(app, name, commands);
 }
 
@@ -374,6 +404,7 @@ int main(int argc, char** argv) {
   AddLog(app, g, &commands);
   AddRestore(app, g, &commands);
   AddEvidence(app, g, &commands);
+  AddAccounts(app, g, &commands);
   AddNotYetBuilt(app, &commands);
   // internal: one isolated restore, driven by its parent over stdin/stdout
   auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");

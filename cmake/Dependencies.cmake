@@ -21,6 +21,8 @@ if(NOT RP_FUZZ_ONLY)
   # /metrics: prometheus-cpp's registry and text serializer (prometheus-cpp-dev); the page is
   # served by Poco's HTTPServer, so its civetweb exposer is not used.
   find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
+  # Users' passwords: Argon2id from the reference implementation (libargon2-dev).
+  pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
   # Evidence reports as PDF: libharu (Debian's libhpdf-dev ships no pkg-config file), with the
   # DejaVu Sans TrueType font (fonts-dejavu-core) embedded so that Swedish text renders.
   find_library(HPDF_LIBRARY NAMES hpdf REQUIRED)

@@ -26,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -106,6 +106,25 @@ const std::vector<std::vector<std::string>>& Migrations() {
       {
           // Each record's salt: encoded with it, so a bundle can give a digest nobody can guess.
           "ALTER TABLE restoration_log ADD COLUMN salt TEXT NOT NULL DEFAULT ''",
+      },
+      {
+          // Users, API tokens, sessions and the audit trail (issue 17). No secret in clear:
+          // Argon2id hashes, and the SHA-256 of tokens and session ids. `user_name`, because
+          // `user` is a reserved word in PostgreSQL.
+          "CREATE TABLE users ("
+          " name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL,"
+          " disabled INTEGER NOT NULL DEFAULT 0)",
+          "CREATE TABLE api_tokens ("
+          " id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
+          " created_at BIGINT NOT NULL, last_used_at BIGINT NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0)",
+          "CREATE TABLE sessions ("
+          " id_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,"
+          " created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, address TEXT NOT NULL)",
+          "CREATE INDEX sessions_by_user ON sessions (user_name)",
+          "CREATE TABLE audit ("
+          " id INTEGER PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, address TEXT NOT NULL,"
+          " action TEXT NOT NULL, detail TEXT NOT NULL)",
+          "CREATE INDEX audit_by_time ON audit (at)",
       },
   };
   return m;
@@ -781,9 +800,204 @@ class SqliteStore final : public Store {
         bind(target), bind(seq), now;
   }
 
+  bool AddUser(const UserRecord& u, const AuditRecord& audit) override {
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      Statement s(session_);
+      s << "INSERT INTO users (name, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, ?)"
+           " ON CONFLICT (name) DO NOTHING",
+          bind(u.name), bind(std::string(RoleName(u.role))), bind(u.password_hash), bind(u.created_at),
+          bind(u.disabled ? 1 : 0);
+      const bool added = s.execute() == 1;
+      if (added) InsertAudit(audit);
+      session_.commit();
+      return added;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  std::optional<UserRecord> GetUser(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = ?", bind(name);
+    auto rows = Users(s);
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  std::vector<UserRecord> ListUsers() override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name";
+    return Users(s);
+  }
+
+  int64_t CountAdmins() override {
+    std::lock_guard lock(mu_);
+    Poco::Int64 n = 0;
+    session_ << "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0", into(n), now;
+    return n;
+  }
+
+  int64_t AddApiToken(const ApiTokenRecord& t, const AuditRecord& audit) override {
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      Poco::Int64 id = 0;
+      session_ << "INSERT INTO api_tokens (name, role, token_hash, created_at, last_used_at, revoked)"
+                  " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+          bind(t.name), bind(std::string(RoleName(t.role))), bind(t.token_hash), bind(t.created_at),
+          bind(t.last_used_at), bind(t.revoked ? 1 : 0), into(id), now;
+      InsertAudit(audit);
+      session_.commit();
+      return id;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
+  }
+
+  std::optional<ApiTokenRecord> FindApiToken(const std::string& token_hash) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, name, role, token_hash, created_at, last_used_at, revoked FROM api_tokens WHERE token_hash = ?",
+        bind(token_hash);
+    auto rows = Tokens(s);
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+  }
+
+  std::vector<ApiTokenRecord> ListApiTokens() override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id, name, role, token_hash, created_at, last_used_at, revoked FROM api_tokens ORDER BY id";
+    return Tokens(s);
+  }
+
+  void TouchApiToken(int64_t id, int64_t at) override {
+    std::lock_guard lock(mu_);
+    session_ << "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?", bind(at), bind(id), bind(at),
+        now;
+  }
+
+  void CreateSession(const SessionRecord& x) override {
+    std::lock_guard lock(mu_);
+    session_ << "INSERT INTO sessions (id_hash, user_name, role, csrf, created_at, last_seen_at, address)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        bind(x.id_hash), bind(x.user), bind(std::string(RoleName(x.role))), bind(x.csrf), bind(x.created_at),
+        bind(x.last_seen_at), bind(x.address), now;
+  }
+
+  std::optional<SessionRecord> GetSession(const std::string& id_hash) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "SELECT id_hash, user_name, role, csrf, created_at, last_seen_at, address FROM sessions WHERE id_hash = ?",
+        bind(id_hash);
+    s.execute();
+    RecordSet rs(s);
+    if (!rs.moveFirst()) return std::nullopt;
+    SessionRecord x;
+    x.id_hash = Get<std::string>(rs, "id_hash");
+    x.user = Get<std::string>(rs, "user_name");
+    x.role = ParseRole(Get<std::string>(rs, "role")).value_or(Role::kViewer);
+    x.csrf = Get<std::string>(rs, "csrf");
+    x.created_at = Get<Poco::Int64>(rs, "created_at");
+    x.last_seen_at = Get<Poco::Int64>(rs, "last_seen_at");
+    x.address = Get<std::string>(rs, "address");
+    return x;
+  }
+
+  bool TouchSession(const std::string& id_hash, int64_t at) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at <= ?", bind(at), bind(id_hash), bind(at);
+    if (s.execute() == 1) return true;
+    Poco::Int64 n = 0;  // a touch from the past changes nothing but the session is there
+    session_ << "SELECT COUNT(*) FROM sessions WHERE id_hash = ?", bind(id_hash), into(n), now;
+    return n == 1;
+  }
+
+  bool DeleteSession(const std::string& id_hash) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "DELETE FROM sessions WHERE id_hash = ?", bind(id_hash);
+    return s.execute() == 1;
+  }
+
+  int64_t DeleteExpiredSessions(int64_t at, const SessionTimeouts& t) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    // SessionTimeouts::Expired, in SQL: idle too long, or signed in too long ago.
+    s << "DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?", bind(at - t.idle_s), bind(at - t.absolute_s);
+    return static_cast<int64_t>(s.execute());
+  }
+
+  int64_t AppendAudit(const AuditRecord& r) override {
+    std::lock_guard lock(mu_);
+    return InsertAudit(r);
+  }
+
+  std::vector<AuditRecord> ListAudit(int64_t since, size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<Poco::Int64> ids, ats;
+    std::vector<std::string> actors, addresses, actions, details;
+    session_ << "SELECT id, at, actor, address, action, detail FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?",
+        bind(since), bind(LimitOf(limit)), into(ids), into(ats), into(actors), into(addresses), into(actions),
+        into(details), now;
+    std::vector<AuditRecord> out(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const size_t k = ids.size() - 1 - i;
+      out[i] = AuditRecord{ids[k], ats[k], actors[k], addresses[k], actions[k], details[k]};
+    }
+    return out;
+  }
+
   int SchemaVersion() override { return version_; }
 
  private:
+  int64_t InsertAudit(const AuditRecord& r) {
+    Poco::Int64 id = 0;
+    session_ << "INSERT INTO audit (at, actor, address, action, detail) VALUES (?, ?, ?, ?, ?) RETURNING id", bind(r.at),
+        bind(r.actor), bind(r.address), bind(r.action), bind(r.detail), into(id), now;
+    return id;
+  }
+
+  static std::vector<UserRecord> Users(Statement& s) {
+    s.execute();
+    RecordSet rs(s);
+    std::vector<UserRecord> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      UserRecord u;
+      u.name = Get<std::string>(rs, "name");
+      u.role = ParseRole(Get<std::string>(rs, "role")).value_or(Role::kViewer);
+      u.password_hash = Get<std::string>(rs, "password_hash");
+      u.created_at = Get<Poco::Int64>(rs, "created_at");
+      u.disabled = Get<Poco::Int64>(rs, "disabled") != 0;
+      out.push_back(std::move(u));
+    }
+    return out;
+  }
+
+  static std::vector<ApiTokenRecord> Tokens(Statement& s) {
+    s.execute();
+    RecordSet rs(s);
+    std::vector<ApiTokenRecord> out;
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      ApiTokenRecord t;
+      t.id = Get<Poco::Int64>(rs, "id");
+      t.name = Get<std::string>(rs, "name");
+      t.role = ParseRole(Get<std::string>(rs, "role")).value_or(Role::kViewer);
+      t.token_hash = Get<std::string>(rs, "token_hash");
+      t.created_at = Get<Poco::Int64>(rs, "created_at");
+      t.last_used_at = Get<Poco::Int64>(rs, "last_used_at");
+      t.revoked = Get<Poco::Int64>(rs, "revoked") != 0;
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
   int64_t Insert(const RunRequest& q, int64_t at) {
     Poco::Int64 id = 0;
     session_ << "INSERT INTO runs (target, test_index, trigger_kind, drill_id, select_text, requested_by, not_before,"

@@ -1,6 +1,7 @@
 // The appliance's store (docs/store.md): every restore run and its result, the queue of runs
 // with their leases, drills, per-file baselines, catalog snapshots, schedule marks, target
-// states and notifications. One interface; the SQLite implementation (Poco::Data) is one file
+// states, notifications, the restoration log, and users, API tokens, sessions and the audit
+// trail. One interface; the SQLite implementation (Poco::Data) is one file
 // under data_dir, WAL, synchronous=FULL, migrated forward and integrity-checked when opened.
 // SQL is written so that PostgreSQL accepts it too. A Store object is thread-safe (calls are
 // serialised); several processes may open the same file (SQLite's locks, a busy timeout).
@@ -17,6 +18,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rp/accounts.h"
 #include "rp/report.h"
 #include "rp/restoration_log.h"
 #include "rp/status.h"
@@ -148,6 +150,47 @@ struct NotificationRecord {
   std::string outcome;  // the last attempt's result
 };
 
+// Accounts (issue 17; rp/accounts.h): people who sign in, the API tokens of scripts, the
+// web's sessions and the audit trail of who did what. No secret is stored in clear: passwords
+// as Argon2id hashes, tokens and session ids as their SHA-256 (TokenHash).
+struct UserRecord {
+  std::string name;           // [a-z0-9._-]{1,64}
+  Role role = Role::kViewer;  // a role the store cannot read back is the least one
+  std::string password_hash;  // the Argon2id encoding (HashPassword)
+  int64_t created_at = 0;
+  bool disabled = false;
+};
+
+struct ApiTokenRecord {
+  int64_t id = 0;
+  std::string name;        // what the token is for ("nightly-report"); not unique
+  Role role = Role::kViewer;
+  std::string token_hash;  // TokenHash(token); unique
+  int64_t created_at = 0;
+  int64_t last_used_at = 0;  // 0: never
+  bool revoked = false;
+};
+
+struct SessionRecord {
+  std::string id_hash;  // TokenHash(session id); the id itself is only in the browser's cookie
+  std::string user;
+  Role role = Role::kViewer;  // the user's role at sign-in
+  std::string csrf;           // the session's CSRF token (NewCsrfToken)
+  int64_t created_at = 0, last_seen_at = 0;
+  std::string address;  // the client's address at sign-in
+};
+
+// One line of the audit trail: a sign-in, a failed one, or a change (a user added, a token
+// created, a run requested from the web, ...).
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t at = 0;
+  std::string actor;    // the user, "token:NAME", or the invoking user of a command
+  std::string address;  // the client's address; "cli" for a command on the appliance
+  std::string action;   // "user-add", "token-create", "sign-in", "sign-in-failed", ...
+  std::string detail;   // what was acted on, never a secret
+};
+
 // The JSON of a run (`runs show --json`, the API later; docs/store.md "Run JSON"): written
 // through the vocabulary's codec (findings, isolation), never parsed back by another module.
 void to_json(nlohmann::json& j, const RunRecord& v);
@@ -247,6 +290,30 @@ class Store {
   // target (its text as configured), 0 when none was; the cursor only moves forward.
   virtual int64_t SyslogCursor(const std::string& target) = 0;
   virtual void SetSyslogCursor(const std::string& target, int64_t seq) = 0;
+
+  // Users (schema version 7). AddUser stores the user and `audit` in one transaction; false
+  // (and nothing stored) when the name exists.
+  virtual bool AddUser(const UserRecord& user, const AuditRecord& audit) = 0;
+  virtual std::optional<UserRecord> GetUser(const std::string& name) = 0;
+  virtual std::vector<UserRecord> ListUsers() = 0;  // by name
+  virtual int64_t CountAdmins() = 0;                // enabled admins: none means the web serves only set-up advice
+  // API tokens: the token and `audit` in one transaction; returns the token's id.
+  virtual int64_t AddApiToken(const ApiTokenRecord& token, const AuditRecord& audit) = 0;
+  // The token whose hash is `token_hash` (revoked ones too: the caller refuses them).
+  virtual std::optional<ApiTokenRecord> FindApiToken(const std::string& token_hash) = 0;
+  virtual std::vector<ApiTokenRecord> ListApiTokens() = 0;  // by id
+  virtual void TouchApiToken(int64_t id, int64_t at) = 0;
+  // Sessions, by the hash of their id.
+  virtual void CreateSession(const SessionRecord& session) = 0;
+  virtual std::optional<SessionRecord> GetSession(const std::string& id_hash) = 0;
+  virtual bool TouchSession(const std::string& id_hash, int64_t at) = 0;  // false: no such session
+  virtual bool DeleteSession(const std::string& id_hash) = 0;             // false: no such session
+  // Removes every session the timeouts have ended at `now`; returns how many.
+  virtual int64_t DeleteExpiredSessions(int64_t now, const SessionTimeouts& timeouts) = 0;
+  // The audit trail: append-only. Returns the record's id.
+  virtual int64_t AppendAudit(const AuditRecord& record) = 0;
+  // The newest `limit` records at or after `since` (limit 0: all), in id order.
+  virtual std::vector<AuditRecord> ListAudit(int64_t since, size_t limit) = 0;
 
   virtual int SchemaVersion() = 0;
 };
