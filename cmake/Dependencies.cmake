@@ -23,6 +23,9 @@ if(NOT RP_FUZZ_ONLY)
   find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
   # Users' passwords: Argon2id from the reference implementation (libargon2-dev).
   pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
+  # The web's HTML pages: mustache templates (libmstch-dev ships a CMake config, mstch::mstch),
+  # which escape every value they insert, so no page is concatenated from user data.
+  find_package(mstch CONFIG REQUIRED)
   # Evidence reports as PDF: libharu (Debian's libhpdf-dev ships no pkg-config file), with the
   # DejaVu Sans TrueType font (fonts-dejavu-core) embedded so that Swedish text renders.
   find_library(HPDF_LIBRARY NAMES hpdf REQUIRED)

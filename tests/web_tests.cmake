@@ -3,3 +3,7 @@
 # against a real SQLite store; `promtool check metrics` when Debian's prometheus is installed.
 rp_add_gtest(web_test web_test.cpp)
 target_link_libraries(web_test PRIVATE rp::web rp::controller Poco::Net Poco::Foundation nlohmann_json::nlohmann_json)
+# Sign-in, sessions, CSRF, roles per route, API tokens, the no-admin mode and hostile parameters,
+# against the real binary with users and tokens from its own `user add` and `token create`.
+rp_add_gtest(web_auth_test web_auth_test.cpp)
+target_link_libraries(web_auth_test PRIVATE rp::controller nlohmann_json::nlohmann_json)

@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "rp/event_log.h"
-#include "rp/metrics.h"
 #include "rp/store.h"
+#include "web_app.h"
 
 namespace rp {
 
@@ -109,93 +109,26 @@ class DeadlineFilter : public Poco::Net::TCPServerConnectionFilter {
   ConnectionDeadlines* deadlines_;
 };
 
-struct Reply {
-  Poco::Net::HTTPResponse::HTTPStatus status = Poco::Net::HTTPResponse::HTTP_OK;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-};
-
-// What the handlers read: the server's state, shared with its threads.
-class WebState {
- public:
-  WebState(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
-      : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
-        names_(std::move(names)) {}
-
-  std::shared_ptr<const Config> config() {
-    std::lock_guard lock(mu_);
-    return config_;
-  }
-  void SetConfig(std::shared_ptr<const Config> config) {
-    std::lock_guard lock(mu_);
-    config_ = std::move(config);
-  }
-  Store& store() { return *store_; }
-  EventLog& log() { return *log_; }
-  bool ready() const { return ready_ && ready_->load(); }
-  const Pseudonymiser* names() const { return names_.get(); }
-
- private:
-  Store* store_;
-  EventLog* log_;
-  const std::atomic<bool>* ready_;
-  std::mutex mu_;
-  std::shared_ptr<const Config> config_;
-  std::unique_ptr<Pseudonymiser> names_;
-};
-
-Reply Healthz(WebState&) { return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; charset=utf-8", "ok\n"}; }
-
-Reply Readyz(WebState& state) {
-  if (!state.ready())
-    return {Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-            "not ready: the controller is starting or draining\n"};
-  try {
-    state.store().SchemaVersion();
-  } catch (const std::exception& e) {
-    return {Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-            std::string("not ready: the store does not answer: ") + e.what() + "\n"};
-  }
-  return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; charset=utf-8", "ready\n"};
-}
-
-Reply Metrics(WebState& state) {
-  const auto config = state.config();
-  return {Poco::Net::HTTPResponse::HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-          RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION)};
-}
-
-// Every route: exact path, answered to GET and HEAD.
-struct Route {
-  std::string_view path;
-  Reply (*handler)(WebState&);
-};
-constexpr Route kRoutes[] = {
-    {"/healthz", &Healthz},
-    {"/readyz", &Readyz},
-    {"/metrics", &Metrics},
-};
-
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(WebState* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
+  Handler(web::State* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-    Reply reply;
+    web::Reply reply;
     try {
       reply = Answer(request);
     } catch (const std::exception& e) {
       state_->log().Error("web-error", "", 0, {{"path", PathOf(request)}, {"error", e.what()}});
-      reply = {Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error\n"};
+      reply = web::Text(500, "internal error\n");
     }
-    response.setStatusAndReason(reply.status);
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
     response.setContentType(reply.content_type);
     response.set("X-Content-Type-Options", "nosniff");
     response.set("Cache-Control", "no-store");
-    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     response.set("X-Frame-Options", "DENY");
     response.set("Referrer-Policy", "no-referrer");
-    if (reply.status == Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED) response.set("Allow", "GET, HEAD");
+    for (const auto& [name, value] : reply.headers) response.add(name, value);
     response.setKeepAlive(false);
     response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
     std::ostream& out = response.send();
@@ -210,42 +143,52 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     return uri.substr(0, uri.find('?'));
   }
 
-  Reply Answer(Poco::Net::HTTPServerRequest& request) {
+  web::Reply Answer(Poco::Net::HTTPServerRequest& request) {
     const int64_t limit = state_->config()->web.max_request_bytes;
     int64_t header_bytes = static_cast<int64_t>(request.getURI().size() + request.getMethod().size());
     for (const auto& [name, value] : request) header_bytes += static_cast<int64_t>(name.size() + value.size() + 4);
-    if (header_bytes > limit)
-      return {Poco::Net::HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "text/plain; charset=utf-8",
-              "request headers too large\n"};
+    if (header_bytes > limit) return web::Text(431, "request headers too large\n");
     if (request.getChunkedTransferEncoding() ||
         (request.hasContentLength() && request.getContentLength64() > limit - header_bytes))
-      return {Poco::Net::HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "text/plain; charset=utf-8",
-              "request body too large\n"};
-    const std::string path = PathOf(request);
-    for (const Route& r : kRoutes) {
-      if (r.path != path) continue;
-      const std::string& method = request.getMethod();
-      if (method != Poco::Net::HTTPRequest::HTTP_GET && method != Poco::Net::HTTPRequest::HTTP_HEAD)
-        return {Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "method not allowed\n"};
-      return r.handler(*state_);
+      return web::Text(413, "request body too large\n");
+    web::Request r;
+    r.method = request.getMethod();
+    const std::string& uri = request.getURI();
+    const size_t q = uri.find('?');
+    r.path = uri.substr(0, q);
+    if (q != std::string::npos) r.query = uri.substr(q + 1);
+    for (const auto& [name, value] : request) {
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[lower] = value;
     }
-    return {Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n"};
+    Poco::Net::NameValueCollection cookies;
+    request.getCookies(cookies);
+    for (const auto& [name, value] : cookies) r.cookies.emplace(name, value);
+    r.address = request.clientAddress().host().toString();
+    if (r.method == Poco::Net::HTTPRequest::HTTP_POST && request.hasContentLength()) {
+      const auto length = static_cast<size_t>(request.getContentLength64());
+      r.body.resize(length);
+      request.stream().read(r.body.data(), static_cast<std::streamsize>(length));
+      r.body.resize(static_cast<size_t>(request.stream().gcount()));
+    }
+    return web::Route(*state_, r);
   }
 
-  WebState* state_;
+  web::State* state_;
   ConnectionDeadlines* deadlines_;
 };
 
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  HandlerFactory(WebState* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
+  HandlerFactory(web::State* state, ConnectionDeadlines* deadlines) : state_(state), deadlines_(deadlines) {}
   // The one place objects are handed to Poco, which deletes them.
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
     return new Handler(state_, deadlines_);
   }
 
  private:
-  WebState* state_;
+  web::State* state_;
   ConnectionDeadlines* deadlines_;
 };
 
@@ -306,7 +249,7 @@ class WebServer : public ServeExtension {
     try {
       if (!address) throw Poco::InvalidArgumentException(error);
       Poco::Net::ServerSocket socket(*address, cfg.web.queue);
-      state_ = std::make_unique<WebState>(context_, std::move(names));
+      state_ = std::make_unique<web::State>(context_, std::move(names));
       deadlines_ = std::make_unique<ConnectionDeadlines>(
           cfg.web.timeout_s, static_cast<size_t>(2 * cfg.web.threads + cfg.web.queue));
       pool_ = std::make_unique<Poco::ThreadPool>("web", 1, cfg.web.threads);
@@ -345,7 +288,7 @@ class WebServer : public ServeExtension {
 
   std::mutex mu_;
   ServeContext context_;
-  std::unique_ptr<WebState> state_;
+  std::unique_ptr<web::State> state_;
   std::unique_ptr<ConnectionDeadlines> deadlines_;
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;

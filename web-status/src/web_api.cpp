@@ -1,0 +1,292 @@
+// The JSON API under /api/v1/ (docs/api.md): status, targets, runs, drills and the restoration
+// log for signed-in users and scripts, and one action, queuing a target's restore test. Every
+// record is written through the vocabulary's codec (to_json of RunRecord, LogRecord,
+// DrillReport; a catalog snapshot as the codec stored it): there is no second encoder here.
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "rp/codec.h"
+#include "rp/drill.h"
+#include "rp/policy.h"
+#include "rp/restoration_log.h"
+#include "web_app.h"
+
+namespace rp::web {
+
+namespace {
+
+using nlohmann::json;
+
+struct Query {
+  std::map<std::string, std::string> values;
+  std::string error;  // non-empty: the answer is 400 with this message
+};
+
+// The query string against the names a route accepts: an unknown, repeated or malformed
+// parameter is an error.
+Query ParseQuery(const Request& request, std::initializer_list<std::string_view> allowed) {
+  Query q;
+  bool repeated = false;
+  const auto form = ParseForm(request.query, &repeated);
+  if (!form) {
+    q.error = "malformed query string";
+    return q;
+  }
+  if (repeated) {
+    q.error = "a query parameter is repeated";
+    return q;
+  }
+  for (const auto& [k, v] : *form) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      q.error = "unknown query parameter \"" + k + "\"";
+      return q;
+    }
+  }
+  q.values = *form;
+  return q;
+}
+
+// A decimal integer in [lo, hi]; nullopt otherwise.
+std::optional<int64_t> Int(const std::string& text, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+// The newest catalog snapshot of a target, decoded; nullopt when none (or unreadable).
+struct Snapshot {
+  int64_t at = 0;
+  std::string json;
+  TargetEvaluation evaluation;
+};
+std::optional<Snapshot> LatestSnapshot(Store& store, const std::string& target) {
+  const auto s = store.LatestCatalogSnapshot(target);
+  if (!s) return std::nullopt;
+  Snapshot out;
+  out.at = s->first;
+  out.json = s->second;
+  if (!DecodeJson(s->second, "catalog snapshot", &out.evaluation).ok()) return std::nullopt;
+  return out;
+}
+
+json TargetSummary(const TargetConfig& t, const std::optional<Snapshot>& s) {
+  json j = {{"name", t.name},
+            {"owner", t.owner},
+            {"classification", {{"K", t.classification.k}, {"R", t.classification.r}, {"T", t.classification.t}}},
+            {"personal_data", !t.personal_data.none},
+            {"verdict", s ? json(std::string(VerdictName(s->evaluation.verdict))) : json(nullptr)},
+            {"checked_at", s ? json(s->at) : json(nullptr)}};
+  return j;
+}
+
+Reply Status(State& state) {
+  const auto config = state.config();
+  json targets = json::array();
+  std::map<std::string, int64_t> counts{{"ok", 0}, {"warning", 0}, {"failing", 0}, {"unchecked", 0}};
+  std::optional<Verdict> worst;
+  for (const TargetConfig& t : config->targets) {
+    const auto s = LatestSnapshot(state.store(), t.name);
+    if (s) {
+      ++counts[std::string(VerdictName(s->evaluation.verdict))];
+      if (!worst || s->evaluation.verdict > *worst) worst = s->evaluation.verdict;
+    } else {
+      ++counts["unchecked"];
+    }
+    targets.push_back({{"name", t.name},
+                       {"verdict", s ? json(std::string(VerdictName(s->evaluation.verdict))) : json(nullptr)},
+                       {"checked_at", s ? json(s->at) : json(nullptr)}});
+  }
+  json runs = json::object();
+  const auto ended = state.store().CountEndedRuns();
+  for (RunState st : {RunState::kPassed, RunState::kFailed, RunState::kAborted, RunState::kInterrupted,
+                      RunState::kCancelled}) {
+    const auto it = ended.find(st);
+    runs[std::string(RunStateName(st))] = it == ended.end() ? 0 : it->second;
+  }
+  RunFilter queued;
+  queued.state = RunState::kQueued;
+  RunFilter running;
+  running.state = RunState::kRunning;
+  runs["queued"] = state.store().ListRuns(queued).size();
+  runs["running"] = state.store().ListRuns(running).size();
+  return Json(200, {{"verdict", worst ? json(std::string(VerdictName(*worst))) : json(nullptr)},
+                    {"targets", targets},
+                    {"counts", counts},
+                    {"runs", runs},
+                    {"version", RP_VERSION}});
+}
+
+Reply Targets(State& state) {
+  const auto config = state.config();
+  json arr = json::array();
+  for (const TargetConfig& t : config->targets) arr.push_back(TargetSummary(t, LatestSnapshot(state.store(), t.name)));
+  return Json(200, {{"targets", arr}});
+}
+
+Reply TargetDetail(State& state, const TargetConfig& t) {
+  const auto s = LatestSnapshot(state.store(), t.name);
+  json j = TargetSummary(t, s);
+  j["evaluation"] = s ? json::parse(s->json) : json(nullptr);
+  return Json(200, j);
+}
+
+Reply QueueTest(State& state, const Request& request, const Identity& who, const TargetConfig& t) {
+  RunRequest q;
+  q.target = t.name;
+  q.test_index = t.tests.empty() ? -1 : 0;  // the first test's select and checks, as a drill runs it
+  q.trigger = Trigger::kApi;
+  q.requested_by = who.actor();
+  const int64_t id = state.store().EnqueueRun(q, NowS());
+  Audit(state, who.actor(), request, "run-requested", "target " + t.name + ", run " + std::to_string(id));
+  const auto run = state.store().GetRun(id);
+  return Json(202, run ? json(*run) : json({{"id", id}}));
+}
+
+Reply Runs(State& state, const Request& request) {
+  const Query q = ParseQuery(request, {"target", "since", "state", "limit"});
+  if (!q.error.empty()) return JsonError(400, q.error);
+  const auto config = state.config();
+  RunFilter f;
+  f.limit = 100;
+  if (const auto it = q.values.find("target"); it != q.values.end()) {
+    if (!ValidAccountName(it->second) && !config->FindTarget(it->second))
+      return JsonError(400, "target: not a target name");
+    f.target = it->second;
+  }
+  if (const auto it = q.values.find("since"); it != q.values.end()) {
+    const auto t = ParseTimestamp(it->second, config->appliance.zone);
+    if (!t) return JsonError(400, "since: expected ISO 8601 like 2026-11-22T08:00:00+01:00 or a date");
+    f.since = *t;
+  }
+  if (const auto it = q.values.find("state"); it != q.values.end()) {
+    f.state = ParseRunState(it->second);
+    if (!f.state) return JsonError(400, "state: expected queued, running, passed, failed, aborted, interrupted or cancelled");
+  }
+  if (const auto it = q.values.find("limit"); it != q.values.end()) {
+    const auto n = Int(it->second, 1, 1000);
+    if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
+    f.limit = static_cast<size_t>(*n);
+  }
+  json arr = json::array();
+  for (const RunRecord& r : state.store().ListRuns(f)) arr.push_back(r);
+  return Json(200, {{"runs", arr}});
+}
+
+Reply Drills(State& state) {
+  const auto config = state.config();
+  json arr = json::array();
+  for (const DrillRecord& d : state.store().ListDrills(1000)) arr.push_back(DrillReportOf(*config, &state.store(), d));
+  return Json(200, {{"drills", arr}});
+}
+
+Reply Log(State& state, const Request& request) {
+  const Query q = ParseQuery(request, {"target", "since", "limit"});
+  if (!q.error.empty()) return JsonError(400, q.error);
+  const auto config = state.config();
+  LogFilter f;
+  f.limit = 100;
+  if (const auto it = q.values.find("target"); it != q.values.end()) {
+    if (!ValidAccountName(it->second) && !config->FindTarget(it->second))
+      return JsonError(400, "target: not a target name");
+    f.target = it->second;
+  }
+  if (const auto it = q.values.find("since"); it != q.values.end()) {
+    const auto t = ParseTimestamp(it->second, config->appliance.zone);
+    if (!t) return JsonError(400, "since: expected ISO 8601 like 2026-11-22T08:00:00+01:00 or a date");
+    f.since = *t;
+  }
+  if (const auto it = q.values.find("limit"); it != q.values.end()) {
+    const auto n = Int(it->second, 1, 1000);
+    if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
+    f.limit = static_cast<size_t>(*n);
+  }
+  json arr = json::array();
+  for (const LogRecord& r : state.store().ListLog(f)) arr.push_back(r);
+  return Json(200, {{"records", arr}});
+}
+
+// The path after /api/v1/, split at '/' and each segment percent-decoded (so an encoded '/'
+// stays inside its segment and can only fail to name a target). nullopt: malformed.
+std::optional<std::vector<std::string>> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  std::string_view rest = std::string_view(path).substr(std::string_view("/api/v1").size());
+  if (rest.empty() || rest == "/") return out;
+  rest.remove_prefix(1);
+  while (true) {
+    const size_t slash = rest.find('/');
+    const auto seg = PercentDecode(rest.substr(0, slash), false);
+    if (!seg) return std::nullopt;
+    out.push_back(*seg);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Reply Api(State& state, const Request& request) {
+  bool token_refused = false;
+  const auto who = Identify(state, request, true, &token_refused);
+  if (!who) {
+    Reply r = JsonError(401, token_refused ? "the API token is not valid (unknown, malformed or revoked)"
+                                           : "sign in, or send an API token as Authorization: Bearer rp_...");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"restoreproof\"");
+    return r;
+  }
+  const auto segs = Segments(request.path);
+  if (!segs) return JsonError(400, "malformed path");
+  const std::vector<std::string>& s = *segs;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  auto need = [&](Role role) -> std::optional<Reply> {
+    if (RoleAllows(who->role, role)) return std::nullopt;
+    return JsonError(403, "this needs the " + std::string(RoleName(role)) + " role; " + who->actor() + " has " +
+                              std::string(RoleName(who->role)));
+  };
+  auto only_get = [&]() -> std::optional<Reply> {
+    if (get) return std::nullopt;
+    return MethodNotAllowed("GET, HEAD", true);
+  };
+  const auto config = state.config();
+
+  if (s.size() == 1 && (s[0] == "status" || s[0] == "targets" || s[0] == "runs" || s[0] == "drills" || s[0] == "log")) {
+    if (auto r = only_get()) return *r;
+    if (auto r = need(s[0] == "log" ? Role::kAuditor : Role::kViewer)) return *r;
+    if (s[0] != "runs" && s[0] != "log" && !request.query.empty())
+      return JsonError(400, "this route takes no query parameters");
+    if (s[0] == "status") return Status(state);
+    if (s[0] == "targets") return Targets(state);
+    if (s[0] == "runs") return Runs(state, request);
+    if (s[0] == "drills") return Drills(state);
+    return Log(state, request);
+  }
+  if ((s.size() == 2 || s.size() == 3) && s[0] == "targets") {
+    const TargetConfig* t = config->FindTarget(s[1]);
+    if (s.size() == 3 && s[2] != "test") return JsonError(404, "no such route");
+    if (s.size() == 2) {
+      if (auto r = only_get()) return *r;
+      if (auto r = need(Role::kViewer)) return *r;
+      if (!t) return JsonError(404, "no such target");
+      return TargetDetail(state, *t);
+    }
+    if (request.method != "POST") return MethodNotAllowed("POST", true);
+    if (auto r = need(Role::kOperator)) return *r;
+    if (!CsrfOk(state, request, *who)) return JsonError(403, "refused: no valid CSRF token (X-CSRF-Token or the form field csrf)");
+    if (!t) return JsonError(404, "no such target");
+    return QueueTest(state, request, *who, *t);
+  }
+  if (s.size() == 2 && s[0] == "runs") {
+    if (auto r = only_get()) return *r;
+    if (auto r = need(Role::kViewer)) return *r;
+    const auto id = Int(s[1], 1, INT64_MAX);
+    if (!id) return JsonError(404, "no such run");
+    const auto run = state.store().GetRun(*id);
+    if (!run) return JsonError(404, "no such run");
+    return Json(200, json(*run));
+  }
+  return JsonError(404, "no such route");
+}
+
+}  // namespace rp::web
