@@ -15,7 +15,7 @@ PODMAN="podman --runtime runc --cgroup-manager cgroupfs"
 
 ctx=$(mktemp -d /var/tmp/rp-image.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-cp "$here/Dockerfile" "$here/restoreproof.toml" "$ctx/"
+cp "$here/Dockerfile" "$here/restoreproof.toml" "$here/healthz.sh" "$ctx/"
 strip -o "$ctx/restoreproof" "$bin"     # no debug information in the image
 echo "+ podman build -t $IMAGE (binary: $bin, $(du -h "$ctx/restoreproof" | cut -f1) stripped)"
 # The docker image format, which docker and compose read as well as podman.

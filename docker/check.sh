@@ -76,6 +76,8 @@ echo "+ curl http://127.0.0.1:$PORT/readyz"
 echo "${ready:-(not ready)}"
 echo "+ curl http://127.0.0.1:$PORT/metrics | grep ^restoreproof_"
 curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | grep '^restoreproof_' | head -n 12 || true
+echo "+ podman healthcheck run $NAME   (the image's HEALTHCHECK, docker/healthz.sh)"
+$PODMAN healthcheck run "$NAME" && echo healthy || echo "unhealthy"
 echo "+ podman exec $NAME restoreproof runs list"
 $PODMAN exec "$NAME" restoreproof --config /etc/restoreproof/restoreproof.toml runs list 2>&1 | head -n 5 || true
 echo "+ podman exec $NAME id; the backups are read-only:"
