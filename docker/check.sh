@@ -16,6 +16,8 @@ PODMAN="podman --runtime runc --cgroup-manager cgroupfs"
 # most the host's hard limit, and at least 8192, which the worker sets for itself.
 nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ] && nofile=65536
 LIMITS="--ulimit nofile=$nofile:$nofile --ulimit nproc=4096:4096"
+# The image's HEALTHCHECK is run by hand below: podman's periodic timer for it needs systemd.
+NOTIMER="--health-interval disable"
 
 work=$(mktemp -d /var/tmp/rp-check.XXXXXX)
 cleanup() {
@@ -29,9 +31,9 @@ echo "== podman $(podman --version | awk '{print $3}'), image $IMAGE, open files
 $PODMAN image exists "$IMAGE" || { echo "no image $IMAGE: run docker/build.sh" >&2; exit 1; }
 
 echo "== 1. restoreproof demo in the container"
-echo "+ podman run --rm $LIMITS $IMAGE demo --dir /tmp/demo"
+echo "+ podman run --rm $LIMITS $NOTIMER $IMAGE demo --dir /tmp/demo"
 demo_rc=0
-$PODMAN run --rm $LIMITS "$IMAGE" demo --dir /tmp/demo > "$work/demo.out" 2>&1 || demo_rc=$?
+$PODMAN run --rm $LIMITS $NOTIMER "$IMAGE" demo --dir /tmp/demo > "$work/demo.out" 2>&1 || demo_rc=$?
 sed -n '/^1\. Policy/,/^Try it yourself/p' "$work/demo.out" | sed '$d'
 echo "demo exit status: $demo_rc"
 
@@ -43,7 +45,7 @@ echo "minutes of the board meeting" > "$work/src/docs/minutes.txt"
 echo "budget 2027" > "$work/src/budget.txt"
 tar -czf "$work/backups/site-a/example/example-$day.tar.gz" -C "$work/src" .
 cp "$work/backups/site-a/example/example-$day.tar.gz" "$work/backups/site-b/example/"
-$PODMAN run --rm $LIMITS -v "$work/src:/src:ro" "$IMAGE" manifest create /src \
+$PODMAN run --rm $LIMITS $NOTIMER -v "$work/src:/src:ro" "$IMAGE" manifest create /src \
   > "$work/backups/site-a/example/example-$day.tar.gz.xxh128"
 cp "$work/backups/site-a/example/example-$day.tar.gz.xxh128" "$work/backups/site-b/example/"
 chmod -R a+rX "$work"
@@ -51,7 +53,7 @@ cp "$here/restoreproof.toml" "$work/restoreproof.toml"
 
 $PODMAN volume create "$NAME-data" > /dev/null
 # As compose.yaml runs it: no capabilities, no new privileges, a read-only root file system.
-set -- run -d --name "$NAME" $LIMITS --cap-drop ALL --security-opt no-new-privileges \
+set -- run -d --name "$NAME" $LIMITS $NOTIMER --cap-drop ALL --security-opt no-new-privileges \
   --read-only --tmpfs /tmp -p "127.0.0.1:$PORT:8080" \
   -v "$NAME-data:/var/lib/restoreproof" \
   -v "$work/backups/site-a:/backups/site-a:ro" -v "$work/backups/site-b:/backups/site-b:ro" \
