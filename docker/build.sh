@@ -11,6 +11,7 @@ IMAGE=${IMAGE:-localhost/restoreproof:latest}
 PODMAN="podman --runtime runc --cgroup-manager cgroupfs"
 
 [ -x "$bin" ] || { echo "no restoreproof binary at $bin: build it first (scripts/build.sh)" >&2; exit 1; }
+grep -q /healthz "$bin" || echo "warning: $bin has no web server (built before it existed?): /healthz will not answer" >&2
 "$here/build-base.sh"
 
 ctx=$(mktemp -d /var/tmp/rp-image.XXXXXX)
