@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kNoAdmin =
     "restoreproof has no administrator yet. Create one on the appliance with "
     "`restoreproof user add NAME --role admin` (the password is read from standard input); "
-    "this page is replaced by the sign-in page as soon as one exists.";
+    "the web page and the API answer as soon as one exists.";
 
 constexpr const char* kNoAdminPage = R"(<!DOCTYPE html>
 <html lang="en">
@@ -163,7 +163,8 @@ Reply LoginPost(State& state, const Request& request) {
   }
   if (!ok) {
     state.limiter().RecordFailure(name, request.address, now);
-    Audit(state, actor, request, "sign-in-failed", user ? "wrong password" : "unknown or disabled user");
+    Audit(state, actor, request, "sign-in-failed",
+          user && !user->disabled ? "wrong password" : "unknown or disabled user");
     return LoginForm(state, 200, "The name or the password is not right.", ValidAccountName(name) ? name : "");
   }
   state.limiter().RecordSuccess(name);
