@@ -265,6 +265,28 @@ TEST_F(WebAuth, SignInSetsAStrictHttpOnlySessionCookieStoredOnlyAsItsHashAndSign
   }
 }
 
+TEST_F(WebAuth, ASessionEndsAfterItsIdleTimeAndAfterItsAbsoluteTime) {
+  AddEveryRole();
+  // The clock is moved by ageing the stored session, as 30 idle minutes or 12 hours would.
+  auto age = [&](const Session& s, const std::string& column, int64_t seconds) {
+    return test::Run("sqlite3 " + ShellQuote(StorePath(a_.data_dir)) + " \"UPDATE sessions SET " + column + " = " +
+                     column + " - " + std::to_string(seconds) + " WHERE id_hash = '" + TokenHash(s.cookie) + "'\"");
+  };
+  const Session idle = Login(port_, "viewer1");
+  ASSERT_EQ(Get(port_, "/api/v1/status", idle.header()).status, 200);
+  ASSERT_EQ(age(idle, "last_seen_at", 29 * 60), 0);
+  EXPECT_EQ(Get(port_, "/api/v1/status", idle.header()).status, 200) << "29 idle minutes: still on, and touched";
+  ASSERT_EQ(age(idle, "last_seen_at", 29 * 60), 0);
+  EXPECT_EQ(Get(port_, "/api/v1/status", idle.header()).status, 200) << "the last request moved the idle time on";
+  ASSERT_EQ(age(idle, "last_seen_at", 30 * 60), 0);
+  EXPECT_EQ(Get(port_, "/", idle.header()).status, 303);
+  EXPECT_FALSE(OpenStore(a_)->GetSession(TokenHash(idle.cookie))) << "an ended session is deleted";
+
+  const Session busy = Login(port_, "viewer1");
+  ASSERT_EQ(age(busy, "created_at", 12 * 3600), 0);
+  EXPECT_EQ(Get(port_, "/api/v1/status", busy.header()).status, 401) << "12 hours after sign-in, however busy";
+}
+
 TEST_F(WebAuth, TheSixthFailureForOneAccountIsThrottledEvenWithTheRightPassword) {
   AddEveryRole();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(TryLogin(port_, "operator1", "a wrong password " + std::to_string(i)).status, 200);
