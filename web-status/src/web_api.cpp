@@ -225,6 +225,68 @@ std::optional<std::vector<std::string>> Segments(const std::string& path) {
   return out;
 }
 
+
+// Every /api/v1/ route in one table: path segments ("{}" matches one segment and is passed on),
+// method, the least role, whether it takes a query string.
+using ApiHandler = Reply (*)(State&, const Request&, const Identity&, const std::vector<std::string>&);
+struct ApiRoute {
+  std::initializer_list<std::string_view> pattern;
+  bool post;
+  Role role;
+  bool query;
+  ApiHandler handler;
+};
+
+const TargetConfig* FindTarget(State& state, const std::string& name, std::shared_ptr<const Config>* keep) {
+  *keep = state.config();
+  return (*keep)->FindTarget(name);
+}
+
+const ApiRoute kApiRoutes[] = {
+    {{"status"}, false, Role::kViewer, false,
+     [](State& s, const Request&, const Identity&, const std::vector<std::string>&) { return Status(s); }},
+    {{"targets"}, false, Role::kViewer, false,
+     [](State& s, const Request&, const Identity&, const std::vector<std::string>&) { return Targets(s); }},
+    {{"targets", "{}"}, false, Role::kViewer, false,
+     [](State& s, const Request&, const Identity&, const std::vector<std::string>& p) {
+       std::shared_ptr<const Config> keep;
+       const TargetConfig* t = FindTarget(s, p[0], &keep);
+       return t ? TargetDetail(s, *t) : JsonError(404, "no such target");
+     }},
+    {{"targets", "{}", "test"}, true, Role::kOperator, false,
+     [](State& s, const Request& r, const Identity& who, const std::vector<std::string>& p) {
+       std::shared_ptr<const Config> keep;
+       const TargetConfig* t = FindTarget(s, p[0], &keep);
+       return t ? QueueTest(s, r, who, *t) : JsonError(404, "no such target");
+     }},
+    {{"runs"}, false, Role::kViewer, true,
+     [](State& s, const Request& r, const Identity&, const std::vector<std::string>&) { return Runs(s, r); }},
+    {{"runs", "{}"}, false, Role::kViewer, false,
+     [](State& s, const Request&, const Identity&, const std::vector<std::string>& p) {
+       const auto id = Int(p[0], 1, INT64_MAX);
+       const auto run = id ? s.store().GetRun(*id) : std::nullopt;
+       return run ? Json(200, json(*run)) : JsonError(404, "no such run");
+     }},
+    {{"drills"}, false, Role::kViewer, false,
+     [](State& s, const Request&, const Identity&, const std::vector<std::string>&) { return Drills(s); }},
+    {{"log"}, false, Role::kAuditor, true,
+     [](State& s, const Request& r, const Identity&, const std::vector<std::string>&) { return Log(s, r); }},
+};
+
+bool Matches(std::initializer_list<std::string_view> pattern, const std::vector<std::string>& segs,
+             std::vector<std::string>* params) {
+  if (pattern.size() != segs.size()) return false;
+  size_t i = 0;
+  for (std::string_view p : pattern) {
+    if (p == "{}")
+      params->push_back(segs[i]);
+    else if (p != segs[i])
+      return false;
+    ++i;
+  }
+  return true;
+}
+
 }  // namespace
 
 Reply Api(State& state, const Request& request) {
@@ -238,53 +300,18 @@ Reply Api(State& state, const Request& request) {
   }
   const auto segs = Segments(request.path);
   if (!segs) return JsonError(400, "malformed path");
-  const std::vector<std::string>& s = *segs;
   const bool get = request.method == "GET" || request.method == "HEAD";
-  auto need = [&](Role role) -> std::optional<Reply> {
-    if (RoleAllows(who->role, role)) return std::nullopt;
-    return JsonError(403, "this needs the " + std::string(RoleName(role)) + " role; " + who->actor() + " has " +
-                              std::string(RoleName(who->role)));
-  };
-  auto only_get = [&]() -> std::optional<Reply> {
-    if (get) return std::nullopt;
-    return MethodNotAllowed("GET, HEAD", true);
-  };
-  const auto config = state.config();
-
-  if (s.size() == 1 && (s[0] == "status" || s[0] == "targets" || s[0] == "runs" || s[0] == "drills" || s[0] == "log")) {
-    if (auto r = only_get()) return *r;
-    if (auto r = need(s[0] == "log" ? Role::kAuditor : Role::kViewer)) return *r;
-    if (s[0] != "runs" && s[0] != "log" && !request.query.empty())
-      return JsonError(400, "this route takes no query parameters");
-    if (s[0] == "status") return Status(state);
-    if (s[0] == "targets") return Targets(state);
-    if (s[0] == "runs") return Runs(state, request);
-    if (s[0] == "drills") return Drills(state);
-    return Log(state, request);
-  }
-  if ((s.size() == 2 || s.size() == 3) && s[0] == "targets") {
-    const TargetConfig* t = config->FindTarget(s[1]);
-    if (s.size() == 3 && s[2] != "test") return JsonError(404, "no such route");
-    if (s.size() == 2) {
-      if (auto r = only_get()) return *r;
-      if (auto r = need(Role::kViewer)) return *r;
-      if (!t) return JsonError(404, "no such target");
-      return TargetDetail(state, *t);
-    }
-    if (request.method != "POST") return MethodNotAllowed("POST", true);
-    if (auto r = need(Role::kOperator)) return *r;
-    if (!CsrfOk(state, request, *who)) return JsonError(403, "refused: no valid CSRF token (X-CSRF-Token or the form field csrf)");
-    if (!t) return JsonError(404, "no such target");
-    return QueueTest(state, request, *who, *t);
-  }
-  if (s.size() == 2 && s[0] == "runs") {
-    if (auto r = only_get()) return *r;
-    if (auto r = need(Role::kViewer)) return *r;
-    const auto id = Int(s[1], 1, INT64_MAX);
-    if (!id) return JsonError(404, "no such run");
-    const auto run = state.store().GetRun(*id);
-    if (!run) return JsonError(404, "no such run");
-    return Json(200, json(*run));
+  for (const ApiRoute& route : kApiRoutes) {
+    std::vector<std::string> params;
+    if (!Matches(route.pattern, *segs, &params)) continue;
+    if (route.post ? request.method != "POST" : !get) return MethodNotAllowed(route.post ? "POST" : "GET, HEAD", true);
+    if (!RoleAllows(who->role, route.role))
+      return JsonError(403, "this needs the " + std::string(RoleName(route.role)) + " role; " + who->actor() + " has " +
+                                std::string(RoleName(who->role)));
+    if (route.post && !CsrfOk(state, request, *who))
+      return JsonError(403, "refused: no valid CSRF token (X-CSRF-Token or the form field csrf)");
+    if (!route.query && !request.query.empty()) return JsonError(400, "this route takes no query parameters");
+    return route.handler(state, request, *who, params);
   }
   return JsonError(404, "no such route");
 }
