@@ -4,8 +4,6 @@
 // DrillReport; a catalog snapshot as the codec stored it): there is no second encoder here.
 #include <nlohmann/json.hpp>
 
-#include <charconv>
-
 #include "rp/codec.h"
 #include "rp/drill.h"
 #include "rp/policy.h"
@@ -17,43 +15,6 @@ namespace rp::web {
 namespace {
 
 using nlohmann::json;
-
-struct Query {
-  std::map<std::string, std::string> values;
-  std::string error;  // non-empty: the answer is 400 with this message
-};
-
-// The query string against the names a route accepts: an unknown, repeated or malformed
-// parameter is an error.
-Query ParseQuery(const Request& request, std::initializer_list<std::string_view> allowed) {
-  Query q;
-  bool repeated = false;
-  const auto form = ParseForm(request.query, &repeated);
-  if (!form) {
-    q.error = "malformed query string";
-    return q;
-  }
-  if (repeated) {
-    q.error = "a query parameter is repeated";
-    return q;
-  }
-  for (const auto& [k, v] : *form) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      q.error = "unknown query parameter \"" + k + "\"";
-      return q;
-    }
-  }
-  q.values = *form;
-  return q;
-}
-
-// A decimal integer in [lo, hi]; nullopt otherwise.
-std::optional<int64_t> Int(const std::string& text, int64_t lo, int64_t hi) {
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < lo || v > hi) return std::nullopt;
-  return v;
-}
 
 // The newest catalog snapshot of a target, decoded; nullopt when none (or unreadable).
 struct Snapshot {
@@ -145,7 +106,7 @@ Reply QueueTest(State& state, const Request& request, const Identity& who, const
 }
 
 Reply Runs(State& state, const Request& request) {
-  const Query q = ParseQuery(request, {"target", "since", "state", "limit"});
+  const QueryParameters q = ParseQuery(request.query, {"target", "since", "state", "limit"});
   if (!q.error.empty()) return JsonError(400, q.error);
   const auto config = state.config();
   RunFilter f;
@@ -165,7 +126,7 @@ Reply Runs(State& state, const Request& request) {
     if (!f.state) return JsonError(400, "state: expected queued, running, passed, failed, aborted, interrupted or cancelled");
   }
   if (const auto it = q.values.find("limit"); it != q.values.end()) {
-    const auto n = Int(it->second, 1, 1000);
+    const auto n = ParseDecimal(it->second, 1, 1000);
     if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
     f.limit = static_cast<size_t>(*n);
   }
@@ -182,7 +143,7 @@ Reply Drills(State& state) {
 }
 
 Reply Log(State& state, const Request& request) {
-  const Query q = ParseQuery(request, {"target", "since", "limit"});
+  const QueryParameters q = ParseQuery(request.query, {"target", "since", "limit"});
   if (!q.error.empty()) return JsonError(400, q.error);
   const auto config = state.config();
   LogFilter f;
@@ -198,7 +159,7 @@ Reply Log(State& state, const Request& request) {
     f.since = *t;
   }
   if (const auto it = q.values.find("limit"); it != q.values.end()) {
-    const auto n = Int(it->second, 1, 1000);
+    const auto n = ParseDecimal(it->second, 1, 1000);
     if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
     f.limit = static_cast<size_t>(*n);
   }
@@ -206,25 +167,6 @@ Reply Log(State& state, const Request& request) {
   for (const LogRecord& r : state.store().ListLog(f)) arr.push_back(r);
   return Json(200, {{"records", arr}});
 }
-
-// The path after /api/v1/, split at '/' and each segment percent-decoded (so an encoded '/'
-// stays inside its segment and can only fail to name a target). nullopt: malformed.
-std::optional<std::vector<std::string>> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  std::string_view rest = std::string_view(path).substr(std::string_view("/api/v1").size());
-  if (rest.empty() || rest == "/") return out;
-  rest.remove_prefix(1);
-  while (true) {
-    const size_t slash = rest.find('/');
-    const auto seg = PercentDecode(rest.substr(0, slash), false);
-    if (!seg) return std::nullopt;
-    out.push_back(*seg);
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 
 // Every /api/v1/ route in one table: path segments ("{}" matches one segment and is passed on),
 // method, the least role, whether it takes a query string.
@@ -263,7 +205,7 @@ const ApiRoute kApiRoutes[] = {
      [](State& s, const Request& r, const Identity&, const std::vector<std::string>&) { return Runs(s, r); }},
     {{"runs", "{}"}, false, Role::kViewer, false,
      [](State& s, const Request&, const Identity&, const std::vector<std::string>& p) {
-       const auto id = Int(p[0], 1, INT64_MAX);
+       const auto id = ParseDecimal(p[0], 1, INT64_MAX);
        const auto run = id ? s.store().GetRun(*id) : std::nullopt;
        return run ? Json(200, json(*run)) : JsonError(404, "no such run");
      }},
@@ -298,7 +240,7 @@ Reply Api(State& state, const Request& request) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"restoreproof\"");
     return r;
   }
-  const auto segs = Segments(request.path);
+  const auto segs = SplitApiPath(request.path);
   if (!segs) return JsonError(400, "malformed path");
   const bool get = request.method == "GET" || request.method == "HEAD";
   for (const ApiRoute& route : kApiRoutes) {

@@ -1,7 +1,8 @@
 // What the routes of the web server share (private to rp_web): a request as the handlers see
 // it, their reply, the server's state, and the one route function web_server.cpp calls. The
 // sockets, deadlines and limits stay in web_server.cpp; sign-in, sessions, CSRF and the pages
-// are in web_auth.cpp, the JSON API in web_api.cpp (docs/web.md, docs/api.md).
+// are in web_auth.cpp, the JSON API in web_api.cpp, the readers of client bytes (forms, query
+// strings, percent-decoding, API paths) in web_parse.h (docs/web.md, docs/api.md).
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "rp/evidence_bundle.h"
 #include "rp/serve.h"
 #include "rp/store.h"
+#include "web_parse.h"
 
 namespace rp::web {
 
@@ -113,12 +115,6 @@ std::optional<Identity> Identify(State& state, const Request& request, bool allo
 bool CsrfOk(State& state, const Request& request, const Identity& who);
 void Audit(State& state, const std::string& actor, const Request& request, const std::string& action,
            const std::string& detail);
-
-// Percent-decoding ('+' as a space when `plus`); nullopt for a malformed escape.
-std::optional<std::string> PercentDecode(std::string_view text, bool plus);
-// name=value&... decoded; nullopt when malformed. A repeated name keeps its first value and
-// sets *repeated.
-std::optional<std::map<std::string, std::string>> ParseForm(std::string_view text, bool* repeated = nullptr);
 
 Reply Api(State& state, const Request& request);  // every /api/v1/ route (web_api.cpp)
 

@@ -227,13 +227,6 @@ Reply Dashboard(State& state, const Request& request) {
                                                             {"targets", targets}}));
 }
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 const std::string& State::dummy_hash() {
@@ -255,46 +248,6 @@ Reply MethodNotAllowed(const std::string& allow, bool json) {
   Reply r = json ? JsonError(405, "method not allowed") : Text(405, "method not allowed\n");
   r.headers.emplace_back("Allow", allow);
   return r;
-}
-
-std::optional<std::string> PercentDecode(std::string_view text, bool plus) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = Hex(text[i + 1]), lo = Hex(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::optional<std::map<std::string, std::string>> ParseForm(std::string_view text, bool* repeated) {
-  std::map<std::string, std::string> out;
-  if (repeated) *repeated = false;
-  size_t start = 0;
-  while (start <= text.size() && !text.empty()) {
-    const size_t amp = std::min(text.find('&', start), text.size());
-    const std::string_view pair = text.substr(start, amp - start);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      const auto name = PercentDecode(pair.substr(0, eq), true);
-      const auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-      if (!name || !value) return std::nullopt;
-      if (!out.emplace(*name, *value).second && repeated) *repeated = true;
-    }
-    start = amp + 1;
-    if (amp == text.size()) break;
-  }
-  return out;
 }
 
 void Audit(State& state, const std::string& actor, const Request& request, const std::string& action,
