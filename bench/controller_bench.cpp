@@ -20,6 +20,10 @@
 //   controller_bench serve-config DIR [--targets 1000]
 //       DIR/serve.toml: TARGETS targets whose copies are empty directories and whose schedules
 //       are not due, for `restoreproof serve`'s idle memory
+//   controller_bench web-estate DIR [--targets 1000] [--runs 100000]
+//       DIR/web.toml: TARGETS targets like serve-config's (named as `store` names them), listening on 127.0.0.1:0 with
+//       [web] left at its defaults, and its store holding RUNS finished runs over them as `store`
+//       writes them, for the web load benchmark (bench/web_bench.sh)
 //
 // Every mode prints `key value` lines on stdout (the script's summary reads them) and a human
 // report on stderr.
@@ -575,12 +579,40 @@ int ServeConfig(const std::string& dir, int targets) {
   return 0;
 }
 
+// ---- web-estate ---------------------------------------------------------------------------------
+
+int WebEstate(const std::string& dir, int targets, int runs) {
+  Fresh(dir);
+  const std::string data_dir = dir + "/data", config_path = dir + "/web.toml";
+  std::string toml = "# Written by controller_bench web-estate.\n" + ApplianceToml(data_dir, dir + "/sandboxes", 2);
+  toml.insert(toml.find("workers"), "listen = \"127.0.0.1:0\"\n");
+  for (int t = 0; t < targets; ++t) {
+    const std::string copy = dir + "/copies/" + Name("t", t, 3);
+    fs::create_directories(copy);
+    toml += TargetToml(Name("t", t, 3), copy, "0 3 * * *");  // the names Fill gives the runs
+  }
+  WriteFile(config_path, toml);
+  Load(config_path);
+  fs::create_directories(data_dir);
+  const std::string db = rp::StorePath(data_dir);
+  {
+    std::unique_ptr<rp::Store> store;
+    Check(rp::OpenSqliteStore(db, &store), "store");  // the schema
+  }
+  const double t0 = Now();
+  Fill(db, runs, targets, static_cast<int64_t>(time(nullptr)), ReportJson(""));
+  std::fprintf(stderr, "web-estate: %d targets, %d runs written in %.1f s; %.1f MiB\n", targets, runs, Now() - t0,
+               static_cast<double>(fs::file_size(db)) / (1 << 20));
+  std::printf("web_targets %d\nweb_runs %d\n", targets, runs);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: controller_bench estate|store|fire|serve-config DIR [--targets N] [--runs N] [--ops N]"
+                 "usage: controller_bench estate|store|fire|serve-config|web-estate DIR [--targets N] [--runs N] [--ops N]"
                  " [--reps N] [--binary PATH] [--report-from DB]\n");
     return 2;
   }
@@ -610,5 +642,6 @@ int main(int argc, char** argv) {
   }
   if (mode == "fire") return FireBench(dir, targets > 0 ? targets : 10000, reps > 0 ? reps : 3);
   if (mode == "serve-config") return ServeConfig(dir, targets > 0 ? targets : 1000);
+  if (mode == "web-estate") return WebEstate(dir, targets > 0 ? targets : 1000, runs);
   Die("unknown mode " + mode);
 }
