@@ -105,30 +105,37 @@ Reply QueueTest(State& state, const Request& request, const Identity& who, const
   return Json(202, run ? json(*run) : json({{"id", id}}));
 }
 
+// The `target`, `since` and `limit` parameters `runs` and `log` share, into a filter of either
+// kind; "" or what is wrong with one.
+template <class Filter>
+std::string ReadTargetSinceLimit(const QueryParameters& q, const Config& config, Filter* f) {
+  if (const auto it = q.values.find("target"); it != q.values.end()) {
+    if (!ValidAccountName(it->second) && !config.FindTarget(it->second)) return "target: not a target name";
+    f->target = it->second;
+  }
+  if (const auto it = q.values.find("since"); it != q.values.end()) {
+    const auto t = ParseTimestamp(it->second, config.appliance.zone);
+    if (!t) return "since: expected ISO 8601 like 2026-11-22T08:00:00+01:00 or a date";
+    f->since = *t;
+  }
+  if (const auto it = q.values.find("limit"); it != q.values.end()) {
+    const auto n = ParseDecimal(it->second, 1, 1000);
+    if (!n) return "limit: expected an integer from 1 to 1000";
+    f->limit = static_cast<size_t>(*n);
+  }
+  return "";
+}
+
 Reply Runs(State& state, const Request& request) {
   const QueryParameters q = ParseQuery(request.query, {"target", "since", "state", "limit"});
   if (!q.error.empty()) return JsonError(400, q.error);
   const auto config = state.config();
   RunFilter f;
   f.limit = 100;
-  if (const auto it = q.values.find("target"); it != q.values.end()) {
-    if (!ValidAccountName(it->second) && !config->FindTarget(it->second))
-      return JsonError(400, "target: not a target name");
-    f.target = it->second;
-  }
-  if (const auto it = q.values.find("since"); it != q.values.end()) {
-    const auto t = ParseTimestamp(it->second, config->appliance.zone);
-    if (!t) return JsonError(400, "since: expected ISO 8601 like 2026-11-22T08:00:00+01:00 or a date");
-    f.since = *t;
-  }
+  if (const std::string e = ReadTargetSinceLimit(q, *config, &f); !e.empty()) return JsonError(400, e);
   if (const auto it = q.values.find("state"); it != q.values.end()) {
     f.state = ParseRunState(it->second);
     if (!f.state) return JsonError(400, "state: expected queued, running, passed, failed, aborted, interrupted or cancelled");
-  }
-  if (const auto it = q.values.find("limit"); it != q.values.end()) {
-    const auto n = ParseDecimal(it->second, 1, 1000);
-    if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
-    f.limit = static_cast<size_t>(*n);
   }
   json arr = json::array();
   for (const RunRecord& r : state.store().ListRuns(f)) arr.push_back(r);
@@ -148,21 +155,7 @@ Reply Log(State& state, const Request& request) {
   const auto config = state.config();
   LogFilter f;
   f.limit = 100;
-  if (const auto it = q.values.find("target"); it != q.values.end()) {
-    if (!ValidAccountName(it->second) && !config->FindTarget(it->second))
-      return JsonError(400, "target: not a target name");
-    f.target = it->second;
-  }
-  if (const auto it = q.values.find("since"); it != q.values.end()) {
-    const auto t = ParseTimestamp(it->second, config->appliance.zone);
-    if (!t) return JsonError(400, "since: expected ISO 8601 like 2026-11-22T08:00:00+01:00 or a date");
-    f.since = *t;
-  }
-  if (const auto it = q.values.find("limit"); it != q.values.end()) {
-    const auto n = ParseDecimal(it->second, 1, 1000);
-    if (!n) return JsonError(400, "limit: expected an integer from 1 to 1000");
-    f.limit = static_cast<size_t>(*n);
-  }
+  if (const std::string e = ReadTargetSinceLimit(q, *config, &f); !e.empty()) return JsonError(400, e);
   json arr = json::array();
   for (const LogRecord& r : state.store().ListLog(f)) arr.push_back(r);
   return Json(200, {{"records", arr}});
