@@ -421,6 +421,19 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   }
 
   options.cancel = keeper->cancel_flag();
+  // Progress for the page: at most once a second, only while this process holds the run.
+  const uint64_t total_bytes = options.expected_bytes.value_or(0);
+  int64_t progress_at = 0;
+  options.on_progress = [&ctx, &run, &progress_at, total_bytes](const Progress& p) {
+    const int64_t t = NowS();
+    if (t == progress_at) return;
+    progress_at = t;
+    try {
+      ctx.store->RecordProgress(run.id, ctx.owner, RunProgress{p.files, p.bytes, total_bytes, t});
+    } catch (const std::exception& e) {
+      ctx.log->Warn("run-progress-failed", run.request.target, run.id, {{"error", e.what()}});
+    }
+  };
   VerifyReport report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
   const bool lost = keeper->lost(), cancelled = keeper->cancelled(), drained = keeper->drained();
   keeper.reset();

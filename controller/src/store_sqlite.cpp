@@ -26,7 +26,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Forward migrations: migration N brings a store from version N-1 to N.
 const std::vector<std::vector<std::string>>& Migrations() {
@@ -126,6 +126,16 @@ const std::vector<std::vector<std::string>>& Migrations() {
           " action TEXT NOT NULL, detail TEXT NOT NULL)",
           "CREATE INDEX audit_by_time ON audit (at)",
       },
+      {
+          // A running run's progress, written about once a second by whoever holds it, so that
+          // every process serving the page shows it; and a password that must be changed at the
+          // next sign-in (the demo's one-time password, an admin's reset).
+          "ALTER TABLE runs ADD COLUMN progress_files BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE runs ADD COLUMN progress_bytes BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE runs ADD COLUMN progress_total BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE runs ADD COLUMN progress_at BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0",
+      },
   };
   return m;
 }
@@ -134,7 +144,8 @@ const char* kRunColumns =
     "id, target, test_index, trigger_kind, drill_id, select_text, requested_by, not_before, attempt, retry_of,"
     " want_location, want_point, want_seed, state, queued_at, started_at, finished_at, lease_owner, lease_until,"
     " cancel_requested, point_id, point_time, location, seed, files, bytes, duration_s, worker, version, config_hash,"
-    " message, report, clock_synced, clock_error_us, clock_max_error_us";
+    " message, report, clock_synced, clock_error_us, clock_max_error_us, progress_files, progress_bytes,"
+    " progress_total, progress_at";
 
 template <class T>
 T Get(RecordSet& rs, const char* column) {
@@ -181,6 +192,10 @@ RunRecord ReadRun(RecordSet& rs) {
   r.clock.synchronised = synced == 1;
   r.clock.estimated_error_us = Get<Poco::Int64>(rs, "clock_error_us");
   r.clock.maximum_error_us = Get<Poco::Int64>(rs, "clock_max_error_us");
+  r.progress.files = static_cast<uint64_t>(Get<Poco::Int64>(rs, "progress_files"));
+  r.progress.bytes = static_cast<uint64_t>(Get<Poco::Int64>(rs, "progress_bytes"));
+  r.progress.total_bytes = static_cast<uint64_t>(Get<Poco::Int64>(rs, "progress_total"));
+  r.progress.at = Get<Poco::Int64>(rs, "progress_at");
   const std::string report = Get<std::string>(rs, "report");
   if (!report.empty()) {
     VerifyReport v;
@@ -629,6 +644,27 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::map<RunState, int64_t> CountRunsByState() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> states;
+    std::vector<Poco::Int64> counts;
+    session_ << "SELECT state, COUNT(*) FROM runs GROUP BY state", into(states), into(counts), now;
+    std::map<RunState, int64_t> out;
+    for (size_t i = 0; i < states.size(); ++i)
+      if (auto s = ParseRunState(states[i])) out[*s] = counts[i];
+    return out;
+  }
+
+  bool RecordProgress(int64_t id, const std::string& owner, const RunProgress& p) override {
+    std::lock_guard lock(mu_);
+    Statement s(session_);
+    s << "UPDATE runs SET progress_files = ?, progress_bytes = ?, progress_total = ?, progress_at = ?"
+         " WHERE id = ? AND state = 'running' AND lease_owner = ?",
+        bind(static_cast<Poco::Int64>(p.files)), bind(static_cast<Poco::Int64>(p.bytes)),
+        bind(static_cast<Poco::Int64>(p.total_bytes)), bind(p.at), bind(id), bind(owner);
+    return s.execute() == 1;
+  }
+
   std::string SwapTargetState(const std::string& target, const std::string& aspect, const std::string& state,
                               int64_t at) override {
     std::lock_guard lock(mu_);
@@ -805,10 +841,10 @@ class SqliteStore final : public Store {
     session_.begin();
     try {
       Statement s(session_);
-      s << "INSERT INTO users (name, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, ?)"
-           " ON CONFLICT (name) DO NOTHING",
+      s << "INSERT INTO users (name, role, password_hash, created_at, disabled, must_change_password)"
+           " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
           bind(u.name), bind(std::string(RoleName(u.role))), bind(u.password_hash), bind(u.created_at),
-          bind(u.disabled ? 1 : 0);
+          bind(u.disabled ? 1 : 0), bind(u.must_change_password ? 1 : 0);
       const bool added = s.execute() == 1;
       if (added) InsertAudit(audit);
       session_.commit();
@@ -822,7 +858,7 @@ class SqliteStore final : public Store {
   std::optional<UserRecord> GetUser(const std::string& name) override {
     std::lock_guard lock(mu_);
     Statement s(session_);
-    s << "SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = ?", bind(name);
+    s << "SELECT name, role, password_hash, created_at, disabled, must_change_password FROM users WHERE name = ?", bind(name);
     auto rows = Users(s);
     if (rows.empty()) return std::nullopt;
     return rows[0];
@@ -831,8 +867,30 @@ class SqliteStore final : public Store {
   std::vector<UserRecord> ListUsers() override {
     std::lock_guard lock(mu_);
     Statement s(session_);
-    s << "SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name";
+    s << "SELECT name, role, password_hash, created_at, disabled, must_change_password FROM users ORDER BY name";
     return Users(s);
+  }
+
+  bool SetPassword(const std::string& name, const std::string& password_hash, bool must_change,
+                   const AuditRecord& audit) override {
+    std::lock_guard lock(mu_);
+    session_.begin();
+    try {
+      Statement s(session_);
+      s << "UPDATE users SET password_hash = ?, must_change_password = ? WHERE name = ?", bind(password_hash),
+          bind(must_change ? 1 : 0), bind(name);
+      const bool changed = s.execute() == 1;
+      if (changed) {
+        InsertAudit(audit);
+        // Every session of the user ends with the old password.
+        session_ << "DELETE FROM sessions WHERE user_name = ?", bind(name), now;
+      }
+      session_.commit();
+      return changed;
+    } catch (...) {
+      session_.rollback();
+      throw;
+    }
   }
 
   int64_t CountAdmins() override {
@@ -976,6 +1034,7 @@ class SqliteStore final : public Store {
       u.password_hash = Get<std::string>(rs, "password_hash");
       u.created_at = Get<Poco::Int64>(rs, "created_at");
       u.disabled = Get<Poco::Int64>(rs, "disabled") != 0;
+      u.must_change_password = Get<Poco::Int64>(rs, "must_change_password") != 0;
       out.push_back(std::move(u));
     }
     return out;

@@ -66,6 +66,13 @@ struct ClockState {
   static ClockState Now();
 };
 
+// How far a running run has come: written about once a second by the process holding it.
+struct RunProgress {
+  uint64_t files = 0, bytes = 0;  // restored so far
+  uint64_t total_bytes = 0;       // what the whole restore is expected to write; 0 unknown
+  int64_t at = 0;                 // when this was recorded (UTC seconds); 0 never
+};
+
 struct RunRecord {
   int64_t id = 0;
   RunRequest request;
@@ -87,6 +94,7 @@ struct RunRecord {
   std::string message;       // why it was aborted, interrupted or cancelled
   std::optional<VerifyReport> report;  // findings, isolation, limits: the engine's result
   ClockState clock;                    // the system clock when it started
+  RunProgress progress;                // while it runs
   double throughput_bps() const { return duration_s > 0 ? static_cast<double>(bytes) / duration_s : 0; }
 };
 
@@ -159,6 +167,7 @@ struct UserRecord {
   std::string password_hash;  // the Argon2id encoding (HashPassword)
   int64_t created_at = 0;
   bool disabled = false;
+  bool must_change_password = false;  // a one-time password: the next sign-in must set a new one
 };
 
 struct ApiTokenRecord {
@@ -260,6 +269,10 @@ class Store {
   virtual std::optional<std::pair<int64_t, std::string>> LatestCatalogSnapshot(const std::string& target) = 0;
   // How many runs ended in each final state (passed, failed, ...), over the whole store.
   virtual std::map<RunState, int64_t> CountEndedRuns() = 0;
+  // How many runs are in each state (queued and running too), over the whole store.
+  virtual std::map<RunState, int64_t> CountRunsByState() = 0;
+  // A running run's progress, only while `owner` holds it; false when it does not.
+  virtual bool RecordProgress(int64_t id, const std::string& owner, const RunProgress& progress) = 0;
 
   // A target's last known state per aspect ("restore-test", "catalog"), for one message per
   // change. Returns the previous state ("" when none) and stores the new one.
@@ -296,6 +309,10 @@ class Store {
   virtual bool AddUser(const UserRecord& user, const AuditRecord& audit) = 0;
   virtual std::optional<UserRecord> GetUser(const std::string& name) = 0;
   virtual std::vector<UserRecord> ListUsers() = 0;  // by name
+  // A new password hash (and whether it must be changed at the next sign-in) with `audit`, in one
+  // transaction that also ends every session of the user; false when there is no such user.
+  virtual bool SetPassword(const std::string& name, const std::string& password_hash, bool must_change,
+                           const AuditRecord& audit) = 0;
   virtual int64_t CountAdmins() = 0;                // enabled admins: none means the web serves only set-up advice
   // API tokens: the token and `audit` in one transaction; returns the token's id.
   virtual int64_t AddApiToken(const ApiTokenRecord& token, const AuditRecord& audit) = 0;
