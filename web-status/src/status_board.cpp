@@ -1,0 +1,134 @@
+#include "status_board.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "rp/codec.h"
+#include "rp/event_log.h"
+
+namespace rp::web {
+
+namespace {
+
+double SteadyNow() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The worst severity among the findings whose family is one of `families`; ok when none.
+Verdict Worst(const std::vector<PolicyFinding>& findings, std::initializer_list<std::string_view> families) {
+  Verdict v = Verdict::kOk;
+  for (const auto& f : findings)
+    for (std::string_view fam : families)
+      if (PolicyRuleFamily(f.rule) == fam) v = std::max(v, f.severity);
+  return v;
+}
+
+}  // namespace
+
+RunBrief BriefOf(const RunRecord& run) {
+  RunBrief b;
+  b.id = run.id;
+  b.state = run.state;
+  b.started_at = run.started_at;
+  b.finished_at = run.finished_at;
+  b.duration_s = run.duration_s;
+  b.files = run.files;
+  b.bytes = run.bytes;
+  b.location = run.location;
+  b.progress = run.progress;
+  return b;
+}
+
+int StatusBoard::Count(Verdict v) const {
+  return static_cast<int>(std::count_if(targets.begin(), targets.end(),
+                                        [v](const TargetStatus& t) { return t.verdict && *t.verdict == v; }));
+}
+
+int StatusBoard::Unchecked() const {
+  return static_cast<int>(
+      std::count_if(targets.begin(), targets.end(), [](const TargetStatus& t) { return !t.verdict; }));
+}
+
+const TargetStatus* StatusBoard::Find(const std::string& name) const {
+  for (const auto& t : targets)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now) {
+  StatusBoard b;
+  b.built_at = now;
+  b.targets.reserve(config.targets.size());
+  for (const TargetConfig& tc : config.targets) {
+    TargetStatus t;
+    t.name = tc.name;
+    t.owner = tc.owner;
+    t.classification = tc.classification;
+    t.personal_data = !tc.personal_data.none;
+    t.rto_objective_s = config.PolicyFor(tc).rto_s;
+    if (const auto snapshot = store.LatestCatalogSnapshot(tc.name)) {
+      TargetEvaluation e;
+      if (DecodeJson(snapshot->second, "catalog snapshot", &e).ok()) {
+        t.verdict = e.verdict;
+        t.checked_at = snapshot->first;
+        t.newest_backup = e.newest;
+        t.retention = Worst(e.findings, {"retention"});
+        t.redundancy = Worst(e.findings, {"redundancy", "location"});
+        t.findings = std::move(e.findings);
+      }
+    }
+    if (auto run = store.LastRun(tc.name, std::nullopt)) {
+      t.last_test = BriefOf(*run);
+      if (run->state == RunState::kPassed)
+        t.last_passed = t.last_test;
+      else if (auto passed = store.LastRun(tc.name, RunState::kPassed))
+        t.last_passed = BriefOf(*passed);
+    }
+    b.targets.push_back(std::move(t));
+  }
+  // Failing first, then warning, then not checked yet, then ok.
+  auto rank = [](const TargetStatus& t) { return t.verdict ? 2 * static_cast<int>(*t.verdict) : 1; };
+  std::stable_sort(b.targets.begin(), b.targets.end(), [&rank](const TargetStatus& x, const TargetStatus& y) {
+    if (rank(x) != rank(y)) return rank(x) > rank(y);
+    return x.name < y.name;
+  });
+  for (const auto& t : b.targets) b.overall = std::max(b.overall.value_or(Verdict::kOk), t.Effective());
+  RunFilter running;
+  running.state = RunState::kRunning;
+  running.limit = 100;
+  for (const RunRecord& r : store.ListRuns(running)) b.running.push_back({r.request.target, BriefOf(r), r.request.trigger});
+  std::reverse(b.running.begin(), b.running.end());
+  b.runs = store.CountRunsByState();
+  return b;
+}
+
+std::shared_ptr<const StatusBoard> StatusCache::Get(const std::shared_ptr<const Config>& config, Store& store) {
+  {
+    std::lock_guard lock(mu_);
+    if (board_ && built_for_ == config && SteadyNow() - built_steady_ < max_age_s_) return board_;
+  }
+  std::unique_lock build(build_mu_, std::defer_lock);
+  {
+    std::lock_guard lock(mu_);
+    // Someone is building and there is a board for this configuration: show it as it stands.
+    if (board_ && built_for_ == config && !build.try_lock()) return board_;
+  }
+  if (!build.owns_lock()) build.lock();
+  {
+    std::lock_guard lock(mu_);
+    if (board_ && built_for_ == config && SteadyNow() - built_steady_ < max_age_s_) return board_;
+  }
+  auto fresh = std::make_shared<const StatusBoard>(BuildStatusBoard(*config, store, NowS()));
+  std::lock_guard lock(mu_);
+  board_ = fresh;
+  built_for_ = config;
+  built_steady_ = SteadyNow();
+  return fresh;
+}
+
+void StatusCache::Invalidate() {
+  std::lock_guard lock(mu_);
+  built_steady_ = 0;
+}
+
+}  // namespace rp::web

@@ -1,0 +1,92 @@
+// What the dashboard, /api/v1/status and /api/v1/targets show, read from the store in one pass
+// and kept for a second or two (private to rp_web, docs/web.md "The status board"). A page
+// request never walks a thousand targets itself: it takes the board as it stands, and at most
+// one request at a time builds a new one when it has aged. Typed values only; the pages and the
+// API each render it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rp/config.h"
+#include "rp/policy.h"
+#include "rp/store.h"
+
+namespace rp::web {
+
+// A run as the board shows it: enough for a row, without the engine's report.
+struct RunBrief {
+  int64_t id = 0;
+  RunState state = RunState::kQueued;
+  int64_t started_at = 0, finished_at = 0;
+  double duration_s = 0;
+  uint64_t files = 0, bytes = 0;
+  std::string location;
+  RunProgress progress;  // running runs only
+};
+
+struct TargetStatus {
+  std::string name, owner;
+  Classification classification;
+  bool personal_data = false;
+  // The verdict of the newest catalog check (nullopt: not checked yet) and when it ran.
+  std::optional<Verdict> verdict;
+  int64_t checked_at = 0;
+  int64_t newest_backup = 0;  // the newest point over all copies, 0 none
+  // The worst finding of each family: retention (retention.*), redundancy (redundancy.*,
+  // location.*); nullopt when not checked.
+  std::optional<Verdict> retention, redundancy;
+  std::vector<PolicyFinding> findings;
+  std::optional<RunBrief> last_test;    // the newest ended run
+  std::optional<RunBrief> last_passed;  // the newest passed run: the RTO is measured by it
+  double rto_objective_s = 0;
+  // Sorting and the overall verdict: not checked counts as a warning.
+  Verdict Effective() const { return verdict.value_or(Verdict::kWarning); }
+  bool RtoMet() const { return last_passed && last_passed->duration_s <= rto_objective_s; }
+};
+
+struct RunningRun {
+  std::string target;
+  RunBrief run;
+  Trigger trigger = Trigger::kSchedule;
+};
+
+struct StatusBoard {
+  int64_t built_at = 0;
+  std::optional<Verdict> overall;     // the worst target's; nullopt when there are no targets
+  std::vector<TargetStatus> targets;  // failing, warning, not checked, ok; by name within each
+  std::vector<RunningRun> running;    // restores running now, oldest first
+  std::map<RunState, int64_t> runs;   // how many runs are in each state
+  int Count(Verdict v) const;
+  int Unchecked() const;
+  const TargetStatus* Find(const std::string& name) const;
+};
+
+RunBrief BriefOf(const RunRecord& run);
+
+// Reads the board from the store for `config` at `now`.
+StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now);
+
+// The board, rebuilt when it is older than `max_age_s` or was built for another configuration.
+// One caller rebuilds while the others keep the board as it was; the first caller waits.
+class StatusCache {
+ public:
+  explicit StatusCache(double max_age_s = 2.0) : max_age_s_(max_age_s) {}
+  std::shared_ptr<const StatusBoard> Get(const std::shared_ptr<const Config>& config, Store& store);
+  void Invalidate();  // after a change the next page must show (a run queued from the page)
+
+ private:
+  const double max_age_s_;
+  std::mutex build_mu_;  // one builder at a time
+  std::mutex mu_;        // guards the fields below
+  std::shared_ptr<const StatusBoard> board_;
+  std::shared_ptr<const Config> built_for_;
+  double built_steady_ = 0;
+};
+
+}  // namespace rp::web
