@@ -1,0 +1,320 @@
+// The dashboard and what it stands on: the Accept-Language reader, the status board (order,
+// counts, the RTO, restores running now with their progress), its cache, and the page over real
+// loopback HTTP against the real binary and its SQLite store, in English and Swedish.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "rp/codec.h"
+#include "rp/store.h"
+#include "status_board.h"
+#include "web_kit.h"
+#include "web_parse.h"
+
+namespace rp::webtest {
+namespace {
+
+constexpr const char* kPassword = "correct horse battery staple";
+
+TEST(PreferredLanguage, PicksTheHighestQualityOfTheSupportedAndIgnoresTheRest) {
+  EXPECT_EQ(PreferredLanguage("sv-SE,sv;q=0.9,en;q=0.8", {"en", "sv"}), "sv");
+  EXPECT_EQ(PreferredLanguage("en-GB,en;q=0.9,sv;q=0.8", {"en", "sv"}), "en");
+  EXPECT_EQ(PreferredLanguage("de-DE,de;q=0.9,sv;q=0.5,en;q=0.4", {"en", "sv"}), "sv");
+  EXPECT_EQ(PreferredLanguage("de, fr", {"en", "sv"}), "");
+  EXPECT_EQ(PreferredLanguage("SV", {"en", "sv"}), "sv");
+  EXPECT_EQ(PreferredLanguage("*", {"en", "sv"}), "en");
+  EXPECT_EQ(PreferredLanguage("sv;q=0, en;q=0.1", {"en", "sv"}), "en");
+  EXPECT_EQ(PreferredLanguage("sv;q=0", {"en", "sv"}), "");
+  // Equal quality: the first named wins.
+  EXPECT_EQ(PreferredLanguage("en;q=0.5, sv;q=0.5", {"en", "sv"}), "en");
+  // Malformed quality values are skipped, not guessed.
+  EXPECT_EQ(PreferredLanguage("sv;q=2, en;q=0.3", {"en", "sv"}), "en");
+  EXPECT_EQ(PreferredLanguage("sv;q=0.x, en", {"en", "sv"}), "en");
+  EXPECT_EQ(PreferredLanguage("", {"en", "sv"}), "");
+  EXPECT_EQ(PreferredLanguage(",,,;;;q=", {"en", "sv"}), "");
+}
+
+// A store with four targets in the four states a board sorts by.
+class Board : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string toml = "[appliance]\ndata_dir = \"" + (dir_ / "data") + "\"\ntimezone = \"UTC\"\n[policy]\nrto = \"1h\"\n";
+    for (const char* name : {"alpha-ok", "bravo-failing", "charlie-unchecked", "delta-warning", "echo-failing"})
+      toml += std::string("[[targets]]\nname = \"") + name +
+              "\"\nowner = \"O\"\nclassification = { K = 2, R = 3, T = 4 }\npersonal_data = \"none\"\n"
+              "[[targets.copies]]\nlocation = \"a\"\nkind = \"archive-dir\"\npath = \"/nonexistent\"\n"
+              "pattern = \"x-{YYYY}{MM}{DD}.tar\"\n";
+    test::WriteFile(dir_ / "c.toml", toml);
+    const ConfigResult cr = LoadConfigFile(dir_ / "c.toml");
+    ASSERT_TRUE(cr.errors.empty()) << cr.errors[0].Format();
+    config_ = std::make_shared<const Config>(cr.config);
+    std::filesystem::create_directories(dir_ / "data");
+    ASSERT_TRUE(OpenSqliteStore(StorePath(dir_ / "data"), &store_, false).ok());
+  }
+  void Snapshot(const std::string& target, Verdict v, int64_t newest, std::vector<PolicyFinding> findings = {}) {
+    TargetEvaluation e;
+    e.target = target;
+    e.verdict = v;
+    e.newest = newest;
+    e.findings = std::move(findings);
+    store_->PutCatalogSnapshot(target, NowUtc(), std::string(VerdictName(v)), EncodeJson(e));
+  }
+  // A run of `target` that ran and ended in `state`, taking `duration_s`.
+  int64_t Ended(const std::string& target, RunState state, double duration_s) {
+    RunRequest q;
+    q.target = target;
+    const int64_t id = store_->EnqueueRun(q, NowUtc());
+    const auto run = store_->ClaimRun("me", NowUtc(), NowUtc() + 600);
+    EXPECT_TRUE(run && run->id == id);
+    RunOutcome o;
+    o.state = state;
+    o.finished_at = NowUtc();
+    o.duration_s = duration_s;
+    o.bytes = 1000;
+    EXPECT_TRUE(store_->FinishRun(id, "me", o));
+    return id;
+  }
+  TempDir dir_;
+  std::shared_ptr<const Config> config_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(Board, SortsFailingThenWarningThenUncheckedThenOkAndCountsEach) {
+  Snapshot("alpha-ok", Verdict::kOk, NowUtc() - 3600);
+  Snapshot("bravo-failing", Verdict::kFailing, 0);
+  Snapshot("delta-warning", Verdict::kWarning, NowUtc() - 7200);
+  Snapshot("echo-failing", Verdict::kFailing, 0);
+  const web::StatusBoard b = web::BuildStatusBoard(*config_, *store_, NowUtc());
+  std::vector<std::string> order;
+  for (const auto& t : b.targets) order.push_back(t.name);
+  EXPECT_EQ(order, (std::vector<std::string>{"bravo-failing", "echo-failing", "delta-warning", "charlie-unchecked",
+                                             "alpha-ok"}));
+  EXPECT_EQ(b.Count(Verdict::kFailing), 2);
+  EXPECT_EQ(b.Count(Verdict::kWarning), 1);
+  EXPECT_EQ(b.Count(Verdict::kOk), 1);
+  EXPECT_EQ(b.Unchecked(), 1);
+  EXPECT_EQ(b.overall, Verdict::kFailing);
+  EXPECT_FALSE(b.Find("charlie-unchecked")->verdict);
+  EXPECT_EQ(b.Find("alpha-ok")->rto_objective_s, 3600);
+  EXPECT_EQ(b.Find("alpha-ok")->classification.t, 4);
+}
+
+TEST_F(Board, RetentionAndRedundancyAreTheWorstFindingOfTheirFamilies) {
+  PolicyFinding stale;
+  stale.rule = PolicyRule::kFreshness;
+  stale.severity = Verdict::kFailing;
+  PolicyFinding lag;
+  lag.rule = PolicyRule::kRedundancyLag;
+  lag.severity = Verdict::kWarning;
+  Snapshot("alpha-ok", Verdict::kFailing, 1, {stale, lag});
+  PolicyFinding offline;
+  offline.rule = PolicyRule::kLocationOffline;
+  offline.severity = Verdict::kFailing;
+  PolicyFinding daily;
+  daily.rule = PolicyRule::kRetentionDaily;
+  daily.severity = Verdict::kFailing;
+  Snapshot("bravo-failing", Verdict::kFailing, 1, {offline, daily});
+  const web::StatusBoard b = web::BuildStatusBoard(*config_, *store_, NowUtc());
+  EXPECT_EQ(b.Find("alpha-ok")->retention, Verdict::kOk) << "freshness is not retention";
+  EXPECT_EQ(b.Find("alpha-ok")->redundancy, Verdict::kWarning);
+  EXPECT_EQ(b.Find("bravo-failing")->retention, Verdict::kFailing);
+  EXPECT_EQ(b.Find("bravo-failing")->redundancy, Verdict::kFailing) << "an offline copy breaks redundancy";
+  EXPECT_FALSE(b.Find("charlie-unchecked")->retention);
+}
+
+TEST_F(Board, TheRtoIsMeasuredByTheNewestPassedTestEvenAfterAFailure) {
+  Ended("alpha-ok", RunState::kPassed, 120);
+  Ended("alpha-ok", RunState::kFailed, 5);
+  Ended("bravo-failing", RunState::kPassed, 7200);
+  const web::StatusBoard b = web::BuildStatusBoard(*config_, *store_, NowUtc());
+  const auto* a = b.Find("alpha-ok");
+  ASSERT_TRUE(a->last_test && a->last_passed);
+  EXPECT_EQ(a->last_test->state, RunState::kFailed);
+  EXPECT_EQ(a->last_passed->duration_s, 120);
+  EXPECT_TRUE(a->RtoMet());
+  EXPECT_FALSE(b.Find("bravo-failing")->RtoMet()) << "two hours against an objective of one";
+  EXPECT_FALSE(b.Find("charlie-unchecked")->last_test);
+  EXPECT_EQ(b.runs.at(RunState::kPassed), 2);
+  EXPECT_EQ(b.runs.at(RunState::kFailed), 1);
+}
+
+TEST_F(Board, RunningRestoresCarryTheProgressTheirHolderRecorded) {
+  RunRequest q;
+  q.target = "delta-warning";
+  const int64_t id = store_->EnqueueRun(q, NowUtc());
+  q.target = "alpha-ok";
+  store_->EnqueueRun(q, NowUtc());
+  ASSERT_TRUE(store_->ClaimRun("holder", NowUtc(), NowUtc() + 600));
+  EXPECT_TRUE(store_->RecordProgress(id, "holder", RunProgress{7, 5000, 20000, NowUtc()}));
+  EXPECT_FALSE(store_->RecordProgress(id, "someone-else", RunProgress{99, 99, 99, NowUtc()}))
+      << "only the holder writes progress";
+  const web::StatusBoard b = web::BuildStatusBoard(*config_, *store_, NowUtc());
+  ASSERT_EQ(b.running.size(), 1u);
+  EXPECT_EQ(b.running[0].target, "delta-warning");
+  EXPECT_EQ(b.running[0].run.progress.files, 7u);
+  EXPECT_EQ(b.running[0].run.progress.bytes, 5000u);
+  EXPECT_EQ(b.running[0].run.progress.total_bytes, 20000u);
+  EXPECT_EQ(b.runs.at(RunState::kQueued), 1);
+  EXPECT_EQ(b.runs.at(RunState::kRunning), 1);
+}
+
+TEST_F(Board, TheCacheKeepsABoardUntilItAgesIsInvalidatedOrTheConfigurationChanges) {
+  web::StatusCache cache(60);
+  const auto first = cache.Get(config_, *store_);
+  Snapshot("alpha-ok", Verdict::kOk, 1);
+  EXPECT_EQ(cache.Get(config_, *store_), first) << "a fresh board is reused";
+  EXPECT_FALSE(first->Find("alpha-ok")->verdict);
+  cache.Invalidate();
+  const auto second = cache.Get(config_, *store_);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(second->Find("alpha-ok")->verdict, Verdict::kOk);
+  auto other = std::make_shared<const Config>(*config_);
+  EXPECT_NE(cache.Get(other, *store_), second) << "another configuration, another board";
+  web::StatusCache quick(0.2);
+  const auto q1 = quick.Get(config_, *store_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_NE(quick.Get(config_, *store_), q1) << "an aged board is rebuilt";
+}
+
+// --- the page -------------------------------------------------------------------------------
+
+Response Get(int port, const std::string& path, const std::string& extra = "") {
+  return Request(port, "GET", path, extra);
+}
+
+std::string H(const Response& r, const std::string& name) {
+  const auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
+
+std::string CookieOf(const Response& r, const std::string& name) {
+  for (const auto& c : r.set_cookies)
+    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+  return "";
+}
+
+std::string Csrf(const std::string& html) {
+  std::smatch m;
+  return std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")) ? std::string(m[1]) : "";
+}
+
+std::string SessionHeader(int port, const std::string& name) {
+  const Response form = Request(port, "GET", "/login");
+  const std::string body = "name=" + name + "&password=correct+horse+battery+staple&csrf=" + Csrf(form.body);
+  const Response r = Request(port, "POST", "/login",
+                             "Cookie: rp_login_csrf=" + CookieOf(form, "rp_login_csrf") +
+                                 "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body);
+  return "Cookie: rp_session=" + CookieOf(r, "rp_session") + "\r\n";
+}
+
+class Dashboard : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(AddUser(a_, "viewer1", "viewer", kPassword), 0);
+    ASSERT_EQ(AddUser(a_, "root", "admin", kPassword), 0);
+    serve_ = std::make_unique<Serve>(a_);
+    port_ = serve_->Port();
+    ASSERT_GT(port_, 0) << serve_->Log();
+    ASSERT_TRUE(OpenSqliteStore(StorePath(a_.data_dir), &store_, false).ok());
+  }
+  // A verdict newer than any catalog check serve makes itself.
+  void Put(const std::string& target, Verdict v) {
+    TargetEvaluation e;
+    e.target = target;
+    e.verdict = v;
+    e.newest = NowUtc() - 5400;
+    store_->PutCatalogSnapshot(target, NowUtc() + 100000, std::string(VerdictName(v)), EncodeJson(e));
+  }
+  Appliance a_;
+  std::unique_ptr<Serve> serve_;
+  int port_ = 0;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(Dashboard, ShowsEveryTargetFailingFirstWithWordAndIconAndRunningRestoresWithProgress) {
+  Put("open-files", Verdict::kOk);
+  Put("payroll-secret", Verdict::kFailing);
+  RunRequest q;
+  q.target = "open-files";
+  q.not_before = NowUtc() + 100000;  // not for serve's own runner
+  const int64_t id = store_->EnqueueRun(q, NowUtc());
+  // Claimed here as if another process ran it: serve sees a running run with progress.
+  const auto run = store_->ClaimRun("elsewhere/1/1", NowUtc() + 200000, NowUtc() + 300000);
+  ASSERT_TRUE(run && run->id == id);
+  ASSERT_TRUE(store_->RecordProgress(id, "elsewhere/1/1", RunProgress{3, 512 * 1024, 1024 * 1024, NowUtc()}));
+  const std::string session = SessionHeader(port_, "viewer1");
+  const Response page = Get(port_, "/", session);
+  ASSERT_EQ(page.status, 200) << page.body;
+  const std::string& html = page.body;
+  const size_t failing = html.find(">payroll-secret<"), ok = html.find(">open-files</a></td><td data-label=\"Status\"");
+  ASSERT_NE(failing, std::string::npos) << html;
+  ASSERT_NE(ok, std::string::npos) << html;
+  EXPECT_LT(failing, ok) << "the failing target comes first";
+  EXPECT_NE(html.find("Some targets are failing"), std::string::npos);
+  EXPECT_NE(html.find("\u2716</span> Failing"), std::string::npos) << "an icon and a word, not a colour alone";
+  EXPECT_NE(html.find("\u2714</span> OK"), std::string::npos);
+  EXPECT_NE(html.find("Restores running now"), std::string::npos);
+  EXPECT_NE(html.find("<progress max=\"100\" value=\"50\""), std::string::npos) << "half of the expected bytes";
+  EXPECT_NE(html.find("512 KiB &#x2F; 1.0 MiB"), std::string::npos) << "bytes of the expected total";
+  EXPECT_NE(html.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos) << "fast refresh while restores run";
+  EXPECT_NE(html.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(html.find("href=\"/runs/" + std::to_string(id) + "\""), std::string::npos);
+  EXPECT_NE(H(page, "content-security-policy").find("style-src 'self'"), std::string::npos);
+  EXPECT_EQ(H(page, "content-security-policy").find("script-src"), std::string::npos) << "no script is allowed";
+}
+
+TEST_F(Dashboard, SpeaksSwedishFromAcceptLanguageAndFromTheRememberedSwitch) {
+  const std::string session = SessionHeader(port_, "viewer1");
+  const Response sv = Get(port_, "/", session + "Accept-Language: sv-SE,sv;q=0.9,en;q=0.5\r\n");
+  EXPECT_NE(sv.body.find("<html lang=\"sv\">"), std::string::npos);
+  EXPECT_NE(sv.body.find("Kontinuitetsstatus"), std::string::npos);
+  const Response sw = Get(port_, "/lang?to=sv&back=%2F", session);
+  EXPECT_EQ(sw.status, 303);
+  EXPECT_EQ(H(sw, "location"), "/");
+  bool kept = false;
+  for (const auto& c : sw.set_cookies) kept = kept || (c.rfind("rp_lang=sv;", 0) == 0 && c.find("Max-Age=31536000") != std::string::npos);
+  EXPECT_TRUE(kept) << "the choice is remembered for a year";
+  const Response remembered = Get(port_, "/", session + "Cookie: rp_lang=sv\r\nAccept-Language: en\r\n");
+  EXPECT_NE(remembered.body.find("Kontinuitetsstatus"), std::string::npos) << "the switch beats the browser";
+  const Response en = Get(port_, "/", session + "Accept-Language: de, en;q=0.5\r\n");
+  EXPECT_NE(en.body.find("Continuity status"), std::string::npos);
+}
+
+TEST_F(Dashboard, TheLanguageSwitchReturnsOnlyToPathsOnThisServer) {
+  for (const char* back : {"%2F%2Fevil.example%2F", "https%3A%2F%2Fevil.example%2F", "%2F%5Cevil.example", "evil"}) {
+    const Response r = Get(port_, std::string("/lang?to=en&back=") + back);
+    EXPECT_EQ(r.status, 303) << back;
+    EXPECT_EQ(H(r, "location"), "/") << back;
+  }
+  EXPECT_EQ(H(Get(port_, "/lang?to=en&back=%2Fdrills"), "location"), "/drills");
+  EXPECT_EQ(Get(port_, "/lang?to=fr").status, 400);
+  EXPECT_EQ(Get(port_, "/lang?to=en&to=sv").status, 400);
+  const Response css = Get(port_, "/static/app.css");
+  EXPECT_EQ(css.status, 200);
+  EXPECT_EQ(H(css, "content-type"), "text/css; charset=utf-8");
+  EXPECT_NE(css.body.find("@media (max-width:700px)"), std::string::npos) << "cards on a phone";
+}
+
+TEST_F(Dashboard, TheStatusApiComesFromTheSameBoardWithQueuedAndRunningCounted) {
+  Put("payroll-secret", Verdict::kFailing);
+  Put("open-files", Verdict::kOk);
+  RunRequest q;
+  q.target = "open-files";
+  q.not_before = NowUtc() + 100000;
+  for (int i = 0; i < 3; ++i) store_->EnqueueRun(q, NowUtc());
+  std::string token;
+  test::Run(ShellQuote(RP_BINARY) + " --config " + ShellQuote(a_.config) + " token create t --role viewer 2>/dev/null",
+            &token);
+  token = token.substr(0, token.find('\n'));
+  const Response r = Get(port_, "/api/v1/status", "Authorization: Bearer " + token + "\r\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["runs"]["queued"], 3);
+  EXPECT_EQ(j["targets"][0]["name"], "payroll-secret") << "failing first";
+  EXPECT_EQ(j["verdict"], "failing");
+  EXPECT_TRUE(j["built_at"].is_number());
+}
+
+}  // namespace
+}  // namespace rp::webtest
