@@ -7,3 +7,9 @@ target_link_libraries(web_test PRIVATE rp::web rp::controller Poco::Net Poco::Fo
 # against the real binary with users and tokens from its own `user add` and `token create`.
 rp_add_gtest(web_auth_test web_auth_test.cpp)
 target_link_libraries(web_auth_test PRIVATE rp::controller nlohmann_json::nlohmann_json)
+# The pages after sign-in (/targets/NAME, /runs/ID, /drills, /log, /evidence) for every role,
+# against the real binary, a real estate of archives at two sites and a real restore test: the
+# retention calendar's days, the chart parsed as XML, the buttons' CSRF and roles, the log's
+# paging and hashes, an evidence bundle that `evidence verify` accepts, both languages.
+rp_add_gtest(web_pages_test web_pages_test.cpp)
+target_link_libraries(web_pages_test PRIVATE rp::controller nlohmann_json::nlohmann_json)
