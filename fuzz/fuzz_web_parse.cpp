@@ -14,7 +14,11 @@
 // values, encoded and joined, parses back to them (first value wins, *repeated as expected).
 // ParseQuery agrees with ParseForm and the allowed names; ParseDecimal gives only values in
 // range that print back to the text less leading zeros; SplitApiPath gives one decoded segment
-// per '/'-separated piece. Traps when one breaks. Single-threaded; no state between inputs.
+// per '/'-separated piece. The same bytes as an IP address or network of `[web] trusted_proxies`
+// (rp::ParseIpNetwork, config/src/ip_network.cpp, compiled in too): a network parsed has its
+// prefix in range and no bit set after it, prints to a text that parses back to it, contains
+// its own address and is what ParseIpAddress gives for a single address; a refusal says why.
+// Traps when one breaks. Single-threaded; no state between inputs.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -24,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "rp/ip_network.h"
 #include "web_parse.h"
 
 namespace {
@@ -218,6 +223,27 @@ void CheckPath(std::string_view text) {
   Check(rp::SplitApiPath("/api/v1").value().empty());
 }
 
+void CheckIpNetwork(std::string_view text) {
+  std::string why;
+  const auto net = rp::ParseIpNetwork(text, &why);
+  const auto address = rp::ParseIpAddress(text);
+  if (address) Check(net.has_value() && *net == *address && net->prefix == (net->v6 ? 128 : 32));
+  if (!net) {
+    Check(!why.empty());
+    return;
+  }
+  Check(net->prefix >= 0 && net->prefix <= (net->v6 ? 128 : 32));
+  for (int bit = net->prefix; bit < 128; ++bit) Check((net->bytes[static_cast<size_t>(bit / 8)] & (0x80 >> (bit % 8))) == 0);
+  const std::string canonical = rp::FormatIpNetwork(*net);
+  const auto again = rp::ParseIpNetwork(canonical);
+  Check(again.has_value() && *again == *net);
+  rp::IpNetwork base = *net;
+  base.prefix = net->v6 ? 128 : 32;
+  const std::string base_text = rp::FormatIpNetwork(base);
+  Check(rp::IpNetworkContains(*net, base_text));
+  Check(rp::IpNetworkContains(*net, base_text + "%zone"));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -228,5 +254,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckQuery(text);
   CheckDecimal(text);
   CheckPath(text);
+  CheckIpNetwork(text);
   return 0;
 }

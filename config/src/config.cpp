@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <fstream>
@@ -240,7 +241,9 @@ class Loader {
       Error(&n, "web", "a table", TypeName(n));
       return;
     }
-    Unknown(*t, {"enabled", "threads", "queue", "max_request_bytes", "timeout"}, "web");
+    Unknown(*t, {"enabled", "threads", "queue", "max_request_bytes", "timeout", "tls_certificate", "tls_key",
+                 "proxy_user_header", "trusted_proxies"},
+            "web");
     if (const toml::node* e = Get(*t, "enabled")) {
       if (e->is_boolean()) c->enabled = e->as_boolean()->get();
       else Error(e, "web.enabled", "true or false", TypeName(*e));
@@ -251,6 +254,76 @@ class Loader {
     if (auto d = Duration(*t, "timeout", "web")) {
       if (*d > 300) Error(Get(*t, "timeout"), "web.timeout", "a duration of at most \"5m\"", Quote(Get(*t, "timeout")->as_string()->get()));
       else c->timeout_s = *d;
+    }
+    WebTls(*t, c);
+    WebProxy(*t, c);
+  }
+
+  // tls_certificate and tls_key: both or neither, absolute paths (read when the server starts).
+  void WebTls(const toml::table& t, WebConfig* c) {
+    for (const char* key : {"tls_certificate", "tls_key"})
+      if (auto v = String(t, key, "web", false)) {
+        if (v->empty() || (*v)[0] != '/') Error(Get(t, key), std::string("web.") + key, "an absolute path to a PEM file", Quote(*v));
+        else (std::string_view(key) == "tls_key" ? c->tls_key : c->tls_certificate) = *v;
+      }
+    const bool cert = Get(t, "tls_certificate") != nullptr, key = Get(t, "tls_key") != nullptr;
+    if (cert != key)
+      Error(cert ? Get(t, "tls_certificate") : Get(t, "tls_key"), cert ? "web.tls_key" : "web.tls_certificate",
+            "tls_certificate and tls_key together (TLS needs the certificate and its private key)",
+            "the key is missing");
+    if (cert != key || c->tls_certificate.empty() || c->tls_key.empty()) {  // never half a TLS set-up
+      c->tls_certificate.clear();
+      c->tls_key.clear();
+    }
+  }
+
+  // proxy_user_header and trusted_proxies: both or neither.
+  void WebProxy(const toml::table& t, WebConfig* c) {
+    if (auto v = String(t, "proxy_user_header", "web", false)) {
+      std::string lower;
+      bool token = !v->empty() && v->size() <= 64;
+      for (const char ch : *v) {
+        token = token && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      if (!token)
+        Error(Get(t, "proxy_user_header"), "web.proxy_user_header",
+              "an HTTP header name of 1 to 64 letters, digits, '-' and '_', like \"X-Remote-User\"", Quote(*v));
+      else if (lower == "cookie" || lower == "authorization" || lower == "host" || lower == "content-type" ||
+               lower == "content-length" || lower == "x-csrf-token")
+        Error(Get(t, "proxy_user_header"), "web.proxy_user_header",
+              "a header of the proxy's own, like \"X-Remote-User\", not one browsers or the API already send", Quote(*v));
+      else
+        c->proxy_user_header = *v;
+    }
+    if (const toml::node* p = Get(t, "trusted_proxies")) {
+      const toml::array* a = p->as_array();
+      if (!a || a->empty()) {
+        Error(p, "web.trusted_proxies", "a non-empty array of addresses and networks, like [\"127.0.0.1\", \"10.0.0.0/8\"]",
+              a ? "an empty array" : TypeName(*p));
+      } else {
+        for (size_t i = 0; i < a->size(); ++i) {
+          const toml::node& e = *a->get(i);
+          const std::string key = "web.trusted_proxies[" + std::to_string(i) + "]";
+          if (!e.is_string()) {
+            Error(&e, key, "an IP address or network as a string", TypeName(e));
+            continue;
+          }
+          std::string why;
+          if (auto net = ParseIpNetwork(e.as_string()->get(), &why)) c->trusted_proxies.push_back(*net);
+          else Error(&e, key, "an IPv4 or IPv6 address or network, like \"10.0.0.0/8\" or \"::1\"", Quote(e.as_string()->get()) + ": " + why);
+        }
+      }
+    }
+    const bool header = Get(t, "proxy_user_header") != nullptr, proxies = Get(t, "trusted_proxies") != nullptr;
+    if (header != proxies)
+      Error(header ? Get(t, "proxy_user_header") : Get(t, "trusted_proxies"),
+            header ? "web.trusted_proxies" : "web.proxy_user_header",
+            "proxy_user_header and trusted_proxies together (the header is trusted only from those addresses)",
+            "the key is missing");
+    if (header != proxies || c->proxy_user_header.empty() || c->trusted_proxies.empty()) {
+      c->proxy_user_header.clear();
+      c->trusted_proxies.clear();
     }
   }
 

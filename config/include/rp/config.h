@@ -13,6 +13,7 @@
 #include "rp/checks.h"
 #include "rp/calendar.h"
 #include "rp/hash.h"
+#include "rp/ip_network.h"
 #include "rp/policy.h"
 #include "rp/report.h"
 #include "rp/schedule.h"
@@ -173,6 +174,15 @@ struct WebConfig {
   int queue = 64;                      // accepted connections waiting for a thread: 1-4096
   int64_t max_request_bytes = 65536;   // the request line, headers and body together: 1 KiB-16 MiB
   double timeout_s = 10;               // a connection's whole time, reading and answering
+  // TLS (docs/web.md): both set or neither. The PEM certificate (chain) and its unencrypted
+  // private key, absolute paths, read when the server starts. Set: HTTPS only, on `listen`.
+  std::string tls_certificate;
+  std::string tls_key;
+  // Single sign-on by a reverse proxy: both set or neither. The header (as written, compared
+  // without case) naming the signed-in user, trusted only from these addresses and networks.
+  std::string proxy_user_header;
+  std::vector<IpNetwork> trusted_proxies;
+  bool tls() const { return !tls_certificate.empty(); }
   bool operator==(const WebConfig&) const = default;
 };
 
