@@ -344,6 +344,7 @@ void AddAccounts(CLI::App& app, Global& g, Commands* commands) {
   auto* add = user->add_subcommand("add", "add a user; the password is read from stdin (asked twice on a terminal)");
   add->add_option("NAME", uo->name, "the user's name: [a-z0-9._-]{1,64}")->required();
   add->add_option("--role", uo->role, "viewer|operator|auditor|admin")->required();
+  add->add_flag("--one-time", uo->one_time, "the password is one-time: the first sign-in must choose a new one");
   add->add_flag("--json", g.json, "print one JSON document on stdout");
   commands->emplace_back(add, [uo, &g] {
     uo->json = g.json;

@@ -7,6 +7,14 @@ target_link_libraries(web_test PRIVATE rp::web rp::controller Poco::Net Poco::Fo
 # against the real binary with users and tokens from its own `user add` and `token create`.
 rp_add_gtest(web_auth_test web_auth_test.cpp)
 target_link_libraries(web_auth_test PRIVATE rp::controller nlohmann_json::nlohmann_json)
+# TLS: a self-signed certificate made by `openssl` per test, HTTPS through `curl`, protocol
+# versions and ciphers through `openssl s_client`, plain HTTP to the TLS port, bad key files.
+rp_add_gtest(web_tls_test web_tls_test.cpp)
+target_link_libraries(web_tls_test PRIVATE nlohmann_json::nlohmann_json)
+# Single sign-on by a trusted reverse proxy, /password and one-time passwords, and the address
+# and network parser behind trusted_proxies.
+rp_add_gtest(web_signin_test web_signin_test.cpp)
+target_link_libraries(web_signin_test PRIVATE rp::controller nlohmann_json::nlohmann_json)
 # The pages after sign-in (/targets/NAME, /runs/ID, /drills, /log, /evidence) for every role,
 # against the real binary, a real estate of archives at two sites and a real restore test: the
 # retention calendar's days, the chart parsed as XML, the buttons' CSRF and roles, the log's

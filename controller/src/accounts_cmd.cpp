@@ -169,13 +169,19 @@ int UserAddCommand(const std::string& config_path, const UserAddOptions& o, int 
   u.name = o.name;
   u.role = role;
   u.created_at = Now();
+  u.must_change_password = o.one_time;
   const std::string role_name(RoleName(role));
-  if (!a.store->AddUser(u, CliAudit("user-add", "user " + u.name + ", role " + role_name, u.created_at)))
+  if (!a.store->AddUser(u, CliAudit("user-add", "user " + u.name + ", role " + role_name + (o.one_time ? ", one-time password" : ""),
+                                    u.created_at)))
     return refuse_existing();  // added by another process since it was looked up
   if (o.json)
-    out << nlohmann::json{{"name", u.name}, {"role", role_name}, {"created_at", u.created_at}}.dump() << "\n";
+    out << nlohmann::json{{"name", u.name}, {"role", role_name}, {"created_at", u.created_at},
+                          {"must_change_password", u.must_change_password}}
+               .dump()
+        << "\n";
   else
-    out << "user " << u.name << " added, role " << role_name << "\n";
+    out << "user " << u.name << " added, role " << role_name
+        << (o.one_time ? "; the password is one-time: the first sign-in asks for a new one" : "") << "\n";
   if (a.store->CountAdmins() == 0)
     err << "restoreproof user add: no admin exists yet: the web page serves nothing until one is added with "
            "`restoreproof user add NAME --role admin`\n";

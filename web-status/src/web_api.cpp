@@ -42,41 +42,42 @@ json TargetSummary(const TargetConfig& t, const std::optional<Snapshot>& s) {
   return j;
 }
 
-Reply Status(State& state) {
-  const auto config = state.config();
+json Verdict(const std::optional<rp::Verdict>& v) { return v ? json(std::string(VerdictName(*v))) : json(nullptr); }
+
+// The status and the target list depend only on the status board: each is written once per board
+// (at most every 2 s) however many scripts and screens ask.
+std::string StatusBody(const StatusBoard& b) {
   json targets = json::array();
-  std::map<std::string, int64_t> counts{{"ok", 0}, {"warning", 0}, {"failing", 0}, {"unchecked", 0}};
-  std::optional<Verdict> worst;
-  for (const TargetConfig& t : config->targets) {
-    const auto s = LatestSnapshot(state.store(), t.name);
-    if (s) {
-      ++counts[std::string(VerdictName(s->evaluation.verdict))];
-      if (!worst || s->evaluation.verdict > *worst) worst = s->evaluation.verdict;
-    } else {
-      ++counts["unchecked"];
-    }
-    targets.push_back({{"name", t.name},
-                       {"verdict", s ? json(std::string(VerdictName(s->evaluation.verdict))) : json(nullptr)},
-                       {"checked_at", s ? json(s->at) : json(nullptr)}});
-  }
+  for (const TargetStatus& t : b.targets)
+    targets.push_back({{"name", t.name}, {"verdict", Verdict(t.verdict)}, {"checked_at", t.verdict ? json(t.checked_at) : json(nullptr)}});
   json runs = json::object();
-  const auto ended = state.store().CountEndedRuns();
-  for (RunState st : {RunState::kPassed, RunState::kFailed, RunState::kAborted, RunState::kInterrupted,
-                      RunState::kCancelled}) {
-    const auto it = ended.find(st);
-    runs[std::string(RunStateName(st))] = it == ended.end() ? 0 : it->second;
+  for (RunState st : {RunState::kQueued, RunState::kRunning, RunState::kPassed, RunState::kFailed, RunState::kAborted,
+                      RunState::kInterrupted, RunState::kCancelled}) {
+    const auto it = b.runs.find(st);
+    runs[std::string(RunStateName(st))] = it == b.runs.end() ? 0 : it->second;
   }
-  RunFilter queued;
-  queued.state = RunState::kQueued;
-  RunFilter running;
-  running.state = RunState::kRunning;
-  runs["queued"] = state.store().ListRuns(queued).size();
-  runs["running"] = state.store().ListRuns(running).size();
-  return Json(200, {{"verdict", worst ? json(std::string(VerdictName(*worst))) : json(nullptr)},
-                    {"targets", targets},
-                    {"counts", counts},
-                    {"runs", runs},
-                    {"version", RP_VERSION}});
+  const json counts = {{"ok", b.Count(rp::Verdict::kOk)},
+                       {"warning", b.Count(rp::Verdict::kWarning)},
+                       {"failing", b.Count(rp::Verdict::kFailing)},
+                       {"unchecked", b.Unchecked()}};
+  // The overall verdict counts only checked targets: nullopt until one is checked.
+  std::optional<rp::Verdict> worst;
+  for (const TargetStatus& t : b.targets)
+    if (t.verdict) worst = std::max(worst.value_or(rp::Verdict::kOk), *t.verdict);
+  return json({{"verdict", Verdict(worst)},
+               {"targets", targets},
+               {"counts", counts},
+               {"runs", runs},
+               {"built_at", b.built_at},
+               {"version", RP_VERSION}})
+             .dump(2) +
+         "\n";
+}
+
+Reply Status(State& state) {
+  const auto board = state.board();
+  const auto body = state.Rendered("api-status", 0, board, [&] { return StatusBody(*board); });
+  return {200, "application/json", *body, {}};
 }
 
 Reply Targets(State& state) {
@@ -233,6 +234,9 @@ Reply Api(State& state, const Request& request) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"restoreproof\"");
     return r;
   }
+  // A session signed in with a one-time password may only set a new one (on /password).
+  if (who->must_change_password)
+    return JsonError(403, "change the one-time password first: sign in on the web page, which asks for a new one");
   const auto segs = SplitApiPath(request.path);
   if (!segs) return JsonError(400, "malformed path");
   const bool get = request.method == "GET" || request.method == "HEAD";

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <semaphore>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "rp/evidence_bundle.h"
 #include "rp/serve.h"
 #include "rp/store.h"
+#include "status_board.h"
 #include "web_parse.h"
 
 namespace rp::web {
@@ -37,6 +40,9 @@ struct Request {
 };
 
 struct Reply {
+  Reply() = default;
+  Reply(int s, std::string type, std::string b, std::vector<std::pair<std::string, std::string>> h = {})
+      : status(s), content_type(std::move(type)), body(std::move(b)), headers(std::move(h)) {}
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
@@ -50,6 +56,8 @@ struct Identity {
   Role role = Role::kViewer;
   std::string csrf;     // the session's CSRF token ("" for a token)
   std::string id_hash;  // the session's TokenHash ("" for a token)
+  bool proxy = false;   // named by a trusted reverse proxy's header: no password of ours to change
+  bool must_change_password = false;  // signed in with a one-time password: /password first
   std::string actor() const { return token ? "token:" + name : name; }
 };
 
@@ -57,7 +65,7 @@ class State {
  public:
   State(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
       : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
-        names_(std::move(names)) {}
+        names_(std::move(names)), tls_(context.config->web.tls()) {}
 
   std::shared_ptr<const Config> config() {
     std::lock_guard lock(mu_);
@@ -73,13 +81,39 @@ class State {
   const Pseudonymiser* names() const { return names_.get(); }
   LoginRateLimiter& limiter() { return limiter_; }
   const SessionTimeouts& timeouts() const { return timeouts_; }
-  // TLS is not built yet: cookies carry `Secure` and the `__Host-` prefix only under TLS.
-  bool tls() const { return false; }
+  // Whether the server listens with TLS ([web] tls_certificate; a change restarts the server
+  // with a new State): cookies carry `Secure` and the `__Host-` prefix only then.
+  bool tls() const { return tls_; }
+  // True the first time `address` sends the proxy's user header without being a trusted proxy
+  // (audited once per address and server start; at most 1,000 addresses are remembered).
+  bool FirstUntrustedProxyHeader(const std::string& address) {
+    std::lock_guard lock(mu_);
+    if (untrusted_proxies_.size() >= 1000) return false;
+    return untrusted_proxies_.insert(address).second;
+  }
   // Argon2id takes 64 MiB and a tenth of a second: at most two run at once.
   std::counting_semaphore<2>& argon2_slots() { return argon2_slots_; }
   // A fixed hash to verify against for unknown users, so that the time taken does not say
   // which names exist; made on first use.
   const std::string& dummy_hash();
+  // The status board the dashboard and /api/v1/status show (at most 2 s old).
+  std::shared_ptr<const StatusBoard> board() { return board_cache_.Get(config(), *store_); }
+  void BoardChanged() { board_cache_.Invalidate(); }
+  // A part of a page that depends only on the board and `variant` (the language): rendered once
+  // per board and kept until the board is rebuilt.
+  std::shared_ptr<const std::string> Rendered(const std::string& kind, int variant,
+                                              const std::shared_ptr<const StatusBoard>& board,
+                                              const std::function<std::string()>& render) {
+    const auto key = std::make_pair(kind, variant);
+    {
+      std::lock_guard lock(mu_);
+      if (const auto it = rendered_.find(key); it != rendered_.end() && it->second.first == board) return it->second.second;
+    }
+    auto text = std::make_shared<const std::string>(render());
+    std::lock_guard lock(mu_);
+    rendered_[key] = {board, text};
+    return text;
+  }
 
  private:
   Store* store_;
@@ -88,18 +122,61 @@ class State {
   std::mutex mu_;
   std::shared_ptr<const Config> config_;
   std::unique_ptr<Pseudonymiser> names_;
+  const bool tls_;
+  std::set<std::string> untrusted_proxies_;
   LoginRateLimiter limiter_;
   SessionTimeouts timeouts_;
   std::counting_semaphore<2> argon2_slots_{2};
   std::once_flag dummy_once_;
   std::string dummy_hash_;
+  StatusCache board_cache_;
+  std::map<std::pair<std::string, int>, std::pair<std::shared_ptr<const StatusBoard>, std::shared_ptr<const std::string>>>
+      rendered_;
 };
 
 // Every route but the connection's limits: /healthz, /readyz, the no-admin mode, /metrics,
 // /login, /logout, /, /api/v1/...
 Reply Route(State& state, const Request& request);
 
-// --- shared by web_auth.cpp and web_api.cpp ---
+// --- shared by web_auth.cpp, web_api.cpp and the pages ---
+
+// The page's language: English or Swedish, from the `rp_lang` cookie the language switch sets,
+// else the browser's Accept-Language, else English.
+enum class Lang { kEn, kSv };
+struct Msg {
+  const char* en;
+  const char* sv;
+};
+inline const char* T(Lang lang, const Msg& m) { return lang == Lang::kSv ? m.sv : m.en; }
+Lang PickLang(const Request& request);
+const char* LangCode(Lang lang);  // "en", "sv"
+
+Reply Html(int status, std::string body);
+Reply SeeOther(const std::string& location);
+
+// A whole HTML page: the layout (skip link, header with the navigation the role may use, the
+// user, sign-out, the language switch) around `main_html`, which the caller rendered from its own
+// mstch template (values escaped as inserted). `who` null: a page before sign-in. `refresh_s` > 0:
+// the page reloads itself that often.
+struct PageParts {
+  std::string title;
+  std::string main_html;
+  int refresh_s = 0;
+  std::string current;  // the navigation entry to mark as the current page ("/", "/drills", ...)
+};
+std::string RenderPage(State& state, const Request& request, const Identity* who, Lang lang, const PageParts& page);
+
+// Times and amounts as the pages show them, in the appliance's time zone and the page's language.
+std::string FormatTime(const Config& config, int64_t t);             // "2026-12-05 14:02"
+std::string FormatAge(Lang lang, int64_t seconds);                    // "3 h", "2 d", "45 min"
+std::string FormatDuration(double seconds);                           // "0.42 s", "3 min 12 s", "2 h 05 min"
+std::string FormatBytes(uint64_t bytes);                              // "1.2 GiB"
+std::string FormatRate(double bytes_per_s);                           // "210 MiB/s"
+
+// The routes of the layout: /static/app.css and /lang (the language switch). nullopt: not one.
+std::optional<Reply> LayoutRoute(State& state, const Request& request);
+// Every HTML page after sign-in but /login and /logout (web_pages.cpp and the page files).
+Reply Pages(State& state, const Request& request);
 
 Reply Text(int status, std::string body);
 Reply Json(int status, const nlohmann::json& body);

@@ -1,5 +1,9 @@
 #include "rp/web_server.h"
 
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -8,6 +12,8 @@
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
@@ -15,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -81,11 +88,10 @@ class ConnectionDeadlines {
       // Deadlines are in admission order, all with the same timeout.
       if (cv_.wait_until(lock, open_.front().deadline) == std::cv_status::no_timeout) continue;
       while (!open_.empty() && open_.front().deadline <= Clock::now()) {
-        try {
-          open_.front().socket.shutdown();  // the connection's thread sees the end and lets go
-        } catch (const Poco::Exception&) {
-          // already closed by the peer: nothing is left to end
-        }
+        // The descriptor itself, not StreamSocket::shutdown(): under TLS that would write a
+        // close_notify through the SSL object the connection's thread is using. The thread sees
+        // the end and lets go; a descriptor already closed answers EBADF, which changes nothing.
+        ::shutdown(open_.front().socket.impl()->sockfd(), SHUT_RDWR);
         open_.pop_front();
       }
     }
@@ -125,9 +131,10 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     response.setContentType(reply.content_type);
     response.set("X-Content-Type-Options", "nosniff");
     response.set("Cache-Control", "no-store");
-    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    response.set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     response.set("X-Frame-Options", "DENY");
     response.set("Referrer-Policy", "no-referrer");
+    if (state_->tls()) response.set("Strict-Transport-Security", "max-age=31536000");
     for (const auto& [name, value] : reply.headers) response.add(name, value);
     response.setKeepAlive(false);
     response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
@@ -207,6 +214,54 @@ std::optional<Poco::Net::SocketAddress> ListenAddress(const std::string& listen,
   return std::nullopt;
 }
 
+// TLS 1.2 and 1.3 only. For TLS 1.2 the forward-secret AEAD suites (Mozilla's "intermediate"
+// list); TLS 1.3's suites are OpenSSL's, all of them AEAD. No client certificates.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+// The server's TLS context from the configured certificate and key. Throws a Poco exception whose
+// text names the file at fault.
+Poco::Net::Context::Ptr TlsContext(const WebConfig& web) {
+  for (const auto& [what, path] : {std::pair<const char*, const std::string&>{"tls_certificate", web.tls_certificate},
+                                   {"tls_key", web.tls_key}}) {
+    std::ifstream in(path);
+    if (!in) throw Poco::FileAccessDeniedException(std::string("[web] ") + what + " " + path + " cannot be read");
+    if (std::string_view(what) == "tls_key") {
+      std::string line;
+      while (std::getline(in, line))
+        if (line.find("ENCRYPTED") != std::string::npos)
+          throw Poco::InvalidArgumentException("[web] tls_key " + path +
+                                               " is encrypted: give the key without a passphrase, readable only by "
+                                               "the service's user");
+    }
+  }
+  Poco::Net::Context::Params params;
+  params.certificateFile = web.tls_certificate;
+  params.privateKeyFile = web.tls_key;
+  params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+  params.loadDefaultCAs = false;
+  params.cipherList = kTls12Ciphers;
+  params.dhUse2048Bits = true;
+  Poco::Net::Context::Ptr context;
+  try {
+    context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+  } catch (const Poco::Exception& e) {
+    throw Poco::InvalidArgumentException("[web] tls_certificate " + web.tls_certificate + " and tls_key " + web.tls_key +
+                                         " do not make a TLS server (a PEM certificate and its own private key?): " +
+                                         e.displayText());
+  }
+  // OpenSSL drops a key that does not match the certificate instead of failing; every handshake
+  // would then fail. Refuse it here, naming both files.
+  if (SSL_CTX_check_private_key(context->sslContext()) != 1)
+    throw Poco::InvalidArgumentException("[web] tls_key " + web.tls_key + " is not the private key of tls_certificate " +
+                                         web.tls_certificate);
+  context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+  context->preferServerCiphers();
+  return context;
+}
+
 class WebServer : public ServeExtension {
  public:
   explicit WebServer(const ServeContext& context) : context_(context) {}
@@ -248,7 +303,13 @@ class WebServer : public ServeExtension {
     const auto address = ListenAddress(cfg.appliance.listen, &error);
     try {
       if (!address) throw Poco::InvalidArgumentException(error);
-      Poco::Net::ServerSocket socket(*address, cfg.web.queue);
+      if (cfg.web.tls() && !ssl_initialized_) {
+        Poco::Net::initializeSSL();
+        ssl_initialized_ = true;
+      }
+      const Poco::Net::ServerSocket socket =
+          cfg.web.tls() ? Poco::Net::SecureServerSocket(*address, cfg.web.queue, TlsContext(cfg.web))
+                        : Poco::Net::ServerSocket(*address, cfg.web.queue);
       state_ = std::make_unique<web::State>(context_, std::move(names));
       deadlines_ = std::make_unique<ConnectionDeadlines>(
           cfg.web.timeout_s, static_cast<size_t>(2 * cfg.web.threads + cfg.web.queue));
@@ -265,6 +326,7 @@ class WebServer : public ServeExtension {
       server_->start();
       log.Info("web-started", "", 0,
                {{"listen", socket.address().toString()}, {"port", socket.address().port()},
+                {"tls", cfg.web.tls()}, {"proxy_user_header", cfg.web.proxy_user_header},
                 {"threads", cfg.web.threads}, {"queue", cfg.web.queue},
                 {"max_request_bytes", cfg.web.max_request_bytes}, {"timeout_s", cfg.web.timeout_s}});
     } catch (const Poco::Exception& e) {
@@ -283,6 +345,10 @@ class WebServer : public ServeExtension {
     pool_.reset();
     deadlines_.reset();
     state_.reset();
+    if (ssl_initialized_) {
+      Poco::Net::uninitializeSSL();
+      ssl_initialized_ = false;
+    }
     if (was_running) context_.log->Info("web-stopped");
   }
 
@@ -292,6 +358,7 @@ class WebServer : public ServeExtension {
   std::unique_ptr<ConnectionDeadlines> deadlines_;
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
+  bool ssl_initialized_ = false;
 };
 
 }  // namespace

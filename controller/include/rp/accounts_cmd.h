@@ -12,6 +12,7 @@ namespace rp {
 struct UserAddOptions {
   std::string name;
   std::string role;
+  bool one_time = false;  // --one-time: the first sign-in must choose a new password
   bool json = false;
 };
 // The password comes from `password_fd`: from a terminal, asked twice on `err` with echo off
