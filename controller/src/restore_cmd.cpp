@@ -28,6 +28,7 @@
 #include "rp/event_log.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
+#include "rp/progress_line.h"
 #include "rp/restoration_log.h"
 #include "rp/restore_point.h"
 #include "rp/runner.h"
@@ -422,8 +423,13 @@ int RestoreCommand(const std::string& config_path, const RestoreOptions& o, std:
   const std::atomic<bool>* cancel = CancelOnSignals();
   options.cancel = cancel;
 
+  ProgressLine progress(o.progress_fd, o.json);
+  const std::optional<uint64_t> size = progress.enabled() ? RecoveryPointSize(*choice.copy, choice.point) : std::nullopt;
+  options.on_progress = [&](const Progress& p) { progress.Show(FiguresOf(p, size)); };
+
   Outcome result;
   result.report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
+  progress.Finish(FiguresOf(FinalProgress(result.report), size));
   VerifyReport& report = result.report;
   result.state = report.status == RunStatus::kPassed   ? RunState::kPassed
                  : report.status == RunStatus::kFailed ? RunState::kFailed

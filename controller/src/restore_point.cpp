@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "rp/posix_io.h"
+#include "rp/progress_line.h"
 #include "rp/sandbox.h"
 #include "rp/subprocess.h"
 
@@ -143,6 +144,11 @@ std::optional<uint64_t> UncompressedArchiveSize(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> RecoveryPointSize(const CopyConfig& copy, const RecoveryPoint& point) {
+  if (copy.kind != CopyKind::kArchiveDir && copy.kind != CopyKind::kDirSnapshots) return std::nullopt;
+  return SourceSize(point.path);
+}
 
 void ApplySandboxSettings(const Config& config, const TargetConfig& target, const CopyConfig& copy,
                           const RecoveryPoint& point, VerifyOptions* options) {

@@ -424,17 +424,23 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   // Progress for the page: at most once a second, only while this process holds the run.
   const uint64_t total_bytes = options.expected_bytes.value_or(0);
   int64_t progress_at = 0;
-  options.on_progress = [&ctx, &run, &progress_at, total_bytes](const Progress& p) {
+  // And for a caller's own display, as often as the engine reports.
+  const std::optional<uint64_t> source_size =
+      ctx.on_progress ? RecoveryPointSize(*choice.copy, choice.point) : std::nullopt;
+  options.on_progress = [&ctx, &run, &progress_at, total_bytes, &source_size](const Progress& p) {
     const int64_t t = NowS();
-    if (t == progress_at) return;
-    progress_at = t;
-    try {
-      ctx.store->RecordProgress(run.id, ctx.owner, RunProgress{p.files, p.bytes, total_bytes, t});
-    } catch (const std::exception& e) {
-      ctx.log->Warn("run-progress-failed", run.request.target, run.id, {{"error", e.what()}});
+    if (t != progress_at) {
+      progress_at = t;
+      try {
+        ctx.store->RecordProgress(run.id, ctx.owner, RunProgress{p.files, p.bytes, total_bytes, t});
+      } catch (const std::exception& e) {
+        ctx.log->Warn("run-progress-failed", run.request.target, run.id, {{"error", e.what()}});
+      }
     }
+    if (ctx.on_progress) ctx.on_progress(run, FiguresOf(p, source_size));
   };
   VerifyReport report = VerifyRecoveryPoint(*choice.copy, choice.point, options);
+  if (ctx.on_progress) ctx.on_progress(run, FiguresOf(FinalProgress(report), source_size));
   const bool lost = keeper->lost(), cancelled = keeper->cancelled(), drained = keeper->drained();
   keeper.reset();
   std::remove(baseline_file.c_str());

@@ -3,7 +3,10 @@
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
+#include <chrono>
 #include <condition_variable>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "rp/next_run.h"
 #include "rp/notify_policy.h"
 #include "rp/path_text.h"
+#include "rp/progress_line.h"
 #include "rp/runner.h"
 #include "rp/scheduler.h"
 #include "rp/commands.h"
@@ -127,6 +131,61 @@ void PrintDrill(const DrillReport& d, const TimeZone& zone, std::ostream& out) {
   }
 }
 
+// `drill run`'s progress line: the runs this process restores now, summed, named by their
+// targets; at the end every run's final figures over the time since the first report.
+// Thread-safe: the runner threads report into it.
+class DrillProgress {
+ public:
+  DrillProgress(ProgressLine* line, int64_t drill_id) : line_(line), drill_id_(drill_id) {}
+
+  void OnProgress(const RunRecord& run, const ProgressFigures& f) {
+    std::lock_guard lock(mu_);
+    if (!started_) started_ = std::chrono::steady_clock::now();
+    Run& r = runs_[run.id];
+    r.target = run.request.target;
+    r.figures = f;
+    std::vector<ProgressFigures> active;
+    std::string label;
+    for (const auto& [id, each] : runs_) {
+      if (each.ended) continue;
+      active.push_back(each.figures);
+      label += (label.empty() ? "" : ", ") + each.target;
+    }
+    line_->Show(CombineProgress(active, label));
+  }
+
+  void OnFinished(const RunRecord& run) {
+    std::lock_guard lock(mu_);
+    if (auto it = runs_.find(run.id); it != runs_.end()) it->second.ended = true;
+  }
+
+  // Draws the whole drill's figures once and erases the line (nothing when no run was here).
+  void Finish() {
+    std::lock_guard lock(mu_);
+    if (!started_) {
+      line_->Erase();
+      return;
+    }
+    std::vector<ProgressFigures> all;
+    for (const auto& [id, each] : runs_) all.push_back(each.figures);
+    ProgressFigures f = CombineProgress(all, "drill " + std::to_string(drill_id_));
+    f.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - *started_).count();
+    line_->Finish(f);
+  }
+
+ private:
+  struct Run {
+    std::string target;
+    ProgressFigures figures;
+    bool ended = false;
+  };
+  ProgressLine* line_;
+  const int64_t drill_id_;
+  std::mutex mu_;
+  std::map<int64_t, Run> runs_;
+  std::optional<std::chrono::steady_clock::time_point> started_;
+};
+
 }  // namespace
 
 int RunsListCommand(const std::string& config_path, const RunsListOptions& o, std::ostream& out, std::ostream& err) {
@@ -204,7 +263,11 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
     err << "restoreproof: " << s.message() << "\n";
     return s.exit_code();
   }
-  EventLog log(&err);
+  // The progress line shares the terminal with the event log: each log line erases it first.
+  ProgressLine line(o.progress_fd, o.json);
+  ProgressAwareStream log_stream(&line, &err);
+  DrillProgress progress(&line, drill_id);
+  EventLog log(&log_stream);
   log.Info("drill-started", "", 0, {{"drill", drill_id}, {"responsible", responsible}});
   NotificationPolicy notifications;
   RunnerContext ctx;
@@ -214,7 +277,12 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
   ctx.owner = ProcessIdentity();
   ctx.log = &log;
   ctx.worker_binary = o.worker_binary;
-  ctx.on_finished = [&](const RunRecord& run) { notifications.OnRunFinished(*a.config, a.store.get(), run, NowS()); };
+  ctx.on_finished = [&](const RunRecord& run) {
+    progress.OnFinished(run);
+    notifications.OnRunFinished(*a.config, a.store.get(), run, NowS());
+  };
+  if (line.enabled())
+    ctx.on_progress = [&](const RunRecord& run, const ProgressFigures& f) { progress.OnProgress(run, f); };
   const std::atomic<bool>* stop = CancelOnSignals();
   // The runners claim only this drill's runs and end when none is left to claim; each run that
   // ends wakes the wait below at once.
@@ -272,6 +340,7 @@ int DrillRunCommand(const std::string& config_path, const DrillRunOptions& o, st
     ended.wait_for(lock, std::chrono::milliseconds(200));
   }
   for (auto& t : runners) t.join();
+  progress.Finish();
   if (!report) {
     err << "restoreproof: drill " << drill_id << " interrupted; its runs not yet ended stay queued for serve\n";
     return 3;

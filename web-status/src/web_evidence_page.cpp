@@ -173,7 +173,10 @@ Reply Export(State& state, const Request& request, const Identity& who, Lang lan
   Audit(state, who.actor(), request, "evidence-export",
         "period " + from->ToString() + " to " + to->ToString() + ", targets " + (which.empty() ? "all" : which) +
             ", pseudonymised, " + std::to_string(bundle.size()) + " bytes");
-  Reply r{200, "application/gzip", std::move(bundle), {}};
+  Reply r;
+  r.status = 200;
+  r.content_type = "application/gzip";
+  r.body = std::move(bundle);
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + file + "\"");
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;

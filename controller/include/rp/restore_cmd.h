@@ -5,6 +5,8 @@
 // personal data restored, the reason, the verdict and, for personal data, the files to correct.
 #pragma once
 
+#include <unistd.h>
+
 #include <ostream>
 #include <string>
 
@@ -19,6 +21,9 @@ struct RestoreOptions {
   std::string personal_data;
   std::string reason;
   bool json = false;
+  // Where the progress line is drawn while the restore lasts, when it is a terminal and `json`
+  // is off (rp/progress_line.h); -1: nowhere.
+  int progress_fd = STDERR_FILENO;
 };
 
 // Exit 0 restored and verified; 1 restored with verification failures (the files to correct are

@@ -4,6 +4,9 @@
 // repository's contents are never copied to disk outside the sandbox.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "rp/catalog.h"
 #include "rp/config.h"
 #include "rp/verify.h"
@@ -13,6 +16,11 @@ namespace rp {
 // `options.source` and (for archive-dir points with a sidecar) `options.manifest` are set from
 // the point; everything else is taken as given. A failing dump command is a finding.
 VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options);
+
+// What restoring `point` reads, for a progress line's estimate (rp/progress_line.h): the
+// archive file's size, or a snapshot directory's files' sizes summed; nullopt for a restic or
+// borg point (streamed, its size unknown in advance).
+std::optional<uint64_t> RecoveryPointSize(const CopyConfig& copy, const RecoveryPoint& point);
 
 // A target's sandbox for restoring `point`: the appliance's sandbox directory and tmpfs budget,
 // the target's `sandbox` choice, and the restored size where the point itself shows it (an

@@ -14,6 +14,7 @@
 
 #include "rp/config.h"
 #include "rp/event_log.h"
+#include "rp/progress_line.h"
 #include "rp/store.h"
 
 namespace rp {
@@ -29,6 +30,9 @@ struct RunnerContext {
   std::string worker_binary;  // "" : this executable
   // Told of every run this process recorded as ended (notifications, drills).
   std::function<void(const RunRecord&)> on_finished;
+  // Told of a run's progress while it restores, and of its final figures once the worker has
+  // ended (`drill run`'s progress line), on the run's thread. Optional.
+  std::function<void(const RunRecord&, const ProgressFigures&)> on_progress;
 };
 
 // Restores, verifies and records `run`, which this process has claimed. `stop` (may be null):

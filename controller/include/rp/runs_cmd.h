@@ -3,6 +3,8 @@
 // Exit codes per DESIGN.md.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -24,6 +26,9 @@ struct DrillRunOptions {
   std::string responsible;           // empty: the invoking user
   bool json = false;
   std::string worker_binary;
+  // Where the progress line is drawn while the drill's runs restore in this process, when it
+  // is a terminal and `json` is off (rp/progress_line.h); -1: nowhere.
+  int progress_fd = STDERR_FILENO;
 };
 // Runs a drill now and waits for it: its runs go through the same queue and claims as `serve`'s,
 // so a target `serve` is restoring is not restored twice at once. Exit 1 when a target failed

@@ -5,6 +5,8 @@
 // the worker is stopped and the sandbox wiped. Call from the main thread; one at a time.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 
 #include <ostream>
@@ -16,9 +18,12 @@
 namespace rp {
 
 struct VerifyCommandOptions {
-  VerifyOptions verify;     // everything but `cancel`, which the command sets
+  VerifyOptions verify;     // everything but `cancel` and `on_progress`, which the command sets
   std::string checks_file;  // --checks: content checks to run in the sandbox (JSON)
   bool json = false;
+  // Where the progress line is drawn while the run lasts, when it is a terminal and `json` is
+  // off (rp/progress_line.h); -1: nowhere.
+  int progress_fd = STDERR_FILENO;
 };
 int VerifyCommand(VerifyCommandOptions options, std::ostream& out, std::ostream& err);
 

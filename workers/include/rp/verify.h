@@ -31,6 +31,7 @@ struct Progress {
   uint64_t bytes = 0;
   std::string current;  // the entry being restored (raw path)
   double elapsed_s = 0;
+  uint64_t source_bytes = 0;  // of the source read or skipped so far (compressed, for an archive)
 };
 
 struct VerifyOptions {

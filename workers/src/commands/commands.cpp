@@ -16,6 +16,7 @@
 #include "rp/manifest_create.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
+#include "rp/progress_line.h"
 #include "rp/sandbox.h"
 
 namespace rp {
@@ -181,7 +182,11 @@ int VerifyCommand(VerifyCommandOptions o, std::ostream& out, std::ostream& err) 
   }
   WipeOrphans(o.verify.sandbox_parent, err);
   o.verify.cancel = CancelOnSignals();
+  ProgressLine progress(o.progress_fd, o.json);
+  const std::optional<uint64_t> size = progress.enabled() ? SourceSize(o.verify.source) : std::nullopt;
+  o.verify.on_progress = [&](const Progress& p) { progress.Show(FiguresOf(p, size)); };
   const VerifyReport report = RunVerifyIsolated(o.verify);
+  progress.Finish(FiguresOf(FinalProgress(report), size));
   if (o.json) out << EncodeJson(report, 2) << "\n";
   else PrintVerifyReport(report, out);
   if (report.status == RunStatus::kAborted) err << "error: " << report.abort_status.message() << "\n";

@@ -264,7 +264,11 @@ class LineFollower {
       cpu_at_change_ = p.cpu_s;
     }
     last_ = p;
-    if (options_.on_progress) options_.on_progress(p.progress);
+    if (options_.on_progress) {
+      Progress shown = p.progress;
+      shown.source_bytes = p.source_bytes;
+      options_.on_progress(shown);
+    }
   }
 
   const VerifyOptions& options_;
