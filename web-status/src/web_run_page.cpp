@@ -221,14 +221,16 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
   ctx.emplace("has_findings", !findings.empty());
   ctx.emplace("findings", findings);
 
-  // The log record: written when the run ended, so it is among the target's records since then.
+  // The log record: written when the run ended, with the run's finishing time, so it is among
+  // the first records from that second on (a bounded read, however old the run).
   std::optional<LogRecord> record;
-  if (ended) {
-    LogFilter f;
-    f.target = r.request.target;
-    f.since = r.queued_at;
-    for (const LogRecord& l : state.store().ListLog(f))
-      if (l.run_id == r.id) record = l;
+  if (ended && r.finished_at > 0) {
+    if (const int64_t seq = state.store().FirstLogSeqSince(r.finished_at); seq > 0)
+      for (const LogRecord& l : state.store().ReadLog(seq, 500))
+        if (l.run_id == r.id) {
+          record = l;
+          break;
+        }
   }
   ctx.emplace("has_log", record.has_value());
   if (record)
