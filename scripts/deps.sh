@@ -11,7 +11,7 @@ packages=(
   libhpdf-dev fonts-dejavu-core poppler-utils
   prometheus-cpp-dev prometheus
   zstd lz4 xz-utils bzip2 gzip cpio coreutils zip unzip locales
-  time
+  time curl openssl
 )
 missing=()
 for p in "${packages[@]}"; do

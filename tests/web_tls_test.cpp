@@ -195,6 +195,38 @@ TEST(WebTls, PlainHttpOldProtocolsAndWeakCiphersAreRefusedOnTheTlsPort) {
   EXPECT_EQ(Https(c.cert, port, "/healthz").status, 200);
 }
 
+// The SHA-256 fingerprint of the certificate the server presents; "" when no handshake.
+std::string ServedFingerprint(int port) {
+  std::string out;
+  test::Run("openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null",
+            &out);
+  return out;
+}
+
+TEST(WebTls, ASighupLoadsACertificateRenewedAtTheSamePaths) {
+  TempDir certs;
+  const Certificate c(certs.path());
+  ASSERT_TRUE(c.ok);
+  Appliance a(TlsWeb(c.cert, c.key));
+  ASSERT_EQ(AddUser(a, "root", "admin", kPassword), 0);
+  Serve serve(a);
+  const int port = serve.Port();
+  ASSERT_GT(port, 0) << serve.Log();
+  const std::string before = ServedFingerprint(port);
+  ASSERT_NE(before.find("Fingerprint"), std::string::npos) << before;
+
+  const Certificate renewed(certs.path());  // a new key and certificate over the old files
+  ASSERT_TRUE(renewed.ok);
+  serve.Signal(SIGHUP);
+  const int again = serve.Port(2);
+  ASSERT_GT(again, 0) << serve.Log();
+  const std::string after = ServedFingerprint(again);
+  EXPECT_NE(after.find("Fingerprint"), std::string::npos) << after;
+  EXPECT_NE(after, before) << "the renewed certificate is served";
+  EXPECT_EQ(Https(c.cert, again, "/healthz").status, 200);
+}
+
 TEST(WebTls, AnUnreadableOrMismatchedKeyIsAWebFailedEventNamingTheFile) {
   TempDir certs;
   const Certificate c(certs.path());

@@ -277,7 +277,9 @@ class WebServer : public ServeExtension {
     const bool same = config->web == context_.config->web && config->appliance.listen == context_.config->appliance.listen;
     context_.config = config;
     if (state_) state_->SetConfig(config);
-    if (same) return;
+    // Under TLS every reload restarts the server, so that a renewed certificate and key at the
+    // same paths take effect.
+    if (same && !config->web.tls()) return;
     StopLocked();
     StartLocked();
   }
