@@ -619,5 +619,29 @@ TEST_F(WebPages, PagesAreSwedishFromAcceptLanguageAndAfterTheSwitch) {
   EXPECT_NE(en.body.find("<html lang=\"en\">"), std::string::npos);
 }
 
+// A run not ended yet shows its progress and reloads every 5 s; once it has ended it does not.
+// (Queued for tomorrow, so serve's runner leaves it alone; cancelled at the end.)
+TEST_F(WebPages, ARunNotEndedShowsItsProgressAndReloadsUntilItEnds) {
+  auto store = OpenStore(e_->a.data_dir);
+  RunRequest q;
+  q.target = "payroll";
+  q.test_index = 0;
+  q.requested_by = "tester";
+  q.not_before = webtest::NowUtc() + 86400;
+  const int64_t id = store->EnqueueRun(q, webtest::NowUtc());
+  const Session s = Login(port_, "viewer1");
+  const Response live = Get(port_, "/runs/" + std::to_string(id), s);
+  ASSERT_EQ(live.status, 200);
+  EXPECT_NE(live.body.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos);
+  EXPECT_NE(live.body.find("<h2 id=\"progress\">Progress</h2>"), std::string::npos);
+  EXPECT_NE(live.body.find("</span> queued</span>"), std::string::npos);
+  EXPECT_NE(live.body.find("The record is written when the run ends."), std::string::npos);
+  ASSERT_TRUE(store->CancelRun(id, webtest::NowUtc(), "test over"));
+  const Response ended = Get(port_, "/runs/" + std::to_string(id), s);
+  EXPECT_EQ(ended.body.find("http-equiv=\"refresh\""), std::string::npos);
+  EXPECT_EQ(ended.body.find("<h2 id=\"progress\">"), std::string::npos);
+  EXPECT_NE(ended.body.find("</span> cancelled</span> test over"), std::string::npos) << ended.body;
+}
+
 }  // namespace
 }  // namespace rp
