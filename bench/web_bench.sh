@@ -17,6 +17,8 @@
 #   BENCH_DURATION     seconds of each wrk run (default 20)
 #   BENCH_WRK_TIMEOUT  wrk's --timeout (default 10s, the server's own deadline): an answer slower
 #                      than this counts as a timeout error and is left out of the latencies
+#   BENCH_GZIP=0       wrk does not send `Accept-Encoding: gzip` (by default it does, as every
+#                      browser and `curl --compressed` do; the server then sends the page gzipped)
 #   BENCH_IDLE=0       skips the measurements without the restore
 #   BENCH_RESTORE_ARCHIVE, BENCH_RESTORE_MANIFEST
 #                      the archive the restore loop verifies and its manifest (default
@@ -167,6 +169,14 @@ check / "$COOKIE"
 check /api/v1/status "$AUTH"
 page_kib=$(curl -s -H "$COOKIE" "$BASE/" | wc -c | awk '{ printf "%.0f", $1 / 1024 }')
 status_kib=$(curl -s -H "$AUTH" "$BASE/api/v1/status" | wc -c | awk '{ printf "%.0f", $1 / 1024 }')
+page_gz_kib=$(curl -s -H "$COOKIE" -H "Accept-Encoding: gzip" "$BASE/" | wc -c | awk '{ printf "%.0f", $1 / 1024 }')
+status_gz_kib=$(curl -s -H "$AUTH" -H "Accept-Encoding: gzip" "$BASE/api/v1/status" | wc -c | awk '{ printf "%.0f", $1 / 1024 }')
+GZ_ARGS=()
+GZ_NOTE="wrk sends no Accept-Encoding (BENCH_GZIP=0): answers uncompressed"
+if [[ ${BENCH_GZIP:-1} != 0 ]]; then
+  GZ_ARGS=(-H "Accept-Encoding: gzip")
+  GZ_NOTE="wrk sends Accept-Encoding: gzip, as browsers do"
+fi
 
 # --- measurements ------------------------------------------------------------------------------
 # to_ms VALUE: wrk's "12.34ms", "870.00us", "1.02s" in milliseconds.
@@ -177,7 +187,7 @@ measure() {
   local phase=$1 route=$2 header=$3 out="$OUT/wrk-$1-${2//\//_}.txt" p50 p99 max reqs rps non sock running=no
   check "$route" "$header"
   [[ -n $RESTORE_PID ]] && kill -0 "$RESTORE_PID" 2>/dev/null && pgrep -P "$RESTORE_PID" >/dev/null && running=yes
-  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" --latency -H "$header" "$BASE$route" >"$out" 2>&1 \
+  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" --latency -H "$header" "${GZ_ARGS[@]}" "$BASE$route" >"$out" 2>&1 \
     || die "wrk failed: $(cat "$out")"
   check "$route" "$header"
   [[ $running == yes ]] && { pgrep -P "$RESTORE_PID" >/dev/null || running=no; }
@@ -231,7 +241,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'
   echo "$TARGETS targets, $RUNS runs stored (store $store_mib MiB); wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout $WRK_TIMEOUT --latency;"
   echo "$(nproc) cores; load average before $load_before, after $load_after; serve ready ${serve_ready_s} s after its start"
   echo "restore: \`restoreproof verify\` of $(basename "$ARCHIVE") ($archive_mib MiB) in a loop, $restores_done passed and $restore_failures failed while measured"
-  echo "answers: / $page_kib KiB, /api/v1/status $status_kib KiB"
+  echo "answers: / $page_kib KiB ($page_gz_kib KiB gzipped), /api/v1/status $status_kib KiB ($status_gz_kib KiB gzipped); $GZ_NOTE"
   echo
   echo "| phase | route | p50 | p99 | req/s | errors | baseline p99 (/healthz) | p99 / baseline | goal | verdict |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

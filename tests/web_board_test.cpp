@@ -30,6 +30,16 @@ TEST(PreferredLanguage, PicksTheHighestQualityOfTheSupportedAndIgnoresTheRest) {
   // Malformed quality values are skipped, not guessed.
   EXPECT_EQ(PreferredLanguage("sv;q=2, en;q=0.3", {"en", "sv"}), "en");
   EXPECT_EQ(PreferredLanguage("sv;q=0.x, en", {"en", "sv"}), "en");
+  EXPECT_TRUE(AcceptsGzip("gzip, deflate, br"));
+  EXPECT_TRUE(AcceptsGzip("br;q=1.0, GZIP;q=0.5"));
+  EXPECT_TRUE(AcceptsGzip("x-gzip"));
+  EXPECT_TRUE(AcceptsGzip("*"));
+  EXPECT_FALSE(AcceptsGzip("*, gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=x"));
+  EXPECT_FALSE(AcceptsGzip("identity"));
+  EXPECT_FALSE(AcceptsGzip(""));
+  EXPECT_FALSE(AcceptsGzip("gzipx"));
   EXPECT_EQ(PreferredLanguage("", {"en", "sv"}), "");
   EXPECT_EQ(PreferredLanguage(",,,;;;q=", {"en", "sv"}), "");
 }
@@ -158,7 +168,7 @@ TEST_F(Board, RunningRestoresCarryTheProgressTheirHolderRecorded) {
   EXPECT_EQ(b.runs.at(RunState::kRunning), 1);
 }
 
-TEST_F(Board, TheCacheKeepsABoardUntilItAgesIsInvalidatedOrTheConfigurationChanges) {
+TEST_F(Board, TheCacheRebuildsBesideTheRequestsAndAtOnceWhenInvalidatedOrReconfigured) {
   web::StatusCache cache(60);
   const auto first = cache.Get(config_, *store_);
   Snapshot("alpha-ok", Verdict::kOk, 1);
@@ -173,7 +183,8 @@ TEST_F(Board, TheCacheKeepsABoardUntilItAgesIsInvalidatedOrTheConfigurationChang
   web::StatusCache quick(0.2);
   const auto q1 = quick.Get(config_, *store_);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_NE(quick.Get(config_, *store_), q1) << "an aged board is rebuilt";
+  EXPECT_EQ(quick.Get(config_, *store_), q1) << "an aged board is answered at once, not waited for";
+  EXPECT_TRUE(test::WaitFor([&] { return quick.Get(config_, *store_) != q1; }, 10)) << "and rebuilt beside";
 }
 
 // --- the page -------------------------------------------------------------------------------
@@ -247,18 +258,28 @@ TEST_F(Dashboard, ShowsEveryTargetFailingFirstWithWordAndIconAndRunningRestoresW
   const Response page = Get(port_, "/", session);
   ASSERT_EQ(page.status, 200) << page.body;
   const std::string& html = page.body;
-  const size_t failing = html.find(">payroll-secret<"), ok = html.find(">open-files</a></td><td data-label=\"Status\"");
+  const size_t failing = html.find(">payroll-secret<"), ok = html.find(">open-files</a></td><td><span class=\"v v-ok\">");
   ASSERT_NE(failing, std::string::npos) << html;
   ASSERT_NE(ok, std::string::npos) << html;
   EXPECT_LT(failing, ok) << "the failing target comes first";
   EXPECT_NE(html.find("Some targets are failing"), std::string::npos);
-  EXPECT_NE(html.find("\u2716</span> Failing"), std::string::npos) << "an icon and a word, not a colour alone";
-  EXPECT_NE(html.find("\u2714</span> OK"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"v v-failing\">Failing</span>"), std::string::npos) << "a word, not a colour alone";
+  EXPECT_NE(html.find("<span class=\"v v-ok\">OK</span>"), std::string::npos);
+  const std::string css = Get(port_, "/static/app.css").body;
+  EXPECT_NE(css.find(".v.v-failing::before{content:\"\\2716"), std::string::npos) << "and an icon";
+  EXPECT_NE(css.find(".v.v-ok::before{content:\"\\2714"), std::string::npos);
   EXPECT_NE(html.find("Restores running now"), std::string::npos);
   EXPECT_NE(html.find("<progress max=\"100\" value=\"50\""), std::string::npos) << "half of the expected bytes";
   EXPECT_NE(html.find("512 KiB &#x2F; 1.0 MiB"), std::string::npos) << "bytes of the expected total";
   EXPECT_NE(html.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos) << "fast refresh while restores run";
   EXPECT_NE(html.find("<html lang=\"en\">"), std::string::npos);
+  // A browser asks for gzip: the same page, compressed.
+  const Response gz = Get(port_, "/", session + "Accept-Encoding: br, gzip;q=0.8\r\n");
+  EXPECT_EQ(H(gz, "content-encoding"), "gzip");
+  EXPECT_EQ(H(gz, "vary"), "Accept-Encoding");
+  EXPECT_LT(gz.body.size(), html.size() / 2);
+  EXPECT_EQ(gz.body.substr(0, 2), "\x1f\x8b");
+  EXPECT_EQ(H(Get(port_, "/", session + "Accept-Encoding: gzip;q=0, identity\r\n"), "content-encoding"), "");
   EXPECT_NE(html.find("href=\"/runs/" + std::to_string(id) + "\""), std::string::npos);
   EXPECT_NE(H(page, "content-security-policy").find("style-src 'self'"), std::string::npos);
   EXPECT_EQ(H(page, "content-security-policy").find("script-src"), std::string::npos) << "no script is allowed";

@@ -102,33 +102,77 @@ StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now) {
   return b;
 }
 
-std::shared_ptr<const StatusBoard> StatusCache::Get(const std::shared_ptr<const Config>& config, Store& store) {
+StatusCache::~StatusCache() {
   {
     std::lock_guard lock(mu_);
-    if (board_ && built_for_ == config && SteadyNow() - built_steady_ < max_age_s_) return board_;
+    stop_ = true;
   }
-  std::unique_lock build(build_mu_, std::defer_lock);
-  {
-    std::lock_guard lock(mu_);
-    // Someone is building and there is a board for this configuration: show it as it stands.
-    if (board_ && built_for_ == config && !build.try_lock()) return board_;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+// Builds a board for config_ from store_ with mu_ released; one build at a time.
+std::shared_ptr<const StatusBoard> StatusCache::BuildLocked(std::unique_lock<std::mutex>& lock) {
+  while (building_) cv_.wait(lock);
+  const auto config = config_;
+  Store* store = store_;
+  building_ = true;
+  asked_ = false;
+  lock.unlock();
+  std::shared_ptr<const StatusBoard> fresh;
+  try {
+    fresh = std::make_shared<const StatusBoard>(BuildStatusBoard(*config, *store, NowS()));
+  } catch (...) {
+    lock.lock();
+    building_ = false;
+    cv_.notify_all();
+    throw;
   }
-  if (!build.owns_lock()) build.lock();
-  {
-    std::lock_guard lock(mu_);
-    if (board_ && built_for_ == config && SteadyNow() - built_steady_ < max_age_s_) return board_;
-  }
-  auto fresh = std::make_shared<const StatusBoard>(BuildStatusBoard(*config, store, NowS()));
-  std::lock_guard lock(mu_);
+  lock.lock();
+  building_ = false;
   board_ = fresh;
   built_for_ = config;
   built_steady_ = SteadyNow();
+  cv_.notify_all();
   return fresh;
+}
+
+std::shared_ptr<const StatusBoard> StatusCache::Get(const std::shared_ptr<const Config>& config, Store& store) {
+  std::unique_lock lock(mu_);
+  asked_ = true;
+  config_ = config;
+  store_ = &store;
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  if (board_ && built_for_ == config && built_steady_ > 0) return board_;
+  // None yet, for another configuration, or invalidated: this caller waits for a build.
+  if (building_) {
+    cv_.wait(lock, [&] { return !building_; });
+    if (board_ && built_for_ == config && built_steady_ > 0) return board_;
+  }
+  return BuildLocked(lock);
 }
 
 void StatusCache::Invalidate() {
   std::lock_guard lock(mu_);
   built_steady_ = 0;
+}
+
+void StatusCache::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    const double age = SteadyNow() - built_steady_;
+    if (!asked_ || building_ || age < max_age_s_) {
+      const double wait = asked_ && !building_ ? std::max(0.01, max_age_s_ - age) : max_age_s_;
+      cv_.wait_for(lock, std::chrono::duration<double>(wait));
+      continue;
+    }
+    try {
+      BuildLocked(lock);
+    } catch (const std::exception&) {
+      // The store did not answer: the board stays as it was and the next round tries again.
+      cv_.wait_for(lock, std::chrono::duration<double>(max_age_s_));
+    }
+  }
 }
 
 }  // namespace rp::web

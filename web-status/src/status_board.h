@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,21 +74,32 @@ RunBrief BriefOf(const RunRecord& run);
 // Reads the board from the store for `config` at `now`.
 StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now);
 
-// The board, rebuilt when it is older than `max_age_s` or was built for another configuration.
-// One caller rebuilds while the others keep the board as it was; the first caller waits.
+// The board, kept fresh by a thread of its own: once asked for, it is rebuilt every `max_age_s`
+// while someone keeps asking (it sleeps when nobody has asked since the last build), so a request
+// never waits for a build except the very first, or the first after the configuration changed
+// or Invalidate(). Thread-safe.
 class StatusCache {
  public:
   explicit StatusCache(double max_age_s = 2.0) : max_age_s_(max_age_s) {}
+  ~StatusCache();
   std::shared_ptr<const StatusBoard> Get(const std::shared_ptr<const Config>& config, Store& store);
   void Invalidate();  // after a change the next page must show (a run queued from the page)
 
  private:
+  void Loop();
+  std::shared_ptr<const StatusBoard> BuildLocked(std::unique_lock<std::mutex>& lock);
+
   const double max_age_s_;
-  std::mutex build_mu_;  // one builder at a time
-  std::mutex mu_;        // guards the fields below
+  std::mutex mu_;  // guards the fields below
+  std::condition_variable cv_;
   std::shared_ptr<const StatusBoard> board_;
-  std::shared_ptr<const Config> built_for_;
+  std::shared_ptr<const Config> built_for_, config_;
+  Store* store_ = nullptr;
   double built_steady_ = 0;
+  bool asked_ = false;     // a Get since the last build
+  bool building_ = false;  // a build is under way (mu_ released meanwhile)
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace rp::web

@@ -76,8 +76,10 @@ std::string StatusBody(const StatusBoard& b) {
 
 Reply Status(State& state) {
   const auto board = state.board();
-  const auto body = state.Rendered("api-status", 0, board, [&] { return StatusBody(*board); });
-  return {200, "application/json", *body, {}};
+  const auto page = state.CachedPage("/api/v1/status", board, [&] { return StatusBody(*board); });
+  Reply r(200, "application/json", page->html);
+  r.gzip_body = page->gzip;
+  return r;
 }
 
 Reply Targets(State& state) {

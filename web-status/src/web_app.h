@@ -47,7 +47,13 @@ struct Reply {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // Set-Cookie, Location, Retry-After, Allow
+  // The same body gzip-compressed, made once for a page many ask for: sent with
+  // `Content-Encoding: gzip` to a client whose Accept-Encoding allows it.
+  std::shared_ptr<const std::string> gzip_body;
 };
+
+// `text` compressed as one gzip member (RFC 1952).
+std::string Gzip(const std::string& text);
 
 // Who sent a request: a signed-in user (session) or a script (API token).
 struct Identity {
@@ -63,9 +69,17 @@ struct Identity {
 
 class State {
  public:
+  // The web server reads and writes through connections of its own to the controller's SQLite
+  // store (WAL: readers do not wait for each other): one for requests, one for building the
+  // status board, so neither a page storm nor a board rebuild queues behind the controller's
+  // connection or behind each other. Where one cannot be opened, the controller's is shared.
   State(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
       : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
-        names_(std::move(names)), tls_(context.config->web.tls()) {}
+        names_(std::move(names)), tls_(context.config->web.tls()) {
+    const std::string path = StorePath(context.config->appliance.data_dir);
+    if (OpenSqliteStore(path, &own_store_, false).ok()) store_ = own_store_.get();
+    if (!OpenSqliteStore(path, &board_store_, false).ok()) board_store_.reset();
+  }
 
   std::shared_ptr<const Config> config() {
     std::lock_guard lock(mu_);
@@ -97,8 +111,30 @@ class State {
   // which names exist; made on first use.
   const std::string& dummy_hash();
   // The status board the dashboard and /api/v1/status show (at most 2 s old).
-  std::shared_ptr<const StatusBoard> board() { return board_cache_.Get(config(), *store_); }
+  std::shared_ptr<const StatusBoard> board() { return board_cache_.Get(config(), board_store_ ? *board_store_ : *store_); }
   void BoardChanged() { board_cache_.Invalidate(); }
+  // A whole page (and its gzip) that depends only on the board and `key` (the page, the session
+  // and the language): made once per board and kept until the board is rebuilt, for at most 64
+  // keys at a time. The dashboard on a wall of screens costs a session check each.
+  struct PageBody {
+    std::string html;
+    std::shared_ptr<const std::string> gzip;
+  };
+  std::shared_ptr<const PageBody> CachedPage(const std::string& key, const std::shared_ptr<const StatusBoard>& board,
+                                             const std::function<std::string()>& render) {
+    {
+      std::lock_guard lock(mu_);
+      if (const auto it = pages_.find(key); it != pages_.end() && it->second.first == board) return it->second.second;
+    }
+    auto page = std::make_shared<PageBody>();
+    page->html = render();
+    page->gzip = std::make_shared<const std::string>(Gzip(page->html));
+    std::lock_guard lock(mu_);
+    std::erase_if(pages_, [&](const auto& e) { return e.second.first != board; });
+    if (pages_.size() >= 64) pages_.erase(pages_.begin());
+    pages_[key] = {board, page};
+    return page;
+  }
   // A part of a page that depends only on the board and `variant` (the language): rendered once
   // per board and kept until the board is rebuilt.
   std::shared_ptr<const std::string> Rendered(const std::string& kind, int variant,
@@ -116,6 +152,7 @@ class State {
   }
 
  private:
+  std::unique_ptr<Store> own_store_, board_store_;
   Store* store_;
   EventLog* log_;
   const std::atomic<bool>* ready_;
@@ -132,6 +169,7 @@ class State {
   StatusCache board_cache_;
   std::map<std::pair<std::string, int>, std::pair<std::shared_ptr<const StatusBoard>, std::shared_ptr<const std::string>>>
       rendered_;
+  std::map<std::string, std::pair<std::shared_ptr<const StatusBoard>, std::shared_ptr<const PageBody>>> pages_;
 };
 
 // Every route but the connection's limits: /healthz, /readyz, the no-admin mode, /metrics,

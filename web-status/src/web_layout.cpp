@@ -2,10 +2,13 @@
 // page's language and the switch between English and Swedish, and how times and amounts are
 // written. The layout is a mustache template; the page's own part comes in already rendered
 // from the page's template, so every value is escaped once, where it is inserted.
+#include <Poco/DeflatingStream.h>
+
 #include <mstch/mstch.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 #include "web_app.h"
 
@@ -92,7 +95,12 @@ fieldset{border:1px solid var(--line);border-radius:6px;margin:0 0 12px;padding:
 ul.checks{list-style:none;padding:0;columns:16em}ul.checks li{padding:2px 0}
 ul.pager{list-style:none;display:flex;gap:16px;padding:0}
 table.log td{font-size:0.9rem}
+dl.facts{grid-template-columns:max-content minmax(0,1fr)}dl.facts dd{min-width:0;overflow-wrap:anywhere}
+.v{display:inline-block;padding:0 6px;border-radius:10px;font-weight:700;white-space:nowrap}
+.v.v-ok::before{content:"\2714\00a0" / ""}.v.v-warning::before{content:"\25B2\00a0" / ""}.v.v-failing::before{content:"\2716\00a0" / ""}.v.v-unchecked::before{content:"?\00a0" / ""}
 @media (max-width:700px){
+ table.dash td:nth-child(1)::before{content:"Target: "}table.dash td:nth-child(2)::before{content:"Status: "}table.dash td:nth-child(3)::before{content:"Newest backup: "}table.dash td:nth-child(4)::before{content:"Last restore test: "}table.dash td:nth-child(5)::before{content:"Retention: "}table.dash td:nth-child(6)::before{content:"Redundancy: "}table.dash td:nth-child(7)::before{content:"Restore time vs. objective: "}table.dash td:nth-child(8)::before{content:"Class (K/R/T): "}table.dash td:nth-child(9)::before{content:"Owner: "}
+ html[lang=sv] table.dash td:nth-child(1)::before{content:"Mål: "}html[lang=sv] table.dash td:nth-child(3)::before{content:"Senaste kopia: "}html[lang=sv] table.dash td:nth-child(4)::before{content:"Senaste återläsningstest: "}html[lang=sv] table.dash td:nth-child(5)::before{content:"Lagring: "}html[lang=sv] table.dash td:nth-child(6)::before{content:"Redundans: "}html[lang=sv] table.dash td:nth-child(7)::before{content:"Återläsningstid mot mål: "}html[lang=sv] table.dash td:nth-child(8)::before{content:"Klass (K/R/T): "}html[lang=sv] table.dash td:nth-child(9)::before{content:"Ägare: "}
  table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
  table.cards thead{position:absolute;left:-9999px}
  table.cards tr{border:1px solid var(--line);border-radius:8px;margin:0 0 12px;padding:4px 0}
@@ -102,6 +110,7 @@ table.log td{font-size:0.9rem}
  dl.facts{grid-template-columns:1fr}
 }
 @media (min-width:1600px){body{font-size:18px}}
+@media (max-width:700px){dl.facts{grid-template-columns:minmax(0,1fr)}table.cards td{overflow-wrap:anywhere}}
 )";
 
 const Msg kSkip{"Skip to the content", "Hoppa till innehållet"};
@@ -154,6 +163,16 @@ Lang PickLang(const Request& request) {
   if (const auto h = request.headers.find("accept-language"); h != request.headers.end())
     if (PreferredLanguage(h->second, {"en", "sv"}) == "sv") return Lang::kSv;
   return Lang::kEn;
+}
+
+std::string Gzip(const std::string& text) {
+  std::ostringstream out;
+  {
+    Poco::DeflatingOutputStream z(out, Poco::DeflatingStreamBuf::STREAM_GZIP, 6);
+    z.write(text.data(), static_cast<std::streamsize>(text.size()));
+    z.close();
+  }
+  return std::move(out).str();
 }
 
 Reply Html(int status, std::string body) { return {status, "text/html; charset=utf-8", std::move(body), {}}; }

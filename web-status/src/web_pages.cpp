@@ -28,10 +28,10 @@ constexpr const char* kDashboard = R"(<h1>{{t_title}}</h1>
 {{/running}}</tbody>
 </table>
 {{/has_running}}<h2 id="targets">{{t_targets}}</h2>
-<table class="cards" aria-labelledby="targets">
+<table class="cards dash" aria-labelledby="targets">
 <thead><tr><th scope="col">{{t_target}}</th><th scope="col">{{t_verdict}}</th><th scope="col">{{t_newest}}</th><th scope="col">{{t_last_test}}</th><th scope="col">{{t_retention}}</th><th scope="col">{{t_redundancy}}</th><th scope="col">{{t_rto}}</th><th scope="col">{{t_class}}</th><th scope="col">{{t_owner}}</th></tr></thead>
 <tbody>
-{{#targets}}<tr><td data-label="{{t_target}}"><a href="/targets/{{href}}">{{name}}</a></td><td data-label="{{t_verdict}}"><span class="verdict {{v.css}}"><span aria-hidden="true">{{v.icon}}</span> {{v.word}}</span></td><td data-label="{{t_newest}}">{{newest}}</td><td data-label="{{t_last_test}}">{{test}}</td><td data-label="{{t_retention}}"><span class="verdict {{ret.css}}"><span aria-hidden="true">{{ret.icon}}</span> {{ret.word}}</span></td><td data-label="{{t_redundancy}}"><span class="verdict {{red.css}}"><span aria-hidden="true">{{red.icon}}</span> {{red.word}}</span></td><td data-label="{{t_rto}}">{{rto}}</td><td data-label="{{t_class}}">{{class}}</td><td data-label="{{t_owner}}">{{owner}}</td></tr>
+{{#targets}}<tr><td><a href="/targets/{{href}}">{{name}}</a></td><td><span class="v {{v.css}}">{{v.word}}</span></td><td>{{newest}}</td><td>{{test}}</td><td><span class="v {{ret.css}}">{{ret.word}}</span></td><td><span class="v {{red.css}}">{{red.word}}</span></td><td>{{rto}}</td><td>{{class}}</td><td>{{owner}}</td></tr>
 {{/targets}}</tbody>
 </table>
 {{^targets}}<p>{{t_no_targets}}</p>{{/targets}}
@@ -143,7 +143,7 @@ std::string DashboardMain(const Config& config, const StatusBoard& b, Lang lang)
 }  // namespace
 
 VerdictLook LookOf(Lang lang, std::optional<Verdict> v) {
-  if (!v) return {"v-warning", "?", T(lang, kUnchecked)};
+  if (!v) return {"v-warning v-unchecked", "?", T(lang, kUnchecked)};
   switch (*v) {
     case Verdict::kOk:
       return {"v-ok", "\u2714", T(lang, kOk)};
@@ -247,14 +247,23 @@ Reply CsrfRefused(State& state, const Request& request, const Identity& who, Lan
 Reply DashboardPage(State& state, const Request& request, const Identity& who, Lang lang) {
   const auto config = state.config();
   const auto board = state.board();
-  const auto main = state.Rendered("dashboard", lang == Lang::kSv, board,
-                                   [&] { return DashboardMain(*config, *board, lang); });
-  PageParts page;
-  page.title = lang == Lang::kSv ? "Kontinuitetsstatus" : "Continuity status";
-  page.main_html = *main;
-  page.refresh_s = board->running.empty() ? 60 : 5;
-  page.current = "/";
-  return Html(200, RenderPage(state, request, &who, lang, page));
+  // The whole page depends on the board, the language and the session (its user and CSRF token
+  // in the header): made once per board for each session that asks.
+  const auto page = state.CachedPage("/|" + std::string(LangCode(lang)) + "|" + who.name + "|" + std::string(RoleName(who.role)) + "|" + who.csrf, board, [&] {
+    const auto main = state.Rendered("dashboard", lang == Lang::kSv, board,
+                                     [&] { return DashboardMain(*config, *board, lang); });
+    PageParts parts;
+    parts.title = lang == Lang::kSv ? "Kontinuitetsstatus" : "Continuity status";
+    parts.main_html = *main;
+    parts.refresh_s = board->running.empty() ? 60 : 5;
+    parts.current = "/";
+    Request plain = request;
+    plain.query.clear();  // the language switch returns to "/"
+    return RenderPage(state, plain, &who, lang, parts);
+  });
+  Reply r = Html(200, page->html);
+  r.gzip_body = page->gzip;
+  return r;
 }
 
 Reply Pages(State& state, const Request& request) {

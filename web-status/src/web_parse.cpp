@@ -3,7 +3,9 @@
 #include "web_parse.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <utility>
 
 namespace rp {
 
@@ -101,6 +103,110 @@ std::optional<std::vector<std::string>> SplitApiPath(std::string_view path) {
     rest.remove_prefix(slash + 1);
   }
   return out;
+}
+
+std::string PreferredLanguage(std::string_view header, std::initializer_list<std::string_view> supported) {
+  std::string best;
+  double best_q = 0;
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t end = header.find(',', pos);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view item = header.substr(pos, end - pos);
+    pos = end + 1;
+    double q = 1;
+    const size_t semi = item.find(';');
+    std::string_view range = item.substr(0, semi);
+    if (semi != std::string_view::npos) {
+      std::string_view params = item.substr(semi + 1);
+      while (!params.empty() && (params.front() == ' ' || params.front() == '\t')) params.remove_prefix(1);
+      if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+        // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+        std::string_view v = params.substr(2);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        if (v.empty() || v.size() > 5 || (v[0] != '0' && v[0] != '1')) continue;
+        q = v[0] - '0';
+        if (v.size() > 1) {
+          if (v[1] != '.') continue;
+          double scale = 0.1;
+          bool ok = true;
+          for (size_t i = 2; i < v.size(); ++i, scale /= 10) {
+            if (v[i] < '0' || v[i] > '9') ok = false;
+            q += (v[i] - '0') * scale;
+          }
+          if (!ok || q > 1) continue;
+        }
+      }
+    }
+    while (!range.empty() && (range.front() == ' ' || range.front() == '\t')) range.remove_prefix(1);
+    while (!range.empty() && (range.back() == ' ' || range.back() == '\t')) range.remove_suffix(1);
+    std::string primary(range.substr(0, range.find('-')));
+    for (auto& c : primary) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string match;
+    if (primary == "*") {
+      match = std::string(*supported.begin());
+    } else {
+      for (std::string_view s : supported)
+        if (primary == s) match = std::string(s);
+    }
+    if (match.empty() || q <= 0) continue;
+    if (q > best_q) {
+      best_q = q;
+      best = match;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// One element of a comma-separated list with an optional ";q=" weight: its name (trimmed, lower
+// case) and its q-value; q < 0 when the value is malformed.
+std::pair<std::string, double> WeightedItem(std::string_view item) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  const size_t semi = item.find(';');
+  std::string name(trim(item.substr(0, semi)));
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  double q = 1;
+  if (semi != std::string_view::npos) {
+    const std::string_view params = trim(item.substr(semi + 1));
+    if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+      const std::string_view v = trim(params.substr(2));
+      if (v.empty() || v.size() > 5 || (v[0] != '0' && v[0] != '1') || (v.size() > 1 && v[1] != '.')) return {name, -1};
+      q = v[0] - '0';
+      double scale = 0.1;
+      for (size_t i = 2; i < v.size(); ++i, scale /= 10) {
+        if (v[i] < '0' || v[i] > '9') return {name, -1};
+        q += (v[i] - '0') * scale;
+      }
+      if (q > 1) return {name, -1};
+    }
+  }
+  return {name, q};
+}
+
+}  // namespace
+
+bool AcceptsGzip(std::string_view header) {
+  bool gzip = false, gzip_refused = false, any = false;
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t end = header.find(',', pos);
+    if (end == std::string_view::npos) end = header.size();
+    const auto [name, q] = WeightedItem(header.substr(pos, end - pos));
+    pos = end + 1;
+    if (name == "gzip" || name == "x-gzip") {
+      if (q > 0) gzip = true;
+      if (q == 0) gzip_refused = true;
+    } else if (name == "*" && q > 0) {
+      any = true;
+    }
+  }
+  return gzip || (any && !gzip_refused);
 }
 
 }  // namespace rp

@@ -49,4 +49,15 @@ std::optional<int64_t> ParseDecimal(const std::string& text, int64_t lo, int64_t
 // and "/api/v1/" give no segments; nullopt when a segment has a malformed escape.
 std::optional<std::vector<std::string>> SplitApiPath(std::string_view path);
 
+// An Accept-Language header (RFC 9110 §12.5.4: "sv-SE,sv;q=0.9,en;q=0.8"): the one of `supported`
+// (primary language tags, lower case) the client prefers most, by q-value and then by order;
+// a range's primary subtag is compared case-insensitively, "*" matches the first of `supported`,
+// q=0 excludes. "" when none matches or the header is malformed in a way that hides the choice.
+std::string PreferredLanguage(std::string_view header, std::initializer_list<std::string_view> supported);
+
+// Whether an Accept-Encoding header (RFC 9110 §12.5.3: "gzip, deflate, br;q=0.5") allows gzip:
+// `gzip` or `x-gzip` with a q-value above 0, or `*` above 0 when gzip is not itself refused with
+// q=0. Names compare case-insensitively; a malformed q-value refuses its coding.
+bool AcceptsGzip(std::string_view header);
+
 }  // namespace rp

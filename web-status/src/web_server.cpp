@@ -136,6 +136,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     response.set("Referrer-Policy", "no-referrer");
     if (state_->tls()) response.set("Strict-Transport-Security", "max-age=31536000");
     for (const auto& [name, value] : reply.headers) response.add(name, value);
+    if (reply.gzip_body) {
+      response.set("Vary", "Accept-Encoding");
+      if (AcceptsGzip(request.get("Accept-Encoding", ""))) {
+        reply.body = *reply.gzip_body;
+        response.set("Content-Encoding", "gzip");
+      }
+    }
     response.setKeepAlive(false);
     response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
     std::ostream& out = response.send();
@@ -314,7 +321,7 @@ class WebServer : public ServeExtension {
                         : Poco::Net::ServerSocket(*address, cfg.web.queue);
       state_ = std::make_unique<web::State>(context_, std::move(names));
       deadlines_ = std::make_unique<ConnectionDeadlines>(
-          cfg.web.timeout_s, static_cast<size_t>(2 * cfg.web.threads + cfg.web.queue));
+          cfg.web.timeout_s, static_cast<size_t>(2 * (cfg.web.threads + cfg.web.queue)));
       pool_ = std::make_unique<Poco::ThreadPool>("web", 1, cfg.web.threads);
       Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
       params->setMaxThreads(cfg.web.threads);
