@@ -268,6 +268,11 @@ Reply DashboardPage(State& state, const Request& request, const Identity& who, L
 
 Reply Pages(State& state, const Request& request) {
   const bool get = request.method == "GET" || request.method == "HEAD";
+  const std::string& path = request.path;
+  // A path that is no page is 404 for everyone, signed in or not (docs/web.md).
+  const bool page = path == "/" || path == "/drills" || path == "/log" || path == "/evidence" ||
+                    (path.rfind("/targets/", 0) == 0 && path.size() > 9) || (path.rfind("/runs/", 0) == 0 && path.size() > 6);
+  if (!page) return Text(404, "not found\n");
   const auto who = Identify(state, request, false, nullptr);
   if (!who) return SeeOther("/login");
   if (who->must_change_password && request.path != "/password") return SeeOther("/password");
@@ -277,7 +282,6 @@ Reply Pages(State& state, const Request& request) {
     return DashboardPage(state, request, *who, lang);
   }
   // PAGE ROUTES (added by the page files below this line)
-  const std::string& path = request.path;
   if (path.rfind("/targets/", 0) == 0) return TargetRoute(state, request, *who, lang);
   if (path.rfind("/runs/", 0) == 0) return RunRoute(state, request, *who, lang);
   if (path == "/drills") return DrillsRoute(state, request, *who, lang);
