@@ -18,6 +18,7 @@
 // (rp::ParseIpNetwork, config/src/ip_network.cpp, compiled in too): a network parsed has its
 // prefix in range and no bit set after it, prints to a text that parses back to it, contains
 // its own address and is what ParseIpAddress gives for a single address; a refusal says why.
+// The same bytes as an Accept-Language and an Accept-Encoding header (CheckHeaders below).
 // Traps when one breaks. Single-threaded; no state between inputs.
 #include <cstddef>
 #include <cstdint>
@@ -246,6 +247,20 @@ void CheckIpNetwork(std::string_view text) {
 
 }  // namespace
 
+// The same bytes as an Accept-Language and an Accept-Encoding header (rp::PreferredLanguage,
+// rp::AcceptsGzip): the language chosen is one of those supported or none; a refused range of an
+// unsupported language appended changes nothing; `sv` named first at full weight always wins (no
+// weight is above 1 and ties go to the first named). gzip named at full weight anywhere is always
+// accepted, and an `identity` entry in front changes nothing.
+void CheckHeaders(std::string_view text) {
+  const std::string lang = rp::PreferredLanguage(text, {"en", "sv"});
+  Check(lang.empty() || lang == "en" || lang == "sv");
+  Check(rp::PreferredLanguage(std::string(text) + ",de;q=0", {"en", "sv"}) == lang);
+  Check(rp::PreferredLanguage("sv," + std::string(text), {"en", "sv"}) == "sv");
+  Check(rp::AcceptsGzip(std::string(text) + ",gzip"));
+  Check(rp::AcceptsGzip("identity;q=1," + std::string(text)) == rp::AcceptsGzip(text));
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckDecode(text);
@@ -255,5 +270,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckDecimal(text);
   CheckPath(text);
   CheckIpNetwork(text);
+  CheckHeaders(text);
   return 0;
 }
