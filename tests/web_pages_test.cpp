@@ -460,7 +460,7 @@ TEST_F(WebPages, DrillsAreReportedAndAnOperatorStartsOne) {
   ASSERT_FALSE(drills.empty());
   EXPECT_NE(page.body.find("id=\"drill-" + std::to_string(drills.back().id) + "\""), std::string::npos);
   EXPECT_NE(page.body.find("<dd>Dana</dd>"), std::string::npos) << "the responsible person";
-  EXPECT_NE(page.body.find("passed: every target within its objective"), std::string::npos);
+  EXPECT_NE(page.body.find("passed</span> every target was restored within its objective."), std::string::npos);
   EXPECT_NE(page.body.find("<a href=\"/targets/web-app\">web-app</a>"), std::string::npos);
   EXPECT_EQ(page.body.find("action=\"/drills\""), std::string::npos) << "a viewer sees no button";
   EXPECT_NE(Get(port_, "/drills", op).body.find("action=\"/drills\""), std::string::npos);

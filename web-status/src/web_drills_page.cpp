@@ -20,7 +20,7 @@ constexpr const char* kDrillsPage = R"(<h1>{{t_title}}</h1>
 {{#can_start}}<form method="post" action="/drills" class="action"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t_start}}</button> <span class="muted">{{t_start_note}}</span></form>{{/can_start}}
 {{#drills}}<section aria-labelledby="drill-{{id}}">
 <h2 id="drill-{{id}}">{{name}} #{{id}}</h2>
-<p><span class="verdict {{v.css}}"><span aria-hidden="true">{{v.icon}}</span> {{v.word}}</span></p>
+<p><span class="verdict {{v.css}}"><span aria-hidden="true">{{v.icon}}</span> {{v.word}}</span>{{#note}} {{note}}{{/note}}</p>
 <dl class="facts">
 <dt>{{t_started}}</dt><dd>{{started}}</dd>
 <dt>{{t_finished}}</dt><dd>{{finished}}</dd>
@@ -69,7 +69,7 @@ Reply DrillsPage(State& state, const Request& request, const Identity& who, Lang
     if (d.state == DrillState::kRunning)
       v = {"v-warning", "\u25B7", t("running", "pågår")};
     else if (rep.passed)
-      v = {"v-ok", "\u2714", t("passed: every target within its objective", "godkänd: varje mål inom sitt mål")};
+      v = {"v-ok", "\u2714", t("passed", "godkänd")};
     else
       v = {"v-failing", "\u2716", t("failed", "underkänd")};
     mstch::array targets;
@@ -93,6 +93,11 @@ Reply DrillsPage(State& state, const Request& request, const Identity& who, Lang
     drills.push_back(mstch::map{{"id", std::to_string(d.id)},
                                 {"name", d.name},
                                 {"v", Look(v)},
+                                {"note", d.state == DrillState::kRunning ? std::string()
+                                         : rep.passed ? t("every target was restored within its objective.",
+                                                          "varje mål återlästes inom sitt mål.")
+                                                      : t("not every target was restored within its objective.",
+                                                          "inte alla mål återlästes inom sitt mål.")},
                                 {"started", FormatTime(*config, d.started_at)},
                                 {"finished", d.state == DrillState::kRunning ? t("not yet", "inte än")
                                                                              : FormatTime(*config, d.finished_at)},
