@@ -312,13 +312,15 @@ void AddEvidence(CLI::App& app, Global& g, Commands* commands) {
 }
 
 void AddDemo(CLI::App& app, Commands* commands) {
-  auto* cmd = app.add_subcommand("demo", "create a sample estate and verify it");
+  auto* cmd = app.add_subcommand("demo", "create a sample estate, verify it, run a drill and serve the dashboard");
   auto o = std::make_shared<rp::DemoOptions>();
-  auto port = std::make_shared<int>(0);
   o->dir = "demo-estate";
+  o->web = &rp::MakeWebServer;
   cmd->add_option("--dir", o->dir, "where to create the estate (default ./demo-estate)");
-  cmd->add_option("--port", *port, "dashboard port (the dashboard arrives with the web issue)");
-  commands->emplace_back(cmd, [o, port] { return rp::DemoCommand(*o, *port, std::cout, std::cerr); });
+  cmd->add_option("--port", o->port, "the dashboard's port on 127.0.0.1 (default 8080; 0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_flag_callback("--no-serve", [o] { o->serve = false; }, "stop after the drill and the demo admin");
+  commands->emplace_back(cmd, [o] { return rp::DemoCommand(*o, std::cout, std::cerr); });
 }
 
 void AddSchedule(CLI::App& app, Global& g, Commands* commands) {

@@ -31,9 +31,9 @@ echo "== podman $(podman --version | awk '{print $3}'), image $IMAGE, open files
 $PODMAN image exists "$IMAGE" || { echo "no image $IMAGE: run docker/build.sh" >&2; exit 1; }
 
 echo "== 1. restoreproof demo in the container"
-echo "+ podman run --rm $LIMITS $NOTIMER $IMAGE demo --dir /tmp/demo"
+echo "+ podman run --rm $LIMITS $NOTIMER $IMAGE demo --no-serve --dir /tmp/demo"
 demo_rc=0
-$PODMAN run --rm $LIMITS $NOTIMER "$IMAGE" demo --dir /tmp/demo > "$work/demo.out" 2>&1 || demo_rc=$?
+$PODMAN run --rm $LIMITS $NOTIMER "$IMAGE" demo --no-serve --dir /tmp/demo > "$work/demo.out" 2>&1 || demo_rc=$?
 sed -n '/^1\. Policy/,/^Try it yourself/p' "$work/demo.out" | sed '$d'
 echo "demo exit status: $demo_rc"
 

@@ -250,7 +250,7 @@ TEST_F(AccountsStoreTest, UsersAreAddedOnceListedByNameAndKeptAcrossReopens) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 7);
+    EXPECT_EQ(s->SchemaVersion(), 8);
     EXPECT_EQ(s->CountAdmins(), 0);
     EXPECT_TRUE(s->AddUser(UserRecord{"olle", Role::kOperator, "$argon2id$x", 100, false}, Audit("user-add", 100)));
     EXPECT_TRUE(s->AddUser(UserRecord{"anna", Role::kAdmin, "$argon2id$y", 101, false}, Audit("user-add", 101)));
@@ -421,8 +421,9 @@ TEST_F(AccountsCli, UserAddThenListShowsTheUserWithoutAnyHash) {
   EXPECT_EQ(j["users"][0]["name"], "anna");
   EXPECT_EQ(j["users"][0]["role"], "admin");
   EXPECT_EQ(j["users"][0]["disabled"], false);
+  EXPECT_EQ(j["users"][0]["must_change_password"], false);  // a password of her own choosing
   EXPECT_TRUE(j["users"][0]["created_at"].is_number_integer());
-  EXPECT_EQ(j["users"][0].size(), 4u);
+  EXPECT_EQ(j["users"][0].size(), 5u);
   EXPECT_FALSE(Contains(lj.out, "argon2"));
   // The store holds an Argon2id hash of the piped line, never the password itself.
   auto s = Open();

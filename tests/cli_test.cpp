@@ -497,35 +497,3 @@ TEST(cli_verify, HumanOutputCapsEachKindJsonListsAll) {
 
 }  // namespace
 }  // namespace rp::test
-
-namespace rp::test {
-namespace {
-
-// The demo a new user runs first: an estate with the problems an operator must see, found.
-TEST(cli_demo, ShowsTheStaleTargetTheMissingCopyAndTheDamagedBackup) {
-  TempDir dir;
-  const CliResult r = RunRp(dir, "demo --dir " + ShellQuote(dir / "estate-demo"));
-  EXPECT_EQ(r.rc, 0) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "payroll     ok")) << r.out;
-  // The stale target's newest backup ran at 02:00 Stockholm time three days ago: between 2.9
-  // and 3.9 days old, by the time of day the test runs.
-  const std::string fresh = "[freshness] newest recovery point is ";
-  const size_t at = r.out.find(fresh);
-  ASSERT_NE(at, std::string::npos) << r.out;
-  const double age = std::stod(r.out.substr(at + fresh.size()));
-  EXPECT_GE(age, 2.85) << r.out;
-  EXPECT_LT(age, 4.0) << r.out;
-  EXPECT_TRUE(Contains(r.out, "[redundancy.copies] 1 location(s)")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "[redundancy.content] the copies of hr-archive-")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "FAILED  hr-archive/")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "1 restore test(s) failed")) << r.out;
-  // The configuration it wrote is valid and judges the same estate.
-  const std::string config = dir / "estate-demo/restoreproof.toml";
-  EXPECT_EQ(RunRp(dir, "--config " + ShellQuote(config) + " config check").rc, 0);
-  const CliResult check = RunRp(dir, "--config " + ShellQuote(config) + " --json targets check");
-  EXPECT_EQ(check.rc, 1) << check.out << check.err;
-  EXPECT_TRUE(Contains(check.out, "\"verdict\": \"failing\"")) << check.out;
-}
-
-}  // namespace
-}  // namespace rp::test

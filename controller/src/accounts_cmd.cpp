@@ -196,7 +196,8 @@ int UserListCommand(const std::string& config_path, bool json, std::ostream& out
     auto list = nlohmann::json::array();
     for (const auto& u : users)
       list.push_back({{"name", u.name}, {"role", std::string(RoleName(u.role))}, {"created_at", u.created_at},
-                      {"disabled", u.disabled}});
+                      {"disabled", u.disabled},
+                      {"must_change_password", u.must_change_password}});
     out << nlohmann::json{{"users", list}}.dump(2) << "\n";
     return 0;
   }

@@ -36,8 +36,19 @@ void EventLog::Write(std::string_view level, std::string_view event, std::string
   if (fields.is_object())
     for (auto& [k, v] : fields.items()) line[k] = std::move(v);
   const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::shared_ptr<const Observer> observer;
+  {
+    std::lock_guard lock(mu_);
+    *out_ << text << std::flush;
+    observer = observer_;
+  }
+  if (observer) (*observer)(line);
+}
+
+void EventLog::Observe(Observer observer) {
+  auto next = observer ? std::make_shared<const Observer>(std::move(observer)) : nullptr;
   std::lock_guard lock(mu_);
-  *out_ << text << std::flush;
+  observer_ = std::move(next);
 }
 
 }  // namespace rp

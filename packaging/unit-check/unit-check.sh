@@ -45,7 +45,7 @@ cp "$bin" "$work/restoreproof"
 chown -R $uid:$gid "$work"
 cd "$work"
 echo "+ restoreproof demo (as uid $uid, under the unit's filter)"
-as_unit "$work/restoreproof" demo --dir "$work/demo" > "$work/demo.out" 2>&1 && rc=0 || rc=$?
+as_unit "$work/restoreproof" demo --no-serve --dir "$work/demo" > "$work/demo.out" 2>&1 && rc=0 || rc=$?
 cat "$work/demo.out"
 echo "demo exit status: $rc"
 echo "+ restoreproof verify --sandbox-kind tmpfs (as uid $uid, under the unit's filter)"

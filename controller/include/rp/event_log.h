@@ -1,9 +1,12 @@
 // The controller's own log: one JSON object per line on a stream (stderr for `serve`), with the
 // time (UTC, ISO 8601), level, event and, where they apply, target and run. Secrets never go in.
-// Thread-safe: lines from several threads never interleave.
+// Thread-safe: lines from several threads never interleave. An observer may watch the lines
+// (the demo learns the web server's real port from its `web-started` line).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
@@ -32,9 +35,15 @@ class EventLog {
     Write("error", event, target, run, std::move(fields));
   }
 
+  // Called with each line after it is written, on the writing thread and outside the log's
+  // lock (an observer may write to the log itself). Replaces the one set before.
+  using Observer = std::function<void(const nlohmann::json& line)>;
+  void Observe(Observer observer);
+
  private:
   std::mutex mu_;
   std::ostream* out_;
+  std::shared_ptr<const Observer> observer_;  // read under mu_, called outside it
 };
 
 // "2026-12-05T13:08:10.123Z"
