@@ -50,7 +50,8 @@ constexpr const char* kLayout = R"(<!DOCTYPE html>
 
 // Colour never stands alone: every verdict is also a word and an icon. The colours keep a
 // contrast of at least 4.5:1 on their backgrounds (WCAG 2.1 AA). Under 700 px a table's rows
-// become cards, each cell led by its column's name.
+// become cards, each cell led by its column's name, and a long verdict (the overall one, the
+// log's chain check) wraps rather than scrolling the page sideways.
 constexpr const char* kStyle = R"(:root{--fg:#1f2328;--muted:#57606a;--bg:#ffffff;--line:#d0d7de;--ok:#116329;--okbg:#dafbe1;--warn:#7d4e00;--warnbg:#fff8c5;--fail:#a40e26;--failbg:#ffebe9;--link:#0550ae}
 *{box-sizing:border-box}
 body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg);line-height:1.45;font-size:16px}
@@ -110,7 +111,7 @@ dl.facts{grid-template-columns:max-content minmax(0,1fr)}dl.facts dd{min-width:0
  dl.facts{grid-template-columns:1fr}
 }
 @media (min-width:1600px){body{font-size:18px}}
-@media (max-width:700px){dl.facts{grid-template-columns:minmax(0,1fr)}table.cards td{overflow-wrap:anywhere}}
+@media (max-width:700px){dl.facts{grid-template-columns:minmax(0,1fr)}table.cards td{overflow-wrap:anywhere}.verdict{white-space:normal}}
 )";
 
 const Msg kSkip{"Skip to the content", "Hoppa till innehållet"};
