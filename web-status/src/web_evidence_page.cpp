@@ -60,8 +60,8 @@ Reply EvidenceForm(State& state, const Request& request, const Identity& who, La
                                  {"pd", !tc.personal_data.none}});
   mstch::map ctx{
       {"t_title", t("Evidence", "Underlag")},
-      {"t_intro", t("A signed bundle of what happened to the chosen targets in a period: the report as HTML, PDF, JSON and CSV, the restoration-log excerpt, the appliance's public key, SHA256SUMS and its Ed25519 signature. `restoreproof evidence verify FILE` checks it anywhere.",
-                    "Ett signerat paket med vad som hänt de valda målen under en period: rapporten som HTML, PDF, JSON och CSV, utdraget ur återläsningsloggen, enhetens publika nyckel, SHA256SUMS och dess Ed25519-signatur. `restoreproof evidence verify FIL` kontrollerar det var som helst.")},
+      {"t_intro", t("A signed bundle of what happened to the chosen targets in a period: the report as HTML, PDF, JSON and CSV, the restoration-log excerpt, the appliance's public key, SHA256SUMS and its Ed25519 signature. The command \"restoreproof evidence verify FILE\" checks it anywhere.",
+                    "Ett signerat paket med vad som hänt de valda målen under en period: rapporten som HTML, PDF, JSON och CSV, utdraget ur återläsningsloggen, enhetens publika nyckel, SHA256SUMS och dess Ed25519-signatur. Kommandot \"restoreproof evidence verify FIL\" kontrollerar det var som helst.")},
       {"has_error", !f.error.empty()},
       {"error", f.error},
       {"csrf", who.csrf},

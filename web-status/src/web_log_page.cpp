@@ -18,7 +18,7 @@ constexpr int64_t kPerPage = 50;
 
 constexpr const char* kLogPage = R"(<h1>{{t_title}}</h1>
 <p>{{t_intro}}</p>
-{{#has_records}}<p role="status"><span class="verdict {{check.css}}"><span aria-hidden="true">{{check.icon}}</span> {{check.word}}</span></p>
+{{#has_records}}<p role="status"><span class="verdict {{check.css}}"><span aria-hidden="true">{{check.icon}}</span> {{check.word}}</span> {{check_text}}</p>
 <p>{{t_showing}}</p>
 <table class="cards log" aria-label="{{t_title}}">
 <thead><tr><th scope="col" class="num">{{t_seq}}</th><th scope="col">{{t_time}}</th><th scope="col">{{t_kind}}</th><th scope="col">{{t_target}}</th><th scope="col">{{t_point}}</th><th scope="col">{{t_responsible}}</th><th scope="col">{{t_pd}}</th><th scope="col">{{t_reason}}</th><th scope="col">{{t_result}}</th><th scope="col">{{t_correctness}}</th><th scope="col">{{t_hash}}</th></tr></thead>
@@ -110,23 +110,26 @@ Reply LogRoute(State& state, const Request& request, const Identity& who, Lang l
     rows.push_back(std::move(row));
   }
   VerdictLook check;
+  std::string check_text;
   const std::string range = std::to_string(shown_lo) + "–" + std::to_string(shown_hi);
-  if (first_bad)
-    check = {"v-failing", "\u2716",
-             t("Record ", "Post ") + std::to_string(first_bad) + ": " + first_bad_what + ". " +
-                 t("Run `restoreproof log verify` on the appliance.", "Kör `restoreproof log verify` på enheten.")};
-  else
-    check = {"v-ok", "\u2714",
-             t("Records ", "Posterna ") + range +
+  if (first_bad) {
+    check = {"v-failing", "\u2716", t("chain broken", "kedjan bruten")};
+    check_text = t("Record ", "Post ") + std::to_string(first_bad) + ": " + first_bad_what + ". " +
+                 t("Run \"restoreproof log verify\" on the appliance.", "Kör \"restoreproof log verify\" på enheten.");
+  } else {
+    check = {"v-ok", "\u2714", t("chain holds", "kedjan håller")};
+    check_text = t("Records ", "Posterna ") + range +
                  t(" recompute to their hashes and each links to the one before it.",
-                   " räknas om till sina kontrollsummor och varje post länkar till den före.")};
+                   " räknas om till sina kontrollsummor och varje post länkar till den före.");
+  }
   mstch::map ctx{
       {"t_title", t("Restoration log", "Återläsningslogg")},
-      {"t_intro", t("Every restoration, test or real, every change of the configuration and every export of clear names, newest first. Each record's hash covers the hash of the record before it, so a record cannot be changed, removed or inserted without breaking the chain. `restoreproof log verify` checks the whole chain and the signed checkpoints.",
-                    "Varje återläsning, test eller skarp, varje ändring av konfigurationen och varje export av namn i klartext, nyast först. Varje posts kontrollsumma omfattar kontrollsumman för posten före, så en post kan inte ändras, tas bort eller läggas till utan att kedjan bryts. `restoreproof log verify` kontrollerar hela kedjan och de signerade kontrollpunkterna.")},
+      {"t_intro", t("Every restoration, test or real, every change of the configuration and every export of clear names, newest first. Each record's hash covers the hash of the record before it, so a record cannot be changed, removed or inserted without breaking the chain. The command \"restoreproof log verify\" checks the whole chain and the signed checkpoints.",
+                    "Varje återläsning, test eller skarp, varje ändring av konfigurationen och varje export av namn i klartext, nyast först. Varje posts kontrollsumma omfattar kontrollsumman för posten före, så en post kan inte ändras, tas bort eller läggas till utan att kedjan bryts. Kommandot \"restoreproof log verify\" kontrollerar hela kedjan och de signerade kontrollpunkterna.")},
       {"has_records", !rows.empty()},
       {"records", rows},
       {"check", mstch::map{{"css", check.css}, {"icon", check.icon}, {"word", check.word}}},
+      {"check_text", check_text},
       {"t_showing", t("Records ", "Poster ") + range + t(" of ", " av ") + std::to_string(head) + "."},
       {"t_seq", t("Seq", "Nr")},
       {"t_time", t("Time", "Tid")},

@@ -213,8 +213,8 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
     const uint64_t rest = (all.size() > kMaxFindingsShown ? all.size() - kMaxFindingsShown : 0) + r.report->findings_dropped;
     if (rest > 0)
       ctx.emplace("more", std::to_string(rest) +
-                              t(" more findings are not shown here (`restoreproof runs show ID --json` lists the stored ones).",
-                                " avvikelser till visas inte här (`restoreproof runs show ID --json` listar de sparade)."));
+                              t(" more findings are not shown here (\"restoreproof runs show ID --json\" lists the stored ones).",
+                                " avvikelser till visas inte här (\"restoreproof runs show ID --json\" listar de sparade)."));
   }
   ctx.emplace("has_isolation", !isolation.empty());
   ctx.emplace("isolation", isolation);
