@@ -27,8 +27,10 @@ const WIDTHS = [1920, 360];
 const DEADLINE_S = 200;  // below CTest's timeout (300 s), so serve is always stopped by this script
 
 const artifacts = path.resolve(process.argv[2] || process.env.RP_ARTIFACTS || 'browser-artifacts');
-fs.rmSync(artifacts, { recursive: true, force: true });
 fs.mkdirSync(artifacts, { recursive: true });
+// Only what an earlier run left here goes: the directory may be one the caller keeps other files in.
+for (const f of fs.readdirSync(artifacts))
+  if (/\.(png|tar\.gz)$|^serve\.log$|^demo-output\.txt$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
 
 const failures = [];
 let passed = 0;
