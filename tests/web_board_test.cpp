@@ -271,7 +271,12 @@ TEST_F(Dashboard, ShowsEveryTargetFailingFirstWithWordAndIconAndRunningRestoresW
   EXPECT_NE(html.find("Restores running now"), std::string::npos);
   EXPECT_NE(html.find("<progress max=\"100\" value=\"50\""), std::string::npos) << "half of the expected bytes";
   EXPECT_NE(html.find("512 KiB &#x2F; 1.0 MiB"), std::string::npos) << "bytes of the expected total";
-  EXPECT_NE(html.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos) << "fast refresh while restores run";
+  EXPECT_EQ(html.find("http-equiv=\"refresh\""), std::string::npos) << "no reload the reader did not ask for";
+  EXPECT_NE(html.find("href=\"&#x2F;?refresh=on\""), std::string::npos) << "but a link to ask for it";
+  const Response wall = Get(port_, "/?refresh=on", session);
+  EXPECT_NE(wall.body.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos) << "fast while restores run";
+  EXPECT_NE(wall.body.find("<a href=\"&#x2F;\">Stop refreshing</a>"), std::string::npos);
+  EXPECT_EQ(Get(port_, "/?refresh=yes", session).status, 400);
   EXPECT_NE(html.find("<html lang=\"en\">"), std::string::npos);
   // A browser asks for gzip: the same page, compressed.
   const Response gz = Get(port_, "/", session + "Accept-Encoding: br, gzip;q=0.8\r\n");
@@ -300,6 +305,35 @@ TEST_F(Dashboard, SpeaksSwedishFromAcceptLanguageAndFromTheRememberedSwitch) {
   EXPECT_NE(remembered.body.find("Kontinuitetsstatus"), std::string::npos) << "the switch beats the browser";
   const Response en = Get(port_, "/", session + "Accept-Language: de, en;q=0.5\r\n");
   EXPECT_NE(en.body.find("Continuity status"), std::string::npos);
+}
+
+TEST_F(Dashboard, SignInSpeaksTheReadersLanguageWithTheSwitchAndTheSameStyle) {
+  const Response en = Get(port_, "/login");
+  EXPECT_NE(en.body.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(en.body.find("Sign in to restoreproof"), std::string::npos);
+  EXPECT_NE(en.body.find("/static/app.css"), std::string::npos);
+  EXPECT_NE(en.body.find("href=\"/lang?to=sv&amp;back=&#x2F;login\""), std::string::npos);
+  const Response sv = Get(port_, "/login", "Accept-Language: sv\r\n");
+  EXPECT_NE(sv.body.find("<html lang=\"sv\">"), std::string::npos);
+  EXPECT_NE(sv.body.find("Logga in i restoreproof"), std::string::npos);
+  EXPECT_NE(sv.body.find("Användarnamn"), std::string::npos);
+  const std::string body = "name=viewer1&password=wrong-password-123&csrf=" + Csrf(sv.body);
+  const Response wrong = Request(port_, "POST", "/login",
+                                 "Cookie: rp_lang=sv; rp_login_csrf=" + CookieOf(sv, "rp_login_csrf") +
+                                     "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                     std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_NE(wrong.body.find("Namnet eller lösenordet stämmer inte."), std::string::npos) << wrong.body;
+}
+
+TEST(NoAdmin, TheSetUpPageSpeaksSwedishToo) {
+  Appliance a;
+  Serve serve(a);
+  const int port = serve.Port();
+  ASSERT_GT(port, 0) << serve.Log();
+  const Response sv = Request(port, "GET", "/", "Accept-Language: sv-SE\r\n");
+  EXPECT_EQ(sv.status, 503);
+  EXPECT_NE(sv.body.find("Det finns ingen administratör än"), std::string::npos) << sv.body;
+  EXPECT_NE(sv.body.find("restoreproof user add NAME --role admin"), std::string::npos);
 }
 
 TEST_F(Dashboard, TheLanguageSwitchReturnsOnlyToPathsOnThisServer) {

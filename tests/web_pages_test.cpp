@@ -424,7 +424,7 @@ TEST_F(WebPages, TestNowNeedsAnOperatorAndTheTokenQueuesARunAndShowsIt) {
   EXPECT_EQ(store->ListRuns({}).size(), before + 1);
   EXPECT_EQ(AuditCount(*store, "run-requested"), 1u);
 
-  const Response shown = Get(port_, location, viewer);
+  const Response shown = Get(port_, location + "?refresh=on", viewer);
   ASSERT_EQ(shown.status, 200);
   EXPECT_NE(shown.body.find("#" + std::to_string(id)), std::string::npos);
   EXPECT_NE(shown.body.find("operator1"), std::string::npos);
@@ -436,7 +436,7 @@ TEST_F(WebPages, TestNowNeedsAnOperatorAndTheTokenQueuesARunAndShowsIt) {
   ASSERT_TRUE(test::WaitFor([&] { return RunStateFinal(store->GetRun(id)->state); }, 90)) << serve_->Log();
   const RunRecord done = *store->GetRun(id);
   EXPECT_EQ(done.state, RunState::kPassed) << done.message;
-  const Response full = Get(port_, location, viewer);
+  const Response full = Get(port_, location + "?refresh=on", viewer);
   EXPECT_EQ(full.body.find("http-equiv=\"refresh\""), std::string::npos) << "an ended run does not reload";
   EXPECT_NE(full.body.find("\u2714</span> passed"), std::string::npos);
   EXPECT_NE(full.body.find("<code>worker_process</code>"), std::string::npos) << "the isolation layers";
@@ -630,15 +630,20 @@ TEST_F(WebPages, ARunNotEndedShowsItsProgressAndReloadsUntilItEnds) {
   q.not_before = webtest::NowUtc() + 86400;
   const int64_t id = store->EnqueueRun(q, webtest::NowUtc());
   const Session s = Login(port_, "viewer1");
-  const Response live = Get(port_, "/runs/" + std::to_string(id), s);
+  const Response offered = Get(port_, "/runs/" + std::to_string(id), s);
+  ASSERT_EQ(offered.status, 200);
+  EXPECT_EQ(offered.body.find("http-equiv=\"refresh\""), std::string::npos) << "no reload the reader did not ask for";
+  EXPECT_NE(offered.body.find("href=\"&#x2F;runs&#x2F;" + std::to_string(id) + "?refresh=on\""), std::string::npos);
+  const Response live = Get(port_, "/runs/" + std::to_string(id) + "?refresh=on", s);
   ASSERT_EQ(live.status, 200);
   EXPECT_NE(live.body.find("http-equiv=\"refresh\" content=\"5\""), std::string::npos);
+  EXPECT_NE(live.body.find("Stop refreshing"), std::string::npos);
   EXPECT_NE(live.body.find("<h2 id=\"progress\">Progress</h2>"), std::string::npos);
   EXPECT_NE(live.body.find("</span> queued</span>"), std::string::npos);
   EXPECT_NE(live.body.find("The record is written when the run ends."), std::string::npos);
   ASSERT_TRUE(store->CancelRun(id, webtest::NowUtc(), "test over"));
-  const Response ended = Get(port_, "/runs/" + std::to_string(id), s);
-  EXPECT_EQ(ended.body.find("http-equiv=\"refresh\""), std::string::npos);
+  const Response ended = Get(port_, "/runs/" + std::to_string(id) + "?refresh=on", s);
+  EXPECT_EQ(ended.body.find("http-equiv=\"refresh\""), std::string::npos) << "an ended run does not reload";
   EXPECT_EQ(ended.body.find("<h2 id=\"progress\">"), std::string::npos);
   EXPECT_NE(ended.body.find("</span> cancelled</span> test over"), std::string::npos) << ended.body;
 }

@@ -195,7 +195,10 @@ async function main() {
     await check(`"Test now" queues a run of ${failingTarget} and it finishes`, async () => {
       await Promise.all([page.waitForURL(/\/runs\/\d+$/), page.click('form[action$="/test"] button[type="submit"]')]);
       runId = new URL(page.url()).pathname.split('/').pop();
-      // The page reloads itself every 5 s while the run is queued or running.
+      // The reader asks the page to reload itself (every 5 s while the run is queued or running),
+      // unless the run has already ended and the page offers nothing to refresh.
+      const ask = page.locator('main p.refresh a[href$="?refresh=on"]');
+      if (await ask.count() > 0) await Promise.all([page.waitForURL(/\?refresh=on$/), ask.click()]);
       const state = await waitFor(`run ${runId} to pass or fail`, async () => {
         try {
           const s = (await page.textContent('main [role="status"]', { timeout: 10_000 })) ?? '';

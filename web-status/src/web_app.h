@@ -199,10 +199,13 @@ Reply SeeOther(const std::string& location);
 struct PageParts {
   std::string title;
   std::string main_html;
-  int refresh_s = 0;
+  int refresh_s = 0;  // > 0: the page offers to reload itself this often (`?refresh=on`)
   std::string current;  // the navigation entry to mark as the current page ("/", "/drills", ...)
 };
 std::string RenderPage(State& state, const Request& request, const Identity* who, Lang lang, const PageParts& page);
+// Whether the page was asked with `?refresh=on` (the only query a page that refreshes accepts
+// besides its own).
+bool RefreshAsked(const Request& request);
 
 // Times and amounts as the pages show them, in the appliance's time zone and the page's language.
 std::string FormatTime(const Config& config, int64_t t);             // "2026-12-05 14:02"

@@ -22,40 +22,45 @@ constexpr const char* kNoAdmin =
     "`restoreproof user add NAME --role admin` (the password is read from standard input); "
     "the web page and the API answer as soon as one exists.";
 
-constexpr const char* kNoAdminPage = R"(<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>restoreproof: set-up needed</title></head>
-<body>
-<main>
-<h1>No administrator exists yet</h1>
-<p>Nobody can sign in until an administrator exists. On the appliance, run:</p>
+constexpr const char* kNoAdminPage = R"(<h1>{{t_title}}</h1>
+<p>{{t_intro}}</p>
 <pre><code>restoreproof user add NAME --role admin</code></pre>
-<p>with the new administrator's name for NAME. The password is read from standard input
-(asked for twice on a terminal; at least 12 characters). Then reload this page.</p>
-</main>
-</body>
-</html>
+<p>{{t_after}}</p>
 )";
 
-constexpr const char* kLoginPage = R"(<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Sign in: restoreproof</title></head>
-<body>
-<main>
-<h1>Sign in to restoreproof</h1>
+constexpr const char* kLoginPage = R"(<h1>{{t_title}}</h1>
 {{#message}}<p role="alert">{{message}}</p>{{/message}}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{{csrf}}">
-<p><label for="name">User name</label><br>
+<p><label for="name">{{t_name}}</label><br>
 <input id="name" name="name" type="text" autocomplete="username" required value="{{name}}"></p>
-<p><label for="password">Password</label><br>
+<p><label for="password">{{t_password}}</label><br>
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><button type="submit">Sign in</button></p>
+<p><button type="submit">{{t_submit}}</button></p>
 </form>
-</main>
-</body>
-</html>
 )";
+
+const Msg kFormExpired{"The form had expired. Please sign in again.", "Formuläret hade gått ut. Logga in igen."};
+const Msg kThrottled{"Too many failed attempts. Try again later.", "För många misslyckade försök. Försök igen senare."};
+const Msg kWrongPassword{"The name or the password is not right.", "Namnet eller lösenordet stämmer inte."};
+
+Reply NoAdminPage(State& state, const Request& request) {
+  const Lang lang = PickLang(request);
+  PageParts parts;
+  parts.title = T(lang, Msg{"Set-up needed", "Installation behövs"});
+  parts.main_html = mstch::render(
+      kNoAdminPage,
+      mstch::map{{"t_title", std::string(T(lang, Msg{"No administrator exists yet", "Det finns ingen administratör än"}))},
+                 {"t_intro", std::string(T(lang, Msg{"Nobody can sign in until an administrator exists. On the appliance, run:",
+                                                      "Ingen kan logga in förrän en administratör finns. Kör på enheten:"}))},
+                 {"t_after", std::string(T(lang, Msg{"with the new administrator's name for NAME. The password is read from "
+                                                      "standard input (asked for twice on a terminal; at least 12 characters). "
+                                                      "Then reload this page.",
+                                                      "med den nya administratörens namn i stället för NAME. Lösenordet läses från "
+                                                      "standard input (två gånger på en terminal; minst 12 tecken). Ladda sedan "
+                                                      "om sidan."}))}});
+  return Html(503, RenderPage(state, request, nullptr, lang, parts));
+}
 
 
 std::string SessionCookieName(State& state) { return state.tls() ? "__Host-rp_session" : "rp_session"; }
@@ -123,9 +128,20 @@ std::optional<std::string> ProxyUserName(State& state, const Request& request) {
   return std::nullopt;
 }
 
-Reply LoginForm(State& state, int status, const std::string& message, const std::string& name) {
+Reply LoginForm(State& state, const Request& request, int status, const Msg* message, const std::string& name) {
   const std::string csrf = NewCsrfToken();
-  Reply r = Html(status, mstch::render(kLoginPage, mstch::map{{"csrf", csrf}, {"message", message}, {"name", name}}));
+  const Lang lang = PickLang(request);
+  PageParts parts;
+  parts.title = T(lang, Msg{"Sign in", "Logga in"});
+  parts.main_html = mstch::render(
+      kLoginPage, mstch::map{{"csrf", csrf},
+                             {"message", message ? std::string(T(lang, *message)) : std::string()},
+                             {"name", name},
+                             {"t_title", std::string(T(lang, Msg{"Sign in to restoreproof", "Logga in i restoreproof"}))},
+                             {"t_name", std::string(T(lang, Msg{"User name", "Användarnamn"}))},
+                             {"t_password", std::string(T(lang, Msg{"Password", "Lösenord"}))},
+                             {"t_submit", std::string(T(lang, Msg{"Sign in", "Logga in"}))}});
+  Reply r = Html(status, RenderPage(state, request, nullptr, lang, parts));
   r.headers.emplace_back("Set-Cookie", Cookie(state, LoginCookieName(state), csrf));
   return r;
 }
@@ -145,7 +161,7 @@ Reply LoginPost(State& state, const Request& request) {
   const auto cookie = request.cookies.find(LoginCookieName(state));
   if (cookie == request.cookies.end() || csrf.empty() || !ConstantTimeEquals(cookie->second, csrf)) {
     Audit(state, ValidAccountName(name) ? name : "-", request, "csrf-refused", "POST /login");
-    return LoginForm(state, 403, "The form had expired. Please sign in again.", "");
+    return LoginForm(state, request, 403, &kFormExpired, "");
   }
   // The name as the audit trail records it: never a password typed in the wrong field.
   const std::string actor = ValidAccountName(name) ? name : "-";
@@ -153,7 +169,7 @@ Reply LoginPost(State& state, const Request& request) {
   int64_t retry = 0;
   if (!state.limiter().Allowed(name, request.address, now, &retry)) {
     Audit(state, actor, request, "sign-in-throttled", "too many failed sign-ins; retry after " + std::to_string(retry) + " s");
-    Reply r = LoginForm(state, 429, "Too many failed attempts. Try again later.", "");
+    Reply r = LoginForm(state, request, 429, &kThrottled, "");
     r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, retry)));
     return r;
   }
@@ -170,7 +186,7 @@ Reply LoginPost(State& state, const Request& request) {
     state.limiter().RecordFailure(name, request.address, now);
     Audit(state, actor, request, "sign-in-failed",
           user && !user->disabled ? "wrong password" : "unknown or disabled user");
-    return LoginForm(state, 200, "The name or the password is not right.", ValidAccountName(name) ? name : "");
+    return LoginForm(state, request, 200, &kWrongPassword, ValidAccountName(name) ? name : "");
   }
   state.limiter().RecordSuccess(name);
   const std::string id = StartSession(state, *user, request, now);
@@ -347,7 +363,7 @@ Reply Login(State& state, const Request& request) {
   if (request.method == "POST") return LoginPost(state, request);
   if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed("GET, HEAD, POST", false);
   if (Identify(state, request, false, nullptr)) return SeeOther("/");
-  return LoginForm(state, 200, "", "");
+  return LoginForm(state, request, 200, nullptr, "");
 }
 
 Reply Logout(State& state, const Request& request) {
@@ -501,7 +517,7 @@ Reply Route(State& state, const Request& request) {
   // No default credentials: until an admin exists nothing else is served (checked on each
   // request, so the first admin takes effect without a restart).
   if (state.store().CountAdmins() == 0) {
-    Reply r = api ? JsonError(503, kNoAdmin) : Html(503, kNoAdminPage);
+    Reply r = api ? JsonError(503, kNoAdmin) : NoAdminPage(state, request);
     return r;
   }
   if (path == "/metrics") {

@@ -41,7 +41,8 @@ constexpr const char* kLayout = R"(<!DOCTYPE html>
 </ul></nav>
 </header>
 <main id="main">
-{{{main}}}
+{{#can_refresh}}<p class="refresh">{{#refresh}}{{t_refreshing}} <a href="{{path}}">{{t_stop_refresh}}</a>{{/refresh}}{{^refresh}}<a href="{{path}}?refresh=on">{{t_start_refresh}}</a>{{/refresh}}</p>
+{{/can_refresh}}{{{main}}}
 </main>
 <footer><p>restoreproof {{version}} · {{t_zone}} {{zone}}</p></footer>
 </body>
@@ -82,6 +83,7 @@ progress{width:10em;height:1em}
 .cal{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6em,1fr));gap:3px;list-style:none;padding:0;margin:0 0 8px;max-width:60em}
 .cal li{padding:2px;border-radius:4px;text-align:center;font-size:0.8rem;border:1px solid var(--line)}
 .cal .d-verified{background:var(--okbg);color:var(--ok)}.cal .d-present{background:#ddf4ff;color:#0a3069}.cal .d-missing{background:var(--failbg);color:var(--fail)}
+.refresh{margin:0 0 8px}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;list-style:none;padding:0}
 svg{max-width:100%;height:auto}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dl.facts dt{font-weight:700}dl.facts dd{margin:0}
@@ -124,6 +126,10 @@ const Msg kNavDrills{"Drills", "Övningar"};
 const Msg kNavLog{"Restoration log", "Återläsningslogg"};
 const Msg kNavEvidence{"Evidence", "Underlag"};
 const Msg kNavPassword{"Password", "Lösenord"};
+const Msg kStartRefresh{"Refresh this page automatically", "Uppdatera sidan automatiskt"};
+const Msg kStopRefresh{"Stop refreshing", "Sluta uppdatera"};
+const Msg kRefreshing{"This page reloads itself every minute.", "Sidan laddas om varje minut."};
+const Msg kRefreshingFast{"This page reloads itself every 5 seconds.", "Sidan laddas om var 5:e sekund."};
 
 // A local path to return to after the language switch: "/" unless `back` is a path on this
 // server made of the characters a path and query may hold.
@@ -153,6 +159,8 @@ std::string PercentEncode(const std::string& s) {
 }
 
 }  // namespace
+
+bool RefreshAsked(const Request& request) { return request.query == "refresh=on"; }
 
 const char* LangCode(Lang lang) { return lang == Lang::kSv ? "sv" : "en"; }
 
@@ -201,7 +209,17 @@ std::string RenderPage(State& state, const Request& request, const Identity* who
                  {"back", PercentEncode(SafeBack(back))},
                  {"en", lang == Lang::kEn},
                  {"sv", lang == Lang::kSv}};
-  if (page.refresh_s > 0) ctx.emplace("refresh", std::to_string(page.refresh_s));
+  // A page that changes reloads itself only when asked (`?refresh=on`, a link on the page): a
+  // page that reloads by itself is a time limit the reader did not choose (WCAG 2.2.1), but a
+  // wall screen opens the link once and keeps it.
+  if (page.refresh_s > 0) {
+    ctx.emplace("can_refresh", true);
+    ctx.emplace("path", request.path);
+    if (RefreshAsked(request)) ctx.emplace("refresh", std::to_string(page.refresh_s));
+    ctx.emplace("t_start_refresh", std::string(T(lang, kStartRefresh)));
+    ctx.emplace("t_stop_refresh", std::string(T(lang, kStopRefresh)));
+    ctx.emplace("t_refreshing", std::string(T(lang, page.refresh_s < 60 ? kRefreshingFast : kRefreshing)));
+  }
   if (who) {
     mstch::array nav;
     auto add = [&](const char* href, const Msg& label) {

@@ -249,7 +249,9 @@ Reply DashboardPage(State& state, const Request& request, const Identity& who, L
   const auto board = state.board();
   // The whole page depends on the board, the language and the session (its user and CSRF token
   // in the header): made once per board for each session that asks.
-  const auto page = state.CachedPage("/|" + std::string(LangCode(lang)) + "|" + who.name + "|" + std::string(RoleName(who.role)) + "|" + who.csrf, board, [&] {
+  if (!request.query.empty() && !RefreshAsked(request))
+    return Text(400, "this page takes no query parameters but refresh=on\n");
+  const auto page = state.CachedPage("/|" + std::string(LangCode(lang)) + (RefreshAsked(request) ? "|r" : "") + "|" + who.name + "|" + std::string(RoleName(who.role)) + "|" + who.csrf, board, [&] {
     const auto main = state.Rendered("dashboard", lang == Lang::kSv, board,
                                      [&] { return DashboardMain(*config, *board, lang); });
     PageParts parts;
@@ -257,9 +259,7 @@ Reply DashboardPage(State& state, const Request& request, const Identity& who, L
     parts.main_html = *main;
     parts.refresh_s = board->running.empty() ? 60 : 5;
     parts.current = "/";
-    Request plain = request;
-    plain.query.clear();  // the language switch returns to "/"
-    return RenderPage(state, plain, &who, lang, parts);
+    return RenderPage(state, request, &who, lang, parts);
   });
   Reply r = Html(200, page->html);
   r.gzip_body = page->gzip;

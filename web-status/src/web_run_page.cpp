@@ -85,7 +85,8 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
   const auto run = id ? state.store().GetRun(*id) : std::nullopt;
   if (!run) return ErrorPage(state, request, who, lang, 404, t("There is no such run.", "Det finns ingen sådan körning."));
   if (!get) return MethodNotAllowed("GET, HEAD", false);
-  if (!request.query.empty()) return Text(400, "this page takes no query parameters\n");
+  if (!request.query.empty() && !RefreshAsked(request))
+    return Text(400, "this page takes no query parameters but refresh=on\n");
   const auto config = state.config();
   const RunRecord& r = *run;
   const bool ended = RunStateFinal(r.state);
