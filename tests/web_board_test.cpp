@@ -9,6 +9,7 @@
 #include "rp/store.h"
 #include "status_board.h"
 #include "web_kit.h"
+#include "web_app.h"
 #include "web_parse.h"
 
 namespace rp::webtest {
@@ -180,11 +181,37 @@ TEST_F(Board, TheCacheRebuildsBesideTheRequestsAndAtOnceWhenInvalidatedOrReconfi
   EXPECT_EQ(second->Find("alpha-ok")->verdict, Verdict::kOk);
   auto other = std::make_shared<const Config>(*config_);
   EXPECT_NE(cache.Get(other, *store_), second) << "another configuration, another board";
-  web::StatusCache quick(0.2);
+  web::StatusCache quick(0.5);
   const auto q1 = quick.Get(config_, *store_);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
   EXPECT_EQ(quick.Get(config_, *store_), q1) << "an aged board is answered at once, not waited for";
   EXPECT_TRUE(test::WaitFor([&] { return quick.Get(config_, *store_) != q1; }, 10)) << "and rebuilt beside";
+}
+
+TEST_F(Board, ABoardLeftToAgeWhileNobodyAskedIsNotShownAgain) {
+  web::StatusCache cache(0.3);
+  const auto first = cache.Get(config_, *store_);
+  Snapshot("alpha-ok", Verdict::kFailing, 1);
+  // Nobody asks: the cache's thread sleeps; a later request must not get the old board.
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  const auto later = cache.Get(config_, *store_);
+  EXPECT_NE(later, first);
+  EXPECT_EQ(later->Find("alpha-ok")->verdict, Verdict::kFailing);
+}
+
+TEST(PageFormat, DurationsBytesAndAgesReadAsAPersonWritesThem) {
+  EXPECT_EQ(web::FormatDuration(0.5), "0.50 s");
+  EXPECT_EQ(web::FormatDuration(42), "42 s");
+  EXPECT_EQ(web::FormatDuration(192), "3 min 12 s");
+  EXPECT_EQ(web::FormatDuration(3725), "1 h 02 min");
+  EXPECT_EQ(web::FormatDuration(2.2e10), "> 2400 h") << "an estimate past any int";
+  EXPECT_EQ(web::FormatDuration(-3), "0.00 s");
+  EXPECT_EQ(web::FormatBytes(512), "512 B");
+  EXPECT_EQ(web::FormatBytes(1536), "1.5 KiB");
+  EXPECT_EQ(web::FormatBytes(300ull << 20), "300 MiB");
+  EXPECT_EQ(web::FormatRate(0), "-");
+  EXPECT_EQ(web::FormatAge(web::Lang::kSv, 3 * 86400 + 5), "3 d");
+  EXPECT_EQ(web::FormatAge(web::Lang::kEn, 7300), "2 h");
 }
 
 // --- the page -------------------------------------------------------------------------------

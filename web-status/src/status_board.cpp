@@ -116,6 +116,7 @@ std::shared_ptr<const StatusBoard> StatusCache::BuildLocked(std::unique_lock<std
   while (building_) cv_.wait(lock);
   const auto config = config_;
   Store* store = store_;
+  const uint64_t generation = generation_;
   building_ = true;
   asked_ = false;
   lock.unlock();
@@ -132,7 +133,8 @@ std::shared_ptr<const StatusBoard> StatusCache::BuildLocked(std::unique_lock<std
   building_ = false;
   board_ = fresh;
   built_for_ = config;
-  built_steady_ = SteadyNow();
+  // Invalidated while it was read: the board may predate the change, so the next Get builds again.
+  built_steady_ = generation == generation_ ? SteadyNow() : 0;
   cv_.notify_all();
   return fresh;
 }
@@ -143,17 +145,23 @@ std::shared_ptr<const StatusBoard> StatusCache::Get(const std::shared_ptr<const 
   config_ = config;
   store_ = &store;
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
-  if (board_ && built_for_ == config && built_steady_ > 0) return board_;
-  // None yet, for another configuration, or invalidated: this caller waits for a build.
+  // Fresh enough: built for this configuration, not invalidated since, and not left to age while
+  // nobody asked (the thread sleeps then) beyond two rebuild periods.
+  auto usable = [&] {
+    return board_ && built_for_ == config && built_steady_ > 0 && SteadyNow() - built_steady_ <= 2 * max_age_s_;
+  };
+  if (usable()) return board_;
+  // None yet, for another configuration, invalidated or gone stale: this caller waits for a build.
   if (building_) {
     cv_.wait(lock, [&] { return !building_; });
-    if (board_ && built_for_ == config && built_steady_ > 0) return board_;
+    if (usable()) return board_;
   }
   return BuildLocked(lock);
 }
 
 void StatusCache::Invalidate() {
   std::lock_guard lock(mu_);
+  ++generation_;
   built_steady_ = 0;
 }
 

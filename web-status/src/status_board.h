@@ -76,8 +76,8 @@ StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now);
 
 // The board, kept fresh by a thread of its own: once asked for, it is rebuilt every `max_age_s`
 // while someone keeps asking (it sleeps when nobody has asked since the last build), so a request
-// never waits for a build except the very first, or the first after the configuration changed
-// or Invalidate(). Thread-safe.
+// never waits for a build except the very first, the first after the configuration changed or
+// Invalidate(), and the first after a quiet spell longer than two periods. Thread-safe.
 class StatusCache {
  public:
   explicit StatusCache(double max_age_s = 2.0) : max_age_s_(max_age_s) {}
@@ -95,7 +95,8 @@ class StatusCache {
   std::shared_ptr<const StatusBoard> board_;
   std::shared_ptr<const Config> built_for_, config_;
   Store* store_ = nullptr;
-  double built_steady_ = 0;
+  double built_steady_ = 0;  // 0: invalidated
+  uint64_t generation_ = 0;  // counts Invalidate(): a build that saw another is not fresh
   bool asked_ = false;     // a Get since the last build
   bool building_ = false;  // a build is under way (mu_ released meanwhile)
   bool stop_ = false;

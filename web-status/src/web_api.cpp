@@ -104,6 +104,7 @@ Reply QueueTest(State& state, const Request& request, const Identity& who, const
   q.requested_by = who.actor();
   const int64_t id = state.store().EnqueueRun(q, NowS());
   Audit(state, who.actor(), request, "run-requested", "target " + t.name + ", run " + std::to_string(id));
+  state.BoardChanged();
   const auto run = state.store().GetRun(id);
   return Json(202, run ? json(*run) : json({{"id", id}}));
 }

@@ -110,7 +110,7 @@ class State {
   // A fixed hash to verify against for unknown users, so that the time taken does not say
   // which names exist; made on first use.
   const std::string& dummy_hash();
-  // The status board the dashboard and /api/v1/status show (at most 2 s old).
+  // The status board the dashboard and /api/v1/status show (rebuilt every 2 s while asked for).
   std::shared_ptr<const StatusBoard> board() { return board_cache_.Get(config(), board_store_ ? *board_store_ : *store_); }
   void BoardChanged() { board_cache_.Invalidate(); }
   // A whole page (and its gzip) that depends only on the board and `key` (the page, the session

@@ -267,8 +267,10 @@ std::string FormatDuration(double s) {
     std::snprintf(buf, sizeof buf, "%.0f s", s);
   else if (s < 3600)
     std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else
+  else if (s < 100 * 86400.0)
     std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
+  else
+    std::snprintf(buf, sizeof buf, "> 2400 h");  // an estimate this far out says only "very long"
   return buf;
 }
 
