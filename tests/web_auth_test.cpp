@@ -28,45 +28,16 @@ using webtest::AddUser;
 using webtest::Appliance;
 using webtest::Request;
 using webtest::Response;
+using webtest::CookieValue;
+using webtest::FormEncode;
+using webtest::HiddenCsrf;
 using webtest::Serve;
 
 const std::string kPassword = "correct horse battery";
 
-std::string FormEncode(const std::map<std::string, std::string>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) {
-    if (!out.empty()) out += "&";
-    out += k + "=";
-    for (char ch : v) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-  }
-  return out;
-}
-
-// The value a Set-Cookie sets for `name`; "" when none of them does.
-std::string CookieValue(const Response& r, const std::string& name) {
-  for (const auto& c : r.set_cookies)
-    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
-  return "";
-}
 std::string SetCookieLine(const Response& r, const std::string& name) {
   for (const auto& c : r.set_cookies)
     if (c.rfind(name + "=", 0) == 0) return c;
-  return "";
-}
-
-// The hidden `csrf` field of a page.
-std::string HiddenCsrf(const std::string& html) {
-  std::smatch m;
-  if (std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) return m[1];
   return "";
 }
 

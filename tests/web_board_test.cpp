@@ -225,25 +225,14 @@ std::string H(const Response& r, const std::string& name) {
   return it == r.headers.end() ? "" : it->second;
 }
 
-std::string CookieOf(const Response& r, const std::string& name) {
-  for (const auto& c : r.set_cookies)
-    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
-  return "";
-}
-
-std::string Csrf(const std::string& html) {
-  std::smatch m;
-  return std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")) ? std::string(m[1]) : "";
-}
-
 std::string SessionHeader(int port, const std::string& name) {
   const Response form = Request(port, "GET", "/login");
-  const std::string body = "name=" + name + "&password=correct+horse+battery+staple&csrf=" + Csrf(form.body);
+  const std::string body = "name=" + name + "&password=correct+horse+battery+staple&csrf=" + HiddenCsrf(form.body);
   const Response r = Request(port, "POST", "/login",
-                             "Cookie: rp_login_csrf=" + CookieOf(form, "rp_login_csrf") +
+                             "Cookie: rp_login_csrf=" + CookieValue(form, "rp_login_csrf") +
                                  "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                                  std::to_string(body.size()) + "\r\n\r\n" + body);
-  return "Cookie: rp_session=" + CookieOf(r, "rp_session") + "\r\n";
+  return "Cookie: rp_session=" + CookieValue(r, "rp_session") + "\r\n";
 }
 
 class Dashboard : public ::testing::Test {
@@ -344,9 +333,9 @@ TEST_F(Dashboard, SignInSpeaksTheReadersLanguageWithTheSwitchAndTheSameStyle) {
   EXPECT_NE(sv.body.find("<html lang=\"sv\">"), std::string::npos);
   EXPECT_NE(sv.body.find("Logga in i restoreproof"), std::string::npos);
   EXPECT_NE(sv.body.find("Användarnamn"), std::string::npos);
-  const std::string body = "name=viewer1&password=wrong-password-123&csrf=" + Csrf(sv.body);
+  const std::string body = "name=viewer1&password=wrong-password-123&csrf=" + HiddenCsrf(sv.body);
   const Response wrong = Request(port_, "POST", "/login",
-                                 "Cookie: rp_lang=sv; rp_login_csrf=" + CookieOf(sv, "rp_login_csrf") +
+                                 "Cookie: rp_lang=sv; rp_login_csrf=" + CookieValue(sv, "rp_login_csrf") +
                                      "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                                      std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_NE(wrong.body.find("Namnet eller lösenordet stämmer inte."), std::string::npos) << wrong.body;

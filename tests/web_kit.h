@@ -15,7 +15,10 @@
 
 #include <ctime>
 #include <filesystem>
+#include <cctype>
+#include <cstdio>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -104,6 +107,45 @@ inline Response Request(int port, const std::string& method, const std::string& 
   Response r = ReadResponse(fd);
   close(fd);
   return r;
+}
+
+// --- forms and cookies -------------------------------------------------------------------------
+
+// Fields as application/x-www-form-urlencoded: every byte but letters, digits, '-', '_' and '.'
+// percent-encoded.
+inline std::string FormEncode(const std::map<std::string, std::string>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out += "&";
+    for (const std::string* part : {&k, &v}) {
+      for (char ch : *part) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+          out += static_cast<char>(c);
+        } else {
+          char buf[4];
+          std::snprintf(buf, sizeof buf, "%%%02X", c);
+          out += buf;
+        }
+      }
+      if (part == &k) out += "=";
+    }
+  }
+  return out;
+}
+
+// The value a Set-Cookie of the answer gives `name` ("" when none does).
+inline std::string CookieValue(const Response& r, const std::string& name) {
+  for (const auto& c : r.set_cookies)
+    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+  return "";
+}
+
+// The hidden `csrf` field of a page ("" when it has none).
+inline std::string HiddenCsrf(const std::string& html) {
+  std::smatch m;
+  if (std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) return m[1];
+  return "";
 }
 
 // --- serve as a process -------------------------------------------------------------------------

@@ -33,6 +33,9 @@ using webtest::AddUser;
 using webtest::Appliance;
 using webtest::Request;
 using webtest::Response;
+using webtest::CookieValue;
+using webtest::FormEncode;
+using webtest::HiddenCsrf;
 using webtest::Serve;
 
 const std::string kPassword = "correct horse battery";
@@ -40,39 +43,6 @@ const char* const kZone = "Europe/Stockholm";
 // The owner and the second site's name carry HTML's meta characters: the pages must escape them.
 const std::string kOwner = "Ops <script>alert(1)</script> & \"Co\"";
 const std::string kSiteB = "site-b <i>&\"'";
-
-std::string FormEncode(const std::map<std::string, std::string>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) {
-    if (!out.empty()) out += "&";
-    for (const std::string* s : {&k, &v}) {
-      for (char ch : *s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-          out += static_cast<char>(c);
-        } else {
-          char buf[4];
-          std::snprintf(buf, sizeof buf, "%%%02X", c);
-          out += buf;
-        }
-      }
-      if (s == &k) out += "=";
-    }
-  }
-  return out;
-}
-
-std::string CookieValue(const Response& r, const std::string& name) {
-  for (const auto& c : r.set_cookies)
-    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
-  return "";
-}
-
-std::string HiddenCsrf(const std::string& html) {
-  std::smatch m;
-  if (std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) return m[1];
-  return "";
-}
 
 // A text as mstch inserts it into a page.
 std::string Escaped(const std::string& text) {
