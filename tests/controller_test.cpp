@@ -56,7 +56,7 @@ TEST_F(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 7);
+    EXPECT_EQ(s->SchemaVersion(), 8);
     id = s->EnqueueRun(Req("payroll"), 1000);
   }
   auto s = Open();
