@@ -3,6 +3,8 @@
 // loopback HTTP against the real binary and its SQLite store, in English and Swedish.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <regex>
 
 #include "rp/codec.h"
@@ -385,6 +387,40 @@ TEST_F(Dashboard, TheStatusApiComesFromTheSameBoardWithQueuedAndRunningCounted) 
   EXPECT_EQ(j["targets"][0]["name"], "payroll-secret") << "failing first";
   EXPECT_EQ(j["verdict"], "failing");
   EXPECT_TRUE(j["built_at"].is_number());
+}
+
+}  // namespace
+}  // namespace rp::webtest
+
+namespace rp::webtest {
+namespace {
+
+// A copy that never answers (here a restic repository whose password file is a FIFO nobody
+// writes, so reading it blocks for ever, as a dead NFS mount does): its target's page still
+// answers within seconds saying the copies are being read, twice in a row (one reader per target,
+// not one per request), and the rest of the server is unaffected.
+TEST(TargetPage, ACopyThatNeverAnswersHoldsNoWebThread) {
+  TempDir fifo_dir;
+  const std::string fifo = fifo_dir / "password";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Appliance a("[[targets]]\nname = \"hung\"\nowner = \"O\"\nclassification = { K = 1, R = 1, T = 1 }\n"
+              "personal_data = \"none\"\n[[targets.copies]]\nlocation = \"nfs\"\nkind = \"restic\"\npath = \"" +
+              (fifo_dir / "repo") + "\"\npassword_file = \"" + fifo + "\"\n\n");
+  ASSERT_EQ(AddUser(a, "root", "admin", kPassword), 0);
+  Serve serve(a);
+  const int port = serve.Port();
+  ASSERT_GT(port, 0) << serve.Log();
+  const std::string session = SessionHeader(port, "root");
+  for (int i = 0; i < 6; ++i) {  // more requests than the web server's 4 threads
+    const auto start = std::chrono::steady_clock::now();
+    const Response page = Request(port, "GET", "/targets/hung", session);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_LT(took, 9) << "request " << i;
+    EXPECT_NE(page.body.find("The copies are still being read"), std::string::npos) << page.body.substr(0, 2000);
+  }
+  EXPECT_EQ(Request(port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(Request(port, "GET", "/targets/open-files", session).status, 200) << "another target is not held up";
 }
 
 }  // namespace

@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "rp/catalog.h"
 #include "rp/evidence.h"
@@ -29,6 +31,7 @@ namespace {
 constexpr int kCalendarDays = 30;
 constexpr int kChartDays = 90;
 constexpr double kCatalogTtlS = 60;
+constexpr double kCatalogWaitS = 5;  // a page waits this long for a target's copies to be read
 
 // What one copy held when it was last read.
 struct CopyHolding {
@@ -40,45 +43,70 @@ struct Holding {
   std::shared_ptr<const Config> config;  // read for this configuration
   double read_at = 0;                    // steady seconds
   std::vector<CopyHolding> copies;       // as the target's copies are listed
+  bool reading = false;                  // nothing read yet: the first read has not ended
 };
 
 double SteadyS() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Per target, what its copies held, for kCatalogTtlS. Two requests for one target that miss at
-// once both read it (the second's result wins); a page never waits for another target's read.
+// Per target, what its copies held, for kCatalogTtlS. One read per target at a time, on a thread
+// of its own: a request waits for it at most kCatalogWaitS and then shows what was held before
+// (or that the copies are still being read), so a copy that hangs (a dead NFS mount) holds one
+// reader thread, never the web server's threads. The reader owns a reference to the shared state,
+// so it may outlive the cache at exit.
 class CatalogCache {
  public:
   std::shared_ptr<const Holding> Get(const std::shared_ptr<const Config>& config, const TargetConfig& target) {
-    {
-      std::lock_guard lock(mu_);
-      const auto it = held_.find(target.name);
-      if (it != held_.end() && it->second->config == config && SteadyS() - it->second->read_at < kCatalogTtlS)
-        return it->second;
-    }
-    auto h = std::make_shared<Holding>();
-    h->config = config;
-    for (const CopyConfig& copy : target.copies) {
-      const CopyCatalog cat = DiscoverCopy(copy, config->appliance.zone);
-      CopyHolding c;
-      c.online = cat.online;
-      c.error = cat.error;
-      for (const RecoveryPoint& p : cat.points) c.points.push_back(p.time);
-      h->copies.push_back(std::move(c));
-    }
-    h->read_at = SteadyS();
-    std::lock_guard lock(mu_);
-    // A configuration reload leaves entries of removed targets behind: drop what is stale.
-    for (auto it = held_.begin(); it != held_.end();)
-      it = it->second->config != config ? held_.erase(it) : std::next(it);
-    held_[target.name] = h;
-    return h;
+    Shared& s = *shared_;
+    std::unique_lock lock(s.mu);
+    auto held = [&]() -> std::shared_ptr<const Holding> {
+      const auto it = s.held.find(target.name);
+      return it == s.held.end() ? nullptr : it->second;
+    };
+    if (const auto h = held(); h && h->config == config && SteadyS() - h->read_at < kCatalogTtlS) return h;
+    if (s.reading.insert(target.name).second)
+      std::thread([shared = shared_, config, copies = target.copies, name = target.name] {
+        auto h = std::make_shared<Holding>();
+        h->config = config;
+        for (const CopyConfig& copy : copies) {
+          CopyHolding c;
+          try {
+            const CopyCatalog cat = DiscoverCopy(copy, config->appliance.zone);
+            c.online = cat.online;
+            c.error = cat.error;
+            for (const RecoveryPoint& p : cat.points) c.points.push_back(p.time);
+          } catch (const std::exception& e) {
+            c.online = false;
+            c.error = e.what();
+          }
+          h->copies.push_back(std::move(c));
+        }
+        h->read_at = SteadyS();
+        std::lock_guard done(shared->mu);
+        // A configuration reload leaves entries of removed targets behind: drop what is stale.
+        for (auto it = shared->held.begin(); it != shared->held.end();)
+          it = it->second->config != config ? shared->held.erase(it) : std::next(it);
+        shared->held[name] = h;
+        shared->reading.erase(name);
+        shared->cv.notify_all();
+      }).detach();
+    s.cv.wait_for(lock, std::chrono::duration<double>(kCatalogWaitS), [&] { return !s.reading.count(target.name); });
+    if (const auto h = held()) return h;  // as read now, or as last read while the new read goes on
+    auto none = std::make_shared<Holding>();
+    none->config = config;
+    none->reading = true;
+    return none;
   }
 
  private:
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Holding>> held_;
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<std::string, std::shared_ptr<const Holding>> held;
+    std::set<std::string> reading;  // targets whose copies a thread is reading now
+  };
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 };
 
 CatalogCache& Catalogs() {
@@ -106,6 +134,8 @@ constexpr const char* kTargetPage = R"(<h1>{{t_target}} {{name}}</h1>
 {{/copies}}</tbody>
 </table>
 <h2 id="calendar">{{t_calendar}}</h2>
+{{#reading}}<p role="status">{{t_reading}}</p>
+{{/reading}}
 <p>{{t_calendar_note}}</p>
 <ul class="legend" aria-label="{{t_legend}}">
 <li><span class="key d-verified" aria-hidden="true">{{l_verified}}</span> {{w_verified}}</li>
@@ -332,6 +362,8 @@ Reply TargetPage(State& state, const Request& request, const Identity& who, Lang
                  {"t_newest", t("Newest point", "Senaste punkt")},
                  {"t_readable", t("Readable", "Läsbar")},
                  {"t_calendar", t("Retention calendar, last 30 days", "Lagringskalender, senaste 30 dagarna")},
+                 {"t_reading", t("The copies are still being read (they did not answer within 5 seconds): reload the page in a moment.",
+                                 "Kopiorna läses fortfarande (de svarade inte inom 5 sekunder): ladda om sidan om en stund.")},
                  {"t_calendar_note",
                   lang == Lang::kEn ? "One square per local day (" + zone.name() + "), oldest first: verified means a passed restore test restored a point of that day from that copy; present means a point of that day exists; missing means none does."
                   : "En ruta per lokal dag (" + zone.name() + "), äldst först: verifierad betyder att ett godkänt återläsningstest återläste en punkt från den dagen ur den kopian; finns betyder att en punkt från dagen finns; saknas betyder att ingen finns."},
@@ -366,6 +398,7 @@ Reply TargetPage(State& state, const Request& request, const Identity& who, Lang
 
   // The copies and the calendar.
   const auto holding = Catalogs().Get(config, target);
+  ctx.emplace("reading", holding->reading);
   const Date today = zone.LocalDate(now);
   const Date first = today - (kCalendarDays - 1);
   RunFilter verified_filter;
