@@ -26,6 +26,8 @@ using test::TempDir;
 using webtest::AddUser;
 using webtest::Appliance;
 using webtest::Response;
+using webtest::CookieValue;
+using webtest::HiddenCsrf;
 using webtest::Serve;
 
 const std::string kPassword = "correct horse battery";
@@ -87,15 +89,6 @@ std::string H(const Response& r, const std::string& name) {
 std::string SetCookieLine(const Response& r, const std::string& name) {
   for (const auto& c : r.set_cookies)
     if (c.rfind(name + "=", 0) == 0) return c;
-  return "";
-}
-std::string CookieValue(const Response& r, const std::string& name) {
-  const std::string line = SetCookieLine(r, name);
-  return line.empty() ? "" : line.substr(name.size() + 1, line.find(';') - name.size() - 1);
-}
-std::string HiddenCsrf(const std::string& html) {
-  std::smatch m;
-  if (std::regex_search(html, m, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) return m[1];
   return "";
 }
 
