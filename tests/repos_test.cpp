@@ -1,7 +1,10 @@
 // Real restic and borg repositories, created by the test with the Debian commands, listed by
 // the catalog and restored through the engine (streamed as tar into the worker).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "engine_support.h"
@@ -150,6 +153,43 @@ TEST(Borg, NamesOutsideAsciiMatchTheManifestByteForByte) {
   const VerifyReport r = VerifyRecoveryPoint(copy, cat.points.back(), o);
   EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
   EXPECT_EQ(r.files, 5u);
+}
+
+}  // namespace
+}  // namespace rp::test
+
+namespace rp::test {
+namespace {
+
+// A secret file that is a FIFO nobody writes (or a mount that hangs the same way) must not hold
+// the catalog for ever: it is opened without blocking, and the command that reads it runs under
+// its time limit. Regular files keep working, and a borg passphrase descriptor blocks as usual.
+TEST(RepoAccess, ASecretFifoNobodyWritesDoesNotHoldTheCatalog) {
+  TempDir dir;
+  const std::string fifo = dir / "secret";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (CopyKind kind : {CopyKind::kRestic, CopyKind::kBorg}) {
+    CopyConfig copy;
+    copy.kind = kind;
+    copy.path = dir / "repo";
+    (kind == CopyKind::kRestic ? copy.password_file : copy.passphrase_file) = fifo;
+    RepoAccess access;
+    std::string error;
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(PrepareRepoAccess(copy, &access, &error)) << error;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2);
+    if (kind == CopyKind::kBorg) {
+      ASSERT_GE(access.secret.get(), 0);
+      EXPECT_EQ(fcntl(access.secret.get(), F_GETFL) & O_NONBLOCK, 0) << "borg reads a blocking descriptor";
+    }
+  }
+  CopyConfig missing;
+  missing.kind = CopyKind::kRestic;
+  missing.password_file = dir / "absent";
+  RepoAccess access;
+  std::string error;
+  EXPECT_FALSE(PrepareRepoAccess(missing, &access, &error));
+  EXPECT_NE(error.find("cannot read the secret file"), std::string::npos) << error;
 }
 
 }  // namespace

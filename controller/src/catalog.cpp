@@ -270,9 +270,11 @@ bool PrepareRepoAccess(const CopyConfig& copy, RepoAccess* access, std::string* 
   }
   const std::string& file = restic ? copy.password_file : copy.passphrase_file;
   if (!file.empty()) {
-    // restic reads the file itself; borg gets it as an inherited descriptor.
-    UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
+    // restic reads the file itself; borg gets it as an inherited descriptor. Opened without
+    // blocking: a FIFO nobody writes would otherwise hold this thread for ever (the commands
+    // themselves run under a time limit).
+    UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd || fcntl(fd.get(), F_SETFL, 0) != 0) {
       *error = "cannot read the secret file " + file + ": " + Errno(errno);
       return false;
     }
