@@ -76,6 +76,11 @@ for _ in $(seq 1 60); do
 done
 echo "+ curl http://127.0.0.1:$PORT/readyz"
 echo "${ready:-(not ready)}"
+# Until an administrator exists the server answers nothing but set-up advice (503), /metrics
+# included: make one, with a password nobody keeps, as an operator would with `user add`.
+echo "+ podman exec -i $NAME restoreproof user add check-admin --role admin   (password on stdin)"
+head -c 24 /dev/urandom | base64 | $PODMAN exec -i "$NAME" restoreproof --config /etc/restoreproof/restoreproof.toml \
+  user add check-admin --role admin
 echo "+ curl http://127.0.0.1:$PORT/metrics | grep ^restoreproof_"
 curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | grep '^restoreproof_' | head -n 12 || true
 echo "+ podman healthcheck run $NAME   (the image's HEALTHCHECK, docker/healthz.sh)"
