@@ -320,6 +320,9 @@ std::optional<std::string> RunCapture(const std::vector<std::string>& argv, cons
   spec.stdout_fd = out_w.get();
   spec.stderr_fd = err_w.get();
   spec.inherit_fd = pass_fd;
+  // Nothing of ours but the secret reaches restic or borg: not the store, and not a web client's
+  // socket, which the child would otherwise hold open after the server has answered and closed it.
+  spec.close_other_fds = true;
   const pid_t pid = StartChild(spec, error);
   out_w.Reset();
   err_w.Reset();

@@ -33,6 +33,7 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   spec.stdout_path = fifo;
   spec.stderr_path = err_path;
   spec.inherit_fd = d.access.secret.get();
+  spec.close_other_fds = true;  // only the secret (borg) is handed down
   return StartChild(spec, error);
 }
 
