@@ -251,7 +251,7 @@ Reply DashboardPage(State& state, const Request& request, const Identity& who, L
   // in the header): made once per board for each session that asks.
   if (!request.query.empty() && !RefreshAsked(request))
     return Text(400, "this page takes no query parameters but refresh=on\n");
-  const auto page = state.CachedPage("/|" + std::string(LangCode(lang)) + (RefreshAsked(request) ? "|r" : "") + "|" + who.name + "|" + std::string(RoleName(who.role)) + "|" + who.csrf, board, [&] {
+  const auto page = state.CachedPage("/|" + std::string(LangCode(lang)) + (RefreshAsked(request) ? "|r" : "") + "|" + who.name + "|" + std::string(RoleName(who.role)) + (who.proxy ? "|p" : "") + "|" + who.csrf, board, [&] {
     const auto main = state.Rendered("dashboard", lang == Lang::kSv, board,
                                      [&] { return DashboardMain(*config, *board, lang); });
     PageParts parts;
