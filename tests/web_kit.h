@@ -72,18 +72,13 @@ struct Response {
   std::string body;
 };
 
-inline Response ReadResponse(int fd) {
-  std::string raw;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
+// An HTTP/1.x answer as it came over the wire (or as `curl -i` prints it); status 0 when it is
+// not one.
+inline Response ParseResponse(const std::string& raw) {
   Response r;
   const size_t end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return r;
-  r.status = std::atoi(raw.c_str() + 9);
+  if (raw.rfind("HTTP/", 0) != 0 || end == std::string::npos) return r;
+  r.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
   std::istringstream head(raw.substr(0, end));
   std::string line;
   std::getline(head, line);
@@ -98,6 +93,17 @@ inline Response ReadResponse(int fd) {
   }
   r.body = raw.substr(end + 4);
   return r;
+}
+
+inline Response ReadResponse(int fd) {
+  std::string raw;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  return ParseResponse(raw);
 }
 
 inline Response Request(int port, const std::string& method, const std::string& path, const std::string& extra = "") {

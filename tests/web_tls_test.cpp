@@ -47,28 +47,6 @@ std::string TlsWeb(const std::string& cert, const std::string& key) {
   return "[web]\ntls_certificate = \"" + cert + "\"\ntls_key = \"" + key + "\"\n";
 }
 
-// An HTTP response as `curl -i` prints it.
-Response Parse(const std::string& raw) {
-  Response r;
-  const size_t end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/", 0) != 0 || end == std::string::npos) return r;
-  r.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
-  std::istringstream head(raw.substr(0, end));
-  std::string line;
-  std::getline(head, line);
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-    if (name == "set-cookie") r.set_cookies.push_back(r.headers[name]);
-  }
-  r.body = raw.substr(end + 4);
-  return r;
-}
-
 // HTTPS with `curl`, trusting only `ca` (the certificate is checked against 127.0.0.1).
 Response Https(const std::string& ca, int port, const std::string& path, const std::vector<std::string>& headers = {},
                const std::string& form = "") {
@@ -78,7 +56,7 @@ Response Https(const std::string& ca, int port, const std::string& path, const s
   cmd += " " + ShellQuote("https://127.0.0.1:" + std::to_string(port) + path) + " 2>/dev/null";
   std::string out;
   test::Run(cmd, &out);
-  return Parse(out);
+  return webtest::ParseResponse(out);
 }
 
 std::string H(const Response& r, const std::string& name) {

@@ -246,7 +246,7 @@ std::string FormatTime(const Config& config, int64_t t) {
   return config.appliance.zone.Format(t, "%Y-%m-%d %H:%M");
 }
 
-std::string FormatAge(Lang lang, int64_t s) {
+std::string FormatAge(Lang, int64_t s) {  // min, h and d are written alike in both languages
   if (s < 0) s = 0;
   char buf[64];
   if (s < 3600)
@@ -254,7 +254,7 @@ std::string FormatAge(Lang lang, int64_t s) {
   else if (s < 2 * 86400)
     std::snprintf(buf, sizeof buf, "%lld h", static_cast<long long>(s / 3600));
   else
-    std::snprintf(buf, sizeof buf, lang == Lang::kSv ? "%lld d" : "%lld d", static_cast<long long>(s / 86400));
+    std::snprintf(buf, sizeof buf, "%lld d", static_cast<long long>(s / 86400));
   return buf;
 }
 
