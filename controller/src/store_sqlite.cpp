@@ -271,6 +271,7 @@ struct LogColumns {
 
 class SqliteStore final : public Store {
  public:
+  using Store::ClaimRun;
   explicit SqliteStore(const std::string& path) : session_("SQLite", path) {}
 
   Status Open(bool integrity_check) {
@@ -327,7 +328,8 @@ class SqliteStore final : public Store {
   }
 
   std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t at, int64_t lease_until,
-                                    int64_t drill_id) override {
+                                    const ClaimFilter& filter) override {
+    const int64_t drill_id = filter.drill_id;
     std::lock_guard lock(mu_);
     std::vector<Poco::Int64> ids;
     session_ << "UPDATE runs SET state = 'running', lease_owner = ?, lease_until = ?, started_at = ?"
@@ -1014,6 +1016,8 @@ class SqliteStore final : public Store {
   }
 
   int SchemaVersion() override { return version_; }
+  std::string_view Backend() const override { return "sqlite"; }
+  bool HoldScheduling() override { return true; }
 
  private:
   int64_t InsertAudit(const AuditRecord& r) {

@@ -95,6 +95,9 @@ struct RunRecord {
   std::optional<VerifyReport> report;  // findings, isolation, limits: the engine's result
   ClockState clock;                    // the system clock when it started
   RunProgress progress;                // while it runs
+  // The database role that recorded the result (PostgreSQL's current_user; "" on SQLite): with
+  // `worker`, which host and role verified the run.
+  std::string db_role;
   double throughput_bps() const { return duration_s > 0 ? static_cast<double>(bytes) / duration_s : 0; }
 };
 
@@ -105,6 +108,15 @@ struct RunFilter {
   int64_t drill_id = 0;          // 0 any
   int64_t before_id = 0;         // 0 any; else only ids below it (paging newest first)
   size_t limit = 1000;
+};
+
+// Which queued runs a process may claim (ClaimRun).
+struct ClaimFilter {
+  int64_t drill_id = 0;  // 0: any; else only runs of that drill
+  // Set: only runs of these targets (an agent: those with a copy at a location it can read).
+  std::optional<std::vector<std::string>> targets;
+  // Set: only runs whose copy is still to be chosen or is at one of these locations.
+  std::optional<std::vector<std::string>> locations;
 };
 
 // What a run ended with (FinishRun).
@@ -212,8 +224,15 @@ class Store {
   virtual int64_t EnqueueRun(const RunRequest& request, int64_t now) = 0;
   // Claims the oldest claimable run: queued, not_before <= now, of a target with no running run,
   // of `drill_id` when non-zero; marks it running with a lease. nullopt when none.
+  // On PostgreSQL the row is taken FOR UPDATE SKIP LOCKED, so concurrent claimers never wait on
+  // each other and no run is ever held by two.
   virtual std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t now, int64_t lease_until,
-                                            int64_t drill_id = 0) = 0;
+                                            const ClaimFilter& filter) = 0;
+  std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t now, int64_t lease_until, int64_t drill_id = 0) {
+    ClaimFilter filter;
+    filter.drill_id = drill_id;
+    return ClaimRun(owner, now, lease_until, filter);
+  }
   // Extends the lease while `owner` holds the run; false when it no longer does. *cancel: a
   // cancellation was asked for.
   virtual bool RenewLease(int64_t id, const std::string& owner, int64_t lease_until, bool* cancel) = 0;
@@ -333,6 +352,13 @@ class Store {
   virtual std::vector<AuditRecord> ListAudit(int64_t since, size_t limit) = 0;
 
   virtual int SchemaVersion() = 0;
+  // "sqlite" or "postgresql".
+  virtual std::string_view Backend() const = 0;
+  // Whether this process schedules (docs/multi-host.md): on PostgreSQL, whether it holds (or has
+  // just taken) the scheduler's advisory lock on a connection of its own, which the server
+  // releases when the process dies or loses its connection; on SQLite always true (every
+  // process fires a slot at most once through Fire anyway).
+  virtual bool HoldScheduling() = 0;
 };
 
 // Opens (creating when absent) the SQLite store at `path` and runs forward migrations; with

@@ -1,0 +1,60 @@
+// Sampled restore tests (docs/sampling.md): instead of the whole recovery point, a test may
+// restore one slice of its entries. A point's regular files are split into `slices` slices by a
+// keyed hash of their path (the cycle's seed), so the split is the same for every point of a
+// target while the seed stays; each sampled test restores and verifies one slice, and `slices`
+// tests in turn cover every path. The seed, the slice count and the slice are recorded with the
+// run, so the sample can be drawn again from the manifest alone.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace rp {
+
+// Which slice of a point a test restores.
+struct SampleSpec {
+  uint64_t seed = 0;    // the cycle's key for the path hash
+  uint32_t slices = 1;  // how many slices the entries are split into (1: everything)
+  uint32_t slice = 0;   // the one restored, 0 <= slice < slices
+  bool operator==(const SampleSpec&) const = default;
+};
+
+// Whether a regular file at `path` (as the manifest and the report write it) is in the sample.
+// Directories, links and other entries are always restored (they cost no content reads).
+bool InSample(const SampleSpec& spec, std::string_view path);
+// The slice a path falls in under `seed` and `slices`.
+uint32_t SliceOf(uint64_t seed, uint32_t slices, std::string_view path);
+
+// What a sampled test saw: the whole point's regular files and bytes per slice (the point's
+// listing: the directory walk, the archive's index or every header of a stream), and what the
+// sample restored and verified.
+struct SampleFigures {
+  SampleSpec spec;
+  uint64_t point_files = 0, point_bytes = 0;    // every regular file of the point
+  uint64_t sample_files = 0, sample_bytes = 0;  // those in the sample (restored and hashed)
+  std::vector<uint64_t> slice_files, slice_bytes;  // per slice, `spec.slices` long
+  bool operator==(const SampleFigures&) const = default;
+};
+
+void to_json(nlohmann::json& j, const SampleSpec& v);
+void from_json(const nlohmann::json& j, SampleSpec& v);
+void to_json(nlohmann::json& j, const SampleFigures& v);
+void from_json(const nlohmann::json& j, SampleFigures& v);
+
+// How much of a point a restore test samples, as configured: `sample = "10%"` (a share of the
+// files) or `sample_bytes = "50G"` (about that many content bytes per test).
+struct SampleSize {
+  double fraction = 0;      // (0, 1]; 0: not set
+  uint64_t bytes = 0;       // 0: not set
+  bool operator==(const SampleSize&) const = default;
+};
+// The number of slices for a size: ceil(1 / fraction), or ceil(point_bytes / bytes) (at least
+// 1, at most 65536).
+uint32_t SlicesFor(const SampleSize& size, uint64_t point_bytes);
+
+}  // namespace rp
