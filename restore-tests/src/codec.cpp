@@ -299,6 +299,7 @@ void to_json(json& j, const VerifyReport& r) {
   j["readback"] = r.readback;
   j["isolation"] = r.isolation;
   j["limits"] = r.limits;
+  if (r.sample) j["sample"] = *r.sample;
   if (r.status == RunStatus::kAborted)
     j["abort"] = {{"exit_code", ExitCodeFor(r)}, {"message", EscapePath(r.abort_status.message())}};
 }
@@ -329,6 +330,7 @@ void from_json(const json& j, VerifyReport& r) {
   out.readback = j.at("readback").get<bool>();
   out.isolation = j.at("isolation").get<IsolationRecords>();
   out.limits = j.at("limits").get<Limits>();
+  if (const auto it = j.find("sample"); it != j.end()) out.sample = it->get<SampleFigures>();
   if (out.status == RunStatus::kAborted) {
     const json& a = j.at("abort");
     const std::string msg = Raw(a.at("message"));

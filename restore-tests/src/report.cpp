@@ -112,7 +112,8 @@ bool VerifyReport::operator==(const VerifyReport& o) const {
          symlinks == o.symlinks && hardlinks == o.hardlinks && entries == o.entries && bytes == o.bytes &&
          source_bytes == o.source_bytes && findings == o.findings && findings_dropped == o.findings_dropped &&
          duration_s == o.duration_s && sandbox == o.sandbox && sandbox_removed == o.sandbox_removed &&
-         readback == o.readback && limits == o.limits && isolation == o.isolation && sandbox_kind == o.sandbox_kind;
+         readback == o.readback && limits == o.limits && isolation == o.isolation && sandbox_kind == o.sandbox_kind &&
+         sample == o.sample;
 }
 
 bool VerifyReport::HasFailingFinding() const {

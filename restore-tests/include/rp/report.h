@@ -12,6 +12,7 @@
 
 #include "rp/hash.h"
 #include "rp/isolation.h"
+#include "rp/sample.h"
 #include "rp/status.h"
 
 namespace rp {
@@ -143,6 +144,9 @@ struct VerifyReport {
   Limits limits;
   IsolationRecords isolation;               // every layer and whether it was in force
   SandboxKind sandbox_kind = SandboxKind::kDisk;  // where the tree was restored: disk or tmpfs
+  // A sampled run (VerifyOptions::sample): the slice restored and the point's figures per
+  // slice (docs/sampling.md). Unset for a run of the whole point.
+  std::optional<SampleFigures> sample;
 
   FindingObserver* observer = nullptr;  // not owned; not part of the report's value
 

@@ -55,6 +55,19 @@ struct SampleSize {
 };
 // The number of slices for a size: ceil(1 / fraction), or ceil(point_bytes / bytes) (at least
 // 1, at most 65536).
+// Both set: the larger count (the smaller sample).
 uint32_t SlicesFor(const SampleSize& size, uint64_t point_bytes);
+inline constexpr uint32_t kMaxSampleSlices = 65536;
+
+// The configuration's values. `sample`: a percentage in (0, 100] with a '%' sign, decimals
+// allowed ("10%", "12.5%"). `sample_bytes`: a byte size above zero as units.h reads it ("50G",
+// "512M", "1048576"). nullopt with *error (when given) saying what is wrong; never throws.
+std::optional<SampleSize> ParseSamplePercent(std::string_view text, std::string* error);
+std::optional<SampleSize> ParseSampleBytes(std::string_view text, std::string* error);
+// A spec that can be used: 1 <= slices <= kMaxSampleSlices and slice < slices. False with
+// *error (when given) otherwise.
+bool ValidSampleSpec(const SampleSpec& spec, std::string* error);
+// For messages: "slice 3 of 10, seed 12345".
+std::string DescribeSample(const SampleSpec& spec);
 
 }  // namespace rp

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "rp/hash.h"
+#include "rp/sample.h"
 #include "rp/verify.h"
 
 namespace rp {
@@ -21,6 +22,13 @@ struct VerifyCommandOptions {
   VerifyOptions verify;     // everything but `cancel` and `on_progress`, which the command sets
   std::string checks_file;  // --checks: content checks to run in the sandbox (JSON)
   bool json = false;
+  // --sample PERCENT / --sample-bytes SIZE, --seed N, --slice K (docs/sampling.md): restore one
+  // slice of the point. The slice count is SlicesFor(size, the source's size); without --seed
+  // a random seed is drawn (and shown, so the run can be repeated); --slice defaults to 0.
+  // --seed or --slice without a size is a usage error.
+  std::optional<SampleSize> sample_size;
+  std::optional<uint64_t> seed;
+  std::optional<uint32_t> slice;
   // Where the progress line is drawn while the run lasts, when it is a terminal and `json` is
   // off (rp/progress_line.h); -1: nowhere.
   int progress_fd = STDERR_FILENO;

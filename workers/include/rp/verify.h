@@ -16,6 +16,7 @@
 #include "rp/checks.h"
 #include "rp/hash.h"
 #include "rp/report.h"
+#include "rp/sample.h"
 
 namespace rp {
 
@@ -46,6 +47,11 @@ struct VerifyOptions {
   // an `unchanged-since-baseline` check of a later run compares with.
   std::optional<std::string> write_inventory;
   Limits limits;
+  // Restore one slice of the point instead of all of it (docs/sampling.md): regular files
+  // whose path is outside the slice are neither written nor hashed, the manifest comparison
+  // is limited to the slice, and the report's `sample` holds the point's figures per slice.
+  // Unset (the default): the whole point, at no cost per entry.
+  std::optional<SampleSpec> sample;
   // Memory for what the run remembers per entry (and for the manifest's lines, as much
   // again); beyond it, sorted runs spill to an unnamed file in the sandbox. Tests set it
   // small to exercise the spill.

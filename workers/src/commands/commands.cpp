@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iomanip>
 #include <map>
 
@@ -135,6 +137,35 @@ int ManifestOfDirectory(const ManifestCreateCommandOptions& o, int out_fd, std::
   return failing ? 1 : 0;
 }
 
+// --sample/--sample-bytes, --seed and --slice into the run's SampleSpec.
+Status SampleFromCommand(VerifyCommandOptions* o, std::ostream& err) {
+  if (!o->sample_size) {
+    if (o->seed || o->slice) return Status::Usage("--seed and --slice need --sample or --sample-bytes");
+    return Status::Ok();
+  }
+  uint64_t point_bytes = 0;
+  if (o->sample_size->bytes > 0) {
+    const std::optional<uint64_t> size = SourceSize(o->verify.source);
+    if (!size) return Status::Usage("--sample-bytes needs the source's size, and " + o->verify.source + " has none (a pipe?): use --sample");
+    point_bytes = *size;
+  }
+  SampleSpec spec;
+  spec.slices = SlicesFor(*o->sample_size, point_bytes);
+  spec.slice = o->slice.value_or(0);
+  if (o->seed) {
+    spec.seed = *o->seed;
+  } else {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) seed = static_cast<uint64_t>(time(nullptr));
+    spec.seed = seed;
+  }
+  std::string why;
+  if (!ValidSampleSpec(spec, &why)) return Status::Usage(why + " (--slice)");
+  if (!o->json) err << "verify: sample: " << DescribeSample(spec) << " (repeat with --seed " << spec.seed << " --slice " << spec.slice << ")\n";
+  o->verify.sample = spec;
+  return Status::Ok();
+}
+
 }  // namespace
 
 void PrintVerifyReport(const VerifyReport& r, std::ostream& o) {
@@ -157,6 +188,10 @@ void PrintVerifyReport(const VerifyReport& r, std::ostream& o) {
     if (count > kShownPerKind)
       o << "  ... and " << count - kShownPerKind << " more " << FindingKindName(kind) << " findings (--json lists all)\n";
   if (r.findings_dropped) o << "  ... and " << r.findings_dropped << " more findings\n";
+  if (r.sample)
+    o << "  sample: " << DescribeSample(r.sample->spec) << ": " << r.sample->sample_files << " of "
+      << r.sample->point_files << " files, " << r.sample->sample_bytes << " of " << r.sample->point_bytes
+      << " bytes verified\n";
   if (r.sandbox.empty())
     o << "  sandbox: none (stopped before one was made)\n";
   else
@@ -179,6 +214,10 @@ int VerifyCommand(VerifyCommandOptions o, std::ostream& out, std::ostream& err) 
       err << "verify: " << s.message() << "\n";
       return s.exit_code();
     }
+  }
+  if (Status s = SampleFromCommand(&o, err); !s.ok()) {
+    err << "verify: " << s.message() << "\n";
+    return s.exit_code();
   }
   WipeOrphans(o.verify.sandbox_parent, err);
   o.verify.cancel = CancelOnSignals();

@@ -22,6 +22,7 @@ std::string EncodeJob(const WorkerJob& job) {
   if (o.algo) j["algorithm"] = HashAlgoName(*o.algo);
   j["readback"] = o.readback;
   j["row_budget"] = o.row_budget;
+  if (o.sample) j["sample"] = *o.sample;
   j["sandbox"] = {{"path", EscapePath(job.sandbox_path)},
                   {"fd", kSandboxFd},
                   {"kind", SandboxKindName(job.tmpfs ? SandboxKind::kTmpfs : SandboxKind::kDisk)},
@@ -55,6 +56,7 @@ Status DecodeJob(std::string_view text, WorkerJob* out) {
     }
     o.readback = j.value("readback", false);
     o.row_budget = NumOr(j, "row_budget", o.row_budget);
+    if (const auto it = j.find("sample"); it != j.end()) o.sample = it->get<SampleSpec>();
     const json& sb = j.at("sandbox");
     job.sandbox_path = Raw(sb.at("path"));
     const auto kind = ParseSandboxKind(sb.at("kind").get<std::string>());

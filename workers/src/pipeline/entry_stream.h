@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "sources/mapped_source.h"
+#include "rp/path_text.h"
 #include "rp/report.h"
+#include "rp/sample.h"
 
 namespace rp::detail {
 
@@ -34,6 +36,11 @@ struct EntryHeader {
   bool sparse = false;           // content has holes: bytes not delivered are zeros
   bool name_unreadable = false;  // the source gave no usable name
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
+  // A sampled run (ReaderContext::sample), regular files only: the slice the normalised path
+  // falls in, and whether it is outside the sample (then no content follows: the reader has
+  // not read it, and the writer restores nothing). -1: not sampled.
+  int64_t sample_slice = -1;
+  bool out_of_sample = false;
 };
 
 // Content bytes lent in place by the source (a block of a DecodeAhead's, in which libarchive
@@ -182,7 +189,21 @@ struct ReaderContext {
   int source_fd = -1;
   SourceStamp source_stamp{};
   std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
+  // A sampled run: regular files outside the slice are passed with their header only.
+  const SampleSpec* sample = nullptr;
 };
+
+// A sampled run: marks a regular file's header with its slice (by the path the writer will
+// restore it under). A name the writer refuses is left unmarked: it is refused whole.
+inline void MarkSample(const ReaderContext& ctx, EntryHeader* h) {
+  if (!ctx.sample || h->type != EntryType::kFile || h->name_unreadable) return;
+  std::string why;
+  const auto norm = NormaliseMemberPath(h->path, &why);
+  if (!norm || norm->empty()) return;
+  const uint32_t slice = SliceOf(ctx.sample->seed, ctx.sample->slices, *norm);
+  h->sample_slice = slice;
+  h->out_of_sample = slice != ctx.sample->slice;
+}
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a
 // full chunk).

@@ -40,6 +40,9 @@ struct RestoreJob {
   uint64_t sandbox_cap_bytes = 0;  // the sandbox is a tmpfs of this size (0: a directory on disk)
 };
 
+// A sampled run's options: a valid spec, and no manifest or inventory to write. Usage error.
+Status CheckSampleOptions(const VerifyOptions& options);
+
 // Restores and verifies into job.sandbox_fd, filling *report. Does not remove the sandbox.
 void RestoreInto(const RestoreJob& job, VerifyReport* report);
 

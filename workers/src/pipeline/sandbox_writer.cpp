@@ -64,6 +64,15 @@ SandboxWriter::~SandboxWriter() {
   if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
 }
 
+void SandboxWriter::set_sample(const SampleSpec* spec) {
+  sample_ = spec;
+  figures_ = SampleFigures{};
+  if (!spec) return;
+  figures_.spec = *spec;
+  figures_.slice_files.assign(spec->slices, 0);
+  figures_.slice_bytes.assign(spec->slices, 0);
+}
+
 // Hands the open file of the current entry to the content writer (once), or ends it.
 void SandboxWriter::EndCurrentFile() {
   if (cur_ && cur_->writing) {
@@ -116,6 +125,7 @@ void SandboxWriter::Consume(MessageQueue* queue) {
   for (auto& f : content_->findings) report_->Add(std::move(f));
   content_->findings.clear();
   report_->bytes += content_->bytes;
+  if (sample_) report_->sample = figures_;
   if (content_->limit_hit) limit_hit_ = true;
   if (content_->abort) {
     report_->status = RunStatus::kAborted;
@@ -236,6 +246,20 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
     cur_->skip = true;
     return;
   }
+  if (sample_ && h.type == EntryType::kFile && h.sample_slice >= 0 &&
+      static_cast<uint64_t>(h.sample_slice) < figures_.slice_files.size()) {
+    const uint64_t size = h.size.value_or(0);
+    figures_.point_files++;
+    figures_.point_bytes += size;
+    figures_.slice_files[static_cast<size_t>(h.sample_slice)]++;
+    figures_.slice_bytes[static_cast<size_t>(h.sample_slice)] += size;
+    if (h.out_of_sample) {  // counted for the point; nothing restored
+      cur_->skip = true;
+      return;
+    }
+    figures_.sample_files++;
+    figures_.sample_bytes += size;
+  }
   if (Depth(rel) > limits_.max_depth) {
     report_->Add(Finding{FindingKind::kLimitExceeded, rel,
                          "limit exceeded: path deeper than " + std::to_string(limits_.max_depth) + " levels", -1,
@@ -307,6 +331,12 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
       if (!target || target->empty())
         return Refuse(rel, "hard link to '" + EscapePath(h.link_target) + "' outside the sandbox (" + twhy + ")");
       if (*target == rel) {  // a link to itself: nothing to do, and unlinking first would lose the file
+        cur_->skip = true;
+        return;
+      }
+      // A sampled run: the content is the target's; outside the slice, it was not restored.
+      if (sample_ && !InSample(*sample_, *target)) {
+        if (InSample(*sample_, rel)) sample_excluded_.insert(rel);
         cur_->skip = true;
         return;
       }

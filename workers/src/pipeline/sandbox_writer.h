@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "pipeline/content_writer.h"
@@ -39,6 +40,12 @@ class SandboxWriter {
   void NoteSymlinkCheck();
 
   bool limit_hit() const { return limit_hit_; }
+  // A sampled run: files outside the slice are counted, not restored; Consume puts the
+  // figures into the report's `sample`.
+  void set_sample(const SampleSpec* spec);
+  // A sampled run: paths in the slice that were not restored because their content lives
+  // outside it (a hard link to a file of another slice); the final pass does not miss them.
+  bool SampleExcluded(const std::string& path) const { return sample_excluded_.count(path) > 0; }
   // The sandbox is a tmpfs of this size: running out of space is a limit hit.
   void set_capped_bytes(uint64_t bytes) { capped_bytes_ = bytes; }
   // Path (relative) of a restored file, opened read-only without following links.
@@ -70,6 +77,9 @@ class SandboxWriter {
   int cached_parent_fd_ = -1;
   bool limit_hit_ = false;
   bool stop_ = false;
+  const SampleSpec* sample_ = nullptr;
+  SampleFigures figures_;
+  std::unordered_set<std::string> sample_excluded_;
 };
 
 }  // namespace rp::detail

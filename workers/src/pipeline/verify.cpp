@@ -62,8 +62,8 @@ bool HashFromDisk(SandboxWriter* writer, const std::string& path, Hasher* hasher
 class FinalPass {
  public:
   FinalPass(SandboxWriter* writer, HashAlgo algo, bool readback, int manifest_out_fd, int inventory_out_fd,
-            CheckRunner* checks, VerifyReport* report)
-      : writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), inv_fd_(inventory_out_fd),
+            CheckRunner* checks, VerifyReport* report, const SampleSpec* sample)
+      : sample_(sample), writer_(writer), algo_(algo), readback_(readback), out_fd_(manifest_out_fd), inv_fd_(inventory_out_fd),
         checks_(checks), report_(report), hasher_(algo), buf_(kChunkBytes) {
     if (inv_fd_ >= 0) inv_ = InventoryHeader(algo);
   }
@@ -78,17 +78,22 @@ class FinalPass {
     bool hm = manifest && manifest->Next(&m);
     while (hr || hm) {
       if (hr && (!hm || r.path < m.path)) {
-        if (Settle(&r) && manifest && r.kind == RowKind::kFile)
+        if (Settle(&r) && manifest && r.kind == RowKind::kFile && !OutsideSample(r.path))
           report_->Add(Finding{FindingKind::kUnexpected, r.path, "in the source but not in the manifest", -1});
         hr = rows.Next(&r);
       } else if (!hr || m.path < r.path) {
-        Missing(m);
+        if (!OutsideSample(m.path)) Missing(m);
         hm = manifest->Next(&m);
       } else {
         const bool present = Settle(&r);
+        const bool outside = OutsideSample(m.path);  // neither missing nor checked
         do {
-          if (present) Compare(m, r);
-          else Missing(m);
+          if (outside) {
+          } else if (present) {
+            Compare(m, r);
+          } else {
+            Missing(m);
+          }
           hm = manifest->Next(&m);
         } while (hm && m.path == r.path);
         hr = rows.Next(&r);
@@ -101,6 +106,13 @@ class FinalPass {
   }
 
  private:
+  // A sampled run compares only the slice: a path outside it, or one in it whose content lies
+  // outside (a hard link to another slice's file), is no finding either way.
+  bool OutsideSample(const std::string& path) const {
+    if (!sample_) return false;
+    return !InSample(*sample_, path) || writer_->SampleExcluded(path);
+  }
+
   // Side effects of one final row; false when the entry no longer exists (unsafe link removed).
   bool Settle(Row* r) {
     const bool present = SettleRow(r);
@@ -176,6 +188,7 @@ class FinalPass {
     return Status::Ok();
   }
 
+  const SampleSpec* sample_;
   SandboxWriter* writer_;
   const HashAlgo algo_;
   const bool readback_;
@@ -268,6 +281,20 @@ class ManifestReader {
   std::thread thread_;
 };
 
+}  // namespace
+
+Status CheckSampleOptions(const VerifyOptions& opt) {
+  if (!opt.sample) return Status::Ok();
+  std::string why;
+  if (!ValidSampleSpec(*opt.sample, &why)) return Status::Usage(why);
+  // A manifest or inventory of one slice would pass for the whole point's.
+  if (opt.write_manifest) return Status::Usage("a sampled run cannot write a manifest (--write-manifest): it hashes only one slice");
+  if (opt.write_inventory) return Status::Usage("a sampled run cannot write an inventory: it hashes only one slice");
+  return Status::Ok();
+}
+
+namespace {
+
 void Abort(VerifyReport* report, Status s) {
   report->status = RunStatus::kAborted;
   report->abort_status = std::move(s);
@@ -283,6 +310,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   report->readback = opt.readback;
   report->isolation.Set(IsolationLayer::kNoFollowExtraction, LayerState::kEnforced,
                         "every path opened beneath the sandbox without following a symlink (O_NOFOLLOW)");
+  if (Status s = CheckSampleOptions(opt); !s.ok()) return Abort(report, s);
 
   // The manifest is read and sorted on a thread of its own while the restore runs; the writers
   // wait only for its first entry, which decides the hash algorithm (not at all with --algo).
@@ -305,6 +333,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   };
 
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
+  ctx.sample = opt.sample ? &*opt.sample : nullptr;
   if (job.progress) {
     ctx.live_source_bytes = &job.progress->source_bytes;
     job.progress->phase.store(static_cast<int>(RunPhase::kRestore));
@@ -317,6 +346,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   RowSorter restored(job.sandbox_fd, opt.row_budget);
   SandboxWriter writer(job.sandbox_fd, report->algo, opt.limits, &restored, report, job.progress);
   writer.set_capped_bytes(job.sandbox_cap_bytes);
+  writer.set_sample(ctx.sample);
   writer.Consume(&queue);
   queue.Cancel();  // unblocks the reader if the writer stopped early
   reader.join();
@@ -344,7 +374,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
     std::optional<CheckRunner> checks;
     if (job.run_checks && !opt.checks.empty()) checks.emplace(opt.checks, job.sandbox_fd, report->algo);
     FinalPass pass(&writer, report->algo, opt.readback, job.manifest_out_fd, job.inventory_out_fd,
-                   checks ? &*checks : nullptr, report);
+                   checks ? &*checks : nullptr, report, opt.sample ? &*opt.sample : nullptr);
     if (Status s = pass.Run(&restored, manifest ? manifest->rows() : nullptr, job.sandbox_fd); !s.ok()) return Abort(report, s);
     if (checks) checks->Finish(report);
   }

@@ -695,7 +695,11 @@ class ArchiveReader {
       stopped_ = true;
       return false;
     }
-    const bool has_data = (h.type == EntryType::kFile || h.type == EntryType::kHardlink) && !h.encrypted;
+    if (ctx_->sample) MarkSample(*ctx_, &h);
+    // Outside a sampled run's slice: the header alone; libarchive skips the content when the
+    // next header is read (seeks past it in a zip or 7z where it can, reads through a stream).
+    const bool has_data = (h.type == EntryType::kFile || h.type == EntryType::kHardlink) && !h.encrypted &&
+                          !h.out_of_sample;
     Message m;
     m.header = std::move(h);
     if (!has_data) {

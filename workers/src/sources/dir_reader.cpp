@@ -143,6 +143,14 @@ class DirReader {
         }
         h.type = EntryType::kFile;
         h.size = static_cast<uint64_t>(st.st_size);
+        if (ctx_->sample) MarkSample(*ctx_, &h);
+        if (h.out_of_sample) {  // a sampled run: outside the slice, never opened
+          Message m;
+          m.header = std::move(h);
+          m.end_of_entry = true;
+          Push(std::move(m));
+          continue;
+        }
         File(dirfd(dir), name, std::move(h));
       } else {
         h.type = EntryType::kOther;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The sampled-restore benchmark of issue 18: a 50,000-file directory snapshot verified whole and
+# as a 10% sample (`verify --sample 10% --seed N`), through the real `restoreproof verify`,
+# best of a few runs each, interleaved. Goal: the sample takes at most 0.2x the full test.
+#
+# Environment:
+#   BENCH_FILES    files in the snapshot (default 50000; 1-16 KiB each, ~400 MiB in all)
+#   BENCH_REPS     runs of each command; the best counts (default 3)
+#   BENCH_BUILD    build directory holding restoreproof (default build-sample); BENCH_NO_BUILD=1
+#                  skips building it
+#   BENCH_DATA     where the snapshot, its manifest and the sandboxes live (default
+#                  bench/data/sample); the snapshot is kept until BENCH_FILES changes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${BENCH_FILES:-50000}
+REPS=${BENCH_REPS:-3}
+BUILD=${BENCH_BUILD:-build-sample}
+DATA=${BENCH_DATA:-bench/data/sample}
+BIN=$BUILD/restoreproof
+if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
+  [[ -f $BUILD/build.ninja ]] || cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$BUILD" restoreproof >/dev/null
+fi
+[[ -x $BIN ]] || BIN=$(find "$BUILD" -maxdepth 2 -name restoreproof -type f -perm -u+x | head -1)
+
+SNAP=$DATA/snap-$FILES
+mkdir -p "$DATA"
+if [[ ! -f $SNAP.done ]]; then
+  rm -rf "$SNAP" "$SNAP.xxh128"
+  python3 - "$SNAP" "$FILES" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(18)
+block = bytes(rng.getrandbits(8) for _ in range(1 << 16))
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i % 500), "s%d" % (i % 7))
+    os.makedirs(d, exist_ok=True)
+    size = rng.randint(1024, 16384)
+    off = rng.randint(0, len(block) - size)
+    with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
+        f.write(block[off:off + size] + i.to_bytes(8, "little"))
+PY
+  "$BIN" manifest create "$SNAP" -o "$SNAP.xxh128" --sandbox "$DATA/sandboxes" 2>/dev/null
+  touch "$SNAP.done"
+fi
+mkdir -p "$DATA/sandboxes"
+
+run() {  # prints the wall seconds of one verify
+  local start end
+  sync
+  start=$(date +%s.%N)
+  "$BIN" verify "$SNAP" --manifest "$SNAP.xxh128" --sandbox "$DATA/sandboxes" "$@" >/dev/null 2>"$DATA/last.err" ||
+    { echo "verify $* failed:" >&2; cat "$DATA/last.err" >&2; exit 1; }
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
+best_full=999999 best_sample=999999
+for ((i = 1; i <= REPS; i++)); do
+  f=$(run)
+  s=$(run --sample 10% --seed $((1000 + i)))
+  printf 'run %d: full %.3f s, 10%% sample %.3f s\n' "$i" "$f" "$s"
+  best_full=$(echo "if ($f < $best_full) $f else $best_full" | bc -l)
+  best_sample=$(echo "if ($s < $best_sample) $s else $best_sample" | bc -l)
+done
+ratio=$(echo "$best_sample / $best_full" | bc -l)
+printf 'files %d: full %.3f s, 10%% sample %.3f s (best of %d), ratio %.3f (goal <= 0.2): %s\n' \
+  "$FILES" "$best_full" "$best_sample" "$REPS" "$ratio" \
+  "$(echo "$ratio <= 0.2" | bc -l | sed 's/1/met/;s/0/NOT met/')"
