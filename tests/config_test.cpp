@@ -227,6 +227,68 @@ TEST(Config, ScheduleAndSelectAreParsedIntoValues) {
   EXPECT_EQ(tests[2].select, (TestSelect{SelectKind::kLatest, 0}));
 }
 
+// The minimal target with `coverage_days = DAYS`.
+std::string WithCoverage(const std::string& days) {
+  std::string text = kMinimalTarget;
+  const std::string after = "personal_data = \"none\"\n";
+  return text.insert(text.find(after) + after.size(), "coverage_days = " + days + "\n");
+}
+
+TEST(Config, StoreAgentSampleAndCoverageAreRead) {
+  const ConfigResult r = ParseConfig(
+      "[store]\nurl = \"postgresql://rp@db.example:5432/restoreproof\"\npassword_file = \"/etc/rp/db.pw\"\n"
+      "[agent]\nlocations = [\"site-a\", \"site-b\"]\n" +
+          WithCoverage("14") +
+          "[[targets.tests]]\nsample = \"12.5%\"\n[[targets.tests]]\nsample_bytes = \"50G\"\n"
+          "[[targets.tests]]\n",
+      "f.toml");
+  for (const auto& e : r.errors) ADD_FAILURE() << e.Format();
+  EXPECT_EQ(r.config.store.url, "postgresql://rp@db.example:5432/restoreproof");
+  EXPECT_EQ(r.config.store.password_file, "/etc/rp/db.pw");
+  EXPECT_EQ(r.config.agent.locations, (std::vector<std::string>{"site-a", "site-b"}));
+  ASSERT_EQ(r.config.targets.size(), 1u);
+  const TargetConfig& t = r.config.targets[0];
+  EXPECT_EQ(t.coverage_days, 14);
+  EXPECT_TRUE(t.Samples());
+  ASSERT_EQ(t.tests.size(), 3u);
+  EXPECT_EQ(t.tests[0].sample, (SampleSize{0.125, 0}));
+  EXPECT_EQ(t.tests[1].sample, (SampleSize{0, 50ull << 30}));
+  EXPECT_FALSE(t.tests[2].sample);
+  // Without [store] the store is SQLite; without [agent] an agent reads every location.
+  const ConfigResult plain = ParseConfig(kMinimalTarget, "f.toml");
+  EXPECT_TRUE(plain.errors.empty());
+  EXPECT_TRUE(plain.config.store.url.empty());
+  EXPECT_TRUE(plain.config.agent.locations.empty());
+  EXPECT_FALSE(plain.config.targets[0].Samples());
+  EXPECT_FALSE(plain.config.targets[0].coverage_days);
+}
+
+TEST(Config, BadStoreAndSampleValuesSayWhatAndWhere) {
+  const auto errors_of = [](const std::string& text) {
+    std::string all;
+    for (const auto& e : ParseConfig(text, "f.toml").errors) all += e.Format() + "\n";
+    return all;
+  };
+  EXPECT_NE(errors_of("[store]\nurl = \"mysql://x@y/z\"\npassword_file = \"/p\"\n").find("f.toml:2:7: store.url"),
+            std::string::npos);
+  const std::string with_password = errors_of("[store]\nurl = \"postgresql://rp:secret@h:5432/db\"\npassword_file = \"/p\"\n");
+  EXPECT_NE(with_password.find("without a password"), std::string::npos) << with_password;
+  EXPECT_EQ(with_password.find("secret"), std::string::npos) << "the password must not be echoed";
+  EXPECT_NE(errors_of("[store]\nurl = \"postgresql://rp@h:5432/db\"\n").find("store.password_file"), std::string::npos);
+  EXPECT_NE(errors_of("[agent]\nlocations = \"site-a\"\n").find("agent.locations"), std::string::npos);
+  for (const char* bad : {"0%", "101%", "10", "ten%", "%", "1e1%", "-5%"}) {
+    const std::string e = errors_of(std::string(kMinimalTarget) + "[[targets.tests]]\nsample = \"" + bad + "\"\n");
+    EXPECT_NE(e.find("targets[0].tests[0].sample"), std::string::npos) << bad << ": " << e;
+  }
+  EXPECT_NE(errors_of(std::string(kMinimalTarget) + "[[targets.tests]]\nsample = \"5%\"\nsample_bytes = \"1G\"\n")
+                .find("not both"),
+            std::string::npos);
+  EXPECT_NE(errors_of(std::string(kMinimalTarget) + "[[targets.tests]]\nsample_bytes = \"lots\"\n").find("sample_bytes"),
+            std::string::npos);
+  EXPECT_NE(errors_of(WithCoverage("0")).find("targets[0].coverage_days"),
+            std::string::npos);
+}
+
 TEST(Config, MaximumRetentionIsCheckedAcrossTheOverrideLevels) {
   // The baseline's maximum (60) undercuts the retention the T3 class asks for (90).
   const ConfigResult r = ParseConfig(std::string("[policy]\nmax_retention_days = 60\n[policy.availability.T3]\n"

@@ -235,6 +235,40 @@ class Loader {
     if (auto d = Duration(*t, "timeout", path)) c->timeout_s = *d;
   }
 
+  // [store]: url = "postgresql://..." with password_file (an absolute path); both or neither.
+  void Store(const toml::node& n, StoreConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, "store", "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"url", "password_file"}, "store");
+    if (auto v = String(*t, "url", "store", true, &n)) {
+      if (v->rfind("postgresql://", 0) != 0)
+        Error(Get(*t, "url"), "store.url", "a PostgreSQL URL \"postgresql://USER@HOST:PORT/DB\" (no password in it)",
+              Quote(v->substr(0, v->find(':'))) + "...");
+      else if (v->find('@') != std::string::npos && v->substr(13, v->find('@') - 13).find(':') != std::string::npos)
+        Error(Get(*t, "url"), "store.url", "a URL without a password (it belongs in password_file)", "a password in the URL");
+      else
+        c->url = *v;
+    }
+    if (auto v = String(*t, "password_file", "store", true, &n)) {
+      if (v->empty() || (*v)[0] != '/') Error(Get(*t, "password_file"), "store.password_file", "an absolute path", Quote(*v));
+      else c->password_file = *v;
+    }
+  }
+
+  // [agent]: locations = ["site-a", ...], the copies this agent can read.
+  void Agent(const toml::node& n, AgentConfig* c) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      Error(&n, "agent", "a table", TypeName(n));
+      return;
+    }
+    Unknown(*t, {"locations"}, "agent");
+    Strings(*t, "locations", "agent", &c->locations);
+  }
+
   void Web(const toml::node& n, WebConfig* c) {
     const toml::table* t = n.as_table();
     if (!t) {
@@ -553,7 +587,8 @@ class Loader {
       Error(&n, path, "a table", TypeName(n));
       return;
     }
-    Unknown(*t, {"schedule", "select", "checks"}, path);
+    Unknown(*t, {"schedule", "select", "checks", "sample", "sample_bytes"}, path);
+    Sample(*t, path, test);
     // A malformed schedule or select is reported at its offending token. toml++ counts columns
     // in code points, and a one-line string without escapes spans its code points plus the
     // two quotes (an escape or a multi-line string spans more): then the token's column is
@@ -592,6 +627,36 @@ class Loader {
     }
   }
 
+  // sample = "10%" (a share of the files, more than 0 and at most 100) or sample_bytes = "50G":
+  // one or neither.
+  void Sample(const toml::table& t, const std::string& path, TestConfig* test) {
+    if (auto v = String(t, "sample", path, false)) {
+      const std::string& text = *v;
+      double percent = 0;
+      size_t used = 0;
+      bool ok = text.size() >= 2 && text.back() == '%' && text.find_first_not_of("0123456789.") == text.size() - 1;
+      if (ok) {
+        try {
+          percent = std::stod(text.substr(0, text.size() - 1), &used);
+        } catch (const std::exception&) {
+          ok = false;
+        }
+        ok = ok && used == text.size() - 1 && percent > 0 && percent <= 100;
+      }
+      if (!ok) Error(Get(t, "sample"), path + ".sample", "a share of the files, like \"10%\" (more than 0%, at most 100%)", Quote(text));
+      else test->sample = SampleSize{percent / 100.0, 0};
+    }
+    if (auto v = String(t, "sample_bytes", path, false)) {
+      const auto size = ParseByteSize(*v);
+      if (Get(t, "sample"))
+        Error(Get(t, "sample_bytes"), path + ".sample_bytes", "sample or sample_bytes, not both", Quote(*v));
+      else if (!size || *size == 0)
+        Error(Get(t, "sample_bytes"), path + ".sample_bytes", "a size of content to restore per test, like \"50G\"", Quote(*v));
+      else
+        test->sample = SampleSize{0, *size};
+    }
+  }
+
   void Target(const toml::node& n, const std::string& path, TargetConfig* tc) {
     const toml::table* t = n.as_table();
     if (!t) {
@@ -600,8 +665,9 @@ class Loader {
     }
     Unknown(*t,
             {"name", "owner", "classification", "personal_data", "checksum", "production_path", "sandbox",
-             "stall_timeout", "spin_timeout", "memory_limit", "policy", "copies", "tests", "notify"},
+             "stall_timeout", "spin_timeout", "memory_limit", "policy", "copies", "tests", "notify", "coverage_days"},
             path);
+    if (auto v = Integer(*t, "coverage_days", path, 1, 3660, false)) tc->coverage_days = static_cast<int>(*v);
     Strings(*t, "notify", path, &tc->notify);
     if (auto v = String(*t, "name", path, true, &n)) {
       tc->name = *v;
@@ -709,7 +775,9 @@ class Loader {
 
   void Root(const toml::table& root, Config* cfg) {
     std::string timezone = kDefaultTimeZone;
-    Unknown(root, {"appliance", "policy", "targets", "notify", "drills", "syslog", "web"}, "");
+    Unknown(root, {"appliance", "policy", "targets", "notify", "drills", "syslog", "web", "store", "agent"}, "");
+    if (const toml::node* st = root.get("store")) Store(*st, &cfg->store);
+    if (const toml::node* ag = root.get("agent")) Agent(*ag, &cfg->agent);
     if (const toml::node* a = root.get("appliance")) {
       if (const toml::table* at = a->as_table()) {
         Unknown(*at,
@@ -869,6 +937,12 @@ std::string_view SyslogFacilityName(int code) {
 }
 
 DrillConfig::DrillConfig() : schedule(std::get<Schedule>(ParseSchedule("0 2 * * mon#1"))) {}
+
+bool TargetConfig::Samples() const {
+  for (const auto& t : tests)
+    if (t.sample) return true;
+  return false;
+}
 
 const TargetConfig* Config::FindTarget(std::string_view name) const {
   for (const auto& t : targets)

@@ -16,6 +16,7 @@
 #include "rp/ip_network.h"
 #include "rp/policy.h"
 #include "rp/report.h"
+#include "rp/sample.h"
 #include "rp/schedule.h"
 
 namespace rp {
@@ -81,6 +82,9 @@ struct TestConfig {
   Schedule schedule;                 // default @monthly (0 0 1 * *)
   TestSelect select;                 // default latest
   std::vector<ContentCheck> checks;  // run in the sandbox after the restore
+  // `sample = "10%"` or `sample_bytes = "50G"` (docs/sampling.md): each test restores one slice
+  // of the point instead of all of it; unset: the whole point.
+  std::optional<SampleSize> sample;
 };
 
 struct TargetConfig {
@@ -107,7 +111,14 @@ struct TargetConfig {
   std::vector<CopyConfig> copies;
   std::vector<TestConfig> tests;
   std::vector<std::string> notify;  // names of [[notify]] channels told of this target's changes
+  // `coverage_days`: every file of the newest point is to be verified by sampled tests within
+  // this window (docs/sampling.md). Set when the key is, else kDefaultCoverageDays when one of
+  // the target's tests samples.
+  std::optional<int> coverage_days;
+  bool Samples() const;  // whether one of its tests restores a sample
 };
+
+inline constexpr int kDefaultCoverageDays = 30;
 
 // A notification channel ([[notify]]): a webhook (JSON POST signed with HMAC-SHA256 over the
 // body, the key read from `secret_file`) or e-mail over SMTP. Secrets are never config text.
@@ -209,8 +220,25 @@ struct ApplianceConfig {
   double retry_backoff_s = 60;  // doubled for each further attempt
 };
 
+// Where the store is ([store]; docs/store.md): empty url, SQLite under data_dir; else a
+// PostgreSQL URL "postgresql://USER@HOST:PORT/DB" whose password is read from password_file.
+struct StoreConfig {
+  std::string url;
+  std::string password_file;
+  bool operator==(const StoreConfig&) const = default;
+};
+
+// A restore agent ([agent]; docs/multi-host.md): the locations whose copies it can read. Empty:
+// every location.
+struct AgentConfig {
+  std::vector<std::string> locations;
+  bool operator==(const AgentConfig&) const = default;
+};
+
 struct Config {
   std::string file;
+  StoreConfig store;
+  AgentConfig agent;
   ApplianceConfig appliance;
   PolicyValues baseline;
   PolicyValues availability[5];  // index 1..4: overrides for T1..T4
