@@ -630,30 +630,19 @@ class Loader {
   // sample = "10%" (a share of the files, more than 0 and at most 100) or sample_bytes = "50G":
   // one or neither.
   void Sample(const toml::table& t, const std::string& path, TestConfig* test) {
+    std::string why;
     if (auto v = String(t, "sample", path, false)) {
-      const std::string& text = *v;
-      double percent = 0;
-      size_t used = 0;
-      bool ok = text.size() >= 2 && text.back() == '%' && text.find_first_not_of("0123456789.") == text.size() - 1;
-      if (ok) {
-        try {
-          percent = std::stod(text.substr(0, text.size() - 1), &used);
-        } catch (const std::exception&) {
-          ok = false;
-        }
-        ok = ok && used == text.size() - 1 && percent > 0 && percent <= 100;
-      }
-      if (!ok) Error(Get(t, "sample"), path + ".sample", "a share of the files, like \"10%\" (more than 0%, at most 100%)", Quote(text));
-      else test->sample = SampleSize{percent / 100.0, 0};
+      if (auto size = ParseSamplePercent(*v, &why)) test->sample = *size;
+      else Error(Get(t, "sample"), path + ".sample", "a share of the files, like \"10%\" (more than 0%, at most 100%)", Quote(*v));
     }
     if (auto v = String(t, "sample_bytes", path, false)) {
-      const auto size = ParseByteSize(*v);
-      if (Get(t, "sample"))
+      if (Get(t, "sample")) {
         Error(Get(t, "sample_bytes"), path + ".sample_bytes", "sample or sample_bytes, not both", Quote(*v));
-      else if (!size || *size == 0)
+      } else if (auto size = ParseSampleBytes(*v, &why)) {
+        test->sample = *size;
+      } else {
         Error(Get(t, "sample_bytes"), path + ".sample_bytes", "a size of content to restore per test, like \"50G\"", Quote(*v));
-      else
-        test->sample = SampleSize{0, *size};
+      }
     }
   }
 
