@@ -14,9 +14,17 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(date CONFIG REQUIRED)
 if(NOT RP_FUZZ_ONLY)
   find_package(CLI11 REQUIRED)
-  # The controller: its store (Poco::Data over SQLite), notifications (Poco::Net, NetSSL for
-  # STARTTLS and https webhooks) and its io_context (Boost.Asio, header-only).
-  find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Crypto Util Data DataSQLite)
+  # The controller: its store (Poco::Data over SQLite, or PostgreSQL for several hosts:
+  # libpocodatapostgresql80), notifications (Poco::Net, NetSSL for STARTTLS and https webhooks)
+  # and its io_context (Boost.Asio, header-only).
+  # Debian's Poco::DataPostgreSQL links "PostgreSQL::client" (Poco's own find module's name)
+  # without finding it: libpq (libpq-dev) through CMake's FindPostgreSQL, under that name.
+  find_package(PostgreSQL REQUIRED)
+  if(NOT TARGET PostgreSQL::client)
+    add_library(PostgreSQL::client INTERFACE IMPORTED)
+    target_link_libraries(PostgreSQL::client INTERFACE PostgreSQL::PostgreSQL)
+  endif()
+  find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Crypto Util Data DataSQLite DataPostgreSQL)
   find_package(Boost 1.74 REQUIRED)
   # /metrics: prometheus-cpp's registry and text serializer (prometheus-cpp-dev); the page is
   # served by Poco's HTTPServer, so its civetweb exposer is not used.

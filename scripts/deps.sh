@@ -7,7 +7,7 @@ packages=(
   clang libclang-rt-14-dev
   libarchive-dev libarchive-tools liblzma-dev 7zip libisal-dev libzstd-dev libxxhash-dev xxhash libssl-dev libseccomp-dev libsqlite3-dev sqlite3 libtomlplusplus-dev restic borgbackup
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev libhowardhinnant-date-dev tzdata
-  libpoco-dev libboost-dev python3-aiosmtpd libargon2-dev libmstch-dev
+  libpoco-dev libboost-dev python3-aiosmtpd libargon2-dev libmstch-dev libpq-dev postgresql
   libhpdf-dev fonts-dejavu-core poppler-utils
   prometheus-cpp-dev prometheus
   zstd lz4 xz-utils bzip2 gzip cpio coreutils zip unzip locales

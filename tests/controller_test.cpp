@@ -16,23 +16,24 @@
 #include "rp/scheduler.h"
 #include "rp/store.h"
 #include "rp/targets.h"
+#include "store_backends.h"
 #include "testkit.h"
 
 namespace rp {
 namespace {
 
-class StoreTest : public ::testing::Test {
+// A store's tests, on SQLite (RulesTest, and what only a file can show) ...
+class StoreFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = tmp_.path();
     path_ = dir_ + "/restoreproof.db";
   }
 
+  // Every call opens the same store (a new connection to it).
   std::unique_ptr<Store> Open() {
-    std::unique_ptr<Store> s;
-    const Status st = OpenSqliteStore(path_, &s);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return s;
+    if (!stores_) stores_ = std::make_unique<test::BackendStores>(backend_, path_);
+    return stores_->Open();
   }
 
   static std::string Slurp(const std::string& path) {
@@ -42,6 +43,18 @@ class StoreTest : public ::testing::Test {
 
   test::TempDir tmp_;
   std::string dir_, path_;
+  test::StoreBackend backend_ = test::StoreBackend::kSqlite;
+  std::unique_ptr<test::BackendStores> stores_;
+};
+using SqliteStoreTest = StoreFixture;
+
+// ... and the store's behaviour on both backends (StoreTest/SQLite.*, StoreTest/PostgreSQL.*).
+class StoreTest : public StoreFixture, public ::testing::WithParamInterface<test::StoreBackend> {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    backend_ = GetParam();
+  }
 };
 
 RunRequest Req(const std::string& target) {
@@ -51,12 +64,12 @@ RunRequest Req(const std::string& target) {
   return q;
 }
 
-TEST_F(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
+TEST_P(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
   int64_t id = 0;
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 8);
+    EXPECT_EQ(s->SchemaVersion(), 9);
     id = s->EnqueueRun(Req("payroll"), 1000);
   }
   auto s = Open();
@@ -68,7 +81,7 @@ TEST_F(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
   EXPECT_EQ(run->queued_at, 1000);
 }
 
-TEST_F(StoreTest, ADamagedStoreIsRefusedAndLeftAsItIs) {
+TEST_F(SqliteStoreTest, ADamagedStoreIsRefusedAndLeftAsItIs) {
   {
     auto s = Open();
     for (int i = 0; i < 200; ++i) s->EnqueueRun(Req("t" + std::to_string(i)), i);
@@ -88,7 +101,7 @@ TEST_F(StoreTest, ADamagedStoreIsRefusedAndLeftAsItIs) {
   EXPECT_EQ(Slurp(path_), bytes) << "a damaged store is never recreated or repaired";
 }
 
-TEST_F(StoreTest, AFileThatIsNotAStoreIsRefused) {
+TEST_F(SqliteStoreTest, AFileThatIsNotAStoreIsRefused) {
   std::ofstream(path_) << "this is not a database, but it has more than a header's worth of text in it ........";
   std::unique_ptr<Store> s;
   EXPECT_FALSE(OpenSqliteStore(path_, &s).ok());
@@ -100,7 +113,7 @@ TEST_F(StoreTest, AFileThatIsNotAStoreIsRefused) {
   EXPECT_NE(st.message().find("not a restoreproof store"), std::string::npos) << st.message();
 }
 
-TEST_F(StoreTest, AStoreFromANewerVersionIsRefused) {
+TEST_F(SqliteStoreTest, AStoreFromANewerVersionIsRefused) {
   Open();
   ASSERT_EQ(std::system(("sqlite3 " + test::ShellQuote(path_) + " 'UPDATE schema_version SET version = 99;'").c_str()), 0);
   std::unique_ptr<Store> s;
@@ -109,7 +122,7 @@ TEST_F(StoreTest, AStoreFromANewerVersionIsRefused) {
   EXPECT_NE(st.message().find("newer"), std::string::npos) << st.message();
 }
 
-TEST_F(StoreTest, ClaimsTakeOneRunOfATargetAtATimeOldestFirst) {
+TEST_P(StoreTest, ClaimsTakeOneRunOfATargetAtATimeOldestFirst) {
   auto s = Open();
   const int64_t a1 = s->EnqueueRun(Req("a"), 10);
   const int64_t a2 = s->EnqueueRun(Req("a"), 11);
@@ -132,7 +145,7 @@ TEST_F(StoreTest, ClaimsTakeOneRunOfATargetAtATimeOldestFirst) {
   EXPECT_EQ(c3->id, a2);
 }
 
-TEST_F(StoreTest, ARunIsNotClaimedBeforeItsNotBefore) {
+TEST_P(StoreTest, ARunIsNotClaimedBeforeItsNotBefore) {
   auto s = Open();
   RunRequest q = Req("a");
   q.not_before = 500;
@@ -141,7 +154,7 @@ TEST_F(StoreTest, ARunIsNotClaimedBeforeItsNotBefore) {
   EXPECT_TRUE(s->ClaimRun("me", 500, 600));
 }
 
-TEST_F(StoreTest, OnlyTheLeaseHolderRecordsAResult) {
+TEST_P(StoreTest, OnlyTheLeaseHolderRecordsAResult) {
   auto s = Open();
   const int64_t id = s->EnqueueRun(Req("a"), 10);
   ASSERT_TRUE(s->ClaimRun("holder", 100, 200));
@@ -156,7 +169,7 @@ TEST_F(StoreTest, OnlyTheLeaseHolderRecordsAResult) {
   EXPECT_FALSE(s->FinishRun(id, "holder", o)) << "a run ends once";
 }
 
-TEST_F(StoreTest, AnExpiredLeaseIsInterruptedNeverPassedAndQueuedAgain) {
+TEST_P(StoreTest, AnExpiredLeaseIsInterruptedNeverPassedAndQueuedAgain) {
   auto s = Open();
   const int64_t id = s->EnqueueRun(Req("a"), 10);
   ASSERT_TRUE(s->ClaimRun("gone", 100, 130));
@@ -180,7 +193,7 @@ TEST_F(StoreTest, AnExpiredLeaseIsInterruptedNeverPassedAndQueuedAgain) {
   EXPECT_TRUE(s->InterruptStale(200, nullptr).empty()) << "interrupted once, queued again once";
 }
 
-TEST_F(StoreTest, ARunOfADeadProcessIsInterruptedAtOnce) {
+TEST_P(StoreTest, ARunOfADeadProcessIsInterruptedAtOnce) {
   auto s = Open();
   s->EnqueueRun(Req("a"), 10);
   ASSERT_TRUE(s->ClaimRun("dead-owner", 100, 10'000));
@@ -189,7 +202,7 @@ TEST_F(StoreTest, ARunOfADeadProcessIsInterruptedAtOnce) {
   EXPECT_NE(interrupted[0].message.find("dead-owner"), std::string::npos);
 }
 
-TEST_F(StoreTest, CancelEndsAQueuedRunAndAsksARunningOneToStop) {
+TEST_P(StoreTest, CancelEndsAQueuedRunAndAsksARunningOneToStop) {
   auto s = Open();
   const int64_t running = s->EnqueueRun(Req("a"), 10);
   const int64_t queued = s->EnqueueRun(Req("b"), 11);
@@ -204,7 +217,7 @@ TEST_F(StoreTest, CancelEndsAQueuedRunAndAsksARunningOneToStop) {
   EXPECT_FALSE(s->CancelRun(9999, 130, "none"));
 }
 
-TEST_F(StoreTest, AnEnvironmentRetryIsQueuedWithTheResultInOneStep) {
+TEST_P(StoreTest, AnEnvironmentRetryIsQueuedWithTheResultInOneStep) {
   auto s = Open();
   const int64_t id = s->EnqueueRun(Req("a"), 10);
   ASSERT_TRUE(s->ClaimRun("me", 100, 200));
@@ -223,7 +236,7 @@ TEST_F(StoreTest, AnEnvironmentRetryIsQueuedWithTheResultInOneStep) {
   EXPECT_EQ(next->request.retry_of, id);
 }
 
-TEST_F(StoreTest, ASlotFiresOnceWhenTwoSchedulersReadTheSameMark) {
+TEST_P(StoreTest, ASlotFiresOnceWhenTwoSchedulersReadTheSameMark) {
   auto first = Open();
   auto second = Open();
   first->SetScheduleMark("test:a:0", 100);
@@ -248,7 +261,7 @@ TEST_F(StoreTest, ASlotFiresOnceWhenTwoSchedulersReadTheSameMark) {
   EXPECT_EQ(first->ListDrills(10).size(), 1u);
 }
 
-TEST_F(StoreTest, ACancelledRunOfADeadProcessEndsCancelledAndIsNotQueuedAgain) {
+TEST_P(StoreTest, ACancelledRunOfADeadProcessEndsCancelledAndIsNotQueuedAgain) {
   auto s = Open();
   const int64_t id = s->EnqueueRun(Req("a"), 10);
   ASSERT_TRUE(s->ClaimRun("dead", 100, 10'000));
@@ -261,7 +274,7 @@ TEST_F(StoreTest, ACancelledRunOfADeadProcessEndsCancelledAndIsNotQueuedAgain) {
   EXPECT_TRUE(s->ListRuns(f).empty());
 }
 
-TEST_F(StoreTest, ANotificationIsTakenForAnAttemptByOneProcessOnly) {
+TEST_P(StoreTest, ANotificationIsTakenForAnAttemptByOneProcessOnly) {
   auto first = Open();
   auto second = Open();
   NotificationRecord n;
@@ -278,7 +291,7 @@ TEST_F(StoreTest, ANotificationIsTakenForAnAttemptByOneProcessOnly) {
 }
 
 // Two connections (as two processes, or serve and `drill run`) claiming at once never share a run.
-TEST_F(StoreTest, ConcurrentClaimsFromTwoConnectionsNeverShareARun) {
+TEST_P(StoreTest, ConcurrentClaimsFromTwoConnectionsNeverShareARun) {
   auto first = Open();
   auto second = Open();
   constexpr int kRuns = 300;
@@ -312,7 +325,159 @@ TEST_F(StoreTest, ConcurrentClaimsFromTwoConnectionsNeverShareARun) {
   for (const auto& [id, n] : claimed) EXPECT_EQ(n, 1) << "run " << id;
 }
 
-class RulesTest : public StoreTest {
+TEST_P(StoreTest, AClaimTakesOnlyRunsOfTheFilteredTargetsAndLocations) {
+  auto s = Open();
+  RunRequest at_b = Req("a");
+  at_b.location = "site-b";  // a retry that must read site-b's copy
+  const int64_t a_b = s->EnqueueRun(at_b, 10);
+  const int64_t b_any = s->EnqueueRun(Req("b"), 11);
+  const int64_t c_any = s->EnqueueRun(Req("c"), 12);
+  ClaimFilter only_c;
+  only_c.targets = std::vector<std::string>{"c"};
+  auto c = s->ClaimRun("agent", 100, 200, only_c);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, c_any);
+  ClaimFilter none;
+  none.targets = std::vector<std::string>{};
+  EXPECT_FALSE(s->ClaimRun("agent", 100, 200, none)) << "an empty target list claims nothing";
+  ClaimFilter site_a;
+  site_a.locations = std::vector<std::string>{"site-a"};
+  auto b = s->ClaimRun("agent", 100, 200, site_a);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->id, b_any) << "the run that must read site-b is passed over by an agent of site-a";
+  EXPECT_FALSE(s->ClaimRun("agent", 100, 200, site_a));
+  ClaimFilter site_b;
+  site_b.targets = std::vector<std::string>{"a", "c"};
+  site_b.locations = std::vector<std::string>{"site-x", "site-b"};
+  auto a = s->ClaimRun("agent", 100, 200, site_b);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, a_b);
+}
+
+TEST_P(StoreTest, AFinishedRunNamesTheDatabaseRoleThatRecordedIt) {
+  auto s = Open();
+  const int64_t id = s->EnqueueRun(Req("a"), 10);
+  ASSERT_TRUE(s->ClaimRun("me", 100, 200));
+  EXPECT_EQ(s->GetRun(id)->db_role, "");
+  RunOutcome o;
+  o.state = RunState::kPassed;
+  o.finished_at = 120;
+  ASSERT_TRUE(s->FinishRun(id, "me", o));
+  const std::string expected = GetParam() == test::StoreBackend::kPostgres ? stores_->server()->superuser() : "";
+  EXPECT_EQ(s->GetRun(id)->db_role, expected);
+  EXPECT_EQ(s->Backend(), GetParam() == test::StoreBackend::kPostgres ? "postgresql" : "sqlite");
+}
+
+TEST_P(StoreTest, OneStoreConnectionAtATimeHoldsTheScheduler) {
+  auto first = Open();
+  auto second = Open();
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(first->HoldScheduling());
+  EXPECT_TRUE(first->HoldScheduling()) << "held, and still held";
+  if (GetParam() == test::StoreBackend::kSqlite) {
+    EXPECT_TRUE(second->HoldScheduling()) << "SQLite: every process schedules (Fire fires a slot once)";
+    return;
+  }
+  EXPECT_FALSE(second->HoldScheduling()) << "PostgreSQL: the first holds the advisory lock";
+  first.reset();  // its connections close: the server releases the lock
+  bool taken = false;
+  for (int i = 0; i < 100 && !taken; ++i) {
+    taken = second->HoldScheduling();
+    if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(taken);
+}
+
+TEST_P(StoreTest, ConcurrentLogAppendsFromSeveralConnectionsFormOneChain) {
+  constexpr int kThreads = 4, kEach = 25;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kThreads; ++i) stores.push_back(Open());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < kEach; ++k) {
+        LogRecord r;
+        r.time = 1000 + k;
+        r.kind = LogKind::kScheduledTest;
+        r.target = "t" + std::to_string(i);
+        stores[static_cast<size_t>(i)]->AppendLog(r);
+      }
+    });
+  for (auto& t : threads) t.join();
+  const auto log = stores[0]->ReadLog(1, 0);
+  ASSERT_EQ(log.size(), static_cast<size_t>(kThreads * kEach));
+  std::string prev(kLogGenesisHash);
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(log[i].prev_hash, prev) << "record " << log[i].seq << " chains to the one before it";
+    EXPECT_EQ(log[i].hash, LogRecordHash(log[i].prev_hash, log[i]));
+    prev = log[i].hash;
+  }
+}
+
+TEST_P(StoreTest, TwoConnectionsSwappingATargetStateSeeEachOthersChange) {
+  auto first = Open();
+  auto second = Open();
+  EXPECT_EQ(first->SwapTargetState("a", "restore-test", "failing", 10), "");
+  EXPECT_EQ(second->SwapTargetState("a", "restore-test", "failing", 11), "failing");
+  EXPECT_EQ(second->SwapTargetState("a", "restore-test", "ok", 12), "failing");
+}
+
+// Several connections (agents on several hosts) claiming and finishing at once: no run is held
+// by two, and no target ever has two runs running.
+TEST_P(StoreTest, ManyConnectionsClaimingAtOnceNeverShareARunNorRunATargetTwice) {
+  constexpr int kThreads = 6, kRuns = 240, kTargets = 12;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kThreads; ++i) stores.push_back(Open());
+  for (int i = 0; i < kRuns; ++i) stores[0]->EnqueueRun(Req("t" + std::to_string(i % kTargets)), i);
+  std::mutex mu;
+  std::map<int64_t, int> claimed;
+  std::map<std::string, int> running;
+  int overlaps = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      Store* store = stores[static_cast<size_t>(i)].get();
+      const std::string who = "agent-" + std::to_string(i);
+      for (int idle = 0; idle < 200;) {
+        auto run = store->ClaimRun(who, 100, 1000);
+        if (!run) {
+          RunFilter f;
+          f.state = RunState::kQueued;
+          f.limit = 1;
+          if (store->ListRuns(f).empty()) return;
+          ++idle;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          continue;
+        }
+        {
+          std::lock_guard lock(mu);
+          ++claimed[run->id];
+          if (++running[run->request.target] > 1) ++overlaps;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        {
+          std::lock_guard lock(mu);
+          --running[run->request.target];
+        }
+        RunOutcome o;
+        o.state = RunState::kPassed;
+        o.finished_at = 101;
+        EXPECT_TRUE(store->FinishRun(run->id, who, o));
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kRuns));
+  for (const auto& [id, n] : claimed) EXPECT_EQ(n, 1) << "run " << id;
+  EXPECT_EQ(overlaps, 0);
+  EXPECT_EQ(stores[0]->CountEndedRuns()[RunState::kPassed], kRuns);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(test::StoreBackend::kSqlite, test::StoreBackend::kPostgres),
+                         test::StoreBackendName);
+
+class RulesTest : public StoreFixture {
  protected:
   Config Load(const std::string& extra_policy = "") {
     const std::string cfg = dir_ + "/c.toml";

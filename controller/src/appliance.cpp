@@ -41,7 +41,7 @@ int OpenAppliance(const std::string& config_path, Appliance* out, std::ostream& 
         << std::strerror(errno) << "\n";
     return 3;
   }
-  if (Status s = OpenSqliteStore(StorePath(data_dir), &out->store, integrity_check); !s.ok()) {
+  if (Status s = OpenStore(*out->config, &out->store, integrity_check); !s.ok()) {
     err << "restoreproof: " << s.message() << "\n";
     return 3;
   }

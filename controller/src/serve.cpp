@@ -44,7 +44,7 @@ class Controller {
   int Run() {
     log_.Info("serve-started", "", 0,
               {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
-               {"config_hash", config_hash_}, {"store", StorePath(config_->appliance.data_dir)}});
+               {"config_hash", config_hash_}, {"store", config_->store.url.empty() ? StorePath(config_->appliance.data_dir) : config_->store.url}});
     if (options_.extension) {
       extension_ = options_.extension(ServeContext{config(), store_.get(), &log_, &ready_});
       if (extension_) extension_->Start();

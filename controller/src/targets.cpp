@@ -159,8 +159,8 @@ int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOption
   std::unique_ptr<Store> store;
   const std::string store_path = StorePath(config.appliance.data_dir);
   struct stat store_st {};
-  if (stat(store_path.c_str(), &store_st) == 0) {
-    if (Status s = OpenSqliteStore(store_path, &store); !s.ok()) {
+  if (!config.store.url.empty() || stat(store_path.c_str(), &store_st) == 0) {
+    if (Status s = OpenStore(config, &store); !s.ok()) {
       err << "targets check: " << s.message() << "\n";
       return 3;
     }

@@ -69,16 +69,15 @@ struct Identity {
 
 class State {
  public:
-  // The web server reads and writes through connections of its own to the controller's SQLite
-  // store (WAL: readers do not wait for each other): one for requests, one for building the
+  // The web server reads and writes through connections of its own to the controller's store
+  // (SQLite's WAL or PostgreSQL: readers do not wait for each other): one for requests, one for building the
   // status board, so neither a page storm nor a board rebuild queues behind the controller's
   // connection or behind each other. Where one cannot be opened, the controller's is shared.
   State(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
       : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
         names_(std::move(names)), tls_(context.config->web.tls()) {
-    const std::string path = StorePath(context.config->appliance.data_dir);
-    if (OpenSqliteStore(path, &own_store_, false).ok()) store_ = own_store_.get();
-    if (!OpenSqliteStore(path, &board_store_, false).ok()) board_store_.reset();
+    if (OpenStore(*context.config, &own_store_, false).ok()) store_ = own_store_.get();
+    if (!OpenStore(*context.config, &board_store_, false).ok()) board_store_.reset();
   }
 
   std::shared_ptr<const Config> config() {

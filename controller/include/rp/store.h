@@ -1,10 +1,10 @@
 // The appliance's store (docs/store.md): every restore run and its result, the queue of runs
 // with their leases, drills, per-file baselines, catalog snapshots, schedule marks, target
 // states, notifications, the restoration log, and users, API tokens, sessions and the audit
-// trail. One interface; the SQLite implementation (Poco::Data) is one file
-// under data_dir, WAL, synchronous=FULL, migrated forward and integrity-checked when opened.
-// SQL is written so that PostgreSQL accepts it too. A Store object is thread-safe (calls are
-// serialised); several processes may open the same file (SQLite's locks, a busy timeout).
+// trail. One interface, one implementation (Poco::Data) in two dialects: SQLite, one file under
+// data_dir (WAL, synchronous=FULL, integrity-checked when serve opens it), or PostgreSQL (several
+// processes on several hosts; row and advisory locks). Migrated forward when opened. A Store
+// object is thread-safe (calls are serialised); several processes may open the same store.
 #pragma once
 
 #include <cstdint>
@@ -369,5 +369,24 @@ Status OpenSqliteStore(const std::string& path, std::unique_ptr<Store>* out, boo
 
 // The store's file under a data directory.
 std::string StorePath(const std::string& data_dir);
+
+struct Config;
+struct StoreUrl;
+
+// The store a configuration names (docs/store.md): `[store] url` empty, the SQLite file under
+// data_dir (OpenSqliteStore); else the PostgreSQL database of the URL, as its user, with the
+// password read from `[store] password_file` (refused when other users may read it). Opening
+// migrates forward; a store of a newer schema is refused. `*from_version` (when given): the
+// schema version found before migrating. Errors are kEnvironment (kUsage for a bad URL) and
+// never carry the password.
+Status OpenStore(const Config& config, std::unique_ptr<Store>* out, bool integrity_check = false,
+                 int* from_version = nullptr);
+// The PostgreSQL store at `url`, with `password` ("" for none: trust or peer authentication).
+Status OpenPostgresStore(const StoreUrl& url, const std::string& password, std::unique_ptr<Store>* out,
+                         int* from_version = nullptr);
+// [store] password_file: one line, a regular file no other user may read.
+Status ReadStorePassword(const std::string& path, std::string* password);
+// The schema version this binary writes.
+int StoreSchemaVersion();
 
 }  // namespace rp
