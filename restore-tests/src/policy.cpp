@@ -6,7 +6,7 @@
 namespace rp {
 namespace {
 
-constexpr std::array<std::pair<PolicyRule, std::string_view>, 14> kRules{{
+constexpr std::array<std::pair<PolicyRule, std::string_view>, 15> kRules{{
     {PolicyRule::kRetentionDaily, "retention.daily"},
     {PolicyRule::kRetentionWeekly, "retention.weekly"},
     {PolicyRule::kRetentionMonthly, "retention.monthly"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<PolicyRule, std::string_view>, 14> kRules{{
     {PolicyRule::kLocationEmpty, "location.empty"},
     {PolicyRule::kRestoreTest, "restore-test"},
     {PolicyRule::kRestoreTestCopy, "restore-test.copy"},
+    {PolicyRule::kRestoreTestCoverage, "restore-test.coverage"},
 }};
 
 constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdicts{{

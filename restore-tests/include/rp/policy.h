@@ -49,6 +49,7 @@ enum class PolicyRule {
   kLocationEmpty,             // every copy holds a point
   kRestoreTest,               // a passed restore test at least every restore_test_interval
   kRestoreTestCopy,           // every copy restore-tested (passed) within restore_test_interval
+  kRestoreTestCoverage,       // sampled tests verified every file of the newest point within coverage_days
 };
 // "retention.daily", "redundancy.same-filesystem", "chain.broken", "location.offline", ...
 std::string_view PolicyRuleName(PolicyRule rule);
