@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rp/accounts_cmd.h"
+#include "rp/agent.h"
 #include "rp/commands.h"
 #include "rp/config.h"
 #include "rp/demo.h"
@@ -192,6 +193,10 @@ void AddConfigAndTargets(CLI::App& app, Global& g, Commands* commands) {
 void AddController(CLI::App& app, Global& g, Commands* commands) {
   auto* serve = app.add_subcommand("serve", "run the appliance until SIGTERM/SIGINT (logs JSON lines on stderr)");
   commands->emplace_back(serve, [&g] { return rp::ServeCommand({g.config_path, "", &rp::MakeWebServer}, std::cerr); });
+
+  auto* agent = app.add_subcommand("agent", "run restore jobs claimed from a shared store until SIGTERM/SIGINT (docs/multi-host.md)");
+  agent->add_option("--config", g.config_path, "configuration file (as the global --config)");
+  commands->emplace_back(agent, [&g] { return rp::AgentCommand({g.config_path, ""}, std::cerr); });
 
   auto* runs = app.add_subcommand("runs", "the recorded restore runs");
   runs->require_subcommand(1);
@@ -383,7 +388,7 @@ void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* command
 }
 
 void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"agent", "store"})
+  for (const char* name : {"store"})
     AddNotYetBuilt(app, name, commands);
 }
 

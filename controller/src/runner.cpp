@@ -63,6 +63,8 @@ Choice Choose(const RunnerContext& ctx, const TargetConfig& target, const RunRec
   std::string offline;
   for (const auto& copy : target.copies) {
     if (!run.request.location.empty() && copy.location != run.request.location) continue;
+    if (!ctx.locations.empty() && std::find(ctx.locations.begin(), ctx.locations.end(), copy.location) == ctx.locations.end())
+      continue;  // a copy this process cannot read (an agent's [agent] locations)
     CopyCatalog cat = DiscoverCopy(copy, ctx.config->appliance.zone);
     if (!cat.online) {
       offline += (offline.empty() ? "" : "; ") + copy.location + ": " + cat.error;
@@ -71,8 +73,10 @@ Choice Choose(const RunnerContext& ctx, const TargetConfig& target, const RunRec
     if (!cat.points.empty()) candidates.emplace_back(&copy, std::move(cat));
   }
   if (candidates.empty()) {
+    std::string readable;
+    for (const auto& l : ctx.locations) readable += (readable.empty() ? " at " : ", ") + l;
     c.error = run.request.location.empty()
-                  ? "no copy of the target holds a recovery point" + (offline.empty() ? "" : " (" + offline + ")")
+                  ? "no copy of the target" + readable + " holds a recovery point" + (offline.empty() ? "" : " (" + offline + ")")
                   : "copy at " + run.request.location + " holds no recovery point" +
                         (offline.empty() ? "" : " (" + offline + ")");
     return c;

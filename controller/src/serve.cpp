@@ -26,6 +26,7 @@
 #include "rp/runner.h"
 #include "rp/sandbox.h"
 #include "rp/scheduler.h"
+#include "rp/sweep.h"
 #include "rp/syslog_forward.h"
 
 namespace rp {
@@ -39,24 +40,24 @@ class Controller {
   Controller(const ServeOptions& options, Appliance appliance, std::ostream& err)
       : options_(options), log_(&err), store_(std::move(appliance.store)), config_(std::move(appliance.config)),
         config_hash_(appliance.config_hash), owner_(ProcessIdentity()), signals_(io_, SIGTERM, SIGINT, SIGHUP),
-        schedule_timer_(io_), sweep_timer_(io_), drain_timer_(io_) {}
+        schedule_timer_(io_), sweep_timer_(io_), lead_timer_(io_), drain_timer_(io_) {}
 
   int Run() {
     log_.Info("serve-started", "", 0,
               {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
                {"config_hash", config_hash_}, {"store", config_->store.url.empty() ? StorePath(config_->appliance.data_dir) : config_->store.url}});
     if (options_.extension) {
-      extension_ = options_.extension(ServeContext{config(), store_.get(), &log_, &ready_});
+      extension_ = options_.extension(ServeContext{config(), store_.get(), &log_, &ready_, &scheduling_});
       if (extension_) extension_->Start();
     }
     WaitForSignal();
     Blocking([this] { RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_); });
     Blocking([this] { Sweep(); });  // runs a process that died left running are interrupted first
-    Blocking([this] { Tick(); });
+    Blocking([this] { CheckScheduling(); });  // the scheduler: its first tick, forwarding, the catalog
     ArmSweep();
+    ArmSchedulingPoll();
     SetRunnerCount(config_->appliance.workers);
     notifier_ = std::thread([this] { NotifierLoop(); });
-    Blocking([this] { StartSyslog(*config()); });
     Blocking([this] { ready_ = !draining_; });
     io_.run();
     if (drain_thread_.joinable()) drain_thread_.join();
@@ -126,6 +127,7 @@ class Controller {
     wake_.notify_all();
     schedule_timer_.cancel();
     sweep_timer_.cancel();
+    lead_timer_.cancel();
     drain_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(config()->appliance.drain_grace_s * 1000)));
     drain_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
@@ -178,7 +180,7 @@ class Controller {
     }
     log_.Info("reload-done", "", 0, {{"config_hash", next.config_hash}, {"targets", next.config->targets.size()}});
     RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_);
-    StartSyslog(*config());
+    if (scheduling_) StartSyslog(*config());
     if (extension_) extension_->Reload(config());
     asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
     Tick();
@@ -186,7 +188,7 @@ class Controller {
 
   // On the blocking pool: fire what is due, then arm the timer for the next.
   void Tick() {
-    if (draining_) return;
+    if (draining_ || !scheduling_) return;  // another serve schedules (docs/multi-host.md)
     const auto cfg = config();
     FireResult r;
     r.next = NowS() + 60;
@@ -231,36 +233,76 @@ class Controller {
   }
 
   // Runs whose lease ran out (or whose process died) become interrupted and are queued again;
-  // sandboxes nobody holds are wiped; drills whose runs all ended are finished.
+  // sandboxes nobody holds are wiped (rp/sweep.h, shared with `agent`). The scheduler alone
+  // also does the duties that must not be done twice (SchedulerDuties).
   void Sweep() {
     const auto cfg = config();
-    for (const auto& run : store_->InterruptStale(NowS(), &OwnerIsDeadLocally)) {
-      log_.Warn("run-interrupted", run.request.target, run.id, {{"detail", run.message}});
+    for (const auto& run : SweepStaleRuns(*cfg, store_.get(), &log_))
       if (run.request.drill_id) pending_drills_.insert(run.request.drill_id);
-    }
-    RemoveScratchOfEndedRuns(cfg->appliance.data_dir + "/runs");
-    std::vector<std::string> wiped;
-    const Status s = WipeOrphanSandboxes(cfg->appliance.sandbox_dir, &wiped);
-    for (const auto& w : wiped) log_.Info("sandbox-wiped", "", 0, {{"sandbox", w}});
-    if (!s.ok()) log_.Warn("sandbox-wipe-failed", "", 0, {{"error", s.message()}});
+    if (scheduling_) SchedulerDuties(*cfg);
+  }
+
+  // What only the process that schedules does (docs/multi-host.md, "Who does what"): sign the
+  // restoration log's head, check the catalog (snapshots and their notifications), finish the
+  // drills whose runs have all ended.
+  void SchedulerDuties(const Config& cfg) {
     if (NowS() >= next_checkpoint_) {
       next_checkpoint_ = NowS() + kCheckpointEvery;
-      SignCheckpoint(*cfg);
+      SignCheckpoint(cfg);
     }
     if (NowS() >= next_catalog_check_) {
       next_catalog_check_ = NowS() + kCatalogEvery;
-      CheckCatalog(*cfg);
+      CheckCatalog(cfg);
     }
     for (const auto& d : store_->ListDrills(50))
       if (d.state == DrillState::kRunning) pending_drills_.insert(d.id);
     for (auto it = pending_drills_.begin(); it != pending_drills_.end();) {
-      if (auto report = CompleteDrillIfDone(*cfg, store_.get(), *it, NowS())) {
+      if (auto report = CompleteDrillIfDone(cfg, store_.get(), *it, NowS())) {
         log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
-        notifications_.OnDrillFinished(*cfg, store_.get(), *report, NowS());
+        notifications_.OnDrillFinished(cfg, store_.get(), *report, NowS());
         wake_.notify_all();
       }
       it = pending_drills_.erase(it);
     }
+  }
+
+  // On the blocking pool, at start-up and every few seconds: whether this process schedules
+  // (Store::HoldScheduling; on PostgreSQL an advisory lock, so one serve of many schedules and
+  // another takes over within a lease when it stops). Taking it over starts the scheduler's
+  // tick, the [syslog] forwarder and the scheduler's duties; losing it stops them.
+  void CheckScheduling() {
+    if (draining_) return;
+    bool hold = false;
+    try {
+      hold = store_->HoldScheduling();
+    } catch (const std::exception& e) {
+      log_.Error("scheduling-check-failed", "", 0, {{"error", e.what()}});
+    }
+    if (hold == scheduling_) return;
+    scheduling_ = hold;
+    if (hold) {
+      log_.Info("scheduling-taken", "", 0, {{"owner", owner_}, {"store", std::string(store_->Backend())}});
+      const auto cfg = config();
+      StartSyslog(*cfg);
+      SchedulerDuties(*cfg);
+      Tick();
+    } else {
+      log_.Warn("scheduling-lost", "", 0,
+                {{"owner", owner_}, {"detail", "another process schedules; this one serves the page and runs restores"}});
+      syslog_.reset();
+    }
+  }
+
+  void ArmSchedulingPoll() {
+    const double every = std::clamp(config()->appliance.lease_s / 3, 1.0, 5.0);
+    lead_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(every * 1000)));
+    lead_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || draining_) return;
+      Blocking([this] {
+        CheckScheduling();
+        asio::post(io_, [this] { ArmSchedulingPoll(); });
+      });
+    });
   }
 
   // On the blocking pool: a forwarder for [syslog] as configured now. One for another target
@@ -285,18 +327,6 @@ class Controller {
       log_.Error("checkpoint-failed", "", 0, {{"error", s.message()}});
     else if (made)
       log_.Info("log-checkpoint", "", 0, {{"seq", made->seq}, {"head", made->head_hash}, {"key", made->key_fingerprint}});
-  }
-
-  // A run's scratch files (its inventory, its baseline: lists of the restored files) are removed
-  // by the run; those of a process that died are removed here once the run is not running.
-  void RemoveScratchOfEndedRuns(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      const std::string stem = entry.path().stem().string();
-      if (stem.empty() || stem.find_first_not_of("0123456789") != std::string::npos || stem.size() > 18) continue;
-      const auto run = store_->GetRun(std::stoll(stem));
-      if (!run || run->state != RunState::kRunning) std::filesystem::remove(entry.path(), ec);
-    }
   }
 
   // Every target's copies judged against its policy (without hashing archives): the snapshot
@@ -386,11 +416,12 @@ class Controller {
   asio::io_context io_;
   asio::thread_pool blocking_{1};
   asio::signal_set signals_;
-  asio::steady_timer schedule_timer_, sweep_timer_, drain_timer_;
+  asio::steady_timer schedule_timer_, sweep_timer_, lead_timer_, drain_timer_;
   std::vector<std::thread> runners_;
   std::atomic<int> wanted_runners_{0};
   std::atomic<int> busy_{0};
   std::atomic<bool> draining_{false}, stop_runs_{false}, notifier_stop_{false}, ready_{false};
+  std::atomic<bool> scheduling_{false};  // this process schedules (CheckScheduling)
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::thread notifier_;

@@ -74,7 +74,8 @@ class State {
   // status board, so neither a page storm nor a board rebuild queues behind the controller's
   // connection or behind each other. Where one cannot be opened, the controller's is shared.
   State(const ServeContext& context, std::unique_ptr<Pseudonymiser> names)
-      : store_(context.store), log_(context.log), ready_(context.ready), config_(context.config),
+      : store_(context.store), log_(context.log), ready_(context.ready), scheduling_(context.scheduling),
+        config_(context.config),
         names_(std::move(names)), tls_(context.config->web.tls()) {
     if (OpenStore(*context.config, &own_store_, false).ok()) store_ = own_store_.get();
     if (!OpenStore(*context.config, &board_store_, false).ok()) board_store_.reset();
@@ -91,6 +92,10 @@ class State {
   Store& store() { return *store_; }
   EventLog& log() { return *log_; }
   bool ready() const { return ready_ && ready_->load(); }
+  // Whether this serve schedules (docs/multi-host.md); nullopt when serve did not say.
+  std::optional<bool> scheduling() const {
+    return scheduling_ ? std::optional<bool>(scheduling_->load()) : std::nullopt;
+  }
   const Pseudonymiser* names() const { return names_.get(); }
   LoginRateLimiter& limiter() { return limiter_; }
   const SessionTimeouts& timeouts() const { return timeouts_; }
@@ -155,6 +160,7 @@ class State {
   Store* store_;
   EventLog* log_;
   const std::atomic<bool>* ready_;
+  const std::atomic<bool>* scheduling_;
   std::mutex mu_;
   std::shared_ptr<const Config> config_;
   std::unique_ptr<Pseudonymiser> names_;

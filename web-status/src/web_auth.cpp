@@ -89,7 +89,12 @@ Reply Readyz(State& state) {
 
 Reply Metrics(State& state) {
   const auto config = state.config();
-  Reply r = Text(200, RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION));
+  std::string text = RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION);
+  if (const auto scheduling = state.scheduling())  // docs/multi-host.md: one serve of several schedules
+    text += "# HELP restoreproof_scheduler_leader 1 when this serve schedules (holds the scheduler's lock)\n"
+            "# TYPE restoreproof_scheduler_leader gauge\nrestoreproof_scheduler_leader " +
+            std::string(*scheduling ? "1" : "0") + "\n";
+  Reply r = Text(200, text);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

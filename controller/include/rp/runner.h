@@ -28,6 +28,9 @@ struct RunnerContext {
   std::string owner;  // this process's lease identity (ProcessIdentity())
   EventLog* log = nullptr;
   std::string worker_binary;  // "" : this executable
+  // The locations whose copies this process can read (an agent's `[agent] locations`,
+  // docs/multi-host.md); empty: every location. The copy is chosen among these only.
+  std::vector<std::string> locations;
   // Told of every run this process recorded as ended (notifications, drills).
   std::function<void(const RunRecord&)> on_finished;
   // Told of a run's progress while it restores, and of its final figures once the worker has

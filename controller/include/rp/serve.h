@@ -24,6 +24,8 @@ struct ServeContext {
   Store* store = nullptr;                // thread-safe
   EventLog* log = nullptr;               // serve's JSON event log, thread-safe
   const std::atomic<bool>* ready = nullptr;  // the controller has swept and scheduled, and is not draining
+  // This process schedules (docs/multi-host.md): one serve of several on one store does.
+  const std::atomic<bool>* scheduling = nullptr;
 };
 
 // Called by `serve` on its main thread at start-up (before the controller is ready) and at the
