@@ -10,3 +10,5 @@ target_link_libraries(serve_notify_test PRIVATE rp::controller nlohmann_json::nl
 # One run through the real worker: select forms, seeds, cancellation; `targets schedule`.
 rp_add_gtest(runner_test runner_test.cpp)
 target_link_libraries(runner_test PRIVATE rp::controller nlohmann_json::nlohmann_json)
+rp_add_gtest(coverage_test coverage_test.cpp)
+target_link_libraries(coverage_test PRIVATE rp::controller nlohmann_json::nlohmann_json)

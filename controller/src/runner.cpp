@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "rp/catalog.h"
+#include "rp/coverage.h"
 #include "rp/hash.h"
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
@@ -361,9 +362,11 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   }
   TestSelect select;
   std::vector<ContentCheck> checks;
+  std::optional<SampleSize> sample_size;  // a sampled test (docs/sampling.md); drills restore everything
   if (run.request.test_index >= 0 && static_cast<size_t>(run.request.test_index) < target->tests.size()) {
     select = target->tests[static_cast<size_t>(run.request.test_index)].select;
     checks = target->tests[static_cast<size_t>(run.request.test_index)].checks;
+    if (run.request.trigger != Trigger::kDrill) sample_size = target->tests[static_cast<size_t>(run.request.test_index)].sample;
   }
   if (!run.request.select.empty()) {
     auto parsed = ParseTestSelect(run.request.select);
@@ -410,7 +413,8 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
   }
   const std::string inventory = scratch + "/" + std::to_string(run.id) + ".inventory";
   const std::string baseline_file = scratch + "/" + std::to_string(run.id) + ".baseline";
-  options.write_inventory = inventory;
+  // A sample's hashes must not pass for the whole point's: only a full run leaves a baseline.
+  if (!sample_size) options.write_inventory = inventory;
   bool wants_baseline = false;
   for (auto& c : options.checks) wants_baseline = wants_baseline || c.kind == CheckKind::kUnchangedSinceBaseline;
   if (wants_baseline) {
@@ -424,9 +428,18 @@ void ExecuteRun(const RunnerContext& ctx, const RunRecord& run, const std::atomi
     }
   }
 
+  if (sample_size) {
+    // The next slice of the target's cycle; sample_bytes needs the point's size: the restored
+    // size when known, else the source's.
+    const uint64_t point_bytes =
+        options.expected_bytes.value_or(RecoveryPointSize(*choice.copy, choice.point).value_or(0));
+    options.sample = NextSample(*target, *sample_size, point_bytes, ctx.store);
+    ctx.log->Info("run-sampled", name, run.id, {{"sample", DescribeSample(*options.sample)}});
+  }
   options.cancel = keeper->cancel_flag();
   // Progress for the page: at most once a second, only while this process holds the run.
-  const uint64_t total_bytes = options.expected_bytes.value_or(0);
+  // (A sample writes about its share of the point.)
+  const uint64_t total_bytes = options.expected_bytes.value_or(0) / (options.sample ? options.sample->slices : 1u);
   int64_t progress_at = 0;
   // And for a caller's own display, as often as the engine reports.
   const std::optional<uint64_t> source_size =

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -9,12 +10,32 @@
 
 #include "rp/catalog.h"
 #include "rp/codec.h"
+#include "rp/coverage.h"
 #include "rp/path_text.h"
 #include "rp/store.h"
 
 namespace rp {
 
 namespace {
+// "coverage 40.0% of files, 38.2% of bytes of POINT within 30 days (4 of 10 slices); full restore
+// predicted 2 h 10 min (run 7)".
+std::string CoverageLine(const TargetConfig& t, Store* store, int64_t now) {
+  const TargetCoverage c = CoverageOf(t, store, now);
+  char text[160];
+  std::snprintf(text, sizeof text, "coverage %.1f%% of files, %.1f%% of bytes", c.files_ratio() * 100, c.bytes_ratio() * 100);
+  std::string line = text;
+  if (c.reference_run == 0) return line + " (no passed test within " + std::to_string(c.window_days) + " days)";
+  line += " of " + EscapePath(c.point) + " within " + std::to_string(c.window_days) + " days";
+  if (!c.full) line += " (" + std::to_string(c.slices_covered) + " of " + std::to_string(c.cycle.slices) + " slices)";
+  if (const auto run = store->GetRun(c.reference_run))
+    if (const auto predicted = PredictedFullSeconds(*run)) {
+      std::snprintf(text, sizeof text, "; full restore predicted %.0f s (run %lld)", *predicted,
+                    static_cast<long long>(run->id));
+      line += text;
+    }
+  return line;
+}
+
 std::string TimeText(int64_t utc, const TimeZone& zone) {
   return utc <= 0 ? "-" : zone.Format(utc, "%Y-%m-%d %H:%M %Z");
 }
@@ -119,6 +140,7 @@ void AddRestoreTestFindings(const Config& config, const TargetConfig& target, St
           "the copy at " + copy.location + " has not passed a restore test within " + limit, copy.location,
           static_cast<double>(now - at->finished_at));
   }
+  AddCoverageFinding(CoverageOf(target, store, now), ev);
 }
 
 TargetEvaluation CheckTarget(const Config& config, const TargetConfig& target, int64_t now, bool compare_content,
@@ -188,6 +210,7 @@ int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOption
                           {"newest", c.points.empty() ? 0 : c.points.back().time}});
       nlohmann::json jt = ev;
       jt["owner"] = t.owner;
+      if (store && t.Samples()) jt["coverage"] = CoverageOf(t, store.get(), now);
       jt["copies"] = copies;
       arr.push_back(jt);
     } else {
@@ -196,6 +219,7 @@ int TargetsCheckCommand(const std::string& config_path, const TargetsCheckOption
       for (const auto& c : cats)
         out << "  copy " << c.copy->location << " [" << CopyKindName(c.copy->kind) << "] "
             << (c.online ? std::to_string(c.points.size()) + " points" : "OFFLINE") << "\n";
+      if (store && t.Samples()) out << "  " << CoverageLine(t, store.get(), now) << "\n";
       for (const auto& f : ev.findings)
         out << "  " << VerdictName(f.severity) << " [" << PolicyRuleName(f.rule) << "] " << EscapeMessage(f.message) << "\n";
     }
