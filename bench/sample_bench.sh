@@ -8,8 +8,13 @@
 #   BENCH_REPS     runs of each command; the best counts (default 3)
 #   BENCH_BUILD    build directory holding restoreproof (default build-sample); BENCH_NO_BUILD=1
 #                  skips building it
-#   BENCH_DATA     where the snapshot, its manifest and the sandboxes live (default
-#                  bench/data/sample); the snapshot is kept until BENCH_FILES changes
+#   BENCH_DATA     where the snapshot and its manifest live (default bench/data/sample); kept
+#                  until BENCH_FILES changes
+#   BENCH_FS       where the sandboxes are made (default: loop as root, else dir): loop, a fresh
+#                  ext4 on a loop device (image under BENCH_DATA, direct I/O) for every run, as
+#                  bench/run.sh does: ext4 slows down creating inodes (mkdir above all) for a
+#                  minute after as many were deleted, which would bill one run for the last;
+#                  dir, a directory under BENCH_DATA
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=${BENCH_FILES:-50000}
@@ -40,18 +45,42 @@ for i in range(n):
     with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
         f.write(block[off:off + size] + i.to_bytes(8, "little"))
 PY
-  "$BIN" manifest create "$SNAP" -o "$SNAP.xxh128" --sandbox "$DATA/sandboxes" 2>/dev/null
+  "$BIN" manifest create "$SNAP" -o "$SNAP.xxh128"
   touch "$SNAP.done"
 fi
-mkdir -p "$DATA/sandboxes"
+FS=${BENCH_FS:-$([[ $(id -u) == 0 ]] && echo loop || echo dir)}
+MNT=$DATA/mnt LOOPDEV=
+release() {
+  if [[ $FS == loop ]]; then
+    if mountpoint -q "$MNT"; then umount "$MNT"; fi
+    if [[ -n $LOOPDEV ]]; then losetup -d "$LOOPDEV" 2>/dev/null || true; LOOPDEV=; fi
+    rm -f "$DATA/fs.img"
+  fi
+}
+trap release EXIT
+prepare() {  # a fresh place for the sandboxes: SANDBOXES
+  if [[ $FS == loop ]]; then
+    truncate -s 4G "$DATA/fs.img"
+    mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "$DATA/fs.img"
+    LOOPDEV=$(losetup --direct-io=on -f --show "$DATA/fs.img")
+    mkdir -p "$MNT"
+    mount -o noinit_itable "$LOOPDEV" "$MNT"
+    SANDBOXES=$MNT/sandboxes
+  else
+    SANDBOXES=$DATA/sandboxes
+  fi
+  mkdir -p "$SANDBOXES"
+}
 
 run() {  # prints the wall seconds of one verify
   local start end
+  prepare
   sync
   start=$(date +%s.%N)
-  "$BIN" verify "$SNAP" --manifest "$SNAP.xxh128" --sandbox "$DATA/sandboxes" "$@" >/dev/null 2>"$DATA/last.err" ||
+  "$BIN" verify "$SNAP" --manifest "$SNAP.xxh128" --sandbox "$SANDBOXES" "$@" >/dev/null 2>"$DATA/last.err" ||
     { echo "verify $* failed:" >&2; cat "$DATA/last.err" >&2; exit 1; }
   end=$(date +%s.%N)
+  release
   echo "$end - $start" | bc -l
 }
 
@@ -64,6 +93,7 @@ for ((i = 1; i <= REPS; i++)); do
   best_sample=$(echo "if ($s < $best_sample) $s else $best_sample" | bc -l)
 done
 ratio=$(echo "$best_sample / $best_full" | bc -l)
+echo "sandboxes on: $FS"
 printf 'files %d: full %.3f s, 10%% sample %.3f s (best of %d), ratio %.3f (goal <= 0.2): %s\n' \
   "$FILES" "$best_full" "$best_sample" "$REPS" "$ratio" \
   "$(echo "$ratio <= 0.2" | bc -l | sed 's/1/met/;s/0/NOT met/')"

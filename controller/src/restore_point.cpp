@@ -10,6 +10,9 @@
 #include <cstring>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
+#include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/progress_line.h"
 #include "rp/sandbox.h"
@@ -37,6 +40,85 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   return StartChild(spec, error);
 }
 
+// A sampled borg run (docs/sampling.md): the archive's listing (`borg list --json-lines`)
+// gives the whole point's figures per slice and the regular files outside the slice, which
+// `borg export-tar --exclude-from` then leaves out of the stream (`pf:` patterns: exact paths).
+// A path a pattern line cannot carry exactly (a newline, white space or a non-ASCII byte at
+// either end, a leading '#') stays in the stream: the engine restores only the slice either
+// way. False with *why: the listing failed or holds a name borg had to alter ('?' for bytes
+// that are not UTF-8), so the listing's figures would not be the stream's; the whole stream is
+// then read.
+struct BorgSample {
+  std::string exclude_file;
+  SampleFigures figures;
+  uint64_t excluded = 0;
+};
+
+bool PlanBorgSample(const CopyConfig& copy, const RecoveryPoint& point, const SampleSpec& spec,
+                    const std::string& dir, BorgSample* out, std::string* why) {
+  RepoAccess access;
+  if (!PrepareRepoAccess(copy, &access, why, dir + "/borg")) return false;
+  const auto listing = RunCapture({"borg", "list", "--json-lines", copy.path + "::" + point.id}, access.env, 3600,
+                                  why, access.secret.get());
+  if (!listing) {
+    *why = "borg list: " + *why;
+    return false;
+  }
+  SampleFigures f;
+  f.spec = spec;
+  f.slice_files.assign(spec.slices, 0);
+  f.slice_bytes.assign(spec.slices, 0);
+  std::string patterns;
+  size_t pos = 0;
+  while (pos < listing->size()) {
+    size_t end = listing->find('\n', pos);
+    if (end == std::string::npos) end = listing->size();
+    const std::string_view line(listing->data() + pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j.contains("path") || !j["path"].is_string()) {
+      *why = "borg list: a line that is not an item";
+      return false;
+    }
+    if (j["type"] != "-") continue;
+    const std::string path = j["path"].get<std::string>();
+    if (path.find('?') != std::string::npos) {
+      *why = "borg list: a name with '?' (perhaps bytes that are not UTF-8, which the listing replaces)";
+      return false;
+    }
+    std::string nwhy;
+    const auto norm = NormaliseMemberPath(path, &nwhy);
+    if (!norm || norm->empty()) continue;  // the engine refuses it whole
+    const uint64_t size = j.contains("size") && j["size"].is_number_unsigned() ? j["size"].get<uint64_t>() : 0;
+    const uint32_t slice = SliceOf(spec.seed, spec.slices, *norm);
+    f.point_files++;
+    f.point_bytes += size;
+    f.slice_files[slice]++;
+    f.slice_bytes[slice] += size;
+    if (slice == spec.slice) {
+      f.sample_files++;
+      f.sample_bytes += size;
+      continue;
+    }
+    const auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
+    if (path.find('\n') != std::string::npos || path.find('\r') != std::string::npos || path[0] == '#' ||
+        !plain(static_cast<unsigned char>(path.front())) || !plain(static_cast<unsigned char>(path.back())))
+      continue;
+    patterns += "pf:" + path + "\n";
+    out->excluded++;
+  }
+  out->exclude_file = dir + "/exclude";
+  int err = 0;
+  const UniqueFd fd(open(out->exclude_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd || !WriteAll(fd.get(), patterns, &err)) {
+    *why = "cannot write " + out->exclude_file + ": " + std::strerror(fd ? err : errno);
+    return false;
+  }
+  out->figures = std::move(f);
+  return true;
+}
+
 }  // namespace
 
 VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options) {
@@ -62,10 +144,23 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     RemoveTree(tmpl);
     return failed;
   }
-  if (copy.kind == CopyKind::kRestic)
+  // A sampled run restores only its slice of the stream (the engine's filter). restic 0.14
+  // dumps the whole snapshot (`dump` takes one path; `restore --include` writes no stream);
+  // borg leaves the files outside the slice out of its stream (PlanBorgSample).
+  std::optional<BorgSample> borg_sample;
+  if (copy.kind == CopyKind::kRestic) {
     dump.argv = {"restic", "--no-cache", "--no-lock", "-r", copy.path, "dump", "--archive", "tar", point.id, "/"};
-  else
+  } else {
     dump.argv = {"borg", "export-tar", copy.path + "::" + point.id, "-"};
+    if (options.sample && options.sample->slices > 1) {
+      BorgSample plan;
+      std::string why;
+      if (PlanBorgSample(copy, point, *options.sample, tmpl, &plan, &why)) {
+        dump.argv = {"borg", "export-tar", "--exclude-from", plan.exclude_file, copy.path + "::" + point.id, "-"};
+        borg_sample = std::move(plan);
+      }
+    }
+  }
   const std::string fifo = tmpl + "/stream.tar", err_path = tmpl + "/dump.err";
   if (mkfifo(fifo.c_str(), 0600) != 0) {
     failed.status = RunStatus::kAborted;
@@ -120,6 +215,8 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
   VerifyReport report = RunVerifyIsolated(options);
   finish_dump(&report);  // when the run ended before the hook (nothing to publish)
   report.source = copy.path + "::" + point.id;
+  // The files left out of borg's stream count for the point: its figures are the listing's.
+  if (borg_sample && report.sample) report.sample = borg_sample->figures;
   RemoveTree(tmpl);
   return report;
 }

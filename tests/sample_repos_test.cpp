@@ -1,0 +1,158 @@
+// Sampled restore tests of real restic and borg repositories (docs/sampling.md, "restic and
+// borg"): each slice restores only its files, the slices cover the point, the figures are the
+// whole point's, and the manifest is compared for the slice only. borg leaves the files outside
+// the slice out of its stream; restic streams the whole snapshot.
+#include <sys/stat.h>
+
+#include <numeric>
+#include <set>
+
+#include "engine_support.h"
+#include "rp/catalog.h"
+#include "rp/restore_point.h"
+
+namespace rp::test {
+namespace {
+
+constexpr int kFiles = 40;
+constexpr uint64_t kFileBytes = 20000;
+
+void MakeTree(const std::string& root) {
+  std::filesystem::create_directories(root + "/sub");
+  for (int i = 0; i < kFiles; ++i) {
+    std::string content(kFileBytes, '\0');
+    GenerateContent(static_cast<uint64_t>(i) + 1, false, 0, content.data(), content.size());
+    WriteFile(root + (i % 2 ? "/sub/f" : "/f") + std::to_string(i) + ".bin", content);
+  }
+  std::filesystem::create_symlink("sub", root + "/link");
+}
+
+// The manifest xxhsum writes of the tree, paths as the repositories store them ("data/...").
+std::string ManifestOf(const TempDir& dir) {
+  const std::string manifest = dir / "manifest.xxh128";
+  EXPECT_EQ(RunShell("(cd " + dir.path() + " && find data -type f | sort | xargs xxhsum -H2 > " + manifest + ")"), 0);
+  return manifest;
+}
+
+std::set<std::string> RegularFiles(const std::string& root) {
+  std::set<std::string> out;
+  for (const auto& p : ListTree(root)) {
+    struct stat st {};
+    if (lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.insert(p.substr(root.size() + 1));
+  }
+  return out;
+}
+
+// Runs every slice of a 4-way split of the point; checks each and their union. Returns the
+// source bytes of slice 0 and of the whole point.
+std::pair<uint64_t, uint64_t> CheckSlices(const TempDir& dir, const CopyConfig& copy, const RecoveryPoint& point) {
+  const std::string manifest = ManifestOf(dir);
+  std::set<std::string> all;
+  for (const auto& p : RegularFiles(dir / "data")) all.insert("data/" + p);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kFiles));
+  std::set<std::string> seen;
+  uint64_t sampled_source = 0;
+  constexpr uint32_t kSlices = 4;
+  for (uint32_t k = 0; k < kSlices; ++k) {
+    auto o = Options(dir, "");
+    o.manifest = manifest;
+    o.keep = true;
+    o.sample = SampleSpec{2026, kSlices, k};
+    const VerifyReport r = VerifyRecoveryPoint(copy, point, o);
+    EXPECT_EQ(r.status, RunStatus::kPassed) << "slice " << k << ": " << Describe(r);
+    if (!r.sample) {
+      ADD_FAILURE() << "no figures";
+      continue;
+    }
+    const SampleFigures& f = *r.sample;
+    EXPECT_EQ(f.point_files, static_cast<uint64_t>(kFiles));
+    EXPECT_EQ(f.point_bytes, kFiles * kFileBytes);
+    EXPECT_EQ(std::accumulate(f.slice_files.begin(), f.slice_files.end(), uint64_t{0}), f.point_files);
+    EXPECT_EQ(std::accumulate(f.slice_bytes.begin(), f.slice_bytes.end(), uint64_t{0}), f.point_bytes);
+    std::set<std::string> expected;
+    for (const auto& p : all)
+      if (SliceOf(2026, kSlices, p) == k) expected.insert(p);
+    const std::set<std::string> restored = RegularFiles(r.sandbox);
+    EXPECT_EQ(restored, expected) << "slice " << k;
+    EXPECT_EQ(f.sample_files, expected.size());
+    EXPECT_EQ(f.slice_files[k], expected.size());
+    EXPECT_EQ(r.files, expected.size());
+    struct stat st {};
+    EXPECT_EQ(lstat((r.sandbox + "/data/link").c_str(), &st), 0) << "links are restored by every slice";
+    for (const auto& p : restored) EXPECT_TRUE(seen.insert(p).second) << p;
+    if (k == 0) sampled_source = r.source_bytes;
+    RemoveTree(r.sandbox);
+  }
+  EXPECT_EQ(seen, all);
+
+  // A manifest that disagrees about one file in slice 1 and one outside it: only the first is found.
+  std::string text = ReadFile(manifest), in_path, out_path;
+  std::string changed;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string path = line.substr(line.find("  ") + 2);
+    const bool in = SliceOf(2026, kSlices, path) == 1;
+    if ((in && in_path.empty()) || (!in && out_path.empty())) {
+      (in ? in_path : out_path) = path;
+      line[0] = line[0] == '0' ? '1' : '0';
+    }
+    changed += line + "\n";
+  }
+  WriteFile(dir / "changed.xxh128", changed);
+  auto o = Options(dir, "");
+  o.manifest = dir / "changed.xxh128";
+  o.sample = SampleSpec{2026, kSlices, 1};
+  const VerifyReport bad = VerifyRecoveryPoint(copy, point, o);
+  EXPECT_EQ(bad.status, RunStatus::kFailed) << Describe(bad);
+  EXPECT_EQ(PathsOf(bad, FindingKind::kChecksumMismatch), std::vector<std::string>{in_path}) << Describe(bad);
+
+  o.sample.reset();
+  o.manifest = manifest;
+  const VerifyReport whole = VerifyRecoveryPoint(copy, point, o);
+  EXPECT_EQ(whole.status, RunStatus::kPassed) << Describe(whole);
+  EXPECT_FALSE(whole.sample);
+  return {sampled_source, whole.source_bytes};
+}
+
+TEST(SampledRepos, BorgLeavesTheFilesOutsideTheSliceOutOfItsStream) {
+  TempDir dir;
+  WriteFile(dir / "pp", "borg passphrase for tests");
+  const std::string repo = dir / "repo";
+  const std::string env = "BORG_PASSPHRASE='borg passphrase for tests' BORG_BASE_DIR=" + dir / "borgbase";
+  std::string out;
+  ASSERT_EQ(RunShell(env + " borg init --encryption=repokey " + repo, &out), 0) << out;
+  MakeTree(dir / "data");
+  ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " borg create " + repo + "::point data", &out), 0) << out;
+  CopyConfig copy;
+  copy.location = "site-b";
+  copy.kind = CopyKind::kBorg;
+  copy.path = repo;
+  copy.passphrase_file = dir / "pp";
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
+  ASSERT_EQ(cat.points.size(), 1u) << cat.error;
+  const auto [sampled, whole] = CheckSlices(dir, copy, cat.points.back());
+  // A quarter of the files' content, plus headers: well under half the whole stream.
+  EXPECT_LT(sampled * 2, whole) << sampled << " of " << whole << " bytes streamed";
+}
+
+TEST(SampledRepos, ResticRestoresOnlyTheSliceOfItsWholeStream) {
+  TempDir dir;
+  WriteFile(dir / "pw", "correct horse battery staple\n");
+  const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
+  std::string out;
+  ASSERT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
+  MakeTree(dir / "data");
+  ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
+  CopyConfig copy;
+  copy.location = "offsite";
+  copy.kind = CopyKind::kRestic;
+  copy.path = repo;
+  copy.password_file = dir / "pw";
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
+  ASSERT_EQ(cat.points.size(), 1u) << cat.error;
+  const auto [sampled, whole] = CheckSlices(dir, copy, cat.points.back());
+  EXPECT_EQ(sampled, whole) << "restic streams the whole snapshot";
+}
+
+}  // namespace
+}  // namespace rp::test
