@@ -19,6 +19,7 @@
 #include "rp/evidence_cmd.h"
 #include "rp/log_cmd.h"
 #include "rp/restore_cmd.h"
+#include "rp/store_cmd.h"
 #include "rp/runs_cmd.h"
 #include "rp/schedule_cmd.h"
 #include "rp/serve.h"
@@ -374,22 +375,17 @@ void AddAccounts(CLI::App& app, Global& g, Commands* commands) {
   });
 }
 
-// The commands of DESIGN.md that later issues build: named, so that a user who tries one hears
-// that it is not there yet rather than that a subcommand is missing.
-void AddNotYetBuilt(CLI::App& parent, const std::string& name, Commands* commands) {
-  auto* cmd = parent.add_subcommand(name, "not built yet (docs/cli.md)");
-  cmd->group("");
-  cmd->allow_extras();
-  std::string full = parent.get_parent() ? parent.get_name() + " " + name : name;
-  commands->emplace_back(cmd, [full] {
-    std::cerr << "restoreproof " << full << ": not built yet; it arrives with a later issue (docs/cli.md)\n";
-    return kExitUsage;
-  });
-}
-
-void AddNotYetBuilt(CLI::App& app, Commands* commands) {
-  for (const char* name : {"store"})
-    AddNotYetBuilt(app, name, commands);
+// The store itself (docs/store.md): migrate it to this binary's schema, check it.
+void AddStore(CLI::App& app, Global& g, Commands* commands) {
+  auto* store = app.add_subcommand("store", "the store: SQLite under data_dir or PostgreSQL ([store] url)");
+  store->require_subcommand(1);
+  auto* migrate = store->add_subcommand("migrate", "bring the store to this restoreproof's schema (prints from -> to)");
+  migrate->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(migrate, [&g] { return rp::StoreMigrateCommand(g.config_path, g.json, std::cout, std::cerr); });
+  auto* check = store->add_subcommand(
+      "check", "connect and report backend, schema version and integrity (exit 1 naming each problem found)");
+  check->add_flag("--json", g.json, "print one JSON document on stdout");
+  commands->emplace_back(check, [&g] { return rp::StoreCheckCommand(g.config_path, g.json, std::cout, std::cerr); });
 }
 
 }  // namespace
@@ -413,7 +409,7 @@ int main(int argc, char** argv) {
   AddRestore(app, g, &commands);
   AddEvidence(app, g, &commands);
   AddAccounts(app, g, &commands);
-  AddNotYetBuilt(app, &commands);
+  AddStore(app, g, &commands);
   // internal: one isolated restore, driven by its parent over stdin/stdout
   auto* worker = app.add_subcommand("worker", "internal: run one restore job (JSON on stdin, JSON lines on stdout)");
   worker->group("");

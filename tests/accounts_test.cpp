@@ -16,6 +16,7 @@
 #include "rp/appliance.h"
 #include "rp/store.h"
 #include "process_kit.h"
+#include "store_backends.h"
 #include "testkit.h"
 
 namespace rp {
@@ -234,23 +235,24 @@ TEST(accounts_rate_limit, PruningManyNamesKeepsTheFailuresStillInTheWindow) {
 
 // ---- the store ----
 
-class AccountsStoreTest : public ::testing::Test {
+// On both backends: AccountsStoreTest/SQLite.*, AccountsStoreTest/PostgreSQL.* (a fresh
+// database per test).
+class AccountsStoreTest : public ::testing::TestWithParam<test::StoreBackend> {
  protected:
-  std::unique_ptr<Store> Open() {
-    std::unique_ptr<Store> s;
-    const Status st = OpenSqliteStore(dir_ / "restoreproof.db", &s, false);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return s;
-  }
+  std::unique_ptr<Store> Open() { return stores_.Open(); }
   static AuditRecord Audit(const std::string& action, int64_t at) { return AuditRecord{0, at, "root", "cli", action, "d"}; }
   test::TempDir dir_;
+  test::BackendStores stores_{GetParam(), dir_ / "restoreproof.db"};
 };
+INSTANTIATE_TEST_SUITE_P(Backends, AccountsStoreTest,
+                         ::testing::Values(test::StoreBackend::kSqlite, test::StoreBackend::kPostgres),
+                         test::StoreBackendName);
 
-TEST_F(AccountsStoreTest, UsersAreAddedOnceListedByNameAndKeptAcrossReopens) {
+TEST_P(AccountsStoreTest, UsersAreAddedOnceListedByNameAndKeptAcrossReopens) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 8);
+    EXPECT_EQ(s->SchemaVersion(), StoreSchemaVersion());
     EXPECT_EQ(s->CountAdmins(), 0);
     EXPECT_TRUE(s->AddUser(UserRecord{"olle", Role::kOperator, "$argon2id$x", 100, false}, Audit("user-add", 100)));
     EXPECT_TRUE(s->AddUser(UserRecord{"anna", Role::kAdmin, "$argon2id$y", 101, false}, Audit("user-add", 101)));
@@ -275,7 +277,7 @@ TEST_F(AccountsStoreTest, UsersAreAddedOnceListedByNameAndKeptAcrossReopens) {
   EXPECT_EQ(s->ListAudit(0, 0).size(), 3u);
 }
 
-TEST_F(AccountsStoreTest, TokensAreFoundByTheirHashOnly) {
+TEST_P(AccountsStoreTest, TokensAreFoundByTheirHashOnly) {
   auto s = Open();
   const std::string token = NewApiToken();
   ApiTokenRecord t;
@@ -303,7 +305,7 @@ TEST_F(AccountsStoreTest, TokensAreFoundByTheirHashOnly) {
   EXPECT_EQ(s->ListAudit(0, 0).size(), 1u);
 }
 
-TEST_F(AccountsStoreTest, SessionsAreKeptByHashTouchedAndExpire) {
+TEST_P(AccountsStoreTest, SessionsAreKeptByHashTouchedAndExpire) {
   auto s = Open();
   const SessionTimeouts timeouts{600, 3600};
   const auto make = [&](const std::string& id, int64_t at) {
@@ -343,7 +345,7 @@ TEST_F(AccountsStoreTest, SessionsAreKeptByHashTouchedAndExpire) {
   EXPECT_FALSE(s->TouchSession(TokenHash(busy), 4100));
 }
 
-TEST_F(AccountsStoreTest, TheAuditTrailKeepsEveryRecordInOrder) {
+TEST_P(AccountsStoreTest, TheAuditTrailKeepsEveryRecordInOrder) {
   auto s = Open();
   for (int i = 0; i < 10; ++i)
     s->AppendAudit(AuditRecord{0, 100 + i, "anna", "10.0.0." + std::to_string(i), i % 2 ? "sign-in" : "sign-in-failed",

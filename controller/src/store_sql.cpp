@@ -461,7 +461,8 @@ class SqlStore final : public Store {
     session_.begin();
     try {
       session_ << Q("SELECT pg_advisory_xact_lock(?)"), bind(kMigrateLock), now;
-      session_ << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
+      // (Only when it was missing: libpq would print the notice of an existing one on stderr.)
+      if (tables == 0) session_ << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
       session_ << "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", now;
       return Migrate();
     } catch (...) {
@@ -492,6 +493,31 @@ class SqlStore final : public Store {
 
  public:
   int FromVersion() const { return from_version_; }
+  const std::string& Where() const { return address_.where; }
+
+  // `store check`: SQLite's integrity check, or PostgreSQL's triggers and role.
+  void Check(StoreCheckResult* r) {
+    std::lock_guard lock(mu_);
+    if (!Pg()) {
+      std::vector<std::string> problems;
+      session_ << "PRAGMA integrity_check", into(problems), now;
+      if (problems.size() != 1 || problems[0] != "ok")
+        for (size_t i = 0; i < problems.size() && i < 20; ++i)
+          r->problems.push_back("SQLite's integrity check: " + problems[i]);
+      return;
+    }
+    session_ << "SELECT current_user", into(r->role), now;
+    std::vector<std::string> present;
+    session_ << "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+                " AND tgrelid IN ('runs'::regclass, 'restoration_log'::regclass)",
+        into(present), now;
+    for (const char* name : {"runs_final_is_final", "runs_never_deleted", "runs_never_truncated",
+                             "restoration_log_hash_only", "restoration_log_never_deleted",
+                             "restoration_log_never_truncated"})
+      if (std::find(present.begin(), present.end(), name) == present.end())
+        r->problems.push_back(std::string("the trigger ") + name +
+                              " is missing or disabled: finished runs or log records could be changed");
+  }
 
   int64_t EnqueueRun(const RunRequest& q, int64_t at) override {
     std::lock_guard lock(mu_);
@@ -1548,6 +1574,28 @@ Status OpenStore(const Config& config, std::unique_ptr<Store>* out, bool integri
   if (!config.store.password_file.empty())
     if (Status s = ReadStorePassword(config.store.password_file, &password); !s.ok()) return s;
   return OpenPostgresStore(url, password, out, from_version);
+}
+
+Status CheckStore(const Config& config, StoreCheckResult* out) {
+  std::unique_ptr<Store> store;
+  int from = 0;
+  if (config.store.url.empty()) {
+    const std::string path = StorePath(config.appliance.data_dir);
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return Status::Environment("store " + path + ": there is no store file");
+  }
+  if (Status s = OpenStore(config, &store, false, &from); !s.ok()) return s;
+  auto* sql = static_cast<SqlStore*>(store.get());
+  out->backend = std::string(store->Backend());
+  out->where = config.store.url.empty() ? StorePath(config.appliance.data_dir) : sql->Where();
+  out->from_version = from;
+  out->version = store->SchemaVersion();
+  try {
+    sql->Check(out);
+  } catch (const Poco::Exception& e) {
+    return Status::Environment("store " + out->where + ": " + e.displayText());
+  }
+  return Status::Ok();
 }
 
 Status ReadStorePassword(const std::string& path, std::string* password) {

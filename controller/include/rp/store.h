@@ -389,4 +389,17 @@ Status ReadStorePassword(const std::string& path, std::string* password);
 // The schema version this binary writes.
 int StoreSchemaVersion();
 
+// What `store check` finds (docs/store.md): the store opened as the configuration says, then
+// SQLite's integrity_check, or on PostgreSQL the triggers that keep results and the log
+// unchangeable and the role connected.
+struct StoreCheckResult {
+  std::string backend;  // "sqlite" or "postgresql"
+  std::string where;    // the file, or postgresql://USER@HOST:PORT/DB
+  std::string role;     // PostgreSQL's current_user; "" on SQLite
+  int from_version = 0, version = 0;  // the schema found, and after opening (migrated forward)
+  std::vector<std::string> problems;  // empty: none found
+};
+// kEnvironment when the store cannot be opened (nothing to check); otherwise Ok with the findings.
+Status CheckStore(const Config& config, StoreCheckResult* out);
+
 }  // namespace rp
