@@ -132,6 +132,19 @@ void AddVerify(CLI::App& app, Global& g, Commands* commands) {
                                         "write hash, size and mtime of every file here when the run passes (the "
                                         "baseline of an unchanged-since-baseline check)");
   cmd->add_option("--checks", o->checks_file, "JSON file with content checks to run in the sandbox (docs/worker-protocol.md)");
+  auto* sample_pct = cmd->add_option_function<std::string>(
+      "--sample", [o](const std::string& s) { o->sample_size = rp::ParseSamplePercent(s, nullptr); },
+      "restore and verify only a seeded sample of about this share of the files, e.g. 10% (docs/sampling.md)");
+  sample_pct->check(CLI::Validator([](std::string& s) { std::string e; return rp::ParseSamplePercent(s, &e) ? std::string() : e; }, "PERCENT"));
+  cmd->add_option_function<std::string>(
+         "--sample-bytes", [o](const std::string& s) { o->sample_size = rp::ParseSampleBytes(s, nullptr); },
+         "restore and verify only a seeded sample of about this many bytes of the source, e.g. 50G")
+      ->check(CLI::Validator([](std::string& s) { std::string e; return rp::ParseSampleBytes(s, &e) ? std::string() : e; }, "SIZE"))
+      ->excludes(sample_pct);
+  cmd->add_option_function<uint64_t>("--seed", [o](const uint64_t& n) { o->seed = n; },
+                                     "the sample's seed (default: a random one, shown)");
+  cmd->add_option_function<uint32_t>("--slice", [o](const uint32_t& n) { o->slice = n; },
+                                     "which slice of the sample's split to restore, from 0 (default 0)");
   AddLimitOptions(cmd, &v.limits);
   commands->emplace_back(cmd, [o, sandbox, &g] {
     o->json = g.json;
