@@ -4,7 +4,7 @@
 # clang, -DRP_FUZZ=ON and -DRP_FUZZ_ONLY=ON, built on every build, and CTest runs each fuzzer
 # briefly: fuzz_manifest_smoke, fuzz_verify_smoke, fuzz_config_smoke, fuzz_rar5_smoke, fuzz_schedule_smoke,
 # fuzz_sevenzip_names_smoke, fuzz_index_smoke, fuzz_smtp_smoke, fuzz_evidence_smoke,
-# fuzz_web_parse_smoke and fuzz_store_url_smoke. Without clang or libFuzzer the tests are skipped with a message saying why.
+# fuzz_web_parse_smoke, fuzz_store_url_smoke and fuzz_sample_smoke. Without clang or libFuzzer the tests are skipped with a message saying why.
 option(RP_FUZZ_SMOKE "Build the libFuzzer targets with clang and run them briefly under CTest" ON)
 set(RP_FUZZ_MANIFEST_SECONDS 20 CACHE STRING "How long fuzz_manifest_smoke fuzzes, in seconds")
 set(RP_FUZZ_VERIFY_SECONDS 40 CACHE STRING "How long fuzz_verify_smoke fuzzes, in seconds")
@@ -17,11 +17,21 @@ set(RP_FUZZ_SMTP_SECONDS 5 CACHE STRING "How long fuzz_smtp_smoke fuzzes, in sec
 set(RP_FUZZ_EVIDENCE_SECONDS 10 CACHE STRING "How long fuzz_evidence_smoke fuzzes, in seconds")
 set(RP_FUZZ_WEB_PARSE_SECONDS 5 CACHE STRING "How long fuzz_web_parse_smoke fuzzes, in seconds")
 set(RP_FUZZ_STORE_URL_SECONDS 5 CACHE STRING "How long fuzz_store_url_smoke fuzzes, in seconds")
+set(RP_FUZZ_SAMPLE_SECONDS 5 CACHE STRING "How long fuzz_sample_smoke fuzzes, in seconds")
 
 # Adds the smoke tests for fuzzers at the given paths.
 function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe rar5_exe schedule_exe sevenzip_names_exe
-         index_exe smtp_exe evidence_exe web_parse_exe store_url_exe)
+         index_exe smtp_exe evidence_exe web_parse_exe store_url_exe sample_exe)
   set(work "${CMAKE_BINARY_DIR}/fuzz-work")
+  add_test(NAME fuzz_sample_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${sample_exe}"
+      "-DWORK_DIR=${work}/sample"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/sample"
+      "-DMAX_TIME=${RP_FUZZ_SAMPLE_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  math(EXPR sample_limit "${RP_FUZZ_SAMPLE_SECONDS} + 120")
+  set_tests_properties(fuzz_sample_smoke PROPERTIES TIMEOUT ${sample_limit} LABELS fuzz)
   set(shared_corpus "${PROJECT_SOURCE_DIR}/../shared/corpus")
   add_test(NAME fuzz_manifest_smoke
     COMMAND "${CMAKE_COMMAND}"
@@ -136,7 +146,7 @@ if(RP_FUZZ)
   rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>" "$<TARGET_FILE:fuzz_config>"
                           "$<TARGET_FILE:fuzz_rar5>" "$<TARGET_FILE:fuzz_schedule>" "$<TARGET_FILE:fuzz_sevenzip_names>"
                           "$<TARGET_FILE:fuzz_index>" "$<TARGET_FILE:fuzz_smtp>" "$<TARGET_FILE:fuzz_evidence>"
-                          "$<TARGET_FILE:fuzz_web_parse>" "$<TARGET_FILE:fuzz_store_url>")
+                          "$<TARGET_FILE:fuzz_web_parse>" "$<TARGET_FILE:fuzz_store_url>" "$<TARGET_FILE:fuzz_sample>")
   return()
 endif()
 
@@ -195,16 +205,17 @@ ExternalProject_Add(rp_fuzz_clang
   CMAKE_ARGS ${sub_args}
   BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify fuzz_config fuzz_rar5
                 fuzz_schedule fuzz_sevenzip_names fuzz_index fuzz_smtp fuzz_evidence fuzz_web_parse fuzz_store_url
+                fuzz_sample
   BUILD_ALWAYS ON
   BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
                    "${sub_dir}/fuzz/fuzz_rar5" "${sub_dir}/fuzz/fuzz_schedule" "${sub_dir}/fuzz/fuzz_sevenzip_names"
                    "${sub_dir}/fuzz/fuzz_index" "${sub_dir}/fuzz/fuzz_smtp" "${sub_dir}/fuzz/fuzz_evidence"
-                   "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url"
+                   "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url" "${sub_dir}/fuzz/fuzz_sample"
   INSTALL_COMMAND ""
   TEST_COMMAND "")
 
 rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
                         "${sub_dir}/fuzz/fuzz_rar5" "${sub_dir}/fuzz/fuzz_schedule" "${sub_dir}/fuzz/fuzz_sevenzip_names"
                         "${sub_dir}/fuzz/fuzz_index" "${sub_dir}/fuzz/fuzz_smtp" "${sub_dir}/fuzz/fuzz_evidence"
-                        "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url")
+                        "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url" "${sub_dir}/fuzz/fuzz_sample")
 message(STATUS "Fuzz smoke tests: on, fuzzers built with ${RP_FUZZ_CLANGXX} in ${sub_dir}")
