@@ -427,3 +427,249 @@ TEST(TargetPage, ACopyThatNeverAnswersHoldsNoWebThread) {
 
 }  // namespace
 }  // namespace rp::webtest
+
+// Sampled restore tests on the board and the pages (issue 18, docs/sampling.md): coverage per
+// target next to its restore test, a window that ended short of 100% shown as a problem, the
+// whole point's time predicted from the sample and marked so wherever it stands against the RTO,
+// the target's coverage section, the run's sample and who verified it, and /metrics.
+namespace rp::webtest {
+namespace {
+
+constexpr int64_t kDayS = 86400;
+
+// The figures of a 4-slice point of 100 files: slice k holds 20 + 5k files of 1,000 bytes each
+// (as coverage_test.cpp writes them).
+SampleFigures Slice(uint32_t slice, uint64_t seed = 42) {
+  SampleFigures f;
+  f.spec = {seed, 4, slice};
+  f.slice_files = {20, 25, 30, 25};
+  for (const uint64_t n : f.slice_files) {
+    f.slice_bytes.push_back(n * 1000);
+    f.point_files += n;
+    f.point_bytes += n * 1000;
+  }
+  f.sample_files = f.slice_files[slice];
+  f.sample_bytes = f.slice_bytes[slice];
+  return f;
+}
+
+// A passed test of `target` queued `days_ago` days ago that restored slice `slice` in 10 s, as
+// the runner records it (worker `host/pid/start`); its id.
+int64_t RecordSampled(Store& store, const std::string& target, double days_ago, uint32_t slice,
+                      RunState state = RunState::kPassed) {
+  RunRequest q;
+  q.target = target;
+  q.test_index = 0;
+  q.trigger = Trigger::kSchedule;
+  const int64_t at = NowUtc() - static_cast<int64_t>(days_ago * kDayS);
+  const int64_t id = store.EnqueueRun(q, at);
+  const auto claimed = store.ClaimRun("verifier-7/4242/99", at, at + 600);
+  EXPECT_TRUE(claimed && claimed->id == id);
+  EXPECT_TRUE(store.RecordStart(id, "verifier-7/4242/99", target + "-point", at - 3600, "site-a", 0,
+                                "verifier-7/4242/99", "v", "h"));
+  RunOutcome o;
+  o.state = state;
+  o.finished_at = at + 60;
+  VerifyReport report;
+  report.sample = Slice(slice);
+  report.files = report.sample->sample_files;
+  report.bytes = report.sample->sample_bytes;
+  report.duration_s = 10;
+  report.status = state == RunState::kPassed ? RunStatus::kPassed : RunStatus::kFailed;
+  o.files = report.files;
+  o.bytes = report.bytes;
+  o.duration_s = 10;
+  o.report = report;
+  EXPECT_TRUE(store.FinishRun(id, "verifier-7/4242/99", o));
+  return id;
+}
+
+// A target that samples a quarter at a time with a window of 10 days, as TOML.
+std::string SampledTargetToml(const std::string& name) {
+  return "[[targets]]\nname = \"" + name +
+         "\"\nowner = \"O\"\nclassification = { K = 1, R = 1, T = 1 }\npersonal_data = \"none\"\n"
+         "coverage_days = 10\npolicy = { rto = \"1h\" }\n"
+         "[[targets.copies]]\nlocation = \"site-a\"\nkind = \"archive-dir\"\npath = \"/nonexistent\"\n"
+         "pattern = \"x-{YYYY}{MM}{DD}.tar\"\n[[targets.tests]]\nschedule = \"@yearly\"\nsample = \"25%\"\n\n";
+}
+
+class SampledBoard : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string toml = "[appliance]\ndata_dir = \"" + (dir_ / "data") + "\"\ntimezone = \"UTC\"\n" +
+                             SampledTargetToml("short") + SampledTargetToml("covered") +
+                             "[[targets]]\nname = \"whole\"\nowner = \"O\"\nclassification = { K = 1, R = 1, T = 1 }\n"
+                             "personal_data = \"none\"\n[[targets.copies]]\nlocation = \"a\"\nkind = \"archive-dir\"\n"
+                             "path = \"/nonexistent\"\npattern = \"x-{YYYY}{MM}{DD}.tar\"\n";
+    test::WriteFile(dir_ / "c.toml", toml);
+    const ConfigResult cr = LoadConfigFile(dir_ / "c.toml");
+    ASSERT_TRUE(cr.errors.empty()) << cr.errors[0].Format();
+    config_ = std::make_shared<const Config>(cr.config);
+    std::filesystem::create_directories(dir_ / "data");
+    ASSERT_TRUE(OpenSqliteStore(StorePath(dir_ / "data"), &store_, false).ok());
+  }
+  TempDir dir_;
+  std::shared_ptr<const Config> config_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SampledBoard, CarriesCoverageAndJudgesTheRtoByThePredictedWholePointTime) {
+  // `short`: tested for more than a window; slices 1 and 2 passed within it (55 of 100 files).
+  RecordSampled(*store_, "short", 20, 0);
+  RecordSampled(*store_, "short", 2, 1);
+  RecordSampled(*store_, "short", 1, 2);
+  // `covered`: every slice within the window, one failed and passed again.
+  RecordSampled(*store_, "covered", 20, 3);
+  for (uint32_t k = 0; k < 4; ++k) RecordSampled(*store_, "covered", 5 - k, k);
+  RecordSampled(*store_, "covered", 0.5, 0, RunState::kFailed);
+  const web::StatusBoard b = web::BuildStatusBoard(*config_, *store_, NowUtc());
+
+  const web::TargetStatus* s = b.Find("short");
+  ASSERT_TRUE(s && s->coverage);
+  EXPECT_TRUE(s->coverage->window_complete);
+  EXPECT_EQ(s->coverage->covered_files, 55u);
+  EXPECT_EQ(s->coverage->slices_covered, 2u);
+  EXPECT_TRUE(s->CoverageShort()) << "below 100% at the end of a whole window";
+  ASSERT_TRUE(s->last_passed && s->last_passed->sample && s->last_passed->predicted_s);
+  EXPECT_EQ(s->last_passed->sample->slice, 2u);
+  EXPECT_NEAR(*s->last_passed->predicted_s, 10.0 * 100 / 30, 1e-6) << "10 s for 30,000 of 100,000 bytes";
+  EXPECT_EQ(s->last_passed->point_files, 100u);
+  EXPECT_TRUE(s->RtoMet()) << "33 s predicted against an hour";
+
+  const web::TargetStatus* c = b.Find("covered");
+  ASSERT_TRUE(c && c->coverage);
+  EXPECT_TRUE(c->coverage->complete());
+  EXPECT_FALSE(c->CoverageShort());
+  EXPECT_EQ(c->last_test->state, RunState::kFailed);
+  EXPECT_NEAR(c->last_passed->RestoreSeconds(), 10.0 * 100 / 25, 1e-6) << "slice 3: 25,000 of 100,000 bytes";
+
+  EXPECT_FALSE(b.Find("whole")->coverage) << "a target that does not sample has no coverage";
+
+  // The RTO is judged by the prediction, not by the sample's own 10 s.
+  web::TargetStatus slow = *s;
+  slow.rto_objective_s = 20;
+  EXPECT_FALSE(slow.RtoMet());
+
+  // A later board reuses the coverage while no run of the target has ended, and computes it
+  // again when one has.
+  const web::StatusBoard again = web::BuildStatusBoard(*config_, *store_, NowUtc() + 5, &b);
+  EXPECT_EQ(again.Find("short")->coverage_at, s->coverage_at);
+  RecordSampled(*store_, "short", 0.1, 3);
+  const web::StatusBoard after = web::BuildStatusBoard(*config_, *store_, NowUtc() + 6, &again);
+  EXPECT_EQ(after.Find("short")->coverage->covered_files, 80u);
+  EXPECT_EQ(after.Find("covered")->coverage_at, c->coverage_at) << "the other target's runs did not change";
+  const web::StatusBoard late = web::BuildStatusBoard(*config_, *store_, NowUtc() + 6 + web::kCoverageReuseS + 1, &after);
+  EXPECT_NE(late.Find("covered")->coverage_at, c->coverage_at) << "and not for longer than a minute";
+}
+
+// The pages and /metrics through the real server, in English and Swedish.
+class SampledPages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(AddUser(a_, "viewer1", "viewer", kPassword), 0);
+    ASSERT_EQ(AddUser(a_, "root", "admin", kPassword), 0);
+    ASSERT_TRUE(OpenSqliteStore(StorePath(a_.data_dir), &store_, false).ok());
+    RecordSampled(*store_, "sampled", 20, 0);
+    first_ = RecordSampled(*store_, "sampled", 2, 1);
+    last_ = RecordSampled(*store_, "sampled", 1, 2);
+    serve_ = std::make_unique<Serve>(a_);
+    port_ = serve_->Port();
+    ASSERT_GT(port_, 0) << serve_->Log();
+  }
+  Appliance a_{SampledTargetToml("sampled")};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Serve> serve_;
+  int port_ = 0;
+  int64_t first_ = 0, last_ = 0;
+};
+
+TEST_F(SampledPages, TheDashboardShowsCoverageShortAndThePredictedTime) {
+  const std::string session = SessionHeader(port_, "viewer1");
+  const std::string en = Get(port_, "/", session).body;
+  EXPECT_NE(en.find("<span class=\"v v-failing cov\">Coverage short within 10 d: 55.0% of files, 55.0% of bytes</span>"),
+            std::string::npos)
+      << en;
+  EXPECT_NE(en.find("sample slice 2 of 4"), std::string::npos) << "next to the restore test";
+  EXPECT_NE(en.find("33 s (predicted) &#x2F; 1 h 00 min (met)"), std::string::npos) << en;
+  const std::string sv = Get(port_, "/", session + "Cookie: rp_lang=sv\r\n").body;
+  EXPECT_NE(sv.find("Otillräcklig täckning inom 10 d: 55.0% av filerna, 55.0% av byten"), std::string::npos) << sv;
+  EXPECT_NE(sv.find("stickprov del 2 av 4"), std::string::npos);
+  EXPECT_NE(sv.find("33 s (beräknad) &#x2F; 1 h 00 min (uppfyllt)"), std::string::npos) << sv;
+  EXPECT_NE(Get(port_, "/static/app.css").body.find(".v.cov{white-space:normal}"), std::string::npos)
+      << "a long coverage badge wraps on a phone";
+}
+
+TEST_F(SampledPages, TheTargetPageHasACoverageSectionAndMarksPredictedTimes) {
+  const std::string session = SessionHeader(port_, "viewer1");
+  const Response page = Get(port_, "/targets/sampled", session);
+  ASSERT_EQ(page.status, 200) << page.body;
+  const std::string& en = page.body;
+  const size_t at = en.find("<h2 id=\"coverage\">Coverage of sampled restore tests</h2>");
+  ASSERT_NE(at, std::string::npos) << en;
+  const std::string section = en.substr(at, en.find("<h2 id=\"history\">") - at);
+  EXPECT_NE(section.find("Coverage short: below 100% at the end of the window"), std::string::npos) << section;
+  EXPECT_NE(section.find("<dd>2 of 4 (seed 42)</dd>"), std::string::npos) << section;
+  EXPECT_NE(section.find("<dd>55 of 100 (55.0%)</dd>"), std::string::npos) << section;
+  EXPECT_NE(section.find("the target has been tested for a whole window"), std::string::npos);
+  const std::string counted = "<a href=\"/runs/" + std::to_string(first_) + "\">#" + std::to_string(first_) +
+                              "</a> (slice 1 of 4), <a href=\"/runs/" + std::to_string(last_) + "\">#" +
+                              std::to_string(last_) + "</a> (slice 2 of 4)</dd>";
+  EXPECT_NE(section.find(counted), std::string::npos) << "the runs counted, oldest first\n" << section;
+  EXPECT_NE(section.find("33 s (predicted) against the objective 1 h 00 min (met)"), std::string::npos) << section;
+  // The history: the sample's slice, and the whole point's time marked predicted; the chart
+  // draws a passed sample at its prediction as a hollow circle.
+  EXPECT_NE(en.find("<td data-label=\"Sample\">slice 2 of 4</td>"), std::string::npos);
+  EXPECT_NE(en.find("10 s<br>whole point: 33 s (predicted)</td>"), std::string::npos) << en;
+  EXPECT_NE(en.find("<circle class=\"predicted\""), std::string::npos);
+  EXPECT_NE(en.find("drawn at the time predicted for the whole point"), std::string::npos);
+  const std::string sv = Get(port_, "/targets/sampled", session + "Cookie: rp_lang=sv\r\n").body;
+  EXPECT_NE(sv.find("Täckning av stickprovstester"), std::string::npos) << sv;
+  EXPECT_NE(sv.find("<dd>2 av 4 (frö 42)</dd>"), std::string::npos);
+  EXPECT_NE(sv.find("(del 2 av 4)</dd>"), std::string::npos);
+  EXPECT_NE(sv.find("hela punkten: 33 s (beräknad)"), std::string::npos) << sv;
+  EXPECT_NE(sv.find("Otillräcklig täckning: under 100 % vid fönstrets slut"), std::string::npos);
+}
+
+TEST_F(SampledPages, TheRunPageShowsTheSampleThePredictionAndWhoVerified) {
+  const std::string session = SessionHeader(port_, "viewer1");
+  const Response page = Get(port_, "/runs/" + std::to_string(last_), session);
+  ASSERT_EQ(page.status, 200) << page.body;
+  const std::string& en = page.body;
+  EXPECT_NE(en.find("<h2 id=\"sample\">Sample</h2>"), std::string::npos) << en;
+  EXPECT_NE(en.find("<dt>Slice</dt><dd>slice 2 of 4</dd>"), std::string::npos);
+  EXPECT_NE(en.find("<dt>Seed</dt><dd><code>42</code></dd>"), std::string::npos);
+  EXPECT_NE(en.find("<dd>30 of 100 (30.0%)</dd>"), std::string::npos);
+  EXPECT_NE(en.find("29 KiB of 98 KiB (30.0%)"), std::string::npos) << en;
+  EXPECT_NE(en.find("<dd>33 s (predicted) against the objective 1 h 00 min (met)</dd>"), std::string::npos) << en;
+  EXPECT_NE(en.find("<dd>10 s (the sample only)</dd>"), std::string::npos);
+  EXPECT_NE(en.find("<dd>verifier-7&#x2F;4242&#x2F;99</dd>"), std::string::npos) << "the verifying host";
+  EXPECT_NE(en.find("<dt>Database role that recorded the result</dt><dd>\u2014</dd>"), std::string::npos)
+      << "none on SQLite";
+  const std::string sv = Get(port_, "/runs/" + std::to_string(last_), session + "Cookie: rp_lang=sv\r\n").body;
+  EXPECT_NE(sv.find("<h2 id=\"sample\">Stickprov</h2>"), std::string::npos) << sv;
+  EXPECT_NE(sv.find("<dd>del 2 av 4</dd>"), std::string::npos);
+  EXPECT_NE(sv.find("33 s (beräknad) mot målet 1 h 00 min (uppfyllt)"), std::string::npos) << sv;
+  EXPECT_NE(sv.find("Databasroll som registrerade resultatet"), std::string::npos);
+  EXPECT_NE(sv.find("Verifierande värd"), std::string::npos);
+}
+
+TEST_F(SampledPages, MetricsCarryCoverageAndThePredictedRestoreTime) {
+  const Response m = Get(port_, "/metrics");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_NE(m.body.find("# TYPE restoreproof_coverage_files_ratio gauge"), std::string::npos) << m.body;
+  auto value = [&](const std::string& series) {
+    std::smatch v;
+    if (!std::regex_search(m.body, v, std::regex(series + "\\{target=\"sampled\"\\} ([0-9.e+-]+)\n"))) return -1.0;
+    return std::stod(v[1]);
+  };
+  EXPECT_NEAR(value("restoreproof_coverage_files_ratio"), 0.55, 1e-9) << m.body;
+  EXPECT_NEAR(value("restoreproof_coverage_bytes_ratio"), 0.55, 1e-9);
+  EXPECT_EQ(value("restoreproof_coverage_window_complete"), 1);
+  EXPECT_NEAR(value("restoreproof_predicted_restore_seconds"), 10.0 * 100 / 30, 1e-3);
+  EXPECT_EQ(m.body.find("restoreproof_coverage_files_ratio{target=\"open-files\"}"), std::string::npos)
+      << "only targets that sample";
+  EXPECT_EQ(m.body.find("restoreproof_predicted_restore_seconds{target=\"open-files\"}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rp::webtest

@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "rp/codec.h"
@@ -46,7 +47,7 @@ std::string TargetLabel(const TargetConfig& target, const Pseudonymiser& names) 
 }
 
 std::string RenderMetrics(const Config& config, Store& store, const Pseudonymiser* names, int64_t now,
-                          std::string_view version) {
+                          std::string_view version, const std::map<std::string, TargetCoverage>* coverage) {
   prometheus::Registry registry;
   auto& last_success = prometheus::BuildGauge()
                            .Name("restoreproof_target_last_success_timestamp_seconds")
@@ -80,6 +81,26 @@ std::string RenderMetrics(const Config& config, Store& store, const Pseudonymise
                    .Name("restoreproof_runs_total")
                    .Help("Restore-test runs that ended, by result")
                    .Register(registry);
+  auto& coverage_files = prometheus::BuildGauge()
+                             .Name("restoreproof_coverage_files_ratio")
+                             .Help("Share (0..1) of the files of the target's newest tested point that passed sampled "
+                                   "restore tests verified within its coverage window")
+                             .Register(registry);
+  auto& coverage_bytes = prometheus::BuildGauge()
+                             .Name("restoreproof_coverage_bytes_ratio")
+                             .Help("Share (0..1) of the bytes of the target's newest tested point that passed sampled "
+                                   "restore tests verified within its coverage window")
+                             .Register(registry);
+  auto& coverage_complete = prometheus::BuildGauge()
+                                .Name("restoreproof_coverage_window_complete")
+                                .Help("1 when the sampling target has been tested for a whole coverage window, so that "
+                                      "coverage below 1 is a finding, else 0")
+                                .Register(registry);
+  auto& predicted = prometheus::BuildGauge()
+                        .Name("restoreproof_predicted_restore_seconds")
+                        .Help("The time the whole point would take to restore, predicted from the target's newest "
+                              "passed restore test when that test restored a sample")
+                        .Register(registry);
   auto& build = prometheus::BuildGauge()
                     .Name("restoreproof_build_info")
                     .Help("Always 1; the version of restoreproof serving")
@@ -89,8 +110,19 @@ std::string RenderMetrics(const Config& config, Store& store, const Pseudonymise
   for (const TargetConfig& t : config.targets) {
     if (!t.personal_data.none && !names) continue;
     const prometheus::Labels label{{"target", names ? TargetLabel(t, *names) : t.name}};
-    if (auto run = store.LastRun(t.name, RunState::kPassed))
+    if (auto run = store.LastRun(t.name, RunState::kPassed)) {
       last_success.Add(label).Set(static_cast<double>(run->finished_at));
+      if (const auto whole = PredictedFullSeconds(*run)) predicted.Add(label).Set(*whole);
+    }
+    if (t.Samples()) {
+      std::optional<TargetCoverage> c;
+      if (coverage)
+        if (const auto it = coverage->find(t.name); it != coverage->end()) c = it->second;
+      if (!c) c = CoverageOf(t, &store, now);
+      coverage_files.Add(label).Set(c->files_ratio());
+      coverage_bytes.Add(label).Set(c->bytes_ratio());
+      coverage_complete.Add(label).Set(c->window_complete ? 1 : 0);
+    }
     if (auto run = store.LastRun(t.name, std::nullopt))
       if (run->state == RunState::kPassed || run->state == RunState::kFailed)
         last_duration.Add(label).Set(run->duration_s);

@@ -36,6 +36,15 @@ RunBrief BriefOf(const RunRecord& run) {
   b.bytes = run.bytes;
   b.location = run.location;
   b.progress = run.progress;
+  if (run.report && run.report->sample) {
+    const SampleFigures& f = *run.report->sample;
+    b.sample = f.spec;
+    b.point_files = f.point_files;
+    b.point_bytes = f.point_bytes;
+    b.sample_files = f.sample_files;
+    b.sample_bytes = f.sample_bytes;
+    b.predicted_s = PredictedFullSeconds(run);
+  }
   return b;
 }
 
@@ -55,7 +64,7 @@ const TargetStatus* StatusBoard::Find(const std::string& name) const {
   return nullptr;
 }
 
-StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now) {
+StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now, const StatusBoard* previous) {
   StatusBoard b;
   b.built_at = now;
   b.targets.reserve(config.targets.size());
@@ -83,6 +92,21 @@ StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now) {
         t.last_passed = t.last_test;
       else if (auto passed = store.LastRun(tc.name, RunState::kPassed))
         t.last_passed = BriefOf(*passed);
+    }
+    if (tc.Samples()) {
+      // The previous board's coverage while no run of the target has ended since, for a minute.
+      const TargetStatus* before = previous ? previous->Find(tc.name) : nullptr;
+      const bool same_runs = before && before->last_test.has_value() == t.last_test.has_value() &&
+                             (!t.last_test || (before->last_test->id == t.last_test->id &&
+                                               before->last_test->state == t.last_test->state));
+      if (before && before->coverage && same_runs && now - before->coverage_at >= 0 &&
+          now - before->coverage_at <= kCoverageReuseS) {
+        t.coverage = before->coverage;
+        t.coverage_at = before->coverage_at;
+      } else {
+        t.coverage = CoverageOf(tc, &store, now);
+        t.coverage_at = now;
+      }
     }
     b.targets.push_back(std::move(t));
   }
@@ -117,12 +141,14 @@ std::shared_ptr<const StatusBoard> StatusCache::BuildLocked(std::unique_lock<std
   const auto config = config_;
   Store* store = store_;
   const uint64_t generation = generation_;
+  // The previous board lends its coverage figures when it was built for the same configuration.
+  const auto previous = board_ && built_for_ == config ? board_ : nullptr;
   building_ = true;
   asked_ = false;
   lock.unlock();
   std::shared_ptr<const StatusBoard> fresh;
   try {
-    fresh = std::make_shared<const StatusBoard>(BuildStatusBoard(*config, *store, NowS()));
+    fresh = std::make_shared<const StatusBoard>(BuildStatusBoard(*config, *store, NowS(), previous.get()));
   } catch (...) {
     lock.lock();
     building_ = false;

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "rp/config.h"
+#include "rp/coverage.h"
 #include "rp/policy.h"
+#include "rp/sample.h"
 #include "rp/store.h"
 
 namespace rp::web {
@@ -30,6 +32,14 @@ struct RunBrief {
   uint64_t files = 0, bytes = 0;
   std::string location;
   RunProgress progress;  // running runs only
+  // A sampled run (docs/sampling.md): its slice and seed, what of the point it restored, and
+  // the time the whole point would take, predicted from its throughput (PredictedFullSeconds).
+  std::optional<SampleSpec> sample;
+  uint64_t point_files = 0, point_bytes = 0, sample_files = 0, sample_bytes = 0;
+  std::optional<double> predicted_s;
+  // The time the RTO is judged by: the predicted whole-point time of a sampled run, else the
+  // measured duration.
+  double RestoreSeconds() const { return predicted_s.value_or(duration_s); }
 };
 
 struct TargetStatus {
@@ -47,9 +57,16 @@ struct TargetStatus {
   std::optional<RunBrief> last_test;    // the newest ended run
   std::optional<RunBrief> last_passed;  // the newest passed run: the RTO is measured by it
   double rto_objective_s = 0;
+  // A target that samples (TargetConfig::Samples()): its coverage at the board's time
+  // (CoverageOf), computed by the board's own thread, never per request.
+  std::optional<TargetCoverage> coverage;
+  int64_t coverage_at = 0;  // when it was computed (a later board may reuse it, BuildStatusBoard)
   // Sorting and the overall verdict: not checked counts as a warning.
   Verdict Effective() const { return verdict.value_or(Verdict::kWarning); }
-  bool RtoMet() const { return last_passed && last_passed->duration_s <= rto_objective_s; }
+  // Judged by the predicted whole-point time when the newest passed test sampled.
+  bool RtoMet() const { return last_passed && last_passed->RestoreSeconds() <= rto_objective_s; }
+  // Below 100% at the end of a whole window: the restore-test.coverage finding.
+  bool CoverageShort() const { return coverage && coverage->window_complete && !coverage->complete(); }
 };
 
 struct RunningRun {
@@ -71,8 +88,12 @@ struct StatusBoard {
 
 RunBrief BriefOf(const RunRecord& run);
 
-// Reads the board from the store for `config` at `now`.
-StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now);
+// Reads the board from the store for `config` at `now`. With `previous` (a board built for the
+// same configuration), a target's coverage is taken from it when the target's newest ended run
+// is the same and it is at most kCoverageReuseS old: coverage reads a window of runs with their
+// reports, and changes only when a run ends (or, slowly, as the window moves on).
+StatusBoard BuildStatusBoard(const Config& config, Store& store, int64_t now, const StatusBoard* previous = nullptr);
+inline constexpr int64_t kCoverageReuseS = 60;
 
 // The board, kept fresh by a thread of its own: once asked for, it is rebuilt every `max_age_s`
 // while someone keeps asking (it sleeps when nobody has asked since the last build), so a request

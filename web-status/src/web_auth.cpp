@@ -3,6 +3,8 @@
 // (docs/web.md); the pages after sign-in are web_pages.cpp's. Every HTML page is a mustache
 // template (mstch) whose values are escaped as they are inserted: no HTML is concatenated from
 // user data.
+#include <algorithm>
+
 #include <mstch/mstch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -89,7 +91,12 @@ Reply Readyz(State& state) {
 
 Reply Metrics(State& state) {
   const auto config = state.config();
-  std::string text = RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION);
+  // The coverage of sampling targets comes from the status board, computed by its thread.
+  std::map<std::string, TargetCoverage> coverage;
+  if (std::any_of(config->targets.begin(), config->targets.end(), [](const TargetConfig& t) { return t.Samples(); }))
+    for (const TargetStatus& t : state.board()->targets)
+      if (t.coverage) coverage.emplace(t.name, *t.coverage);
+  std::string text = RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION, &coverage);
   if (const auto scheduling = state.scheduling())  // docs/multi-host.md: one serve of several schedules
     text += "# HELP restoreproof_scheduler_leader 1 when this serve schedules (holds the scheduler's lock)\n"
             "# TYPE restoreproof_scheduler_leader gauge\nrestoreproof_scheduler_leader " +

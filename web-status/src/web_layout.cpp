@@ -100,6 +100,7 @@ ul.pager{list-style:none;display:flex;gap:16px;padding:0}
 table.log td{font-size:0.9rem}
 dl.facts{grid-template-columns:max-content minmax(0,1fr)}dl.facts dd{min-width:0;overflow-wrap:anywhere}
 .v{display:inline-block;padding:0 6px;border-radius:10px;font-weight:700;white-space:nowrap}
+.v.cov{white-space:normal}
 .v.v-ok::before{content:"\2714\00a0" / ""}.v.v-warning::before{content:"\25B2\00a0" / ""}.v.v-failing::before{content:"\2716\00a0" / ""}.v.v-unchecked::before{content:"?\00a0" / ""}
 @media (max-width:700px){
  table.dash td:nth-child(1)::before{content:"Target: "}table.dash td:nth-child(2)::before{content:"Status: "}table.dash td:nth-child(3)::before{content:"Newest backup: "}table.dash td:nth-child(4)::before{content:"Last restore test: "}table.dash td:nth-child(5)::before{content:"Retention: "}table.dash td:nth-child(6)::before{content:"Redundancy: "}table.dash td:nth-child(7)::before{content:"Restore time vs. objective: "}table.dash td:nth-child(8)::before{content:"Class (K/R/T): "}table.dash td:nth-child(9)::before{content:"Owner: "}

@@ -4,7 +4,9 @@
 // and phones polling it costs a session check and the layout each.
 #include <mstch/mstch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "web_pages.h"
 
@@ -31,7 +33,7 @@ constexpr const char* kDashboard = R"(<h1>{{t_title}}</h1>
 <table class="cards dash" aria-labelledby="targets">
 <thead><tr><th scope="col">{{t_target}}</th><th scope="col">{{t_verdict}}</th><th scope="col">{{t_newest}}</th><th scope="col">{{t_last_test}}</th><th scope="col">{{t_retention}}</th><th scope="col">{{t_redundancy}}</th><th scope="col">{{t_rto}}</th><th scope="col">{{t_class}}</th><th scope="col">{{t_owner}}</th></tr></thead>
 <tbody>
-{{#targets}}<tr><td><a href="/targets/{{href}}">{{name}}</a></td><td><span class="v {{v.css}}">{{v.word}}</span></td><td>{{newest}}</td><td>{{test}}</td><td><span class="v {{ret.css}}">{{ret.word}}</span></td><td><span class="v {{red.css}}">{{red.word}}</span></td><td>{{rto}}</td><td>{{class}}</td><td>{{owner}}</td></tr>
+{{#targets}}<tr><td><a href="/targets/{{href}}">{{name}}</a></td><td><span class="v {{v.css}}">{{v.word}}</span></td><td>{{newest}}</td><td>{{test}}{{#cov}}<br><span class="{{cov.css}}">{{cov.text}}</span>{{/cov}}</td><td><span class="v {{ret.css}}">{{ret.word}}</span></td><td><span class="v {{red.css}}">{{red.word}}</span></td><td>{{rto}}</td><td>{{class}}</td><td>{{owner}}</td></tr>
 {{/targets}}</tbody>
 </table>
 {{^targets}}<p>{{t_no_targets}}</p>{{/targets}}
@@ -115,14 +117,17 @@ std::string DashboardMain(const Config& config, const StatusBoard& b, Lang lang)
       const RunBrief& r = *ts.last_test;
       test = RunStateWord(lang, r.state) + ", " + FormatAge(lang, now - r.finished_at) + " " + t("ago", "sedan") + ", " +
              FormatDuration(r.duration_s);
+      if (r.sample) test += ", " + t("sample ", "stickprov ") + SliceText(lang, *r.sample);
     }
     std::string rto = "-";
     if (ts.last_passed)
-      rto = FormatDuration(ts.last_passed->duration_s) + " / " + FormatDuration(ts.rto_objective_s) + " " +
+      rto = (ts.last_passed->predicted_s ? PredictedDuration(lang, *ts.last_passed->predicted_s)
+                                         : FormatDuration(ts.last_passed->duration_s)) +
+            " / " + FormatDuration(ts.rto_objective_s) + " " +
             (ts.RtoMet() ? t("(met)", "(uppfyllt)") : t("(exceeded)", "(överskridet)"));
     else
       rto = t("not measured", "inte mätt") + std::string(" / ") + FormatDuration(ts.rto_objective_s);
-    rows.push_back(mstch::map{
+    mstch::map row{
         {"name", ts.name},
         {"href", UrlSegment(ts.name)},
         {"v", LookMap(LookOf(lang, ts.verdict))},
@@ -134,13 +139,51 @@ std::string DashboardMain(const Config& config, const StatusBoard& b, Lang lang)
         {"rto", rto},
         {"class", std::to_string(ts.classification.k) + "/" + std::to_string(ts.classification.r) + "/" +
                       std::to_string(ts.classification.t)},
-        {"owner", ts.owner}});
+        {"owner", ts.owner}};
+    if (ts.coverage) {
+      // Below 100% at the end of a whole window is a failing finding: a badge with its word.
+      // Before that the share is shown as it grows, plainly.
+      const std::string css = ts.CoverageShort() ? "v v-failing cov" : ts.coverage->complete() ? "v v-ok cov" : "cov";
+      row.emplace("cov", mstch::map{{"css", css}, {"text", CoverageText(lang, *ts.coverage)}});
+    }
+    rows.push_back(std::move(row));
   }
   ctx.emplace("targets", std::move(rows));
   return mstch::render(kDashboard, ctx);
 }
 
 }  // namespace
+
+std::string Percent(double ratio) {
+  if (!(ratio > 0)) return "0%";
+  if (ratio >= 1) return "100%";
+  char buf[32];
+  // Floored, so that 99.96% is not shown as 100% (the epsilon keeps 0.55 at 55.0%).
+  std::snprintf(buf, sizeof buf, "%.1f%%", std::min(999.0, std::floor(ratio * 1000 + 1e-6)) / 10);
+  return buf;
+}
+
+std::string PredictedWord(Lang lang) { return lang == Lang::kSv ? "beräknad" : "predicted"; }
+
+std::string PredictedDuration(Lang lang, double seconds) {
+  return FormatDuration(seconds) + " (" + PredictedWord(lang) + ")";
+}
+
+std::string SliceText(Lang lang, const SampleSpec& spec) {
+  return (lang == Lang::kSv ? "del " : "slice ") + std::to_string(spec.slice) + (lang == Lang::kSv ? " av " : " of ") +
+         std::to_string(spec.slices);
+}
+
+std::string CoverageText(Lang lang, const TargetCoverage& c) {
+  const bool sv = lang == Lang::kSv;
+  const bool short_ = c.window_complete && !c.complete();
+  std::string text = short_ ? (sv ? "Otillräcklig täckning inom " : "Coverage short within ")
+                            : (sv ? "Täckning inom " : "Coverage within ");
+  text += std::to_string(c.window_days) + " d: ";
+  if (c.reference_run == 0) return text + (sv ? "inget test godkänt" : "no test passed");
+  return text + Percent(c.files_ratio()) + (sv ? " av filerna, " : " of files, ") + Percent(c.bytes_ratio()) +
+         (sv ? " av byten" : " of bytes");
+}
 
 VerdictLook LookOf(Lang lang, std::optional<Verdict> v) {
   if (!v) return {"v-warning v-unchecked", "?", T(lang, kUnchecked)};

@@ -29,6 +29,19 @@ Reply ErrorPage(State& state, const Request& request, const Identity& who, Lang 
 Reply NeedsRole(State& state, const Request& request, const Identity& who, Lang lang, Role need);
 // 403 for a POST whose CSRF token is missing or wrong (CsrfOk has audited it).
 Reply CsrfRefused(State& state, const Request& request, const Identity& who, Lang lang);
+// Sampled restore tests (docs/sampling.md) as the pages write them.
+// A share as a percentage with one decimal, never rounded up to 100: "45.0%", "99.9%", "100%".
+std::string Percent(double ratio);
+// The mark of a time predicted from a sample rather than measured: "predicted", "beräknad".
+std::string PredictedWord(Lang lang);
+// "40 s (predicted)": a whole-point time predicted from a sample.
+std::string PredictedDuration(Lang lang, double seconds);
+// "slice 1 of 4", "del 1 av 4" (slices are numbered from 0, as `verify --slice` takes them).
+std::string SliceText(Lang lang, const SampleSpec& spec);
+// A target's coverage in a sentence: "Coverage within 30 d: 45.0% of files, 40.0% of bytes", led
+// by "Coverage short" when the window is complete and it is below 100%.
+std::string CoverageText(Lang lang, const TargetCoverage& coverage);
+
 // The first `n` characters of a hash, for a column (the whole hash is on the run's page).
 inline std::string HashPrefix(const std::string& hash, size_t n = 12) { return hash.substr(0, n); }
 

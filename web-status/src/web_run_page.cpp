@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rp/coverage.h"
 #include "rp/path_text.h"
 #include "web_pages.h"
 
@@ -37,11 +38,21 @@ constexpr const char* kRunPage = R"(<h1>{{t_run}} #{{id}} <span class="muted">{{
 <dt>{{t_point}}</dt><dd>{{point}}</dd>
 <dt>{{t_copy}}</dt><dd>{{location}}</dd>
 <dt>{{t_worker}}</dt><dd>{{worker}}</dd>
+<dt>{{t_db_role}}</dt><dd>{{db_role}}</dd>
 <dt>{{t_version}}</dt><dd>{{version}}</dd>
 <dt>{{t_config}}</dt><dd><code>{{config_hash}}</code></dd>
 <dt>{{t_clock}}</dt><dd>{{clock}}</dd>
 </dl>
-<h2 id="isolation">{{t_isolation}}</h2>
+{{#sample}}<h2 id="sample">{{t_sample}}</h2>
+<dl class="facts">
+<dt>{{t_slice}}</dt><dd>{{slice}}</dd>
+<dt>{{t_seed}}</dt><dd><code>{{seed}}</code></dd>
+<dt>{{t_sample_files}}</dt><dd>{{files}}</dd>
+<dt>{{t_sample_bytes}}</dt><dd>{{bytes}}</dd>
+<dt>{{t_predicted}}</dt><dd>{{predicted}}</dd>
+</dl>
+<p>{{t_sample_note}}</p>
+{{/sample}}<h2 id="isolation">{{t_isolation}}</h2>
 {{#has_isolation}}<table class="cards" aria-labelledby="isolation">
 <thead><tr><th scope="col">{{t_layer}}</th><th scope="col">{{t_state}}</th><th scope="col">{{t_detail}}</th></tr></thead>
 <tbody>
@@ -121,7 +132,10 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
                  {"t_finished", t("Finished", "Avslutad")},
                  {"finished", FormatTime(*config, r.finished_at)},
                  {"t_duration", t("Duration (restore and verification)", "Tid (återläsning och verifiering)")},
-                 {"duration", ended && r.duration_s > 0 ? FormatDuration(r.duration_s) : std::string("-")},
+                 {"duration", ended && r.duration_s > 0
+                                  ? FormatDuration(r.duration_s) +
+                                        (r.report && r.report->sample ? t(" (the sample only)", " (bara stickprovet)") : "")
+                                  : std::string("-")},
                  {"t_rate", t("Throughput", "Genomströmning")},
                  {"rate_total", ended ? FormatRate(r.throughput_bps()) : std::string("-")},
                  {"t_files", t("Files restored and verified", "Filer återlästa och verifierade")},
@@ -133,8 +147,22 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
                                               : EscapePath(r.point_id) + " (" + FormatTime(*config, r.point_time) + ")"},
                  {"t_copy", t("Copy (location)", "Kopia (plats)")},
                  {"location", r.location.empty() ? std::string("-") : r.location},
-                 {"t_worker", t("Worker", "Arbetsprocess")},
-                 {"worker", r.worker.empty() ? std::string("-") : r.worker},
+                 {"t_worker", t("Verifying host (host/process/start)", "Verifierande värd (värd/process/start)")},
+                 {"worker", r.worker.empty() ? std::string("\u2014") : r.worker},
+                 {"t_db_role", t("Database role that recorded the result", "Databasroll som registrerade resultatet")},
+                 {"db_role", r.db_role.empty() ? std::string("\u2014") : r.db_role},
+                 {"t_sample", t("Sample", "Stickprov")},
+                 {"t_slice", t("Slice", "Del")},
+                 {"t_seed", t("Seed", "Frö")},
+                 {"t_sample_files", t("Files of the point sampled", "Filer i punkten i stickprovet")},
+                 {"t_sample_bytes", t("Bytes of the point sampled", "Byte i punkten i stickprovet")},
+                 {"t_predicted", t("Whole point", "Hela punkten")},
+                 {"t_sample_note", t("This test restored and verified one slice of the point's files (slices are numbered from 0; "
+                                     "\"restoreproof verify --seed SEED --slice K\" draws the same sample). The time for the "
+                                     "whole point is predicted from the sample's throughput, not measured.",
+                                     "Testet återläste och verifierade en del av punktens filer (delarna numreras från 0; "
+                                     "\"restoreproof verify --seed FRÖ --slice K\" drar samma stickprov). Tiden för hela "
+                                     "punkten är beräknad från stickprovets genomströmning, inte mätt.")},
                  {"t_version", t("Version", "Version")},
                  {"version", r.version.empty() ? std::string("-") : r.version},
                  {"t_config", t("Configuration (SHA-256)", "Konfiguration (SHA-256)")},
@@ -167,6 +195,27 @@ Reply RunRoute(State& state, const Request& request, const Identity& who, Lang l
                  {"t_correctness", t("Correctness of personal data", "Personuppgifternas riktighet")},
                  {"t_hash", t("Hash (SHA-256)", "Kontrollsumma (SHA-256)")},
                  {"t_prev", t("Previous record's hash", "Föregående posts kontrollsumma")}};
+  if (r.report && r.report->sample) {
+    const SampleFigures& f = *r.report->sample;
+    auto share = [](uint64_t part, uint64_t whole) {
+      return Percent(whole ? static_cast<double>(part) / static_cast<double>(whole) : 0);
+    };
+    const auto whole = PredictedFullSeconds(r);
+    const double objective = config->FindTarget(r.request.target) ? config->PolicyFor(*config->FindTarget(r.request.target)).rto_s : 0;
+    std::string predicted = whole ? PredictedDuration(lang, *whole) : t("not predicted (the sample restored nothing)",
+                                                                       "inte beräknad (stickprovet återläste inget)");
+    if (whole && objective > 0)
+      predicted += t(" against the objective ", " mot målet ") + FormatDuration(objective) + " " +
+                   (*whole <= objective ? t("(met)", "(uppfyllt)") : t("(exceeded)", "(överskridet)"));
+    ctx.emplace("sample", mstch::map{
+                              {"slice", SliceText(lang, f.spec)},
+                              {"seed", std::to_string(f.spec.seed)},
+                              {"files", Count(f.sample_files) + t(" of ", " av ") + Count(f.point_files) + " (" +
+                                            share(f.sample_files, f.point_files) + ")"},
+                              {"bytes", FormatBytes(f.sample_bytes) + t(" of ", " av ") + FormatBytes(f.point_bytes) + " (" +
+                                            share(f.sample_bytes, f.point_bytes) + ")"},
+                              {"predicted", predicted}});
+  }
   if (r.request.drill_id > 0) ctx.emplace("drill", std::to_string(r.request.drill_id));
   if (r.request.retry_of > 0) ctx.emplace("retry_of", std::to_string(r.request.retry_of));
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "rp/catalog.h"
+#include "rp/coverage.h"
 #include "rp/evidence.h"
 #include "rp/path_text.h"
 #include "web_pages.h"
@@ -147,12 +148,24 @@ constexpr const char* kTargetPage = R"(<h1>{{t_target}} {{name}}</h1>
 {{#days}}<li class="d-{{state}}"><span aria-hidden="true"><span class="dom">{{dom}}</span> <span class="mark">{{letter}}</span></span><span class="sr">{{label}}</span></li>
 {{/days}}</ol>
 {{/calendars}}
-<h2 id="history">{{t_history}}</h2>
+{{#coverage}}<h2 id="coverage">{{t_coverage}}</h2>
+<p><span class="verdict {{look.css}}"><span aria-hidden="true">{{look.icon}}</span> {{look.word}}</span></p>
+<dl class="facts">
+<dt>{{t_window}}</dt><dd>{{window}}</dd>
+<dt>{{t_cov_point}}</dt><dd>{{point}}{{#ref}} (<a href="/runs/{{ref}}">{{t_run}} #{{ref}}</a>){{/ref}}</dd>
+<dt>{{t_slices}}</dt><dd>{{slices}}</dd>
+<dt>{{t_cov_files}}</dt><dd>{{files}}</dd>
+<dt>{{t_cov_bytes}}</dt><dd>{{bytes}}</dd>
+<dt>{{t_counted}}</dt><dd>{{#counted}}<a href="/runs/{{id}}">#{{id}}</a> ({{what}}){{^last}}, {{/last}}{{/counted}}{{^counted}}{{t_none_counted}}{{/counted}}</dd>
+{{#predicted}}<dt>{{t_predicted}}</dt><dd>{{predicted}}</dd>
+{{/predicted}}</dl>
+<p>{{t_coverage_note}}</p>
+{{/coverage}}<h2 id="history">{{t_history}}</h2>
 {{{chart}}}
 {{#has_runs}}<table class="cards" aria-labelledby="history">
-<thead><tr><th scope="col">{{t_run}}</th><th scope="col">{{t_state}}</th><th scope="col">{{t_trigger}}</th><th scope="col">{{t_finished}}</th><th scope="col">{{t_point}}</th><th scope="col">{{t_copy}}</th><th scope="col" class="num">{{t_duration}}</th><th scope="col" class="num">{{t_rate}}</th></tr></thead>
+<thead><tr><th scope="col">{{t_run}}</th><th scope="col">{{t_state}}</th><th scope="col">{{t_trigger}}</th><th scope="col">{{t_finished}}</th><th scope="col">{{t_point}}</th><th scope="col">{{t_copy}}</th><th scope="col">{{t_sample}}</th><th scope="col" class="num">{{t_duration}}</th><th scope="col" class="num">{{t_rate}}</th></tr></thead>
 <tbody>
-{{#runs}}<tr><td data-label="{{t_run}}"><a href="/runs/{{id}}">#{{id}}</a></td><td data-label="{{t_state}}"><span class="verdict {{s.css}}"><span aria-hidden="true">{{s.icon}}</span> {{s.word}}</span></td><td data-label="{{t_trigger}}">{{trigger}}</td><td data-label="{{t_finished}}">{{finished}}</td><td data-label="{{t_point}}">{{point}}</td><td data-label="{{t_copy}}">{{location}}</td><td data-label="{{t_duration}}" class="num">{{duration}}</td><td data-label="{{t_rate}}" class="num">{{rate}}</td></tr>
+{{#runs}}<tr><td data-label="{{t_run}}"><a href="/runs/{{id}}">#{{id}}</a></td><td data-label="{{t_state}}"><span class="verdict {{s.css}}"><span aria-hidden="true">{{s.icon}}</span> {{s.word}}</span></td><td data-label="{{t_trigger}}">{{trigger}}</td><td data-label="{{t_finished}}">{{finished}}</td><td data-label="{{t_point}}">{{point}}</td><td data-label="{{t_copy}}">{{location}}</td><td data-label="{{t_sample}}">{{sample}}</td><td data-label="{{t_duration}}" class="num">{{duration}}{{#predicted}}<br>{{t_whole}} {{predicted}}{{/predicted}}</td><td data-label="{{t_rate}}" class="num">{{rate}}</td></tr>
 {{/runs}}</tbody>
 </table>{{/has_runs}}
 {{^has_runs}}<p>{{t_no_runs}}</p>{{/has_runs}}
@@ -180,8 +193,9 @@ constexpr const char* kChart = R"(<figure class="chart">
 {{/d_ticks}}<line class="objective" x1="{{left}}" x2="{{right}}" y1="{{obj_y}}" y2="{{obj_y}}" stroke="#a40e26" stroke-width="2" stroke-dasharray="6 4"/>
 <text x="{{right}}" y="{{obj_label_y}}" font-size="11" text-anchor="end" fill="#a40e26">{{t_objective}} {{objective}}</text>
 {{#has_line}}<polyline points="{{line}}" fill="none" stroke="#0550ae" stroke-width="1.5"/>
-{{/has_line}}{{#d_points}}{{#passed}}<circle cx="{{x}}" cy="{{y}}" r="4" fill="#0550ae"><title>{{label}}</title></circle>
-{{/passed}}{{^passed}}<path d="M{{x1}} {{y1}} L{{x2}} {{y2}} M{{x1}} {{y2}} L{{x2}} {{y1}}" stroke="#a40e26" stroke-width="2.5"><title>{{label}}</title></path>
+{{/has_line}}{{#d_points}}{{#passed}}{{#predicted}}<circle class="predicted" cx="{{x}}" cy="{{y}}" r="4" fill="#ffffff" stroke="#0550ae" stroke-width="2"><title>{{label}}</title></circle>
+{{/predicted}}{{^predicted}}<circle cx="{{x}}" cy="{{y}}" r="4" fill="#0550ae"><title>{{label}}</title></circle>
+{{/predicted}}{{/passed}}{{^passed}}<path d="M{{x1}} {{y1}} L{{x2}} {{y2}} M{{x1}} {{y2}} L{{x2}} {{y1}}" stroke="#a40e26" stroke-width="2.5"><title>{{label}}</title></path>
 {{/passed}}{{/d_points}}<text x="{{left}}" y="{{tp_title_y}}" font-size="13" font-weight="700" fill="#1f2328">{{t_rate_axis}}</text>
 {{#t_ticks}}<line x1="{{left}}" x2="{{right}}" y1="{{y}}" y2="{{y}}" stroke="#d0d7de" stroke-width="1"/>
 <text x="{{label_x}}" y="{{label_y}}" font-size="11" text-anchor="end" fill="#57606a">{{label}}</text>
@@ -225,16 +239,21 @@ std::string Chart(const Config& config, const std::vector<RunRecord>& runs, doub
   for (auto it = runs.rbegin(); it != runs.rend(); ++it)
     if (RunStateFinal(it->state) && it->finished_at >= start && it->duration_s > 0) shown.push_back(&*it);
 
+  // A sampled test is drawn at the whole point's predicted time: that is what the objective is
+  // about (its own duration restored only a slice).
+  auto restore_s = [](const RunRecord& r) { return PredictedFullSeconds(r).value_or(r.duration_s); };
   double max_d = objective_s * 1.15, max_t = 0;
-  int passed = 0, over = 0;
+  int passed = 0, over = 0, predicted = 0;
   double best = 0, worst = 0;
   for (const RunRecord* r : shown) {
-    max_d = std::max(max_d, r->duration_s * 1.05);
+    const double d = restore_s(*r);
+    max_d = std::max(max_d, d * 1.05);
     max_t = std::max(max_t, r->throughput_bps());
     if (r->state == RunState::kPassed) ++passed;
-    if (r->duration_s > objective_s) ++over;
-    best = best == 0 ? r->duration_s : std::min(best, r->duration_s);
-    worst = std::max(worst, r->duration_s);
+    if (d > objective_s) ++over;
+    if (PredictedFullSeconds(*r)) ++predicted;
+    best = best == 0 ? d : std::min(best, d);
+    worst = std::max(worst, d);
   }
   const double d_step = NiceStep(max_d, 4);
   max_d = std::ceil(max_d / d_step) * d_step;
@@ -260,13 +279,16 @@ std::string Chart(const Config& config, const std::vector<RunRecord>& runs, doub
   std::string line;
   const double bw = std::max(2.0, std::min(10.0, (right - left) / static_cast<double>(std::max<size_t>(shown.size(), 1)) * 0.6));
   for (const RunRecord* r : shown) {
-    const double x = x_of(r->finished_at), y = yd(r->duration_s);
+    const auto whole = PredictedFullSeconds(*r);
+    const double x = x_of(r->finished_at), y = yd(restore_s(*r));
     if (!line.empty()) line += ' ';
     line += Num(x) + "," + Num(y);
-    const std::string label = "#" + std::to_string(r->id) + " " + FormatTime(config, r->finished_at) + ": " +
-                              RunStateWord(lang, r->state) + ", " + FormatDuration(r->duration_s) + ", " +
-                              FormatRate(r->throughput_bps());
-    d_points.push_back(mstch::map{{"passed", r->state == RunState::kPassed}, {"x", Num(x)}, {"y", Num(y)},
+    std::string label = "#" + std::to_string(r->id) + " " + FormatTime(config, r->finished_at) + ": " +
+                        RunStateWord(lang, r->state) + ", " + FormatDuration(r->duration_s) + ", " +
+                        FormatRate(r->throughput_bps());
+    if (whole) label += t("; sample, whole point ", "; stickprov, hela punkten ") + PredictedDuration(lang, *whole);
+    d_points.push_back(mstch::map{{"passed", r->state == RunState::kPassed}, {"predicted", whole.has_value()},
+                                  {"x", Num(x)}, {"y", Num(y)},
                                   {"x1", Num(x - 4)}, {"x2", Num(x + 4)}, {"y1", Num(y - 4)}, {"y2", Num(y + 4)},
                                   {"label", label}});
     const double tp = r->throughput_bps();
@@ -282,6 +304,10 @@ std::string Chart(const Config& config, const std::vector<RunRecord>& runs, doub
            std::to_string(passed) + t(" passed; ", " godkända; ") + t("duration from ", "tid från ") + FormatDuration(best) +
            t(" to ", " till ") + FormatDuration(worst) + t(" against an objective of ", " mot målet ") +
            FormatDuration(objective_s) + ", " + std::to_string(over) + t(" over it.", " över det.");
+    if (predicted > 0)
+      desc += " " + std::to_string(predicted) +
+              t(" of them restored a sample: each is drawn at the time predicted for the whole point (a hollow circle when it passed).",
+                " av dem återläste ett stickprov: vart och ett ritas vid den tid som beräknats för hela punkten (en ofylld cirkel när det godkändes).");
   }
   mstch::map ctx{{"w", Num(w)}, {"h", Num(h)}, {"left", Num(left)}, {"right", Num(right)},
                  {"mid", Num((left + right) / 2)},
@@ -316,6 +342,71 @@ mstch::map Look(const VerdictLook& v) { return mstch::map{{"css", v.css}, {"icon
 std::string Seconds(double s, Lang lang) {
   if (s >= 86400 && std::fmod(s, 86400) == 0) return std::to_string(static_cast<int64_t>(s / 86400)) + (lang == Lang::kSv ? " d" : " d");
   return FormatDuration(s);
+}
+
+// The coverage of a target that samples: the board's figures (computed by its thread; here only
+// when the board does not have them), and the passed runs of the window that count for them.
+mstch::map CoverageSection(State& state, const Config& config, const TargetConfig& target, const TargetStatus* status,
+                           const Policy& policy, int64_t now, Lang lang) {
+  auto t = [lang](const std::string& en, const std::string& sv) { return lang == Lang::kSv ? sv : en; };
+  const TargetCoverage c =
+      status && status->coverage ? *status->coverage : CoverageOf(target, &state.store(), now);
+  VerdictLook look;
+  if (c.complete())
+    look = {"v-ok", "\u2714", t("Every file of the point verified within the window", "Varje fil i punkten verifierad inom fönstret")};
+  else if (c.window_complete)
+    look = {"v-failing", "\u2716", t("Coverage short: below 100% at the end of the window", "Otillräcklig täckning: under 100 % vid fönstrets slut")};
+  else
+    look = {"v-warning", "\u25B2", t("Below 100%: the target has not been tested for a whole window yet",
+                                    "Under 100 %: målet har ännu inte testats under ett helt fönster")};
+  mstch::map m{{"look", Look(look)},
+               {"window", std::to_string(c.window_days) + t(" days, since ", " dagar, sedan ") + FormatTime(config, c.window_start) +
+                              (c.window_complete ? t("; the target has been tested for a whole window", "; målet har testats under ett helt fönster")
+                                                 : t("; the target has not been tested for a whole window yet",
+                                                     "; målet har ännu inte testats under ett helt fönster"))},
+               {"point", c.reference_run ? EscapePath(c.point) : t("none: no test passed within the window", "ingen: inget test godkändes inom fönstret")}};
+  if (c.reference_run) m.emplace("ref", std::to_string(c.reference_run));
+  m.emplace("slices", !c.reference_run ? std::string("-")
+                      : c.full         ? t("the whole point (a test that did not sample)", "hela punkten (ett test utan stickprov)")
+                                       : std::to_string(c.slices_covered) + t(" of ", " av ") + std::to_string(c.cycle.slices) +
+                                             t(" (seed ", " (frö ") + std::to_string(c.cycle.seed) + ")");
+  m.emplace("files", std::to_string(c.covered_files) + t(" of ", " av ") + std::to_string(c.point_files) + " (" +
+                         Percent(c.files_ratio()) + ")");
+  m.emplace("bytes", FormatBytes(c.covered_bytes) + t(" of ", " av ") + FormatBytes(c.point_bytes) + " (" +
+                         Percent(c.bytes_ratio()) + ")");
+  // The runs that count, oldest first: passed within the window, of the judged cycle or whole.
+  mstch::array counted;
+  std::vector<std::pair<int64_t, std::string>> items;
+  if (c.reference_run) {
+    RunFilter f;
+    f.target = target.name;
+    f.since = c.window_start;
+    f.state = RunState::kPassed;
+    f.limit = 5000;
+    std::vector<RunRecord> runs = state.store().ListRuns(f);
+    std::reverse(runs.begin(), runs.end());
+    for (const RunRecord& r : runs) {
+      if (r.finished_at < c.window_start || !r.report) continue;
+      if (r.id == c.reference_run)
+        if (const auto whole = PredictedFullSeconds(r))
+          m.emplace("predicted", PredictedDuration(lang, *whole) + t(" against the objective ", " mot målet ") +
+                                     FormatDuration(policy.rto_s) + " " +
+                                     (*whole <= policy.rto_s ? t("(met)", "(uppfyllt)") : t("(exceeded)", "(överskridet)")));
+      std::string what;
+      if (!r.report->sample)
+        what = t("whole point", "hela punkten");
+      else if (r.report->sample->spec.seed == c.cycle.seed && r.report->sample->spec.slices == c.cycle.slices)
+        what = SliceText(lang, r.report->sample->spec);
+      else
+        continue;
+      items.emplace_back(r.id, what);
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i)
+    counted.push_back(mstch::map{{"id", std::to_string(items[i].first)}, {"what", items[i].second},
+                                 {"last", i + 1 == items.size()}});
+  m.emplace("counted", counted);
+  return m;
 }
 
 Reply TargetPage(State& state, const Request& request, const Identity& who, Lang lang,
@@ -382,6 +473,24 @@ Reply TargetPage(State& state, const Request& request, const Identity& who, Lang
                  {"t_finished", t("Finished", "Avslutad")},
                  {"t_point", t("Point", "Punkt")},
                  {"t_duration", t("Duration", "Tid")},
+                 {"t_sample", t("Sample", "Stickprov")},
+                 {"t_whole", t("whole point:", "hela punkten:")},
+                 {"t_coverage", t("Coverage of sampled restore tests", "Täckning av stickprovstester")},
+                 {"t_window", t("Window", "Fönster")},
+                 {"t_cov_point", t("Point judged", "Bedömd punkt")},
+                 {"t_slices", t("Slices verified", "Verifierade delar")},
+                 {"t_cov_files", t("Files verified", "Verifierade filer")},
+                 {"t_cov_bytes", t("Bytes verified", "Verifierade byte")},
+                 {"t_counted", t("Runs counted", "Räknade körningar")},
+                 {"t_none_counted", t("none", "inga")},
+                 {"t_predicted", t("Whole point, predicted from the sample", "Hela punkten, beräknad från stickprovet")},
+                 {"t_coverage_note",
+                  t("Each sampled test restores one slice of the point's files; the passed tests within the window "
+                    "count for the newest point tested. Below 100% once the target has been tested for a whole "
+                    "window is a failing finding (restore-test.coverage).",
+                    "Varje stickprovstest återläser en del av punktens filer; de godkända testerna inom fönstret "
+                    "räknas för den senast testade punkten. Under 100 % när målet har testats under ett helt "
+                    "fönster är en avvikelse (restore-test.coverage).")},
                  {"t_rate", t("Throughput", "Genomströmning")},
                  {"t_no_runs", t("No restore test has run yet.", "Inget återläsningstest har körts än.")},
                  {"t_findings", t("Findings of the latest catalog check", "Avvikelser vid senaste katalogkontrollen")},
@@ -465,17 +574,23 @@ Reply TargetPage(State& state, const Request& request, const Identity& who, Lang
   table_filter.limit = 200;
   for (const RunRecord& r : state.store().ListRuns(table_filter)) {
     const bool measured = RunStateFinal(r.state) && r.duration_s > 0;
-    rows.push_back(mstch::map{{"id", std::to_string(r.id)},
-                              {"s", Look(RunLook(lang, r.state))},
-                              {"trigger", TriggerWord(lang, r.request.trigger)},
-                              {"finished", FormatTime(*config, r.finished_at)},
-                              {"point", r.point_time > 0 ? FormatTime(*config, r.point_time) : std::string("-")},
-                              {"location", r.location.empty() ? std::string("-") : r.location},
-                              {"duration", measured ? FormatDuration(r.duration_s) : std::string("-")},
-                              {"rate", measured ? FormatRate(r.throughput_bps()) : std::string("-")}});
+    const bool sampled = r.report && r.report->sample;
+    mstch::map row{{"id", std::to_string(r.id)},
+                   {"s", Look(RunLook(lang, r.state))},
+                   {"trigger", TriggerWord(lang, r.request.trigger)},
+                   {"finished", FormatTime(*config, r.finished_at)},
+                   {"point", r.point_time > 0 ? FormatTime(*config, r.point_time) : std::string("-")},
+                   {"location", r.location.empty() ? std::string("-") : r.location},
+                   {"sample", sampled ? SliceText(lang, r.report->sample->spec) : std::string("-")},
+                   {"duration", measured ? FormatDuration(r.duration_s) : std::string("-")},
+                   {"rate", measured ? FormatRate(r.throughput_bps()) : std::string("-")}};
+    if (const auto whole = PredictedFullSeconds(r); whole && measured) row.emplace("predicted", PredictedDuration(lang, *whole));
+    rows.push_back(std::move(row));
   }
   ctx.emplace("has_runs", !rows.empty());
   ctx.emplace("runs", rows);
+
+  if (target.Samples()) ctx.emplace("coverage", CoverageSection(state, *config, target, status, policy, now, lang));
 
   mstch::array findings;
   if (status)
