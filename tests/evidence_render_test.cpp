@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "evidence_render.h"
 #include "rp/evidence.h"
 #include "testkit.h"
@@ -440,6 +442,81 @@ TEST(EvidenceCsv, TargetsDrillsAndRestorationsReadBack) {
   EXPECT_EQ(restorations[0].at("failed_files_count"), "2");
   EXPECT_EQ(restorations[0].at("failed_files"), "hr/2026/lön-ärende.pdf\n-hr/anställda.csv");
   EXPECT_EQ(restorations[0].at("time"), "2026-11-10T23:00:00Z");
+}
+
+// Issue 18: who verified each run (host and database role beside the worker) and a sampled
+// run's sample with the whole point's predicted time, marked predicted, in every format; a run
+// without them reads as before.
+TEST(EvidenceRuns, SayWhoVerifiedAndWhatASampleCovered) {
+  EvidenceReport r = Sample();
+  EvidenceRun& s = r.runs[0];
+  s.worker = "verifier-7/4242/99";
+  s.host = "verifier-7";
+  s.db_role = "rp_verifier";
+  s.sample_slice = 2;
+  s.sample_slices = 4;
+  s.sample_seed = "18446744073709551557";
+  s.sample_files = 300;
+  s.sample_bytes = 30000000;
+  s.point_files = 1200;
+  s.point_bytes = 123456789;
+  s.duration_s = 95.5;
+  s.predicted_full_s = 393;
+  r.targets[0].rto_predicted = true;
+  r.targets[0].rto_measured_s = 393;
+
+  const std::string html = EvidenceHtml(r, Stockholm());
+  EXPECT_NE(html.find("<th scope=\"col\">Verified by</th>"), std::string::npos);
+  EXPECT_NE(html.find("host verifier-7, database role rp_verifier (worker verifier-7/4242/99)"), std::string::npos);
+  EXPECT_NE(html.find("host \u2014, database role \u2014 (worker appliance-1 pid 4242)"), std::string::npos)
+      << "a run of a report without them";
+  EXPECT_NE(html.find("slice 2 of 4, seed 18446744073709551557: 300 of 1200 files"), std::string::npos);
+  EXPECT_NE(html.find("1 min 36 s (sample); whole point 6 min 33 s (predicted)"), std::string::npos);
+  EXPECT_NE(html.find("predicted from a sample 6 min 33 s"), std::string::npos) << "the target's recovery time";
+
+  const auto rows = ReadCsvTable(EvidenceRunsCsv(r));
+  ASSERT_EQ(rows.size(), r.runs.size());
+  EXPECT_EQ(rows[0].at("host"), "verifier-7");
+  EXPECT_EQ(rows[0].at("db_role"), "rp_verifier");
+  EXPECT_EQ(rows[0].at("sample_slice"), "2");
+  EXPECT_EQ(rows[0].at("sample_slices"), "4");
+  EXPECT_EQ(rows[0].at("sample_seed"), "18446744073709551557");
+  EXPECT_EQ(rows[0].at("point_bytes"), "123456789");
+  EXPECT_EQ(rows[0].at("predicted_full_s"), "393");
+  EXPECT_EQ(rows[1].at("db_role"), "");
+  EXPECT_EQ(rows[1].at("sample_slices"), "") << "a whole point";
+  EXPECT_EQ(rows[1].at("predicted_full_s"), "");
+  const auto targets = ReadCsvTable(EvidenceTargetsCsv(r));
+  EXPECT_EQ(targets[0].at("rto_predicted"), "true");
+  EXPECT_EQ(targets[1].at("rto_predicted"), "false");
+
+  test::TempDir dir;
+  const std::string text = PdfText(r, dir);
+  EXPECT_NE(text.find("Verified by (By)"), std::string::npos) << text.substr(0, 3000);
+  EXPECT_NE(text.find("database role rp_verifier"), std::string::npos);
+  EXPECT_NE(text.find("sample slice 2 of 4, seed 18446744073709551557"), std::string::npos);
+  EXPECT_NE(text.find("whole point 6 min 33 s (predicted)"), std::string::npos);
+
+  // The JSON keeps the seed as a string, reads back, and a report without the fields reads too.
+  const nlohmann::json j = r;
+  EXPECT_EQ(j["runs"][0]["sample_seed"], "18446744073709551557");
+  EXPECT_EQ(j["format"], 2);
+  EvidenceReport back = j.get<EvidenceReport>();
+  EXPECT_EQ(back.runs[0].db_role, "rp_verifier");
+  EXPECT_EQ(back.runs[0].predicted_full_s, 393);
+  EXPECT_TRUE(back.targets[0].rto_predicted);
+  nlohmann::json old = j;
+  old["format"] = 1;
+  for (auto& run : old["runs"])
+    for (const char* key : {"host", "db_role", "sample_slice", "sample_slices", "sample_seed", "sample_files",
+                            "sample_bytes", "point_files", "point_bytes", "predicted_full_s"})
+      run.erase(key);
+  for (auto& t : old["targets"]) t.erase("rto_predicted");
+  back = old.get<EvidenceReport>();
+  EXPECT_EQ(back.format, 1);
+  EXPECT_EQ(back.runs[0].sample_slices, 0u);
+  EXPECT_EQ(back.runs[0].host, "");
+  EXPECT_FALSE(back.targets[0].rto_predicted);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "process_kit.h"
@@ -519,6 +520,174 @@ TEST_F(EvidenceEstate, APointNameThatIsNotUtf8IsExportedEscaped) {
   EXPECT_EQ(Rp("evidence verify " + ShellQuote(dir.path() + "/bundle-1.tar.gz")).rc, 0);
   EXPECT_NE(test::ReadFile(x + "/report.json").find("website-l\\\\xf6n.zip"), std::string::npos)
       << "the escaped form (docs/json.md)";
+}
+
+// RFC 4180 records of a CSV file as maps from the header's names (fields may be quoted and hold
+// commas, quotes and line breaks).
+std::vector<std::map<std::string, std::string>> CsvRows(const std::string& csv) {
+  std::vector<std::vector<std::string>> records(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (size_t i = 0; i < csv.size(); ++i) {
+    const char c = csv[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < csv.size() && csv[i + 1] == '"') records.back().back() += '"', ++i;
+      else if (c == '"') quoted = false;
+      else records.back().back() += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      records.back().emplace_back();
+    } else if (c == '\r' && i + 1 < csv.size() && csv[i + 1] == '\n') {
+      ++i;
+      records.emplace_back(1);
+    } else {
+      records.back().back() += c;
+    }
+  }
+  if (records.back().size() == 1 && records.back()[0].empty()) records.pop_back();
+  std::vector<std::map<std::string, std::string>> rows;
+  for (size_t r = 1; r < records.size(); ++r) {
+    EXPECT_EQ(records[r].size(), records[0].size()) << "row " << r;
+    std::map<std::string, std::string> row;
+    for (size_t f = 0; f < records[0].size() && f < records[r].size(); ++f) row[records[0][f]] = records[r][f];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Issue 18: the report says which host and which database role verified each run, and for a
+// sampled run its slice, seed and the whole point's predicted time, marked predicted.
+TEST_F(EvidenceEstate, TheReportSaysWhoVerifiedEachRunAndWhatASampleCovered) {
+  const uint64_t seed = 18446744073709551557ull;  // past 2^53: kept as a decimal string
+  int64_t sampled = 0;
+  {
+    auto store = Open();
+    RunRequest req;
+    req.target = "website";
+    req.test_index = -1;
+    const int64_t at = kNov20 + 8 * 86400;
+    sampled = store->EnqueueRun(req, at);
+    ASSERT_TRUE(store->ClaimRun("verifier-7/4242/99", at, at + 600));
+    ASSERT_TRUE(store->RecordStart(sampled, "verifier-7/4242/99", "website-20261128.zip", at - 3600, "site-a", 0,
+                                   "verifier-7/4242/99", "0.1.0", "abc"));
+    RunOutcome o;
+    o.state = RunState::kPassed;
+    o.finished_at = at + 30;
+    o.files = 30;
+    o.bytes = 30000;
+    o.duration_s = 10;
+    VerifyReport rep;
+    SampleFigures f;
+    f.spec = {seed, 4, 2};
+    f.slice_files = {20, 25, 30, 25};
+    f.slice_bytes = {20000, 25000, 30000, 25000};
+    f.point_files = 100;
+    f.point_bytes = 100000;
+    f.sample_files = 30;
+    f.sample_bytes = 30000;
+    rep.sample = f;
+    rep.files = 30;
+    rep.bytes = 30000;
+    o.report = rep;
+    ASSERT_TRUE(store->FinishRun(sampled, "verifier-7/4242/99", o));
+  }
+  // The role PostgreSQL records as current_user (SQLite records none): set as an agent's would be.
+  std::string out;
+  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(data_dir)) + " \"UPDATE runs SET db_role = 'rp_verifier' WHERE id = " +
+                          std::to_string(sampled) + "\"",
+                      &out),
+            0)
+      << out;
+  const std::string bundle = Export();
+  const auto v = Rp("evidence verify " + ShellQuote(bundle));
+  EXPECT_EQ(v.rc, 0) << v.out << v.err;
+  const std::string x = Extract(bundle);
+  const json report = json::parse(test::ReadFile(x + "/report.json"));
+  EXPECT_EQ(report["format"], 2);
+  ASSERT_EQ(report["runs"].size(), 9u);
+  const json* run = nullptr;
+  for (const auto& r : report["runs"]) {
+    if (r["id"] == sampled) {
+      run = &r;
+      continue;
+    }
+    EXPECT_EQ(r["host"], "host") << "the host part of host/1";
+    EXPECT_EQ(r["db_role"], "") << "none on SQLite";
+    EXPECT_EQ(r["sample_slices"], 0) << "a whole point";
+    EXPECT_EQ(r["predicted_full_s"], 0);
+  }
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->at("worker"), "verifier-7/4242/99");
+  EXPECT_EQ(run->at("host"), "verifier-7");
+  EXPECT_EQ(run->at("db_role"), "rp_verifier");
+  EXPECT_EQ(run->at("sample_slice"), 2);
+  EXPECT_EQ(run->at("sample_slices"), 4);
+  EXPECT_EQ(run->at("sample_seed"), std::to_string(seed));
+  EXPECT_EQ(run->at("sample_files"), 30);
+  EXPECT_EQ(run->at("point_files"), 100);
+  EXPECT_EQ(run->at("point_bytes"), 100000);
+  EXPECT_NEAR(run->at("predicted_full_s").get<double>(), 10.0 * 100 / 30, 1e-6);
+  EXPECT_TRUE(run->at("within_rto").get<bool>());
+  // The target's newest passed test sampled: its time is the prediction, and says so.
+  for (const auto& t : report["targets"])
+    if (t["name"] == "website") {
+      EXPECT_TRUE(t["rto_predicted"].get<bool>());
+      EXPECT_NEAR(t["rto_measured_s"].get<double>(), 10.0 * 100 / 30, 1e-6);
+    }
+
+  // The runs CSV: host and role beside the worker, the sample's columns filled for that run only.
+  bool found = false;
+  for (const auto& row : CsvRows(test::ReadFile(x + "/runs.csv"))) {
+    ASSERT_TRUE(row.count("host") && row.count("db_role") && row.count("sample_seed") && row.count("predicted_full_s"));
+    if (row.at("run_id") != std::to_string(sampled)) {
+      EXPECT_EQ(row.at("host"), "host");
+      EXPECT_EQ(row.at("sample_slices"), "");
+      continue;
+    }
+    found = true;
+    EXPECT_EQ(row.at("worker"), "verifier-7/4242/99");
+    EXPECT_EQ(row.at("host"), "verifier-7");
+    EXPECT_EQ(row.at("db_role"), "rp_verifier");
+    EXPECT_EQ(row.at("sample_slice"), "2");
+    EXPECT_EQ(row.at("sample_slices"), "4");
+    EXPECT_EQ(row.at("sample_seed"), std::to_string(seed));
+    EXPECT_EQ(row.at("sample_files"), "30");
+    EXPECT_EQ(row.at("point_files"), "100");
+    EXPECT_NEAR(std::stod(row.at("predicted_full_s")), 10.0 * 100 / 30, 1e-3);
+  }
+  EXPECT_TRUE(found);
+  bool website_row = false;
+  for (const auto& row : CsvRows(test::ReadFile(x + "/targets.csv")))
+    if (row.at("target") == "website") website_row = row.at("rto_predicted") == "true";
+  EXPECT_TRUE(website_row);
+  // HTML and PDF say it in words.
+  const std::string html = test::ReadFile(x + "/report.html");
+  EXPECT_NE(html.find("host verifier-7, database role rp_verifier (worker verifier-7/4242/99)"), std::string::npos);
+  EXPECT_NE(html.find("host host, database role \u2014"), std::string::npos) << "no role recorded: a dash";
+  EXPECT_NE(html.find("slice 2 of 4, seed " + std::to_string(seed) + ": 30 of 100 files"), std::string::npos);
+  EXPECT_NE(html.find("10.0 s (sample); whole point 33.3 s (predicted)"), std::string::npos);
+  EXPECT_NE(html.find("33.3 s (predicted)"), std::string::npos);
+  std::string pdf;
+  ASSERT_EQ(test::Run("pdftotext -layout " + ShellQuote(x + "/report.pdf") + " - 2>/dev/null", &pdf), 0);
+  EXPECT_NE(pdf.find("database role rp_verifier"), std::string::npos) << pdf.substr(0, 4000);
+  EXPECT_NE(pdf.find("(predicted)"), std::string::npos);
+}
+
+// A bundle of report format 1 (before the host, role and sample fields) still verifies.
+TEST_F(ReSigned, ABundleOfTheFirstReportFormatStillVerifies) {
+  const std::string x = Extract(Export());
+  json report = json::parse(test::ReadFile(x + "/report.json"));
+  report["format"] = 1;
+  for (auto& r : report["runs"])
+    for (const char* key : {"host", "db_role", "sample_slice", "sample_slices", "sample_seed", "sample_files",
+                            "sample_bytes", "point_files", "point_bytes", "predicted_full_s"})
+      r.erase(key);
+  for (auto& t : report["targets"]) t.erase("rto_predicted");
+  test::WriteFile(x + "/report.json", report.dump());
+  const auto v = Rp("evidence verify " + ShellQuote(ReSign(x, "format-1")));
+  EXPECT_EQ(v.rc, 0) << v.out << v.err;
+  const auto against = Rp("log verify --against " + ShellQuote(dir.path() + "/format-1.tar.gz"));
+  EXPECT_EQ(against.rc, 0) << against.out << against.err;
 }
 
 TEST_F(EvidenceEstate, LogVerifyAgainstNeedsTheAppliancesKey) {

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "rp/config.h"
+#include "rp/coverage.h"
 #include "rp/drill.h"
 #include "rp/evidence_bundle.h"
 #include "rp/path_text.h"
@@ -263,18 +264,34 @@ Status BuildEvidence(const Config& config, Store& store, const EvidenceRequest& 
       e.message = run.message.empty() ? "" : naming.Hidden(tc.name) ? kWithheld : LogText(run.message);
       e.isolation = IsolationSummary(run.report);
       e.worker = LogText(run.worker);
+      e.host = LogText(run.worker.substr(0, run.worker.find('/')));  // "host/pid/start"
+      e.db_role = LogText(run.db_role);
       e.clock_known = run.clock.known;
       e.clock_synchronised = run.clock.synchronised;
       e.clock_error_us = run.clock.estimated_error_us;
+      if (run.report && run.report->sample) {
+        const SampleFigures& f = *run.report->sample;
+        e.sample_slice = f.spec.slice;
+        e.sample_slices = f.spec.slices;
+        e.sample_seed = std::to_string(f.spec.seed);
+        e.sample_files = f.sample_files;
+        e.sample_bytes = f.sample_bytes;
+        e.point_files = f.point_files;
+        e.point_bytes = f.point_bytes;
+        e.predicted_full_s = PredictedFullSeconds(run).value_or(0);
+      }
+      // A sampled run restored one slice: the objective is judged by the whole point's predicted time.
+      const double restore_s = e.predicted_full_s > 0 ? e.predicted_full_s : run.duration_s;
       e.rto_objective_s = config.PolicyFor(tc).rto_s;
-      e.within_rto = run.state == RunState::kPassed && (e.rto_objective_s <= 0 || run.duration_s <= e.rto_objective_s);
+      e.within_rto = run.state == RunState::kPassed && (e.rto_objective_s <= 0 || restore_s <= e.rto_objective_s);
       e.citation = kCitationRestoreTest;
       EvidenceTarget& et = by_target[tc.name];
       if (run.state == RunState::kPassed) {
         ++et.tests_passed;
         if (run.finished_at >= et.last_passed_test) {
           et.last_passed_test = run.finished_at;
-          et.rto_measured_s = run.duration_s;
+          et.rto_measured_s = restore_s;
+          et.rto_predicted = e.predicted_full_s > 0;
         }
       } else if (run.state == RunState::kFailed) {
         ++et.tests_failed;

@@ -15,7 +15,7 @@ namespace {
 // field. Nothing of a report lies deeper than `depth` 4 (report, drills, drill, targets, target).
 void RefuseFloats(const nlohmann::json& j, int depth) {
   static const std::set<std::string, std::less<>> kFloatFields{"rto_objective_s", "rto_measured_s", "duration_s",
-                                                                "measured_s", "objective_s"};
+                                                                "measured_s", "objective_s", "predicted_full_s"};
   if (depth > 4 || !j.is_structured()) return;
   for (const auto& item : j.items()) {
     if (j.is_object() && item.value().is_number_float() && !kFloatFields.count(item.key()))
@@ -41,9 +41,10 @@ std::string_view RuleCitation(PolicyRule rule) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EvidenceFinding, rule, severity, message, citation)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EvidenceRun, id, target, kind, drill_id, state, queued_at, started_at,
                                                 finished_at, point_id, location, files, bytes, duration_s,
-                                                failing_findings, message, isolation, worker, clock_known,
-                                                clock_synchronised, clock_error_us, rto_objective_s, within_rto,
-                                                citation)
+                                                failing_findings, message, isolation, worker, host, db_role,
+                                                clock_known, clock_synchronised, clock_error_us, sample_slice,
+                                                sample_slices, sample_seed, sample_files, sample_bytes, point_files,
+                                                point_bytes, predicted_full_s, rto_objective_s, within_rto, citation)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EvidenceDrillTarget, target, run_id, state, measured_s, objective_s, met)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EvidenceDrill, id, name, trigger, responsible, started_at, finished_at,
                                                 passed, targets)
@@ -62,6 +63,7 @@ void to_json(nlohmann::json& j, const EvidenceTarget& v) {
                      {"findings", v.findings},
                      {"rto_objective_s", v.rto_objective_s},
                      {"rto_measured_s", v.rto_measured_s ? nlohmann::json(*v.rto_measured_s) : nlohmann::json()},
+                     {"rto_predicted", v.rto_predicted},
                      {"rto_met", v.rto_met},
                      {"tests_passed", v.tests_passed},
                      {"tests_failed", v.tests_failed},
@@ -81,6 +83,7 @@ void from_json(const nlohmann::json& j, EvidenceTarget& v) {
   v.findings = j.value("findings", std::vector<EvidenceFinding>{});
   v.rto_objective_s = j.value("rto_objective_s", 0.0);
   if (j.contains("rto_measured_s") && j["rto_measured_s"].is_number()) v.rto_measured_s = j["rto_measured_s"].get<double>();
+  v.rto_predicted = j.value("rto_predicted", false);
   v.rto_met = j.value("rto_met", false);
   v.tests_passed = j.value("tests_passed", int64_t{0});
   v.tests_failed = j.value("tests_failed", int64_t{0});

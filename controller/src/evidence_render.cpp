@@ -229,9 +229,35 @@ std::string ChainText(const EvidenceReport& r) {
   return "record " + Num(r.chain_seq) + ", hash " + r.chain_head;
 }
 std::string RtoText(const EvidenceTarget& t) {
-  std::string s = "objective " + Objective(t.rto_objective_s) + ", measured " +
+  std::string s = "objective " + Objective(t.rto_objective_s) + ", " +
+                  (t.rto_predicted ? "predicted from a sample " : "measured ") +
                   (t.rto_measured_s ? Duration(*t.rto_measured_s) : std::string("none in the period"));
   return s + (t.rto_met ? ": met" : ": NOT met");
+}
+// The newest passed test's time, marked when it is predicted from a sample.
+std::string RtoMeasured(const EvidenceTarget& t) {
+  if (!t.rto_measured_s) return std::string(kNone);
+  return Duration(*t.rto_measured_s) + (t.rto_predicted ? " (predicted)" : "");
+}
+// A sampled run's sample: "slice 1 of 4, seed 123: 25 of 100 files, 24.4 KiB of 97.7 KiB"; a
+// run that restored the whole point: "whole point".
+std::string SampleText(const EvidenceRun& run) {
+  if (run.sample_slices == 0) return "whole point";
+  return "slice " + Num(uint64_t{run.sample_slice}) + " of " + Num(uint64_t{run.sample_slices}) + ", seed " +
+         OrNone(run.sample_seed) + ": " + Num(run.sample_files) + " of " + Num(run.point_files) + " files, " +
+         Bytes(run.sample_bytes) + " of " + Bytes(run.point_bytes);
+}
+// "2.5 s", or for a sampled run "2.5 s (sample); whole point 10.0 s (predicted)".
+std::string RunDurationText(const EvidenceRun& run) {
+  if (run.sample_slices == 0) return Duration(run.duration_s);
+  std::string s = Duration(run.duration_s) + " (sample)";
+  if (run.predicted_full_s > 0) s += "; whole point " + Duration(run.predicted_full_s) + " (predicted)";
+  return s;
+}
+// Who verified a run: "host appliance-1, database role rp_verifier (worker appliance-1/4242/99)".
+std::string VerifiedByText(const EvidenceRun& run) {
+  return "host " + OrNone(run.host) + ", database role " + OrNone(run.db_role) +
+         (run.worker.empty() ? std::string() : " (worker " + run.worker + ")");
 }
 std::string TestsText(const EvidenceTarget& t) {
   return Num(t.tests_passed) + " passed, " + Num(t.tests_failed) + " failed, " + Num(t.tests_other) + " other";
@@ -362,7 +388,7 @@ void HtmlTargets(HtmlOut& h, const EvidenceReport& r, const TimeZone& zone) {
     h.Markup("<tr><th scope=\"row\"><a href=\"#target-").Text(Num(static_cast<uint64_t>(i))).Markup("\">");
     h.Text(TargetName(t)).Markup("</a></th>").Td(OrNone(t.classification)).Td(OrNone(t.owner)).Td(YesNo(t.personal_data));
     h.TdTone(VerdictWord(t.verdict), VerdictTone(t.verdict)).TdNum(Objective(t.rto_objective_s));
-    h.TdNum(t.rto_measured_s ? Duration(*t.rto_measured_s) : std::string(kNone));
+    h.TdNum(RtoMeasured(t));
     h.TdTone(t.rto_met ? "met" : "NOT met", t.rto_met ? Tone::kGood : Tone::kBad);
     h.TdNum(Num(t.tests_passed)).TdNum(Num(t.tests_failed)).TdNum(Num(t.tests_other));
     h.Td(Local(zone, t.last_passed_test)).Markup("</tr>\n");
@@ -416,19 +442,18 @@ void HtmlRuns(HtmlOut& h, const EvidenceReport& r, const TimeZone& zone) {
               "<th scope=\"col\">Kind</th><th scope=\"col\">State</th><th scope=\"col\">Queued</th>"
               "<th scope=\"col\">Started</th><th scope=\"col\">Finished</th><th scope=\"col\">Point</th>"
               "<th scope=\"col\">Location</th><th scope=\"col\">Files</th><th scope=\"col\">Bytes</th>"
-              "<th scope=\"col\">Duration</th><th scope=\"col\">Failing findings</th>"
-              "<th scope=\"col\">Isolation</th><th scope=\"col\">Clock</th><th scope=\"col\">Within RTO</th>"
-              "<th scope=\"col\">Citation</th></tr></thead>\n<tbody>\n");
+              "<th scope=\"col\">Duration</th><th scope=\"col\">Sample</th><th scope=\"col\">Failing findings</th>"
+              "<th scope=\"col\">Isolation</th><th scope=\"col\">Verified by</th><th scope=\"col\">Clock</th>"
+              "<th scope=\"col\">Within RTO</th><th scope=\"col\">Citation</th></tr></thead>\n<tbody>\n");
   for (const auto& run : r.runs) {
     h.Markup("<tr>").Th(Num(run.id)).Td(run.target).Td(KindText(run)).TdTone(run.state, StateTone(run.state));
     h.Td(Local(zone, run.queued_at)).Td(Local(zone, run.started_at)).Td(Local(zone, run.finished_at));
     h.Markup("<td class=\"hash\">").Text(OrNone(run.point_id)).Markup("</td>").Td(OrNone(run.location));
-    h.TdNum(Num(run.files)).TdNum(Bytes(run.bytes)).TdNum(Duration(run.duration_s));
+    h.TdNum(Num(run.files)).TdNum(Bytes(run.bytes)).TdNum(RunDurationText(run)).Td(SampleText(run));
     h.Markup("<td class=\"pre\">").Text(Num(run.failing_findings));
     if (!run.message.empty()) h.Text(": ").Text(run.message);
-    h.Markup("</td><td>").Text(OrNone(run.isolation));
-    if (!run.worker.empty()) h.Text("; worker ").Text(run.worker);
-    h.Markup("</td>").TdTone(ClockText(run), !run.clock_known ? Tone::kPlain : run.clock_synchronised ? Tone::kGood : Tone::kBad);
+    h.Markup("</td>").Td(OrNone(run.isolation)).Td(VerifiedByText(run));
+    h.TdTone(ClockText(run), !run.clock_known ? Tone::kPlain : run.clock_synchronised ? Tone::kGood : Tone::kBad);
     h.TdTone(YesNo(run.within_rto) + " (objective " + Objective(run.rto_objective_s) + ")",
              run.within_rto ? Tone::kGood : Tone::kBad);
     h.Td(OrNone(run.citation)).Markup("</tr>\n");
@@ -936,7 +961,7 @@ void PdfTargets(Pdf& pdf, const EvidenceReport& r, const TimeZone& zone) {
                  {YesNo(t.personal_data)},
                  {VerdictWord(t.verdict), VerdictTone(t.verdict)},
                  {Objective(t.rto_objective_s)},
-                 {t.rto_measured_s ? Duration(*t.rto_measured_s) : std::string(kNone)},
+                 {RtoMeasured(t)},
                  {t.rto_met ? "met" : "NOT met", t.rto_met ? Tone::kGood : Tone::kBad},
                  {Num(t.tests_passed)},
                  {Num(t.tests_failed), t.tests_failed ? Tone::kBad : Tone::kPlain},
@@ -999,26 +1024,35 @@ void PdfRuns(Pdf& pdf, const EvidenceReport& r, const TimeZone& zone) {
     pdf.Paragraph("No runs in the period.");
     return;
   }
-  Legend isolation("I"), citation("C");
+  Legend isolation("I"), citation("C"), verifier("V");
   for (const auto& run : r.runs) {
     isolation.Key(run.isolation);
     citation.Key(run.citation);
+    verifier.Key(VerifiedByText(run));
   }
-  pdf.Paragraph(RunSummary(r) + ", oldest first, one line each; under a run that did not pass, why. Long values "
+  pdf.Paragraph(RunSummary(r) + ", oldest first, one line each; under a run that did not pass, why, and under a "
+                "run that restored a sample, its slice and seed and the whole point's predicted time. Long values "
                 "are shortened with …; the HTML report and the runs CSV hold every value in full, with "
                 "the queued and finished times and the worker.");
   pdf.Space(3);
   isolation.Print(pdf, "Isolation (Iso)");
+  verifier.Print(pdf, "Verified by (By) / Verifierad av");
   citation.Print(pdf, "Rules cited (Rule) / Regler");
   pdf.Space(4);
   PdfTable table(pdf, "Runs / Körningar",
-                 {{"Run", 34, true}, {"Target", 115.89f}, {"Kind", 58}, {"State", 46}, {"Started", 94},
+                 {{"Run", 34, true}, {"Target", 98.89f}, {"Kind", 58}, {"State", 46}, {"Started", 94},
                   {"Duration", 50, true}, {"Point", 66}, {"Location", 58}, {"Files", 36, true},
                   {"Bytes", 44, true}, {"Fail", 20, true}, {"RTO", 28}, {"Clock", 82}, {"Iso", 17},
-                  {"Rule", 21}},
+                  {"By", 17}, {"Rule", 21}},
                  7);
   for (const auto& run : r.runs) {
-    const bool note = run.state != "passed" && !run.message.empty();
+    const bool failed_note = run.state != "passed" && !run.message.empty();
+    std::string note_text = failed_note ? run.message : std::string();
+    if (run.sample_slices > 0) {
+      if (!note_text.empty()) note_text += " — ";
+      note_text += "sample " + SampleText(run) + "; whole point " +
+                   (run.predicted_full_s > 0 ? Duration(run.predicted_full_s) + " (predicted)" : std::string(kNone));
+    }
     table.Row({{Num(run.id)},
                {run.target},
                {KindText(run)},
@@ -1033,8 +1067,9 @@ void PdfRuns(Pdf& pdf, const EvidenceReport& r, const TimeZone& zone) {
                {YesNo(run.within_rto), run.within_rto ? Tone::kGood : Tone::kBad},
                {ClockShort(run), !run.clock_known ? Tone::kPlain : run.clock_synchronised ? Tone::kGood : Tone::kBad},
                {isolation.Key(run.isolation)},
+               {verifier.Key(VerifiedByText(run))},
                {citation.Key(run.citation)}},
-              note ? std::string_view(run.message) : std::string_view());
+              note_text, failed_note ? Tone::kBad : Tone::kPlain);
   }
 }
 
@@ -1221,7 +1256,9 @@ std::string EvidenceRunsCsv(const EvidenceReport& r) {
   c.str().reserve(512 + r.runs.size() * 400);
   c.Header({"run_id", "target", "kind", "drill_id", "state", "queued_at", "started_at", "finished_at", "point",
             "location", "files", "bytes", "duration_s", "failing_findings", "message", "isolation", "worker",
-            "clock_known", "clock_synchronised", "clock_error_us", "rto_objective_s", "within_rto", "citation"});
+            "host", "db_role", "clock_known", "clock_synchronised", "clock_error_us", "rto_objective_s",
+            "within_rto", "citation", "sample_slice", "sample_slices", "sample_seed", "sample_files",
+            "sample_bytes", "point_files", "point_bytes", "predicted_full_s"});
   for (const auto& run : r.runs) {
     c.Int(run.id);
     c.Text(run.target);
@@ -1241,6 +1278,8 @@ std::string EvidenceRunsCsv(const EvidenceReport& r) {
     c.Text(run.message);
     c.Text(run.isolation);
     c.Text(run.worker);
+    c.Text(run.host);
+    c.Text(run.db_role);
     c.Bool(run.clock_known);
     if (run.clock_known) {
       c.Bool(run.clock_synchronised);
@@ -1252,6 +1291,19 @@ std::string EvidenceRunsCsv(const EvidenceReport& r) {
     c.Double(run.rto_objective_s);
     c.Bool(run.within_rto);
     c.Text(run.citation);
+    if (run.sample_slices > 0) {  // a sampled run; the columns are empty for a whole point
+      c.Uint(run.sample_slice);
+      c.Uint(run.sample_slices);
+      c.Text(run.sample_seed);
+      c.Uint(run.sample_files);
+      c.Uint(run.sample_bytes);
+      c.Uint(run.point_files);
+      c.Uint(run.point_bytes);
+      if (run.predicted_full_s > 0) c.Double(run.predicted_full_s);
+      else c.Plain("");
+    } else {
+      for (int i = 0; i < 8; ++i) c.Plain("");
+    }
     c.End();
   }
   return std::move(c.str());
@@ -1261,7 +1313,7 @@ std::string EvidenceTargetsCsv(const EvidenceReport& r) {
   CsvOut c;
   c.Header({"target", "pseudonymised", "owner", "classification", "personal_data", "personal_data_description",
             "locations", "verdict", "findings_count", "findings", "rto_objective_s", "rto_measured_s", "rto_met",
-            "tests_passed", "tests_failed", "tests_other", "last_passed_test"});
+            "tests_passed", "tests_failed", "tests_other", "last_passed_test", "rto_predicted"});
   for (const auto& t : r.targets) {
     c.Text(t.name);
     c.Bool(t.pseudonymised);
@@ -1286,6 +1338,7 @@ std::string EvidenceTargetsCsv(const EvidenceReport& r) {
     c.Int(t.tests_failed);
     c.Int(t.tests_other);
     c.Time(t.last_passed_test);
+    c.Bool(t.rto_predicted);
     c.End();
   }
   return std::move(c.str());

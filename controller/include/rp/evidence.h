@@ -52,6 +52,7 @@ struct EvidenceTarget {
   std::vector<EvidenceFinding> findings;
   double rto_objective_s = 0;
   std::optional<double> rto_measured_s;  // the newest passed restore test or drill in the period
+  bool rto_predicted = false;             // that test sampled: rto_measured_s is its predicted whole-point time
   bool rto_met = false;                   // measured and within the objective
   int64_t tests_passed = 0, tests_failed = 0, tests_other = 0;  // runs in the period by outcome
   int64_t last_passed_test = 0;                                 // UTC seconds, 0 none in the period
@@ -71,11 +72,20 @@ struct EvidenceRun {
   uint64_t failing_findings = 0;
   std::string message;    // why it did not pass (pseudonymised like every name)
   std::string isolation;  // the layers and their state, "landlock=enforced userns=unavailable ..."
-  std::string worker;     // host and process that ran it
+  std::string worker;     // host and process that ran it: "host/pid/start"
+  std::string host;       // the host part of `worker`: which host verified the run
+  std::string db_role;    // the database role that recorded its result (PostgreSQL's current_user; "" on SQLite)
   bool clock_known = false, clock_synchronised = false;
   int64_t clock_error_us = 0;  // estimated error
+  // A run that restored a sample (docs/sampling.md): sample_slices is 0 for a whole point.
+  uint32_t sample_slice = 0, sample_slices = 0;  // the slice restored, numbered from 0, of so many
+  std::string sample_seed;                      // the cycle's seed, decimal (a JSON number past 2^53 loses digits)
+  uint64_t sample_files = 0, sample_bytes = 0;  // what the sample restored and verified
+  uint64_t point_files = 0, point_bytes = 0;    // the whole point's regular files
+  double predicted_full_s = 0;  // the whole point's restore time predicted from the sample's throughput; 0 none
   double rto_objective_s = 0;
-  bool within_rto = false;  // passed and duration_s <= objective
+  // Passed and no longer than the objective: duration_s, or for a sampled run predicted_full_s.
+  bool within_rto = false;
   std::string citation;     // the rule it serves
 };
 
@@ -106,7 +116,9 @@ struct EvidenceRestoration {
 };
 
 struct EvidenceReport {
-  int format = 1;
+  // 1: the first; 2 adds the runs' host, db_role and sample fields and the targets' rto_predicted
+  // (a reader takes either: a field a report lacks keeps its default).
+  int format = 2;
   std::string appliance;  // the host name
   std::string version;    // restoreproof's
   int64_t generated_at = 0;
