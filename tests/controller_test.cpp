@@ -386,6 +386,19 @@ TEST_P(StoreTest, OneStoreConnectionAtATimeHoldsTheScheduler) {
     if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(taken);
+  // The server ends the connection holding the lock (a restart, a network failure): the next
+  // call finds it dead, connects again and takes the lock again.
+  std::string out;
+  ASSERT_EQ(stores_->server()->Psql(stores_->database(),
+                                    "-tA -c \"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())\"",
+                                    &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "t\n") << "the one connection holding the lock was ended";
+  EXPECT_TRUE(second->HoldScheduling()) << "reconnected and holding again";
+  auto third = Open();
+  EXPECT_FALSE(third->HoldScheduling());
 }
 
 TEST_P(StoreTest, ConcurrentLogAppendsFromSeveralConnectionsFormOneChain) {
