@@ -29,7 +29,7 @@ std::string CoverageLine(const TargetConfig& t, Store* store, int64_t now) {
   if (!c.full) line += " (" + std::to_string(c.slices_covered) + " of " + std::to_string(c.cycle.slices) + " slices)";
   if (const auto run = store->GetRun(c.reference_run))
     if (const auto predicted = PredictedFullSeconds(*run)) {
-      std::snprintf(text, sizeof text, "; full restore predicted %.0f s (run %lld)", *predicted,
+      std::snprintf(text, sizeof text, "; full restore predicted %.1f s (run %lld)", *predicted,
                     static_cast<long long>(run->id));
       line += text;
     }
