@@ -40,7 +40,7 @@ rp_add_internal_gtest(index_scan_test index_scan_test.cpp)
 rp_add_internal_gtest(tar_name_tap_test tar_name_tap_test.cpp)
 target_link_libraries(tar_name_tap_test PRIVATE PkgConfig::LIBARCHIVE)
 # Sampled restore tests: the split, the parsers and codec, and one slice of real archives.
-rp_add_gtest(sample_test sample_test.cpp)
+rp_add_internal_gtest(sample_test sample_test.cpp)
 target_link_libraries(sample_test PRIVATE nlohmann_json::nlohmann_json)
 # Sampled restore tests of real restic and borg repositories.
 rp_add_gtest(sample_repos_test sample_repos_test.cpp)

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine_support.h"
+#include "isolation/worker_protocol.h"
 #include "rp/codec.h"
 #include "rp/sample.h"
 
@@ -136,6 +137,25 @@ TEST(SampleCodec, RoundTripsAndRefusesWhatCannotBe) {
   EXPECT_FALSE(rb == r);
   rb.sample.reset();
   EXPECT_FALSE(rb == r);
+}
+
+// The worker's job carries the sample; a job with an impossible one is refused whole.
+TEST(SampleCodec, TheWorkerJobCarriesTheSample) {
+  detail::WorkerJob job;
+  job.options.source = "/b/x.tar";
+  job.sandbox_path = "/s/rp-sandbox-x";
+  detail::WorkerJob back;
+  ASSERT_TRUE(detail::DecodeJob(detail::EncodeJob(job), &back).ok());
+  EXPECT_FALSE(back.options.sample);
+  job.options.sample = SampleSpec{~0ull - 5, 16, 15};
+  const std::string text = detail::EncodeJob(job);
+  ASSERT_TRUE(detail::DecodeJob(text, &back).ok());
+  EXPECT_EQ(back.options.sample, job.options.sample);
+  auto j = nlohmann::json::parse(text);
+  j["sample"]["slice"] = 16;
+  const Status st = detail::DecodeJob(j.dump(), &back);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("slice 16 of 16"), std::string::npos) << st.message();
 }
 
 // A tree of many small files in a few directories, a symlink and an empty directory.
