@@ -573,6 +573,7 @@ class SqlStore final : public Store {
         }
         session_.commit();
         if (claimed) return Fetch(ids[0]);
+        lost.push_back(targets[0]);  // not queued after all: never the same candidate twice
       } catch (...) {
         if (session_.isTransaction()) session_.rollback();
         throw;
