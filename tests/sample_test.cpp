@@ -375,6 +375,47 @@ TEST_P(SampledRestore, EverySliceOfARealisticTreePasses) {
   EXPECT_EQ(files, whole.files - whole.hardlinks);
 }
 
+// A zip member outside the slice is not decompressed: its deflate data damaged, the slice still
+// passes (nothing of it was read), while the whole point and the member's own slice fail.
+TEST(SampledRestore, AZipMemberOutsideTheSliceIsNotDecompressed) {
+  TempDir dir;
+  auto tree = Tree(40);
+  constexpr SampleSpec kSpec{3, 4, 0};
+  const TreeEntry* victim = nullptr;
+  for (auto& e : tree)
+    if (e.kind == TreeEntry::Kind::kFile && !InSample(kSpec, e.path) && e.size > 1000) {
+      victim = &e;
+      break;
+    }
+  ASSERT_TRUE(victim);
+  const std::string zip = dir / "point.zip";
+  ASSERT_TRUE(WriteArchive(zip, ArchiveSpec{"zip", {}}, tree).ok());
+  std::string bytes = ReadFile(zip);
+  // The member's local header: its name follows the 30 fixed bytes, then the extra field, then the data.
+  const size_t name_at = bytes.find(victim->path);
+  ASSERT_NE(name_at, std::string::npos);
+  ASSERT_GE(name_at, 30u);
+  const size_t header = name_at - 30;
+  ASSERT_EQ(bytes.compare(header, 4, "PK\x03\x04"), 0);
+  const auto le16 = [&](size_t at) { return static_cast<size_t>(static_cast<unsigned char>(bytes[at])) |
+                                            static_cast<size_t>(static_cast<unsigned char>(bytes[at + 1])) << 8; };
+  const size_t data = name_at + le16(header + 26) + le16(header + 28);
+  for (size_t i = 4; i < 24; ++i) bytes[data + i] = static_cast<char>(bytes[data + i] ^ 0x5a);
+  WriteFile(zip, bytes);
+  WriteFile(dir / "manifest", ManifestFor(tree, HashAlgo::kXxh128));
+  auto o = Options(dir, zip);
+  o.manifest = dir / "manifest";
+  o.sample = kSpec;
+  const VerifyReport sampled = RunVerifyIsolated(o);
+  EXPECT_EQ(sampled.status, RunStatus::kPassed) << Describe(sampled);
+  o.sample = SampleSpec{kSpec.seed, kSpec.slices, SliceOf(kSpec.seed, kSpec.slices, victim->path)};
+  const VerifyReport own = RunVerifyIsolated(o);
+  EXPECT_EQ(own.status, RunStatus::kFailed) << Describe(own);
+  o.sample.reset();
+  const VerifyReport whole = RunVerifyIsolated(o);
+  EXPECT_EQ(whole.status, RunStatus::kFailed) << Describe(whole);
+}
+
 TEST(SampledRestore, ABadSpecAndAManifestToWriteAreRefused) {
   TempDir dir;
   const Source src = Build(dir, "dir", Tree(5), "x");
