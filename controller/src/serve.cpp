@@ -283,9 +283,9 @@ class Controller {
     if (hold) {
       log_.Info("scheduling-taken", "", 0, {{"owner", owner_}, {"store", std::string(store_->Backend())}});
       const auto cfg = config();
+      Tick();  // first: a catalog check of many targets must not hold up the schedule
       StartSyslog(*cfg);
       SchedulerDuties(*cfg);
-      Tick();
     } else {
       log_.Warn("scheduling-lost", "", 0,
                 {{"owner", owner_}, {"detail", "another process schedules; this one serves the page and runs restores"}});
