@@ -102,21 +102,25 @@ TargetCoverage CoverageOf(const TargetConfig& target, Store* store, int64_t now)
 }
 
 SampleSpec NextSample(const TargetConfig& target, const SampleSize& size, uint64_t point_bytes, Store* store) {
-  SampleSpec next;
-  next.slices = SlicesFor(size, point_bytes);
   RunFilter filter;
   filter.target = target.name;
   filter.limit = 200;
-  for (const auto& r : store->ListRuns(filter)) {
-    if (!Reached(r.state) || !r.report || !r.report->sample) continue;
-    const SampleSpec& last = r.report->sample->spec;
-    if (last.slices == next.slices && last.slice + 1 < last.slices) {
-      next.seed = last.seed;
-      next.slice = last.slice + 1;
-      return next;
+  std::optional<SampleFigures> last;  // the newest sampled run that reached a verdict
+  for (const auto& r : store->ListRuns(filter))
+    if (Reached(r.state) && r.report && r.report->sample) {
+      last = r.report->sample;
+      break;
     }
-    break;  // the newest sampled verdict ended its cycle, or the slice count changed
+  // A point whose size is not known before it is read (restic, borg): the last sampled point's.
+  if (point_bytes == 0 && last) point_bytes = last->point_bytes;
+  SampleSpec next;
+  next.slices = SlicesFor(size, point_bytes);
+  if (last && last->spec.slices == next.slices && last->spec.slice + 1 < last->spec.slices) {
+    next.seed = last->spec.seed;
+    next.slice = last->spec.slice + 1;
+    return next;
   }
+  // The newest sampled verdict ended its cycle, or the slice count changed, or there is none.
   std::random_device rd;
   next.seed = (uint64_t{rd()} << 32) | rd();
   next.slice = 0;

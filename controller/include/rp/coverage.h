@@ -44,7 +44,8 @@ void to_json(nlohmann::json& j, const TargetCoverage& v);
 TargetCoverage CoverageOf(const TargetConfig& target, Store* store, int64_t now);
 
 // The sample the next test of `target` restores, given the test's size and the point's content
-// bytes (for sample_bytes): the slice after the newest sampled test that reached a verdict when
+// bytes (for sample_bytes; 0 when unknown before reading, as for restic and borg: the last sampled
+// point's): the slice after the newest sampled test that reached a verdict when
 // it belongs to the same cycle (same slice count) and the cycle is not done; else slice 0 of a
 // new cycle with a fresh random seed.
 SampleSpec NextSample(const TargetConfig& target, const SampleSize& size, uint64_t point_bytes, Store* store);
