@@ -620,7 +620,8 @@ TEST(Agents, AnAgentClaimsOnlyRunsWithACopyAtItsLocations) {
   Site site;
   site.estate.Add("only-a", {"site-a"}, SleepTest(0));
   site.estate.Add("only-b", {"site-b"}, SleepTest(0));
-  site.estate.Add("both", {"site-a", "site-b"}, SleepTest(0));
+  // site-b first: the rotation would take it (both copies untested), were the agent's locations ignored.
+  site.estate.Add("both", {"site-b", "site-a"}, SleepTest(0));
   auto store = site.store->Open();
   ASSERT_TRUE(store);
   auto a = site.StartAgent(1, {"site-a"}, 2);
