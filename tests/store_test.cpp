@@ -105,6 +105,32 @@ TEST_F(PostgresStore, OpenStoreConnectsWithTheUrlAndThePasswordFile) {
   EXPECT_FALSE(std::filesystem::exists(StorePath(dir_.path()))) << "no SQLite file beside a PostgreSQL store";
 }
 
+TEST_F(PostgresStore, AConnectionTheServerEndedIsOpenedAgainForTheNextCall) {
+  std::unique_ptr<Store> s;
+  ASSERT_TRUE(OpenStore(config_, &s).ok());
+  RunRequest q;
+  q.target = "app";
+  const int64_t first = s->EnqueueRun(q, 100);
+  // The server ends every other connection to the database (a restart, an agent cut off).
+  std::string out;
+  ASSERT_EQ(server_->Psql(database_,
+                          "-tA -c \"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()\"",
+                          &out),
+            0)
+      << out;
+  ASSERT_NE(out, "0\n") << "the store's connection was ended";
+  // The call that meets the broken connection may fail; the store does not stay broken.
+  try {
+    s->GetRun(first);
+  } catch (const std::exception&) {
+  }
+  const auto again = s->GetRun(first);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->request.target, "app");
+  EXPECT_GT(s->EnqueueRun(q, 101), first);
+}
+
 TEST_F(PostgresStore, AWrongPasswordFailsWithoutTheMessageCarryingIt) {
   const std::string wrong = dir_ / "wrong";
   test::WriteFile(wrong, "Not-The-Password-4711\n");

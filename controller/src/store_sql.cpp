@@ -497,7 +497,7 @@ class SqlStore final : public Store {
 
   // `store check`: SQLite's integrity check, or PostgreSQL's triggers and role.
   void Check(StoreCheckResult* r) {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     if (!Pg()) {
       std::vector<std::string> problems;
       session_ << "PRAGMA integrity_check", into(problems), now;
@@ -520,13 +520,13 @@ class SqlStore final : public Store {
   }
 
   int64_t EnqueueRun(const RunRequest& q, int64_t at) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     return Insert(q, at);
   }
 
   std::optional<RunRecord> ClaimRun(const std::string& owner, int64_t at, int64_t lease_until,
                                     const ClaimFilter& filter) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     if (!Pg()) {
       // SQLite: one statement, which holds the write lock from the candidate's choice to its claim.
       std::vector<Poco::Int64> ids;
@@ -582,7 +582,7 @@ class SqlStore final : public Store {
   }
 
   bool RenewLease(int64_t id, const std::string& owner, int64_t lease_until, bool* cancel) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<Poco::Int64> flags;
     session_ << Q("UPDATE runs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?"
                 " RETURNING cancel_requested"),
@@ -595,7 +595,7 @@ class SqlStore final : public Store {
   bool RecordStart(int64_t id, const std::string& owner, const std::string& point_id, int64_t point_time,
                    const std::string& location, uint64_t seed, const std::string& worker, const std::string& version,
                    const std::string& config_hash) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("UPDATE runs SET point_id = ?, point_time = ?, location = ?, seed = ?, worker = ?, version = ?, config_hash = ?"
          " WHERE id = ? AND state = 'running' AND lease_owner = ?"),
@@ -605,7 +605,7 @@ class SqlStore final : public Store {
   }
 
   bool FinishRun(int64_t id, const std::string& owner, const RunOutcome& o) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       Statement s(session_);
@@ -628,7 +628,7 @@ class SqlStore final : public Store {
   }
 
   std::vector<RunRecord> InterruptStale(int64_t at, bool (*owner_dead)(const std::string&)) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<RunRecord> running;
     {
       Statement s(session_);
@@ -683,7 +683,7 @@ class SqlStore final : public Store {
   }
 
   bool CancelRun(int64_t id, int64_t at, const std::string& why) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement q(session_);
     q << Q("UPDATE runs SET state = 'cancelled', finished_at = ?, message = ? WHERE id = ? AND state = 'queued'"), bind(at),
         bind(why), bind(id);
@@ -694,12 +694,12 @@ class SqlStore final : public Store {
   }
 
   std::optional<RunRecord> GetRun(int64_t id) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     return Fetch(id);
   }
 
   std::vector<RunRecord> ListRuns(const RunFilter& f) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     // Only the conditions the filter sets, so that SQLite can use the (target, queued_at) index;
     // every value is bound.
     const std::string state = f.state ? std::string(RunStateName(*f.state)) : "";
@@ -720,7 +720,7 @@ class SqlStore final : public Store {
   }
 
   int64_t CountPending(const std::string& target, int test_index, Trigger trigger) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Poco::Int64 n = 0;
     session_ << Q("SELECT COUNT(*) FROM runs WHERE target = ? AND test_index = ? AND trigger_kind = ?"
                 " AND state IN ('queued', 'running')"),
@@ -730,7 +730,7 @@ class SqlStore final : public Store {
 
   std::optional<RunRecord> LastRun(const std::string& target, std::optional<RunState> state,
                                    const std::string& location) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     const std::string st = state ? std::string(RunStateName(*state)) : "";
     Statement s(session_);
     s << Q(std::string("SELECT ") + kRunColumns + " FROM runs WHERE target = ? AND state NOT IN ('queued', 'running')"
@@ -742,7 +742,7 @@ class SqlStore final : public Store {
   }
 
   std::optional<int64_t> ScheduleMark(const std::string& key) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<Poco::Int64> slots;
     session_ << Q("SELECT slot FROM schedule_marks WHERE key = ?"), bind(key), into(slots), now;
     if (slots.empty()) return std::nullopt;
@@ -750,13 +750,13 @@ class SqlStore final : public Store {
   }
 
   void SetScheduleMark(const std::string& key, int64_t slot) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO schedule_marks (key, slot) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET slot = excluded.slot"),
         bind(key), bind(slot), now;
   }
 
   std::map<std::string, int64_t> ScheduleMarks() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<std::string> keys;
     std::vector<Poco::Int64> slots;
     session_ << Q("SELECT key, slot FROM schedule_marks"), into(keys), into(slots), now;
@@ -768,7 +768,7 @@ class SqlStore final : public Store {
   std::vector<int64_t> Fire(const std::vector<FireItem>& items, int64_t at) override {
     std::vector<int64_t> drills;
     if (items.empty()) return drills;
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       for (const auto& item : items) {
@@ -792,7 +792,7 @@ class SqlStore final : public Store {
   }
 
   std::set<std::pair<std::string, int>> PendingScheduled() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<std::string> targets;
     std::vector<int> tests;
     session_ << Q("SELECT target, test_index FROM runs WHERE trigger_kind = 'schedule' AND state IN ('queued', 'running')"),
@@ -803,7 +803,7 @@ class SqlStore final : public Store {
   }
 
   int64_t CreateDrill(const DrillRecord& d, const std::vector<RunRequest>& runs) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       const int64_t id = InsertDrill(d, runs, d.started_at);
@@ -816,7 +816,7 @@ class SqlStore final : public Store {
   }
 
   bool FinishDrill(int64_t id, int64_t finished_at, bool passed, const std::string& report_json) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("UPDATE drills SET state = 'finished', finished_at = ?, passed = ?, report = ? WHERE id = ? AND state = 'running'"),
         bind(finished_at), bind(passed ? 1 : 0), bind(report_json), bind(id);
@@ -824,7 +824,7 @@ class SqlStore final : public Store {
   }
 
   std::optional<DrillRecord> GetDrill(int64_t id) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, name, trigger_kind, responsible, targets, state, started_at, finished_at, passed, report FROM drills"
          " WHERE id = ?"),
@@ -835,7 +835,7 @@ class SqlStore final : public Store {
   }
 
   std::vector<DrillRecord> ListDrills(size_t limit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, name, trigger_kind, responsible, targets, state, started_at, finished_at, passed, report FROM drills"
          " ORDER BY id DESC LIMIT ?"),
@@ -845,13 +845,13 @@ class SqlStore final : public Store {
 
   void PutBaseline(const std::string& target, const std::string& location, const std::string& point_id, int64_t run_id,
                    int64_t at, const std::string& inventory) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO baselines (target, location, point_id, run_id, at, inventory) VALUES (?, ?, ?, ?, ?, ?)"),
         bind(target), bind(location), bind(point_id), bind(run_id), bind(at), bind(inventory), now;
   }
 
   std::optional<std::string> LatestBaseline(const std::string& target) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<std::string> rows;
     session_ << Q("SELECT inventory FROM baselines WHERE target = ? ORDER BY id DESC LIMIT 1"), bind(target), into(rows), now;
     if (rows.empty()) return std::nullopt;
@@ -860,13 +860,13 @@ class SqlStore final : public Store {
 
   void PutCatalogSnapshot(const std::string& target, int64_t at, const std::string& verdict,
                           const std::string& evaluation_json) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO catalog_snapshots (target, at, verdict, evaluation) VALUES (?, ?, ?, ?)"), bind(target),
         bind(at), bind(verdict), bind(evaluation_json), now;
   }
 
   std::optional<std::pair<int64_t, std::string>> LatestCatalogSnapshot(const std::string& target) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<Poco::Int64> at;
     std::vector<std::string> evaluation;
     session_ << Q("SELECT at, evaluation FROM catalog_snapshots WHERE target = ? ORDER BY at DESC, id DESC LIMIT 1"),
@@ -876,7 +876,7 @@ class SqlStore final : public Store {
   }
 
   std::map<RunState, int64_t> CountEndedRuns() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<std::string> states;
     std::vector<Poco::Int64> counts;
     session_ << Q("SELECT state, COUNT(*) FROM runs GROUP BY state"), into(states), into(counts), now;
@@ -887,7 +887,7 @@ class SqlStore final : public Store {
   }
 
   std::map<RunState, int64_t> CountRunsByState() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<std::string> states;
     std::vector<Poco::Int64> counts;
     session_ << Q("SELECT state, COUNT(*) FROM runs GROUP BY state"), into(states), into(counts), now;
@@ -898,7 +898,7 @@ class SqlStore final : public Store {
   }
 
   bool RecordProgress(int64_t id, const std::string& owner, const RunProgress& p) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("UPDATE runs SET progress_files = ?, progress_bytes = ?, progress_total = ?, progress_at = ?"
          " WHERE id = ? AND state = 'running' AND lease_owner = ?"),
@@ -909,7 +909,7 @@ class SqlStore final : public Store {
 
   std::string SwapTargetState(const std::string& target, const std::string& aspect, const std::string& state,
                               int64_t at) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       // The write comes first: it takes the write lock before the read.
@@ -935,7 +935,7 @@ class SqlStore final : public Store {
   }
 
   int64_t EnqueueNotification(const NotificationRecord& n) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Poco::Int64 id = 0;
     session_ << Q("INSERT INTO notifications (channel, target, event, subject, body, created_at, next_attempt)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"),
@@ -945,7 +945,7 @@ class SqlStore final : public Store {
   }
 
   std::vector<NotificationRecord> DueNotifications(int64_t at, size_t limit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, channel, target, event, subject, body, created_at, attempts, next_attempt, sent_at, given_up, outcome"
          " FROM notifications WHERE sent_at = 0 AND given_up = 0 AND next_attempt <= ? ORDER BY id LIMIT ?"),
@@ -954,7 +954,7 @@ class SqlStore final : public Store {
   }
 
   bool ClaimNotification(const NotificationRecord& n, int64_t hold_until) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("UPDATE notifications SET next_attempt = ? WHERE id = ? AND next_attempt = ? AND sent_at = 0 AND given_up = 0"),
         bind(hold_until), bind(n.id), bind(n.next_attempt);
@@ -963,14 +963,14 @@ class SqlStore final : public Store {
 
   void RecordDelivery(int64_t id, bool ok, const std::string& outcome, int64_t at, int64_t next_attempt,
                       bool give_up) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("UPDATE notifications SET attempts = attempts + 1, outcome = ?, sent_at = ?, next_attempt = ?,"
                 " given_up = ? WHERE id = ?"),
         bind(outcome), bind(ok ? at : int64_t{0}), bind(next_attempt), bind(give_up ? 1 : 0), bind(id), now;
   }
 
   std::vector<NotificationRecord> ListNotifications(size_t limit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, channel, target, event, subject, body, created_at, attempts, next_attempt, sent_at, given_up, outcome"
          " FROM notifications ORDER BY id DESC LIMIT ?"),
@@ -982,7 +982,7 @@ class SqlStore final : public Store {
     LogRecord r = record;
     MakeLogTexts(&r);
     if (r.salt.empty()) r.salt = NewLogSalt();
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       // The insert takes the write lock before anything is read: the head it chains to is the
@@ -1025,7 +1025,7 @@ class SqlStore final : public Store {
   }
 
   std::vector<LogRecord> ReadLog(int64_t from_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q(std::string("SELECT ") + kLogColumns + " FROM restoration_log WHERE seq >= ? ORDER BY seq LIMIT ?"), bind(from_seq),
         bind(LimitOf(limit));
@@ -1033,14 +1033,14 @@ class SqlStore final : public Store {
   }
 
   int64_t FirstLogSeqSince(int64_t time) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Poco::Nullable<Poco::Int64> seq;
     session_ << Q("SELECT MIN(seq) FROM restoration_log WHERE at >= ?"), bind(time), into(seq), now;
     return seq.isNull() ? 0 : seq.value();
   }
 
   std::vector<LogRecord> ListLog(const LogFilter& f) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q(std::string("SELECT ") + kLogColumns + " FROM restoration_log WHERE at >= ? AND (? = '' OR target = ?)"
          " ORDER BY seq DESC LIMIT ?"),
@@ -1051,13 +1051,13 @@ class SqlStore final : public Store {
   }
 
   void PutCheckpoint(const LogCheckpoint& c) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO log_checkpoints (seq, head_hash, at, signature, key_fingerprint) VALUES (?, ?, ?, ?, ?)"),
         bind(c.seq), bind(c.head_hash), bind(c.at), bind(c.signature), bind(c.key_fingerprint), now;
   }
 
   std::vector<LogCheckpoint> Checkpoints() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT seq, head_hash, at, signature, key_fingerprint FROM log_checkpoints ORDER BY seq, id");
     s.execute();
@@ -1076,21 +1076,21 @@ class SqlStore final : public Store {
   }
 
   int64_t SyslogCursor(const std::string& target) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<Poco::Int64> rows;
     session_ << Q("SELECT seq FROM syslog_cursor WHERE target = ?"), bind(target), into(rows), now;
     return rows.empty() ? 0 : rows[0];
   }
 
   void SetSyslogCursor(const std::string& target, int64_t seq) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO syslog_cursor (target, seq) VALUES (?, ?)"
                 " ON CONFLICT (target) DO UPDATE SET seq = excluded.seq WHERE syslog_cursor.seq < excluded.seq"),
         bind(target), bind(seq), now;
   }
 
   bool AddUser(const UserRecord& u, const AuditRecord& audit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       Statement s(session_);
@@ -1109,7 +1109,7 @@ class SqlStore final : public Store {
   }
 
   std::optional<UserRecord> GetUser(const std::string& name) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT name, role, password_hash, created_at, disabled, must_change_password FROM users WHERE name = ?"), bind(name);
     auto rows = Users(s);
@@ -1118,7 +1118,7 @@ class SqlStore final : public Store {
   }
 
   std::vector<UserRecord> ListUsers() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT name, role, password_hash, created_at, disabled, must_change_password FROM users ORDER BY name");
     return Users(s);
@@ -1126,7 +1126,7 @@ class SqlStore final : public Store {
 
   bool SetPassword(const std::string& name, const std::string& password_hash, bool must_change,
                    const AuditRecord& audit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       Statement s(session_);
@@ -1147,14 +1147,14 @@ class SqlStore final : public Store {
   }
 
   int64_t CountAdmins() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Poco::Int64 n = 0;
     session_ << Q("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0"), into(n), now;
     return n;
   }
 
   int64_t AddApiToken(const ApiTokenRecord& t, const AuditRecord& audit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_.begin();
     try {
       Poco::Int64 id = 0;
@@ -1172,7 +1172,7 @@ class SqlStore final : public Store {
   }
 
   std::optional<ApiTokenRecord> FindApiToken(const std::string& token_hash) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, name, role, token_hash, created_at, last_used_at, revoked FROM api_tokens WHERE token_hash = ?"),
         bind(token_hash);
@@ -1182,20 +1182,20 @@ class SqlStore final : public Store {
   }
 
   std::vector<ApiTokenRecord> ListApiTokens() override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id, name, role, token_hash, created_at, last_used_at, revoked FROM api_tokens ORDER BY id");
     return Tokens(s);
   }
 
   void TouchApiToken(int64_t id, int64_t at) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?"), bind(at), bind(id), bind(at),
         now;
   }
 
   void CreateSession(const SessionRecord& x) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     session_ << Q("INSERT INTO sessions (id_hash, user_name, role, csrf, created_at, last_seen_at, address)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"),
         bind(x.id_hash), bind(x.user), bind(std::string(RoleName(x.role))), bind(x.csrf), bind(x.created_at),
@@ -1203,7 +1203,7 @@ class SqlStore final : public Store {
   }
 
   std::optional<SessionRecord> GetSession(const std::string& id_hash) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("SELECT id_hash, user_name, role, csrf, created_at, last_seen_at, address FROM sessions WHERE id_hash = ?"),
         bind(id_hash);
@@ -1222,7 +1222,7 @@ class SqlStore final : public Store {
   }
 
   bool TouchSession(const std::string& id_hash, int64_t at) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at <= ?"), bind(at), bind(id_hash), bind(at);
     if (s.execute() == 1) return true;
@@ -1232,14 +1232,14 @@ class SqlStore final : public Store {
   }
 
   bool DeleteSession(const std::string& id_hash) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     s << Q("DELETE FROM sessions WHERE id_hash = ?"), bind(id_hash);
     return s.execute() == 1;
   }
 
   int64_t DeleteExpiredSessions(int64_t at, const SessionTimeouts& t) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     Statement s(session_);
     // SessionTimeouts::Expired, in SQL: idle too long, or signed in too long ago.
     s << Q("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?"), bind(at - t.idle_s), bind(at - t.absolute_s);
@@ -1247,12 +1247,12 @@ class SqlStore final : public Store {
   }
 
   int64_t AppendAudit(const AuditRecord& r) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     return InsertAudit(r);
   }
 
   std::vector<AuditRecord> ListAudit(int64_t since, size_t limit) override {
-    std::lock_guard lock(mu_);
+    const auto lock = Use();
     std::vector<Poco::Int64> ids, ats;
     std::vector<std::string> actors, addresses, actions, details;
     session_ << Q("SELECT id, at, actor, address, action, detail FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?"),
@@ -1267,6 +1267,21 @@ class SqlStore final : public Store {
   }
 
   int SchemaVersion() override { return version_; }
+
+  // The store's connection, locked; on PostgreSQL a connection the server or the network broke
+  // (a restart, an agent cut off and back) is opened again first. The call that met the break
+  // has failed with its error; the next one works once the server answers again.
+  std::unique_lock<std::mutex> Use() {
+    std::unique_lock lock(mu_);
+    if (Pg() && !session_.isConnected()) {
+      try {
+        session_.reconnect();
+      } catch (const Poco::Exception&) {
+        // Still unreachable: the statement that follows fails with the connection's error.
+      }
+    }
+    return lock;
+  }
   std::string_view Backend() const override { return Pg() ? "postgresql" : "sqlite"; }
   bool HoldScheduling() override {
     if (!Pg()) return true;
