@@ -91,11 +91,17 @@ Reply Readyz(State& state) {
 
 Reply Metrics(State& state) {
   const auto config = state.config();
-  // The coverage of sampling targets comes from the status board, computed by its thread.
+  // The coverage of sampling targets comes from the status board, computed by its thread; a board
+  // that cannot be built leaves it to RenderMetrics, which then reads it from the store itself.
   std::map<std::string, TargetCoverage> coverage;
-  if (std::any_of(config->targets.begin(), config->targets.end(), [](const TargetConfig& t) { return t.Samples(); }))
-    for (const TargetStatus& t : state.board()->targets)
-      if (t.coverage) coverage.emplace(t.name, *t.coverage);
+  if (std::any_of(config->targets.begin(), config->targets.end(), [](const TargetConfig& t) { return t.Samples(); })) {
+    try {
+      for (const TargetStatus& t : state.board()->targets)
+        if (t.coverage) coverage.emplace(t.name, *t.coverage);
+    } catch (const std::exception&) {
+      coverage.clear();
+    }
+  }
   std::string text = RenderMetrics(*config, state.store(), state.names(), NowS(), RP_VERSION, &coverage);
   if (const auto scheduling = state.scheduling())  // docs/multi-host.md: one serve of several schedules
     text += "# HELP restoreproof_scheduler_leader 1 when this serve schedules (holds the scheduler's lock)\n"
