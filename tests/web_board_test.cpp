@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "rp/codec.h"
+#include "rp/metrics.h"
 #include "rp/store.h"
 #include "status_board.h"
 #include "web_kit.h"
@@ -560,6 +561,24 @@ TEST_F(SampledBoard, CarriesCoverageAndJudgesTheRtoByThePredictedWholePointTime)
   EXPECT_EQ(after.Find("covered")->coverage_at, c->coverage_at) << "the other target's runs did not change";
   const web::StatusBoard late = web::BuildStatusBoard(*config_, *store_, NowUtc() + 6 + web::kCoverageReuseS + 1, &after);
   EXPECT_NE(late.Find("covered")->coverage_at, c->coverage_at) << "and not for longer than a minute";
+
+  // /metrics takes the board's figures, or computes them itself without a board.
+  std::map<std::string, TargetCoverage> given;
+  for (const auto& t : late.targets)
+    if (t.coverage) given.emplace(t.name, *t.coverage);
+  given["covered"].point_files = 200;  // marked, to see which figures were used
+  given["covered"].covered_files = 50;
+  const std::string from_board = RenderMetrics(*config_, *store_, nullptr, NowUtc(), "v", &given);
+  EXPECT_NE(from_board.find("restoreproof_coverage_files_ratio{target=\"covered\"} 0.25\n"), std::string::npos)
+      << from_board;
+  EXPECT_NE(from_board.find("restoreproof_coverage_files_ratio{target=\"short\"} 0.8\n"), std::string::npos);
+  const std::string own = RenderMetrics(*config_, *store_, nullptr, NowUtc(), "v");
+  EXPECT_NE(own.find("restoreproof_coverage_files_ratio{target=\"covered\"} 1\n"), std::string::npos) << own;
+  EXPECT_NE(own.find("restoreproof_coverage_window_complete{target=\"short\"} 1\n"), std::string::npos);
+  EXPECT_NE(own.find("restoreproof_predicted_restore_seconds{target=\"short\"} 40\n"), std::string::npos)
+      << "slice 3 passed last: 10 s for 25,000 of 100,000 bytes";
+  EXPECT_EQ(own.find("{target=\"whole\"}"), std::string::npos)
+      << "a target that does not sample (nor ran, nor was checked) has no coverage and no prediction";
 }
 
 // The pages and /metrics through the real server, in English and Swedish.
