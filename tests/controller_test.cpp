@@ -69,7 +69,7 @@ TEST_P(StoreTest, OpensMigratesAndKeepsWhatItStoredAcrossReopens) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->SchemaVersion(), 9);
+    EXPECT_EQ(s->SchemaVersion(), 10);
     id = s->EnqueueRun(Req("payroll"), 1000);
   }
   auto s = Open();

@@ -5,6 +5,8 @@
 // dialects differ. A transaction always starts with a write (or, on PostgreSQL, a lock), so that
 // a second process waits instead of failing or reading a head another one is moving.
 #include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
@@ -15,8 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -35,7 +40,7 @@ using Poco::Data::Statement;
 
 namespace {
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 enum class Dialect { kSqlite, kPostgres };
 
@@ -228,6 +233,10 @@ const std::vector<std::vector<Step>>& Migrations() {
                " EXECUTE FUNCTION rp_refuse('the restoration log is append-only')",
                Dialect::kPostgres),
       },
+      {
+          // ClaimRun's candidates in its order: the queued runs by id, without the finished ones.
+          "CREATE INDEX runs_queued_by_id ON runs (id) WHERE state = 'queued'",
+      },
   };
   return m;
 }
@@ -246,7 +255,28 @@ T Get(RecordSet& rs, const char* column) {
   return v.convert<T>();
 }
 
-RunRecord ReadRun(RecordSet& rs) {
+// One row of a libpq result (the PostgreSQL fast paths, PgExec), read by column name.
+struct PgRow {
+  const PGresult* result;
+  int row;
+};
+template <class T>
+T Get(const PgRow& p, const char* column) {
+  const int c = PQfnumber(p.result, column);
+  if (c < 0 || PQgetisnull(p.result, p.row, c)) return T{};
+  const char* v = PQgetvalue(p.result, p.row, c);
+  const int n = PQgetlength(p.result, p.row, c);
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(v, static_cast<size_t>(n));
+  } else {
+    T out{};
+    std::from_chars(v, v + n, out);
+    return out;
+  }
+}
+
+template <class Rows>
+RunRecord ReadRun(Rows& rs) {
   RunRecord r;
   r.id = Get<Poco::Int64>(rs, "id");
   r.request.target = Get<std::string>(rs, "target");
@@ -540,9 +570,29 @@ class SqlStore final : public Store {
       if (ids.empty()) return std::nullopt;
       return Fetch(ids[0]);
     }
-    // PostgreSQL: the candidate is locked (rows other claimers hold are passed over), then
-    // claimed. Two claimers may lock different queued runs of one target; the unique index lets
-    // only one of them run, and the other passes over that target and tries the next candidate.
+    // PostgreSQL: one statement, one round trip. The CTE locks the first candidate (rows other
+    // claimers hold are passed over: FOR UPDATE SKIP LOCKED), the UPDATE claims it and returns
+    // the run. Two claimers may lock different queued runs of one target; the unique index lets
+    // only one of them run, and the other one goes on below, passing over that target.
+    {
+      std::vector<std::string> params{std::to_string(at), std::to_string(filter.drill_id),
+                                      std::to_string(filter.drill_id)};
+      if (filter.targets) params.insert(params.end(), filter.targets->begin(), filter.targets->end());
+      if (filter.locations) params.insert(params.end(), filter.locations->begin(), filter.locations->end());
+      params.insert(params.end(), {owner, std::to_string(lease_until), std::to_string(at)});
+      const PgResult r = PgRun(
+          Q("WITH c AS (" + CandidateSql("r.id AS claim_id", filter, {}) +
+            " ORDER BY r.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " UPDATE runs SET state = 'running', lease_owner = ?, lease_until = ?, started_at = ? FROM c"
+            " WHERE runs.id = c.claim_id AND runs.state = 'queued' RETURNING " + kRunColumns),
+          params);
+      if (PgOk(r.get())) {
+        if (PQntuples(r.get()) == 0) return std::nullopt;
+        const PgRow row{r.get(), 0};
+        return ReadRun(row);
+      }
+      if (!PgLostTarget(r.get())) PgThrow(r.get());
+    }
     std::vector<std::string> lost;
     for (;;) {
       session_.begin();
@@ -596,9 +646,14 @@ class SqlStore final : public Store {
                    const std::string& location, uint64_t seed, const std::string& worker, const std::string& version,
                    const std::string& config_hash) override {
     const auto lock = Use();
+    const char* sql = "UPDATE runs SET point_id = ?, point_time = ?, location = ?, seed = ?, worker = ?, version = ?,"
+                      " config_hash = ? WHERE id = ? AND state = 'running' AND lease_owner = ?";
+    if (Pg())
+      return PgAffected(PgExec(Q(sql), {point_id, std::to_string(point_time), location,
+                                        std::to_string(static_cast<Poco::Int64>(seed)), worker, version, config_hash,
+                                        std::to_string(id), owner})) == 1;
     Statement s(session_);
-    s << Q("UPDATE runs SET point_id = ?, point_time = ?, location = ?, seed = ?, worker = ?, version = ?, config_hash = ?"
-         " WHERE id = ? AND state = 'running' AND lease_owner = ?"),
+    s << sql,
         bind(point_id), bind(point_time), bind(location), bind(static_cast<Poco::Int64>(seed)), bind(worker),
         bind(version), bind(config_hash), bind(id), bind(owner);
     return s.execute() == 1;
@@ -606,13 +661,26 @@ class SqlStore final : public Store {
 
   bool FinishRun(int64_t id, const std::string& owner, const RunOutcome& o) override {
     const auto lock = Use();
+    const std::string sql = Q(
+        std::string("UPDATE runs SET state = ?, finished_at = ?, files = ?, bytes = ?, duration_s = ?, message = ?, report = ?,") +
+        " clock_synced = ?, clock_error_us = ?, clock_max_error_us = ?, db_role = " +
+        std::string(Pg() ? "current_user" : "''") +  // set by the server: a client cannot name another role
+        ", lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'running' AND lease_owner = ?");
+    if (Pg() && !o.retry) {
+      // PostgreSQL without a retry to queue: one statement, its own transaction.
+      char duration[32];
+      const auto end = std::to_chars(duration, duration + sizeof duration, o.duration_s);
+      return PgAffected(PgExec(
+                 sql, {std::string(RunStateName(o.state)), std::to_string(o.finished_at), I64(o.files),
+                       I64(o.bytes), std::string(duration, end.ptr), o.message, Encode(o.report),
+                       std::to_string(o.clock.known ? (o.clock.synchronised ? 1 : 0) : -1),
+                       std::to_string(o.clock.estimated_error_us), std::to_string(o.clock.maximum_error_us),
+                       std::to_string(id), owner})) == 1;
+    }
     session_.begin();
     try {
       Statement s(session_);
-      s << Q(std::string("UPDATE runs SET state = ?, finished_at = ?, files = ?, bytes = ?, duration_s = ?, message = ?, report = ?,")+
-           " clock_synced = ?, clock_error_us = ?, clock_max_error_us = ?, db_role = " +
-             std::string(Pg() ? "current_user" : "''") +  // set by the server: a client cannot name another role
-             ", lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'running' AND lease_owner = ?"),
+      s << sql,
           bind(std::string(RunStateName(o.state))), bind(o.finished_at), bind(static_cast<Poco::Int64>(o.files)),
           bind(static_cast<Poco::Int64>(o.bytes)), bind(o.duration_s), bind(o.message), bind(Encode(o.report)),
           bind(o.clock.known ? (o.clock.synchronised ? 1 : 0) : -1), bind(o.clock.estimated_error_us),
@@ -983,6 +1051,7 @@ class SqlStore final : public Store {
     MakeLogTexts(&r);
     if (r.salt.empty()) r.salt = NewLogSalt();
     const auto lock = Use();
+    if (Pg()) return PgAppendLog(std::move(r));
     session_.begin();
     try {
       // The insert takes the write lock before anything is read: the head it chains to is the
@@ -1449,6 +1518,93 @@ class SqlStore final : public Store {
       out.push_back(std::move(n));
     }
     return out;
+  }
+
+  // PostgreSQL: the agent's per-job calls (ClaimRun, RecordStart, FinishRun, AppendLog) go
+  // through libpq on the session's own connection. Poco's connector prepares, describes,
+  // executes and deallocates a named statement for every execution (four round trips, and a
+  // plan each time); PQexecParams is one round trip. Parameters are text, typed by the server.
+  struct PgClear {
+    void operator()(PGresult* r) const { PQclear(r); }
+  };
+  using PgResult = std::unique_ptr<PGresult, PgClear>;
+  PGconn* PgConn() {
+    auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session_.impl());
+    if (!impl) throw Poco::IllegalStateException("the store's session is not a PostgreSQL one");
+    return static_cast<PGconn*>(impl->handle());
+  }
+  // Runs `sql` (PQexec, which may hold several statements, when `params` is null).
+  PgResult PgRun(const std::string& sql, const std::vector<std::string>* params) {
+    PGconn* c = PgConn();
+    if (!params) return PgResult(PQexec(c, sql.c_str()));
+    std::vector<const char*> values;
+    values.reserve(params->size());
+    for (const std::string& p : *params) values.push_back(p.c_str());
+    return PgResult(PQexecParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                 nullptr, 0));
+  }
+  PgResult PgRun(const std::string& sql, const std::vector<std::string>& params) { return PgRun(sql, &params); }
+  static bool PgOk(const PGresult* r) {
+    const auto st = PQresultStatus(r);
+    return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+  }
+  // The claim lost to another claimer's run of the same target (runs_one_running_per_target).
+  static bool PgLostTarget(const PGresult* r) {
+    const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    const char* constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : nullptr;
+    return code && std::strcmp(code, "23505") == 0 && constraint &&
+           std::strcmp(constraint, "runs_one_running_per_target") == 0;
+  }
+  [[noreturn]] void PgThrow(const PGresult* r) {
+    std::string text = r ? PQresultErrorMessage(r) : "";
+    if (text.empty()) text = PQerrorMessage(PgConn());
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    throw Poco::Data::PostgreSQL::StatementException(text.empty() ? "PostgreSQL: no result" : text);
+  }
+  PgResult PgExec(const std::string& sql, const std::vector<std::string>& params) {
+    PgResult r = PgRun(sql, &params);
+    if (!PgOk(r.get())) PgThrow(r.get());
+    return r;
+  }
+  PgResult PgSimple(const std::string& sql) {
+    PgResult r = PgRun(sql, nullptr);
+    if (!PgOk(r.get())) PgThrow(r.get());
+    return r;
+  }
+  static std::string I64(uint64_t v) { return std::to_string(static_cast<Poco::Int64>(v)); }
+  static int64_t PgAffected(const PgResult& r) {
+    const char* n = PQcmdTuples(r.get());
+    int64_t out = 0;
+    std::from_chars(n, n + std::strlen(n), out);
+    return out;
+  }
+
+  // AppendLog on PostgreSQL, in three round trips: the transaction, its advisory lock (appenders
+  // in other processes wait here) and the head; the record, at the head's seq + 1 with its
+  // hash; the commit. Nobody sees the row before it carries its hash.
+  LogRecord PgAppendLog(LogRecord r) {
+    try {
+      const PgResult head = PgSimple("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kLogLock) +
+                                     "); SELECT seq, hash FROM restoration_log ORDER BY seq DESC LIMIT 1");
+      const bool empty = PQntuples(head.get()) == 0;
+      r.seq = empty ? 1 : Get<Poco::Int64>(PgRow{head.get(), 0}, "seq") + 1;
+      r.prev_hash = empty ? std::string(kLogGenesisHash) : Get<std::string>(PgRow{head.get(), 0}, "hash");
+      r.hash = LogRecordHash(r.prev_hash, r);
+      PgExec(Q(std::string("INSERT INTO restoration_log (") + kLogColumns +
+               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+             {std::to_string(r.seq), std::to_string(r.time), r.time_local, std::string(LogKindName(r.kind)), r.target,
+              r.point, r.location, r.responsible, r.personal_data, r.reason, r.result, I64(r.files),
+              I64(r.bytes), I64(r.failing_findings), std::string(CorrectnessName(r.correctness)),
+              EncodeTexts(r.failed_files), std::to_string(r.run_id), EncodeTexts(r.changed_keys), r.salt, r.prev_hash,
+              r.hash});
+      PgSimple("COMMIT");
+      return r;
+    } catch (...) {
+      // (Not after a failed COMMIT, nor on a connection that failed: nothing to roll back.)
+      if (PQtransactionStatus(PgConn()) == PQTRANS_INERROR || PQtransactionStatus(PgConn()) == PQTRANS_INTRANS)
+        PgRun("ROLLBACK", nullptr);
+      throw;
+    }
   }
 
   // The statement as this dialect wants it: PostgreSQL numbers its placeholders.
