@@ -488,7 +488,7 @@ TEST_F(EvidenceEstate, LogVerifyAgainstABundleCatchesARewrittenChain) {
     }
     sql += "COMMIT;";
     std::string out;
-    ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(data_dir)) + " " + ShellQuote(sql), &out), 0) << out;
+    ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(data_dir)) + " " + ShellQuote(sql), &out), 0) << out;
   }
   // Alone, the appliance cannot tell ...
   const auto alone = Rp("log verify");
@@ -593,7 +593,7 @@ TEST_F(EvidenceEstate, TheReportSaysWhoVerifiedEachRunAndWhatASampleCovered) {
   }
   // The role PostgreSQL records as current_user (SQLite records none): set as an agent's would be.
   std::string out;
-  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(data_dir)) + " \"UPDATE runs SET db_role = 'rp_verifier' WHERE id = " +
+  ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(data_dir)) + " \"UPDATE runs SET db_role = 'rp_verifier' WHERE id = " +
                           std::to_string(sampled) + "\"",
                       &out),
             0)

@@ -43,11 +43,11 @@ class LogEstate {
   // Runs SQL on the store's file with the sqlite3 CLI, as someone editing it by hand would.
   void Sql(const std::string& sql) const {
     std::string out;
-    ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(db()) + " " + ShellQuote(sql), &out), 0) << sql << "\n" << out;
+    ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(db()) + " " + ShellQuote(sql), &out), 0) << sql << "\n" << out;
   }
   std::string SqlValue(const std::string& sql) const {
     std::string out;
-    EXPECT_EQ(test::Run("sqlite3 " + ShellQuote(db()) + " " + ShellQuote(sql), &out), 0) << out;
+    EXPECT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(db()) + " " + ShellQuote(sql), &out), 0) << out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
   }

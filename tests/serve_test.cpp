@@ -401,7 +401,7 @@ bool NothingPending(Store& store) {
 
 std::string IntegrityCheck(const std::string& data_dir) {
   std::string out;
-  test::Run("sqlite3 " + ShellQuote(StorePath(data_dir)) + " 'PRAGMA integrity_check'", &out);
+  test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(data_dir)) + " 'PRAGMA integrity_check'", &out);
   return out;
 }
 
@@ -619,7 +619,7 @@ TEST(Serve, CatchUpRunsOnceAfterDowntime) {
   const int before = scheduled();
   const int64_t three_days_ago = NowUtc() - 3 * 86400;
   std::string out;
-  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(e.data_dir)) + " \"UPDATE schedule_marks SET slot = " +
+  ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(e.data_dir)) + " \"UPDATE schedule_marks SET slot = " +
                           std::to_string(three_days_ago) + " WHERE key = '" + key + "'\"",
                       &out),
             0)

@@ -240,7 +240,7 @@ TEST_F(WebAuth, ASessionEndsAfterItsIdleTimeAndAfterItsAbsoluteTime) {
   AddEveryRole();
   // The clock is moved by ageing the stored session, as 30 idle minutes or 12 hours would.
   auto age = [&](const Session& s, const std::string& column, int64_t seconds) {
-    return test::Run("sqlite3 " + ShellQuote(StorePath(a_.data_dir)) + " \"UPDATE sessions SET " + column + " = " +
+    return test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(a_.data_dir)) + " \"UPDATE sessions SET " + column + " = " +
                      column + " - " + std::to_string(seconds) + " WHERE id_hash = '" + TokenHash(s.cookie) + "'\"");
   };
   const Session idle = Login(port_, "viewer1");
@@ -339,7 +339,7 @@ TEST_F(WebAuth, ApiTokensWorkAsBearerAndAWrongOrRevokedOneIsRefused) {
   const auto found = store->FindApiToken(TokenHash(viewer));
   ASSERT_TRUE(found);
   EXPECT_GT(found->last_used_at, 0);
-  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(a_.data_dir)) +
+  ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(a_.data_dir)) +
                       " \"UPDATE api_tokens SET revoked = 1 WHERE name = 'dash-script'\""),
             0);
   EXPECT_EQ(Get(port_, "/api/v1/status", bearer(viewer)).status, 401);

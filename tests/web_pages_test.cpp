@@ -501,14 +501,14 @@ TEST_F(WebPages, TheLogIsPagedNewestFirstWithItsHashesAndAChangedRecordShows) {
   EXPECT_EQ(Get(port_, "/log?x=1", s).status, 400);
 
   // A record changed behind the store's back: the page that shows it says so.
-  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(e_->a.data_dir)) +
+  ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(e_->a.data_dir)) +
                       " \"UPDATE restoration_log SET responsible = 'Mallory' WHERE seq = " + std::to_string(head - 3) + "\""),
             0);
   const Response changed = Get(port_, "/log", s);
   EXPECT_NE(changed.body.find("Record " + std::to_string(head - 3) + ": changed"), std::string::npos) << changed.body;
   EXPECT_NE(changed.body.find("Mallory"), std::string::npos);
   // Put back, so that the log verifies again for the tests after this one.
-  ASSERT_EQ(test::Run("sqlite3 " + ShellQuote(StorePath(e_->a.data_dir)) +
+  ASSERT_EQ(test::Run("sqlite3 -cmd '.timeout 10000' " + ShellQuote(StorePath(e_->a.data_dir)) +
                       " \"UPDATE restoration_log SET responsible = 'tester' WHERE seq = " + std::to_string(head - 3) + "\""),
             0);
   EXPECT_NE(Get(port_, "/log", s).body.find("recompute to their hashes"), std::string::npos);
