@@ -117,6 +117,9 @@ TEST_F(CoverageTest, SampledTestsOverSuccessiveDaysReachFullCoverage) {
     EXPECT_EQ(c.covered_bytes, covered_files[static_cast<size_t>(day)] * 1000);
     EXPECT_EQ(c.point_files, 100u);
     EXPECT_EQ(c.slices_covered, static_cast<uint32_t>(day + 1));
+    ASSERT_EQ(c.counted.size(), static_cast<size_t>(day + 1)) << "the runs that count, oldest first";
+    EXPECT_EQ(c.counted.back().run, c.reference_run);
+    EXPECT_EQ(c.counted.front().spec.slice, 0u);
     EXPECT_EQ(c.complete(), day == 3);
     EXPECT_EQ(c.point, "app-" + std::to_string(day)) << "the newest tested point is judged";
     spec = NextSample(target, *target.tests[0].sample, 0, store_.get());
@@ -157,6 +160,8 @@ TEST_F(CoverageTest, CoverageFallingShortAtTheEndOfItsWindowIsAFinding) {
   EXPECT_TRUE(c.window_complete);
   EXPECT_EQ(c.slices_covered, 1u);
   EXPECT_EQ(c.covered_files, 25u);
+  ASSERT_EQ(c.counted.size(), 1u) << "only the passed slice 3 counts";
+  EXPECT_EQ(c.counted[0].spec.slice, 3u);
   EXPECT_NEAR(c.bytes_ratio(), 0.25, 1e-9);
   AddCoverageFinding(c, &ev);
   ASSERT_EQ(ev.findings.size(), 1u);

@@ -44,6 +44,13 @@ void to_json(nlohmann::json& j, const TargetCoverage& v) {
   j["files_ratio"] = v.files_ratio();
   j["bytes_ratio"] = v.bytes_ratio();
   j["complete"] = v.complete();
+  nlohmann::json counted = nlohmann::json::array();
+  for (const auto& r : v.counted) {
+    nlohmann::json one{{"run", r.run}, {"full", r.full}};
+    if (!r.full) one["slice"] = r.spec.slice;
+    counted.push_back(one);
+  }
+  j["counted"] = counted;
 }
 
 TargetCoverage CoverageOf(const TargetConfig& target, Store* store, int64_t now) {
@@ -76,6 +83,7 @@ TargetCoverage CoverageOf(const TargetConfig& target, Store* store, int64_t now)
   c.point = reference->point_id;
   if (!reference->report->sample) {
     c.full = true;
+    c.counted.push_back({reference->id, true, {}});
     c.point_files = c.covered_files = reference->report->files;
     c.point_bytes = c.covered_bytes = reference->report->bytes;
     return c;
@@ -85,10 +93,16 @@ TargetCoverage CoverageOf(const TargetConfig& target, Store* store, int64_t now)
   c.point_files = figures.point_files;
   c.point_bytes = figures.point_bytes;
   std::set<uint32_t> covered;
-  for (const auto& r : runs) {
-    if (r.state != RunState::kPassed || r.finished_at < c.window_start || !r.report || !r.report->sample) continue;
-    const SampleSpec& s = r.report->sample->spec;
-    if (s.seed == c.cycle.seed && s.slices == c.cycle.slices) covered.insert(s.slice);
+  for (auto r = runs.rbegin(); r != runs.rend(); ++r) {  // oldest first
+    if (r->state != RunState::kPassed || r->finished_at < c.window_start || !r->report) continue;
+    if (!r->report->sample) {
+      c.counted.push_back({r->id, true, {}});
+      continue;
+    }
+    const SampleSpec& s = r->report->sample->spec;
+    if (s.seed != c.cycle.seed || s.slices != c.cycle.slices) continue;
+    covered.insert(s.slice);
+    c.counted.push_back({r->id, false, s});
   }
   if (any_full) {  // a whole point verified within the window covers every path
     for (uint32_t k = 0; k < c.cycle.slices; ++k) covered.insert(k);

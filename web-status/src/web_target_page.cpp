@@ -377,31 +377,14 @@ mstch::map CoverageSection(State& state, const Config& config, const TargetConfi
   // The runs that count, oldest first: passed within the window, of the judged cycle or whole.
   mstch::array counted;
   std::vector<std::pair<int64_t, std::string>> items;
-  if (c.reference_run) {
-    RunFilter f;
-    f.target = target.name;
-    f.since = c.window_start;
-    f.state = RunState::kPassed;
-    f.limit = 5000;
-    std::vector<RunRecord> runs = state.store().ListRuns(f);
-    std::reverse(runs.begin(), runs.end());
-    for (const RunRecord& r : runs) {
-      if (r.finished_at < c.window_start || !r.report) continue;
-      if (r.id == c.reference_run)
-        if (const auto whole = PredictedFullSeconds(r))
-          m.emplace("predicted", PredictedDuration(lang, *whole) + t(" against the objective ", " mot målet ") +
-                                     FormatDuration(policy.rto_s) + " " +
-                                     (*whole <= policy.rto_s ? t("(met)", "(uppfyllt)") : t("(exceeded)", "(överskridet)")));
-      std::string what;
-      if (!r.report->sample)
-        what = t("whole point", "hela punkten");
-      else if (r.report->sample->spec.seed == c.cycle.seed && r.report->sample->spec.slices == c.cycle.slices)
-        what = SliceText(lang, r.report->sample->spec);
-      else
-        continue;
-      items.emplace_back(r.id, what);
-    }
-  }
+  if (c.reference_run)
+    if (const auto reference = state.store().GetRun(c.reference_run))
+      if (const auto whole = PredictedFullSeconds(*reference))
+        m.emplace("predicted", PredictedDuration(lang, *whole) + t(" against the objective ", " mot målet ") +
+                                   FormatDuration(policy.rto_s) + " " +
+                                   (*whole <= policy.rto_s ? t("(met)", "(uppfyllt)") : t("(exceeded)", "(överskridet)")));
+  for (const auto& r : c.counted)
+    items.emplace_back(r.run, r.full ? t("whole point", "hela punkten") : SliceText(lang, r.spec));
   for (size_t i = 0; i < items.size(); ++i)
     counted.push_back(mstch::map{{"id", std::to_string(items[i].first)}, {"what", items[i].second},
                                  {"last", i + 1 == items.size()}});

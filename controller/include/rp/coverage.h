@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -32,6 +33,14 @@ struct TargetCoverage {
   bool full = false;          // it restored the whole point
   uint32_t slices_covered = 0;  // distinct slices of the cycle passed within the window
   uint64_t point_files = 0, point_bytes = 0, covered_files = 0, covered_bytes = 0;
+  // The passed runs in the window that count, oldest first: whole points and the cycle's slices.
+  struct Counted {
+    int64_t run = 0;
+    bool full = false;  // restored the whole point; else `spec` is its slice
+    SampleSpec spec;
+    bool operator==(const Counted&) const = default;
+  };
+  std::vector<Counted> counted;
   double files_ratio() const { return point_files ? static_cast<double>(covered_files) / static_cast<double>(point_files) : (full ? 1 : 0); }
   double bytes_ratio() const { return point_bytes ? static_cast<double>(covered_bytes) / static_cast<double>(point_bytes) : (full ? 1 : 0); }
   bool complete() const { return reference_run != 0 && covered_files == point_files && covered_bytes == point_bytes; }
