@@ -21,6 +21,7 @@
 #include "rp/event_log.h"
 #include "rp/notify_policy.h"
 #include "rp/runner.h"
+#include "rp/runner_pool.h"
 #include "rp/sweep.h"
 
 namespace rp {
@@ -67,10 +68,10 @@ class Agent {
     WaitForSignal();
     Blocking([this] { Sweep(); });  // runs an agent that died here left running are interrupted first
     ArmSweep();
-    SetRunnerCount(cfg->appliance.workers);
+    pool_.SetCount(cfg->appliance.workers);
     io_.run();
     if (drain_thread_.joinable()) drain_thread_.join();
-    JoinRunners();
+    pool_.Join();
     blocking_.join();
     log_.Info("agent-stopped");
     return 0;
@@ -161,30 +162,21 @@ class Agent {
     if (draining_.exchange(true)) return;
     log_.Info("drain-started", "", 0,
               {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace_s", config()->appliance.drain_grace_s}});
-    wake_.notify_all();
+    pool_.Drain();
     sweep_timer_.cancel();
     drain_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(config()->appliance.drain_grace_s * 1000)));
     drain_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      if (busy_ > 0) log_.Warn("drain-grace-over", "", 0, {{"running", busy_.load()}});
-      stop_runs_ = true;
+      if (pool_.busy() > 0) log_.Warn("drain-grace-over", "", 0, {{"running", pool_.busy()}});
+      pool_.StopRuns();
     });
     drain_thread_ = std::thread([this] {
-      JoinRunners();
+      pool_.Join();
       asio::post(io_, [this] {
         drain_timer_.cancel();
         signals_.cancel();
       });
     });
-  }
-
-  void JoinRunners() {
-    std::vector<std::thread> runners;
-    {
-      std::lock_guard lock(mu_);
-      runners.swap(runners_);
-    }
-    for (auto& t : runners) t.join();
   }
 
   // SIGHUP: a valid configuration replaces the one in force (workers, locations, targets); the
@@ -211,7 +203,7 @@ class Agent {
     log_.Info("reload-done", "", 0,
               {{"config_hash", next.config_hash}, {"locations", next.config->agent.locations}});
     WarnAboutLocations(*next.config);
-    asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
+    asio::post(io_, [this] { pool_.SetCount(config()->appliance.workers); });
   }
 
   void ArmSweep() {
@@ -233,65 +225,19 @@ class Agent {
   // The sweep `serve` does (rp/sweep.h): a dead agent's run is queued again even when no serve
   // runs; this host's orphan sandboxes are wiped. Interrupted runs wake the runners.
   void Sweep() {
-    if (!SweepStaleRuns(*config(), store_.get(), &log_).empty()) wake_.notify_all();
+    if (!SweepStaleRuns(*config(), store_.get(), &log_).empty()) pool_.Wake();
   }
 
   // The run's notifications go to the store's outbox (serve delivers them); a drill whose last
   // run this was is finished here (only the first to finish it does: Store::FinishDrill).
   void OnRunFinished(const RunRecord& run) {
-    const auto cfg = config();
-    notifications_.OnRunFinished(*cfg, store_.get(), run, NowS());
-    if (run.request.drill_id) {
-      if (auto report = CompleteDrillIfDone(*cfg, store_.get(), run.request.drill_id, NowS())) {
-        log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
-        notifications_.OnDrillFinished(*cfg, store_.get(), *report, NowS());
-      }
-    }
-  }
-
-  void SetRunnerCount(int n) {
-    wanted_runners_ = n;
-    std::lock_guard lock(mu_);
-    if (draining_) return;
-    while (static_cast<int>(runners_.size()) < n) {
-      const int index = static_cast<int>(runners_.size());
-      runners_.emplace_back([this, index] { RunnerLoop(index); });
-    }
-  }
-
-  void RunnerLoop(int index) {
-    while (!draining_) {
-      if (index >= wanted_runners_) {
-        std::unique_lock lock(wake_mu_);
-        wake_.wait_for(lock, std::chrono::seconds(1));
-        continue;
-      }
-      std::optional<RunRecord> run;
-      try {
-        const int64_t now = NowS();
-        run = store_->ClaimRun(owner_, now, now + static_cast<int64_t>(config()->appliance.lease_s), Filter());
-      } catch (const std::exception& e) {
-        log_.Error("claim-failed", "", 0, {{"error", e.what()}});
-      }
-      if (!run) {
-        std::unique_lock lock(wake_mu_);
-        wake_.wait_for(lock, std::chrono::seconds(1));
-        continue;
-      }
-      ++busy_;
-      try {
-        ExecuteRun(Context(), *run, &stop_runs_);
-      } catch (const std::exception& e) {
-        log_.Error("run-error", run->request.target, run->id, {{"error", e.what()}});
-      }
-      --busy_;
-    }
+    AfterRunFinished(*config(), store_.get(), run, &notifications_, &log_);
   }
 
   const AgentOptions options_;
   EventLog log_;
   std::unique_ptr<Store> store_;
-  std::mutex mu_;  // config_, config_hash_, filter_, runners_
+  std::mutex mu_;  // config_, config_hash_, filter_
   std::shared_ptr<const Config> config_;
   std::string config_hash_;
   ClaimFilter filter_;
@@ -300,14 +246,16 @@ class Agent {
   asio::thread_pool blocking_{1};
   asio::signal_set signals_;
   asio::steady_timer sweep_timer_, drain_timer_;
-  std::vector<std::thread> runners_;
-  std::atomic<int> wanted_runners_{0};
-  std::atomic<int> busy_{0};
-  std::atomic<bool> draining_{false}, stop_runs_{false};
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
+  std::atomic<bool> draining_{false};
   std::thread drain_thread_;
   NotificationPolicy notifications_;
+  // Declared last: its threads end before anything they use.
+  RunnerPool pool_{
+      [this] {
+        const int64_t now = NowS();
+        return store_->ClaimRun(owner_, now, now + static_cast<int64_t>(config()->appliance.lease_s), Filter());
+      },
+      [this] { return Context(); }, &log_};
 };
 
 }  // namespace

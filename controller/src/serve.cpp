@@ -24,6 +24,7 @@
 #include "rp/drill.h"
 #include "rp/notify_policy.h"
 #include "rp/runner.h"
+#include "rp/runner_pool.h"
 #include "rp/sandbox.h"
 #include "rp/scheduler.h"
 #include "rp/sweep.h"
@@ -56,12 +57,12 @@ class Controller {
     Blocking([this] { CheckScheduling(); });  // the scheduler: its first tick, forwarding, the catalog
     ArmSweep();
     ArmSchedulingPoll();
-    SetRunnerCount(config_->appliance.workers);
+    pool_.SetCount(config_->appliance.workers);
     notifier_ = std::thread([this] { NotifierLoop(); });
     Blocking([this] { ready_ = !draining_; });
     io_.run();
     if (drain_thread_.joinable()) drain_thread_.join();
-    JoinRunners();
+    pool_.Join();
     notifier_stop_ = true;
     wake_.notify_all();
     notifier_.join();
@@ -124,6 +125,7 @@ class Controller {
     ready_ = false;
     log_.Info("drain-started", "", 0, {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                        {"grace_s", config()->appliance.drain_grace_s}});
+    pool_.Drain();
     wake_.notify_all();
     schedule_timer_.cancel();
     sweep_timer_.cancel();
@@ -131,28 +133,18 @@ class Controller {
     drain_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(config()->appliance.drain_grace_s * 1000)));
     drain_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      if (busy_ > 0) log_.Warn("drain-grace-over", "", 0, {{"running", busy_.load()}});
-      stop_runs_ = true;
+      if (pool_.busy() > 0) log_.Warn("drain-grace-over", "", 0, {{"running", pool_.busy()}});
+      pool_.StopRuns();
     });
     // The runner threads end after their current run; they are joined off the io_context's
     // thread, and Run() waits for that before it returns.
     drain_thread_ = std::thread([this] {
-      JoinRunners();
+      pool_.Join();
       asio::post(io_, [this] {
         drain_timer_.cancel();
         signals_.cancel();
       });
     });
-  }
-
-  // Runner threads read the configuration under mu_: they are joined outside it.
-  void JoinRunners() {
-    std::vector<std::thread> runners;
-    {
-      std::lock_guard lock(mu_);
-      runners.swap(runners_);
-    }
-    for (auto& t : runners) t.join();
   }
 
   void Reload() {
@@ -182,7 +174,7 @@ class Controller {
     RecordConfigChange(options_.config_path, *config(), store_.get(), NowS(), &log_);
     if (scheduling_) StartSyslog(*config());
     if (extension_) extension_->Reload(config());
-    asio::post(io_, [this] { SetRunnerCount(config()->appliance.workers); });
+    asio::post(io_, [this] { pool_.SetCount(config()->appliance.workers); });
     Tick();
   }
 
@@ -202,9 +194,9 @@ class Controller {
     }
     if (r.runs_queued) {
       log_.Info("runs-queued", "", 0, {{"count", r.runs_queued}});
-      wake_.notify_all();
+      pool_.Wake();
     }
-    if (!r.drills_started.empty()) wake_.notify_all();
+    if (!r.drills_started.empty()) pool_.Wake();
     const int64_t wait_s = std::clamp<int64_t>(r.next - NowS(), 1, 60);  // re-read the clock at least each minute
     asio::post(io_, [this, wait_s] {
       if (draining_) return;
@@ -260,7 +252,7 @@ class Controller {
       if (auto report = CompleteDrillIfDone(cfg, store_.get(), *it, NowS())) {
         log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
         notifications_.OnDrillFinished(cfg, store_.get(), *report, NowS());
-        wake_.notify_all();
+        wake_.notify_all();  // the notifier: the drill's notification
       }
       it = pending_drills_.erase(it);
     }
@@ -342,56 +334,8 @@ class Controller {
   }
 
   void OnRunFinished(const RunRecord& run) {
-    const auto cfg = config();
-    notifications_.OnRunFinished(*cfg, store_.get(), run, NowS());
-    if (run.request.drill_id) {
-      if (auto report = CompleteDrillIfDone(*cfg, store_.get(), run.request.drill_id, NowS())) {
-        log_.Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
-        notifications_.OnDrillFinished(*cfg, store_.get(), *report, NowS());
-      }
-    }
-    wake_.notify_all();
-  }
-
-  // On the io_context thread (and at start): as many runner threads as `workers` says; extra
-  // ones end after their current run.
-  void SetRunnerCount(int n) {
-    wanted_runners_ = n;
-    std::lock_guard lock(mu_);
-    if (draining_) return;
-    while (static_cast<int>(runners_.size()) < n) {
-      const int index = static_cast<int>(runners_.size());
-      runners_.emplace_back([this, index] { RunnerLoop(index); });
-    }
-  }
-
-  void RunnerLoop(int index) {
-    while (!draining_) {
-      if (index >= wanted_runners_) {
-        std::unique_lock lock(wake_mu_);
-        wake_.wait_for(lock, std::chrono::seconds(1));
-        continue;
-      }
-      std::optional<RunRecord> run;
-      try {
-        const int64_t now = NowS();
-        run = store_->ClaimRun(owner_, now, now + static_cast<int64_t>(config()->appliance.lease_s));
-      } catch (const std::exception& e) {
-        log_.Error("claim-failed", "", 0, {{"error", e.what()}});
-      }
-      if (!run) {
-        std::unique_lock lock(wake_mu_);
-        wake_.wait_for(lock, std::chrono::seconds(1));
-        continue;
-      }
-      ++busy_;
-      try {
-        ExecuteRun(Context(), *run, &stop_runs_);
-      } catch (const std::exception& e) {
-        log_.Error("run-error", run->request.target, run->id, {{"error", e.what()}});
-      }
-      --busy_;
-    }
+    AfterRunFinished(*config(), store_.get(), run, &notifications_, &log_);
+    wake_.notify_all();  // the notifier: the run's notifications
   }
 
   void NotifierLoop() {
@@ -409,7 +353,7 @@ class Controller {
   const ServeOptions options_;
   EventLog log_;
   std::unique_ptr<Store> store_;
-  std::mutex mu_;  // config_, config_hash_, runners_
+  std::mutex mu_;  // config_, config_hash_
   std::shared_ptr<const Config> config_;
   std::string config_hash_;
   const std::string owner_;
@@ -417,10 +361,7 @@ class Controller {
   asio::thread_pool blocking_{1};
   asio::signal_set signals_;
   asio::steady_timer schedule_timer_, sweep_timer_, lead_timer_, drain_timer_;
-  std::vector<std::thread> runners_;
-  std::atomic<int> wanted_runners_{0};
-  std::atomic<int> busy_{0};
-  std::atomic<bool> draining_{false}, stop_runs_{false}, notifier_stop_{false}, ready_{false};
+  std::atomic<bool> draining_{false}, notifier_stop_{false}, ready_{false};
   std::atomic<bool> scheduling_{false};  // this process schedules (CheckScheduling)
   std::mutex wake_mu_;
   std::condition_variable wake_;
@@ -432,6 +373,12 @@ class Controller {
   int64_t next_checkpoint_ = 0;  // the blocking pool's only
   int64_t next_catalog_check_ = 0;  // the blocking pool's only
   NotificationPolicy notifications_;
+  // After what its threads use, so that they end first.
+  RunnerPool pool_{[this] {
+                     const int64_t now = NowS();
+                     return store_->ClaimRun(owner_, now, now + static_cast<int64_t>(config()->appliance.lease_s));
+                   },
+                   [this] { return Context(); }, &log_};
   std::unique_ptr<SyslogForwarder> syslog_;  // the blocking pool's only, until it is joined
   std::unique_ptr<ServeExtension> extension_;  // the web server; destroyed before the store
 };

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <string>
 
+#include "rp/drill.h"
+#include "rp/notify_policy.h"
 #include "rp/runner.h"
 #include "rp/sandbox.h"
 
@@ -33,6 +35,16 @@ std::vector<RunRecord> SweepStaleRuns(const Config& config, Store* store, EventL
   for (const auto& w : wiped) log->Info("sandbox-wiped", "", 0, {{"sandbox", w}});
   if (!s.ok()) log->Warn("sandbox-wipe-failed", "", 0, {{"error", s.message()}});
   return interrupted;
+}
+
+void AfterRunFinished(const Config& config, Store* store, const RunRecord& run, NotificationPolicy* notifications,
+                      EventLog* log) {
+  notifications->OnRunFinished(config, store, run, NowS());
+  if (!run.request.drill_id) return;
+  if (auto report = CompleteDrillIfDone(config, store, run.request.drill_id, NowS())) {
+    log->Info("drill-finished", "", 0, {{"drill", report->id}, {"passed", report->passed}});
+    notifications->OnDrillFinished(config, store, *report, NowS());
+  }
 }
 
 }  // namespace rp

@@ -17,4 +17,11 @@ namespace rp {
 // interrupted (or cancelled: an operator had asked to stop them).
 std::vector<RunRecord> SweepStaleRuns(const Config& config, Store* store, EventLog* log);
 
+class NotificationPolicy;
+// What a process does when it has recorded a run's end (ExecuteRun's on_finished): the run's
+// notifications go to the store's outbox, and a drill whose last run it was is finished (only
+// the first process to finish it does: Store::FinishDrill) and its notification queued.
+void AfterRunFinished(const Config& config, Store* store, const RunRecord& run, NotificationPolicy* notifications,
+                      EventLog* log);
+
 }  // namespace rp
