@@ -1,5 +1,6 @@
 #include "rp/posix_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,6 +170,23 @@ Status MakeDirectories(const std::string& path, mode_t mode) {
   if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return Status::Environment(path + " exists and is not a directory");
   return Status::Ok();
+}
+
+bool ReadDirNames(int fd, std::vector<DirName>* out) {
+  alignas(8) char buf[32768];
+  for (;;) {
+    const ssize_t n = getdents64(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    for (ssize_t at = 0; at < n;) {
+      const auto* d = reinterpret_cast<const dirent64*>(buf + at);
+      at += d->d_reclen;
+      const char* name = d->d_name;
+      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      out->push_back(DirName{name, d->d_type, static_cast<ino_t>(d->d_ino)});
+    }
+  }
 }
 
 }  // namespace rp

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rp/status.h"
 
@@ -62,6 +63,18 @@ bool CopyFileTo(const std::string& path, int fd, int* err);
 ssize_t ReadSome(int fd, void* buf, size_t len);
 // The same with pread(2), at `offset`.
 ssize_t ReadSomeAt(int fd, void* buf, size_t len, off_t offset);
+
+// One entry of a directory listing.
+struct DirName {
+  std::string name;
+  unsigned char type;  // DT_* (DT_UNKNOWN where the file system does not say)
+  ino_t ino;
+};
+// Every entry of the directory open at `fd` except . and .., in listing order, read with
+// getdents64 from the descriptor's current position: no DIR stream, whose set-up costs two
+// more system calls per directory. False with errno set when a read fails (*out then holds
+// what was read before).
+bool ReadDirNames(int fd, std::vector<DirName>* out);
 
 // A file written beside its final name and published whole: Commit() gives it its mode,
 // fsyncs it, renames it into place and fsyncs the directory, so a reader sees the old file or

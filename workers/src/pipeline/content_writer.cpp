@@ -19,12 +19,16 @@ constexpr size_t kMaxQueuedOps = 4096;
 }  // namespace
 
 ContentWriter::ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows,
-                             std::atomic<uint64_t>* live_bytes, uint64_t capped_bytes)
-    : buffers_(buffers), rows_(rows), live_bytes_(live_bytes), capped_bytes_(capped_bytes), hasher_(algo), thread_([this] { Run(); }) {}
+                             std::atomic<uint64_t>* live_bytes, uint64_t capped_bytes, bool own_thread)
+    : buffers_(buffers), rows_(rows), live_bytes_(live_bytes), capped_bytes_(capped_bytes), hasher_(algo),
+      inline_(!own_thread) {
+  if (own_thread) thread_ = std::thread([this] { Run(); });
+}
 
 ContentWriter::~ContentWriter() { Finish(); }
 
 void ContentWriter::Enqueue(Op&& op) {
+  if (inline_) return Apply(op);
   std::unique_lock lock(mu_);
   const size_t sz = op.data.capacity() + op.slice.n;
   auto room = [&] { return q_.empty() || (queued_bytes_ + sz <= kMaxQueuedBytes && q_.size() < kMaxQueuedOps); };

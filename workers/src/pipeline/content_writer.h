@@ -38,8 +38,11 @@ class ContentWriter {
   // Each file's row (size, digest, damage) goes to *rows when the file is closed.
   // Bytes written are also added to *live_bytes (if given) as they are written. A sandbox of
   // capped_bytes (a tmpfs; 0: not capped) that fills up is a limit hit, not an environment error.
+  // Without own_thread, each step is done at once on the caller's thread: for a dispatcher
+  // that mostly waits for its reader (a sampled run), where the hand-offs would cost more
+  // than the overlap gives.
   ContentWriter(HashAlgo algo, MessageQueue* buffers, RowSorter* rows, std::atomic<uint64_t>* live_bytes = nullptr,
-                uint64_t capped_bytes = 0);
+                uint64_t capped_bytes = 0, bool own_thread = true);
   ~ContentWriter();
   ContentWriter(const ContentWriter&) = delete;
   ContentWriter& operator=(const ContentWriter&) = delete;
@@ -78,6 +81,7 @@ class ContentWriter {
   std::atomic<uint64_t>* live_bytes_;
   const uint64_t capped_bytes_;
   Hasher hasher_;
+  const bool inline_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Op> q_;

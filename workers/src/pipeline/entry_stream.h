@@ -37,8 +37,8 @@ struct EntryHeader {
   bool name_unreadable = false;  // the source gave no usable name
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
   // A sampled run (ReaderContext::sample), regular files only: the slice the normalised path
-  // falls in, and whether it is outside the sample (then no content follows: the reader has
-  // not read it, and the writer restores nothing). -1: not sampled.
+  // falls in, and whether it is outside the sample (then the reader counts it, PassOver, and
+  // neither reads its content nor hands it to the writer). -1: not sampled.
   int64_t sample_slice = -1;
   bool out_of_sample = false;
 };
@@ -189,8 +189,12 @@ struct ReaderContext {
   int source_fd = -1;
   SourceStamp source_stamp{};
   std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
-  // A sampled run: regular files outside the slice are passed with their header only.
+  // A sampled run: regular files outside the slice are never handed to the writer. The reader
+  // counts them here (entries, and the point's files and bytes per slice), and the consumer
+  // adds the counts to the report after the reader has finished.
   const SampleSpec* sample = nullptr;
+  uint64_t passed_over_entries = 0;
+  SampleFigures passed_over{};
 };
 
 // A sampled run: marks a regular file's header with its slice (by the path the writer will
@@ -203,6 +207,23 @@ inline void MarkSample(const ReaderContext& ctx, EntryHeader* h) {
   const uint32_t slice = SliceOf(ctx.sample->seed, ctx.sample->slices, *norm);
   h->sample_slice = slice;
   h->out_of_sample = slice != ctx.sample->slice;
+}
+
+// A sampled run: counts a regular file MarkSample put outside the slice, which the reader then
+// keeps from the writer. Reader thread only.
+inline void PassOver(ReaderContext* ctx, const EntryHeader& h) {
+  SampleFigures& f = ctx->passed_over;
+  if (f.slice_files.size() != ctx->sample->slices) {
+    f.slice_files.assign(ctx->sample->slices, 0);
+    f.slice_bytes.assign(ctx->sample->slices, 0);
+  }
+  const uint64_t size = h.size.value_or(0);
+  const auto slice = static_cast<size_t>(h.sample_slice);
+  ctx->passed_over_entries++;
+  f.point_files++;
+  f.point_bytes += size;
+  f.slice_files[slice]++;
+  f.slice_bytes[slice] += size;
 }
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

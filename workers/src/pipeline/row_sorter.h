@@ -22,6 +22,7 @@ enum class RowKind : uint8_t { kFile, kDirectory, kSymlink, kManifest };
 enum RowFlags : uint8_t {
   kRowDamaged = 1,  // the content is known to be bad (error reported) or was never restored
   kRowRehash = 2,   // hard link: the digest is that of the file on disk at the end of the run
+  kRowUnmade = 4,   // a directory a sampled run did not make itself: its mode and times are not set
 };
 
 struct Row {

@@ -61,7 +61,7 @@ SandboxWriter::SandboxWriter(int root_fd, HashAlgo algo, const Limits& limits, R
 
 SandboxWriter::~SandboxWriter() {
   if (content_) content_->Finish();
-  if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
+  for (const auto& d : open_dirs_) close(d.second);
 }
 
 void SandboxWriter::set_sample(const SampleSpec* spec) {
@@ -93,7 +93,9 @@ void SandboxWriter::Refuse(const std::string& path, const std::string& why) {
 
 void SandboxWriter::Consume(MessageQueue* queue) {
   queue_ = queue;
-  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_, progress_ ? &progress_->bytes : nullptr, capped_bytes_);
+  // A sampled run's writer mostly waits for the reader, which passes over most entries.
+  content_ = std::make_unique<ContentWriter>(algo_, queue, rows_, progress_ ? &progress_->bytes : nullptr, capped_bytes_,
+                                             /*own_thread=*/sample_ == nullptr);
   std::deque<Message> batch;
   bool done = false;
   while (!stop_ && !done && queue->PopAll(&batch)) {
@@ -137,23 +139,29 @@ int SandboxWriter::ParentDir(const std::string& rel, bool create, std::string* l
   const std::string parent = ParentOf(rel);
   *leaf = parent.empty() ? rel : rel.substr(parent.size() + 1);
   if (parent.empty()) return root_fd_;
-  if (cached_parent_fd_ >= 0 && cached_parent_ == parent) return cached_parent_fd_;
-  if (cached_parent_fd_ >= 0 && cached_parent_fd_ != root_fd_) close(cached_parent_fd_);
-  cached_parent_fd_ = -1;
-  cached_parent_.clear();
-
-  int fd = root_fd_;
-  size_t pos = 0;
+  // What is already open of the path stays open; the rest of the old chain is closed.
+  size_t pos = 0, depth = 0;
+  while (pos < parent.size() && depth < open_dirs_.size()) {
+    size_t next = parent.find('/', pos);
+    if (next == std::string::npos) next = parent.size();
+    if (parent.compare(pos, next - pos, open_dirs_[depth].first) != 0) break;
+    pos = next + 1;
+    ++depth;
+  }
+  while (open_dirs_.size() > depth) {
+    close(open_dirs_.back().second);
+    open_dirs_.pop_back();
+  }
+  int fd = open_dirs_.empty() ? root_fd_ : open_dirs_.back().second;
   while (pos < parent.size()) {
     size_t next = parent.find('/', pos);
     if (next == std::string::npos) next = parent.size();
-    const std::string comp = parent.substr(pos, next - pos);
+    std::string comp = parent.substr(pos, next - pos);
     pos = next + 1;
     if (create && mkdirat(fd, comp.c_str(), 0700) == 0) report_->directories++;
     const int sub = openat(fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    const int e = errno;
-    if (fd != root_fd_) close(fd);
     if (sub < 0) {
+      const int e = errno;
       const std::string where = parent.substr(0, next);
       if (e == ELOOP || e == ENOTDIR)
         *why = "'" + EscapePath(where) + "' is a symlink or not a directory; writing through it is refused";
@@ -161,10 +169,9 @@ int SandboxWriter::ParentDir(const std::string& rel, bool create, std::string* l
         *why = "cannot open directory '" + EscapePath(where) + "': " + Errno(e);
       return -1;
     }
+    open_dirs_.emplace_back(std::move(comp), sub);
     fd = sub;
   }
-  cached_parent_ = parent;
-  cached_parent_fd_ = fd;
   return fd;
 }
 
@@ -253,10 +260,7 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
     figures_.point_bytes += size;
     figures_.slice_files[static_cast<size_t>(h.sample_slice)]++;
     figures_.slice_bytes[static_cast<size_t>(h.sample_slice)] += size;
-    if (h.out_of_sample) {  // counted for the point; nothing restored
-      cur_->skip = true;
-      return;
-    }
+    // (the files outside the slice never reach the writer: the reader counts them, PassOver)
     figures_.sample_files++;
     figures_.sample_bytes += size;
   }
@@ -283,6 +287,14 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
     return;
   }
 
+  // A sampled run makes a directory only when an entry it restores needs it (ParentDir, mode
+  // 0700), and leaves its mode and times alone: it restores the slice's files, not the tree.
+  // The row stays, for the comparison with the manifest and the content checks.
+  if (sample_ && h.type == EntryType::kDirectory) {
+    add_row(rel, RowKind::kDirectory, kRowUnmade);
+    cur_->skip = true;
+    return;
+  }
   std::string leaf;
   const int parent = ParentDir(rel, true, &leaf, &why);
   if (parent < 0) {
@@ -401,6 +413,7 @@ void SandboxWriter::OnData(Message& m) {
 
 
 void SandboxWriter::ApplyDirectory(const Row& d) {
+  if (d.flags & kRowUnmade) return;
   // Order does not matter: setting a directory's mode or times does not touch its parent's.
   std::string leaf, why;
   const int parent = ParentDir(d.path, false, &leaf, &why);

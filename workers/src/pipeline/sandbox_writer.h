@@ -73,8 +73,9 @@ class SandboxWriter {
   LiveProgress* progress_;
   uint64_t capped_bytes_ = 0;
   bool have_openat2_ = true;
-  std::string cached_parent_;
-  int cached_parent_fd_ = -1;
+  // The directories open from the root down to the last parent ParentDir returned: each
+  // component's name and descriptor. A path sharing a prefix with it opens only the rest.
+  std::vector<std::pair<std::string, int>> open_dirs_;
   bool limit_hit_ = false;
   bool stop_ = false;
   const SampleSpec* sample_ = nullptr;

@@ -240,11 +240,14 @@ class ManifestReader {
             first = false;
             Decide(e.algo, opt_.algo && e.algo != *opt_.algo ? WrongAlgo(e.algo) : Status());
           }
+          if (progress_) progress_->manifest_rows.fetch_add(1, std::memory_order_relaxed);
+          // A sampled run compares the slice only: the other rows are read (and checked for
+          // form) but neither kept nor sorted.
+          if (opt_.sample && !InSample(*opt_.sample, e.path)) return;
           row.path = std::move(e.path);
           row.hex = std::move(e.hex);
           row.seq = e.line;
           rows_.Add(row);
-          if (progress_) progress_->manifest_rows.fetch_add(1, std::memory_order_relaxed);
         },
         &algo);
     if (st.ok()) st = rows_.status();
@@ -294,6 +297,21 @@ Status CheckSampleOptions(const VerifyOptions& opt) {
 }
 
 namespace {
+
+// A sampled run: the files the reader kept from the writer (outside the slice) count for the
+// point's entries and figures.
+void AddPassedOver(const ReaderContext& ctx, VerifyReport* report) {
+  report->entries += ctx.passed_over_entries;
+  const SampleFigures& from = ctx.passed_over;
+  if (!report->sample || from.slice_files.size() != report->sample->slice_files.size()) return;
+  SampleFigures& to = *report->sample;
+  to.point_files += from.point_files;
+  to.point_bytes += from.point_bytes;
+  for (size_t i = 0; i < from.slice_files.size(); ++i) {
+    to.slice_files[i] += from.slice_files[i];
+    to.slice_bytes[i] += from.slice_bytes[i];
+  }
+}
 
 void Abort(VerifyReport* report, Status s) {
   report->status = RunStatus::kAborted;
@@ -352,6 +370,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   reader.join();
 
   report->format = ctx.format;
+  AddPassedOver(ctx, report);
   // Whatever was found, a source that changed under the run proves nothing about the backup.
   const std::string change = DescribeSourceChange(ctx.source_fd, ctx.source_stamp,
                                                   ctx.source_shrank && ctx.source_shrank->load());

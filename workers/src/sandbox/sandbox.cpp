@@ -29,14 +29,16 @@ std::string Errno(int e) { return std::strerror(e); }
 // The entries of a directory (without . and ..) in inode order, not directory-hash order:
 // neighbouring inodes share inode-table blocks, so unlinking in this order touches each block
 // once (coreutils' rm does the same). With `dirs_apart`, entries the directory listing marks
-// as directories go to *dirs instead, in listing order.
-std::vector<std::pair<ino_t, std::string>> ListForRemoval(DIR* dir, std::vector<std::string>* dirs_apart) {
+// as directories go to *dirs instead, in listing order. A listing that fails part way gives
+// what it read: the serial pass, and the check that the sandbox is gone, come after.
+std::vector<std::pair<ino_t, std::string>> ListForRemoval(int dfd, std::vector<std::string>* dirs_apart) {
+  std::vector<DirName> names;
+  ReadDirNames(dfd, &names);
   std::vector<std::pair<ino_t, std::string>> entries;
-  while (dirent* de = readdir(dir)) {
-    const char* n = de->d_name;
-    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    if (dirs_apart && de->d_type == DT_DIR) dirs_apart->emplace_back(n);
-    else entries.emplace_back(de->d_ino, n);
+  entries.reserve(names.size());
+  for (auto& n : names) {
+    if (dirs_apart && n.type == DT_DIR) dirs_apart->push_back(std::move(n.name));
+    else entries.emplace_back(n.ino, std::move(n.name));
   }
   std::sort(entries.begin(), entries.end());
   return entries;
@@ -52,16 +54,11 @@ int OpenForRemoval(int parent, const std::string& name) {
 // Removes everything inside the directory open at `dfd` (which it closes). Never follows a
 // symlink: entries are unlinked by name, subdirectories opened with O_NOFOLLOW.
 bool RemoveContents(int dfd, std::string* err) {
-  DIR* dir = fdopendir(dfd);
-  if (!dir) {
-    *err = "fdopendir: " + Errno(errno);
-    close(dfd);
-    return false;
-  }
+  const UniqueFd dir(dfd);
   bool ok = true;
   std::vector<std::string> subdirs;
-  for (const auto& [ino, name] : ListForRemoval(dir, nullptr)) {
-    if (unlinkat(dirfd(dir), name.c_str(), 0) == 0) continue;
+  for (const auto& [ino, name] : ListForRemoval(dfd, &subdirs)) {
+    if (unlinkat(dfd, name.c_str(), 0) == 0) continue;
     if (errno == EISDIR || errno == EPERM) {
       subdirs.push_back(name);
     } else if (errno != ENOENT) {
@@ -70,19 +67,18 @@ bool RemoveContents(int dfd, std::string* err) {
     }
   }
   for (const auto& name : subdirs) {
-    const int sub = OpenForRemoval(dirfd(dir), name);
+    const int sub = OpenForRemoval(dfd, name);
     if (sub < 0) {
       *err = "open " + name + ": " + Errno(errno);
       ok = false;
       continue;
     }
     if (!RemoveContents(sub, err)) ok = false;
-    if (unlinkat(dirfd(dir), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    if (unlinkat(dfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
       *err = "rmdir " + name + ": " + Errno(errno);
       ok = false;
     }
   }
-  closedir(dir);
   return ok;
 }
 
@@ -136,19 +132,19 @@ class ParallelEmptier {
   }
 
   void Empty(int dfd, int depth) {
-    const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
-    if (!dir) {
-      close(dfd);
-      return;
-    }
-    const int fd = dirfd(dir.get());
+    const UniqueFd dir(dfd);
+    const int fd = dfd;
     std::vector<std::string> subdirs;
     // DT_UNKNOWN entries are tried as files: unlinkat says EISDIR for a directory.
-    for (const auto& [ino, name] : ListForRemoval(dir.get(), &subdirs)) {
+    for (const auto& [ino, name] : ListForRemoval(fd, &subdirs)) {
       if (unlinkat(fd, name.c_str(), 0) != 0 && (errno == EISDIR || errno == EPERM)) subdirs.push_back(name);
     }
     for (const auto& name : subdirs) {
-      const int sub = OpenForRemoval(fd, name);
+      // Opened as it is first: the sandbox writer leaves its directories writable by us, so
+      // the chmod is needed only for what it could not open (what it cannot empty is left to
+      // the serial pass, which makes every directory writable first).
+      int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0 && errno == EACCES) sub = OpenForRemoval(fd, name);
       if (sub < 0) continue;
       {
         std::lock_guard<std::mutex> g(mu_);
@@ -158,8 +154,14 @@ class ParallelEmptier {
           continue;
         }
       }
-      if (depth < kMaxInlineDepth) Empty(sub, depth + 1);
-      else close(sub);
+      if (depth >= kMaxInlineDepth) {
+        close(sub);
+        continue;
+      }
+      // Emptied here, so removed here too, unless another thread still holds part of it; what
+      // is left (ENOTEMPTY) the serial pass removes. Never a symlink: AT_REMOVEDIR refuses one.
+      Empty(sub, depth + 1);
+      unlinkat(fd, name.c_str(), AT_REMOVEDIR);
     }
   }
 

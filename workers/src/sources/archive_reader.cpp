@@ -696,10 +696,14 @@ class ArchiveReader {
       return false;
     }
     if (ctx_->sample) MarkSample(*ctx_, &h);
-    // Outside a sampled run's slice: the header alone; libarchive skips the content when the
-    // next header is read (seeks past it in a zip or 7z where it can, reads through a stream).
-    const bool has_data = (h.type == EntryType::kFile || h.type == EntryType::kHardlink) && !h.encrypted &&
-                          !h.out_of_sample;
+    // Outside a sampled run's slice: counted, never handed to the writer; libarchive skips the
+    // content when the next header is read (seeks past it in a zip or 7z where it can, reads
+    // through a stream).
+    if (h.out_of_sample) {
+      PassOver(ctx_, h);
+      return !stopped_;
+    }
+    const bool has_data = (h.type == EntryType::kFile || h.type == EntryType::kHardlink) && !h.encrypted;
     Message m;
     m.header = std::move(h);
     if (!has_data) {

@@ -67,24 +67,19 @@ class DirReader {
 
   // Takes ownership of dfd.
   void Walk(int dfd, const std::string& prefix, unsigned depth) {
-    DIR* dir = fdopendir(dfd);
-    if (!dir) {
-      close(dfd);
+    const UniqueFd dir(dfd);
+    std::vector<DirName> names;
+    if (!ReadDirNames(dfd, &names)) {
       Report(FindingKind::kIoError, prefix, std::string("cannot list directory: ") + std::strerror(errno));
       return;
     }
-    std::vector<std::string> names;
-    errno = 0;
-    while (dirent* de = readdir(dir)) {
-      if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0)
-        names.emplace_back(de->d_name);
-    }
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
+    std::sort(names.begin(), names.end(), [](const DirName& a, const DirName& b) { return a.name < b.name; });
+    for (const auto& entry : names) {
+      const std::string& name = entry.name;
       if (stopped_) break;
       const std::string path = prefix.empty() ? name : prefix + "/" + name;
       struct stat st {};
-      if (fstatat(dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         Report(FindingKind::kIoError, path, std::string("cannot stat: ") + std::strerror(errno));
         continue;
       }
@@ -101,7 +96,7 @@ class DirReader {
         m.header = std::move(h);
         m.end_of_entry = true;
         Push(std::move(m));
-        const int sub = openat(dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const int sub = openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
           Report(FindingKind::kIoError, path, std::string("cannot open directory: ") + std::strerror(errno));
           continue;
@@ -110,7 +105,7 @@ class DirReader {
       } else if (S_ISLNK(st.st_mode)) {
         h.type = EntryType::kSymlink;
         std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
-        const ssize_t n = readlinkat(dirfd(dir), name.c_str(), buf.data(), buf.size());
+        const ssize_t n = readlinkat(dfd, name.c_str(), buf.data(), buf.size());
         if (n < 0) {
           Report(FindingKind::kIoError, path, std::string("cannot read link: ") + std::strerror(errno));
           continue;
@@ -145,13 +140,10 @@ class DirReader {
         h.size = static_cast<uint64_t>(st.st_size);
         if (ctx_->sample) MarkSample(*ctx_, &h);
         if (h.out_of_sample) {  // a sampled run: outside the slice, never opened
-          Message m;
-          m.header = std::move(h);
-          m.end_of_entry = true;
-          Push(std::move(m));
+          PassOver(ctx_, h);
           continue;
         }
-        File(dirfd(dir), name, std::move(h));
+        File(dfd, name, std::move(h));
       } else {
         h.type = EntryType::kOther;
         h.other_kind = S_ISCHR(st.st_mode)   ? "character device"
@@ -165,7 +157,6 @@ class DirReader {
         Push(std::move(m));
       }
     }
-    closedir(dir);
   }
 
   void File(int dfd, const std::string& name, EntryHeader h) {
