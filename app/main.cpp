@@ -404,6 +404,9 @@ void AddStore(CLI::App& app, Global& g, Commands* commands) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything else, so that an upgrade while this process runs cannot hand it another
+  // build's worker.
+  rp::PinWorkerBinary();
   CLI::App app{"restoreproof: proves that backups can really be restored"};
   app.set_version_flag("--version", std::string("restoreproof ") + RP_VERSION);
   app.require_subcommand(1);

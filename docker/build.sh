@@ -18,6 +18,10 @@ ctx=$(mktemp -d /var/tmp/rp-image.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 cp "$here/Dockerfile" "$here/restoreproof.toml" "$here/healthz.sh" "$ctx/"
 strip -o "$ctx/restoreproof" "$bin"     # no debug information in the image
+# Its worker, from the same build (beside it): without it the image's restores run as
+# `restoreproof worker`, slower to start.
+[ -x "$(dirname "$bin")/restoreproof-worker" ] || { echo "no restoreproof-worker beside $bin" >&2; exit 1; }
+strip -o "$ctx/restoreproof-worker" "$(dirname "$bin")/restoreproof-worker"
 echo "+ podman build -t $IMAGE (binary: $bin, $(du -h "$ctx/restoreproof" | cut -f1) stripped)"
 # The docker image format, which docker and compose read as well as podman.
 $PODMAN build --format docker -t "$IMAGE" "$ctx"

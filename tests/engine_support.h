@@ -62,7 +62,9 @@ inline VerifyOptions Options(const TempDir& dir, const std::string& source) {
   VerifyOptions o;
   o.source = source;
   o.sandbox_parent = dir / "sandboxes";
-  o.worker_binary = RP_BINARY;  // the test binary is not restoreproof: run the real worker
+  // The test binary is not restoreproof: run the real worker, restoreproof-worker, as
+  // restoreproof does by default (WorkerBinary tests the fallback to `restoreproof worker`).
+  o.worker_binary = RP_WORKER_BINARY;
   return o;
 }
 

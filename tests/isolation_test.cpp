@@ -809,5 +809,52 @@ TEST(Tmpfs, AutoChoosesTmpfsOnlyWhenTheSizeIsKnownAndFits) {
   EXPECT_NE(DetailOf(big, IsolationLayer::kTmpfsSandbox).find("does not fit"), std::string::npos);
 }
 
+// The worker executable restoreproof picks by itself: restoreproof-worker beside it, which
+// links no web, database or TLS library; without one, its own `restoreproof worker`.
+std::string WorkerDetail(const std::string& restoreproof, const TempDir& dir, const std::string& source) {
+  std::string out;
+  const int rc = RunShell(ShellQuote(restoreproof) + " verify " + ShellQuote(source) + " --sandbox " +
+                              ShellQuote(dir / "sandboxes") + " --json 2>/dev/null",
+                          &out);
+  EXPECT_EQ(rc, 0) << out;
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.contains("isolation")) return "unparsed: " + out;
+  for (const auto& layer : j.at("isolation"))
+    if (layer.value("layer", "") == "worker_process") return layer.value("detail", "");
+  return "no worker_process layer";
+}
+
+TEST(WorkerBinary, RestoreproofRunsRestoreproofWorkerBesideItElseItself) {
+  TempDir dir;
+  ASSERT_TRUE(WriteTree(dir / "point", SmallTree()).ok());
+  ASSERT_EQ(std::filesystem::path(RP_WORKER_BINARY).parent_path(), std::filesystem::path(RP_BINARY).parent_path());
+  EXPECT_EQ(WorkerDetail(RP_BINARY, dir, dir / "point"), "a separate restoreproof worker process (restoreproof-worker)");
+  // Alone in a directory (a hard link, so that /proc/self/exe names it there): its own worker.
+  const std::string alone = dir / "bin";
+  std::filesystem::create_directories(alone);
+  if (link(RP_BINARY, (alone + "/restoreproof").c_str()) != 0) {
+    std::error_code ec;
+    std::filesystem::copy_file(RP_BINARY, alone + "/restoreproof", ec);
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  EXPECT_EQ(WorkerDetail(alone + "/restoreproof", dir, dir / "point"),
+            "a separate restoreproof worker process (restoreproof worker)");
+}
+
+TEST(WorkerBinary, RestoreproofWorkerLinksOnlyTheEngineAndTakesOnlyAJob) {
+  std::string out;
+  ASSERT_EQ(RunShell("ldd " + ShellQuote(RP_WORKER_BINARY), &out), 0) << out;
+  for (const char* lib : {"libPoco", "libpq", "libssl", "libldap", "libkrb5", "libhpdf", "libprometheus"})
+    EXPECT_EQ(out.find(lib), std::string::npos) << lib << " in\n" << out;
+  EXPECT_NE(out.find("libarchive"), std::string::npos) << out;
+  EXPECT_EQ(RunShell(ShellQuote(RP_WORKER_BINARY) + " 2>&1", &out), 2);
+  EXPECT_NE(out.find("run by restoreproof"), std::string::npos) << out;
+  std::string main_version;
+  ASSERT_EQ(RunShell(ShellQuote(RP_BINARY) + " --version", &main_version), 0);
+  ASSERT_EQ(main_version.rfind("restoreproof ", 0), 0u) << main_version;
+  EXPECT_EQ(RunShell(ShellQuote(RP_WORKER_BINARY) + " --version", &out), 0);
+  EXPECT_EQ(out, "restoreproof-worker " + main_version.substr(13)) << "one build, one version";
+}
+
 }  // namespace
 }  // namespace rp::test

@@ -1,4 +1,5 @@
 #include "rp/agent.h"
+#include "rp/verify.h"
 
 #include <signal.h>
 
@@ -61,7 +62,8 @@ class Agent {
                               {"workers", cfg->appliance.workers},
                               {"store", std::string(store_->Backend())},
                               {"config_hash", config_hash()},
-                              {"locations", cfg->agent.locations}};
+                              {"locations", cfg->agent.locations},
+                              {"worker", options_.worker_binary.empty() ? PinWorkerBinary() : options_.worker_binary}};
     started["targets"] = filter.targets ? filter.targets->size() : cfg->targets.size();
     log_.Info("agent-started", "", 0, std::move(started));
     WarnAboutLocations(*cfg);

@@ -1,4 +1,5 @@
 #include "rp/serve.h"
+#include "rp/verify.h"
 
 #include <signal.h>
 
@@ -46,7 +47,8 @@ class Controller {
   int Run() {
     log_.Info("serve-started", "", 0,
               {{"owner", owner_}, {"workers", config_->appliance.workers}, {"targets", config_->targets.size()},
-               {"config_hash", config_hash_}, {"store", config_->store.url.empty() ? StorePath(config_->appliance.data_dir) : config_->store.url}});
+               {"config_hash", config_hash_}, {"store", config_->store.url.empty() ? StorePath(config_->appliance.data_dir) : config_->store.url},
+               {"worker", options_.worker_binary.empty() ? PinWorkerBinary() : options_.worker_binary}});
     if (options_.extension) {
       extension_ = options_.extension(ServeContext{config(), store_.get(), &log_, &ready_, &scheduling_});
       if (extension_) extension_->Start();

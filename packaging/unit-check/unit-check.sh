@@ -42,6 +42,7 @@ as_unit() {
     env -i PATH=/usr/bin:/bin HOME="$work" "$work/filter" "$work/allowed" "$@"
 }
 cp "$bin" "$work/restoreproof"
+[ -x "$(dirname "$bin")/restoreproof-worker" ] && cp "$(dirname "$bin")/restoreproof-worker" "$work/"
 chown -R $uid:$gid "$work"
 cd "$work"
 echo "+ restoreproof demo (as uid $uid, under the unit's filter)"

@@ -64,9 +64,8 @@ struct VerifyOptions {
   // Content checks run on the restored tree inside the sandbox (RunVerifyIsolated only).
   std::vector<ContentCheck> checks;
 
-  // The worker process (RunVerifyIsolated): the `restoreproof` executable to run as
-  // `restoreproof worker` (empty: this process's own executable), how it is isolated, and
-  // where it restores.
+  // The worker process (RunVerifyIsolated): the executable to run as `BINARY worker` (empty:
+  // the one PinWorkerBinary chose), how it is isolated, and where it restores.
   std::string worker_binary;
   IsolationPolicy isolation = IsolationPolicy::kRequire;
   SandboxKind sandbox_kind = SandboxKind::kAuto;
@@ -97,5 +96,14 @@ Status LoadChecksFile(const std::string& path, std::vector<ContentCheck>* checks
 // The `restoreproof worker` subcommand: one job (JSON) on in_fd, JSON lines on out_fd
 // (docs/worker-protocol.md). Returns the process exit status.
 int WorkerMain(int in_fd, int out_fd);
+
+// Chooses the worker executable that runs without VerifyOptions::worker_binary, and opens it
+// for the life of this process: `restoreproof-worker` beside this process's executable (it
+// loads only the restore libraries: it starts in a third of the time, and the process that
+// reads untrusted archives maps no web, database or TLS code), else this executable itself
+// (`restoreproof worker`). Held open, it stays the same file when a package upgrade replaces
+// the one on disk, as this process's own executable does. Called once at start-up by main();
+// otherwise on the first restore. Returns a description for logs: the path and which kind.
+std::string PinWorkerBinary();
 
 }  // namespace rp

@@ -371,24 +371,81 @@ Finding StopFinding(Stop stop, int wstatus, const VerifyOptions& options, const 
           -1};
 }
 
-// Creates the worker with its descriptors in place; -1 with *error set.
+// The worker executable PinWorkerBinary chose, open for the life of the process.
+struct PinnedWorker {
+  int fd = -1;
+  std::string path;
+  bool lean = false;  // restoreproof-worker, not this executable
+};
+
+const PinnedWorker& Pinned() {
+  static const PinnedWorker pinned = [] {
+    PinnedWorker p;
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    const std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    // An executable replaced since it started (" (deleted)") would find its successor's worker.
+    constexpr std::string_view kDeleted = " (deleted)";
+    const bool replaced = exe.size() >= kDeleted.size() && exe.compare(exe.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0;
+    if (!exe.empty() && !replaced) {
+      const std::string sibling = exe.substr(0, exe.rfind('/') + 1) + "restoreproof-worker";
+      const int fd = open(sibling.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st {};
+      if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0) {
+        p.fd = fd;
+        p.path = sibling;
+        p.lean = true;
+        return p;
+      }
+      if (fd >= 0) close(fd);
+    }
+    p.fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    p.path = exe.empty() ? "/proc/self/exe" : exe;
+    return p;
+  }();
+  return pinned;
+}
+
+// The worker_process layer's detail: which executable the worker ran.
+std::string WorkerProcessDetail(const std::string& binary) {
+  if (!binary.empty()) return "a separate restoreproof worker process (" + EscapePath(binary) + " worker)";
+  return Pinned().lean ? "a separate restoreproof worker process (restoreproof-worker)"
+                       : "a separate restoreproof worker process (restoreproof worker)";
+}
+
+// Creates the worker with its descriptors in place; -1 with *error set. An empty binary: the
+// pinned one, executed through its descriptor.
 pid_t StartWorker(const std::string& binary, const int (&fds)[6], std::string* error) {
+  const int pinned = binary.empty() ? Pinned().fd : -1;
+  if (binary.empty() && pinned < 0) {
+    *error = std::string("cannot open the worker executable: ") + std::strerror(errno);
+    return -1;
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
+    // Out of the way of the slots PlaceFds fills (0-5, and its own temporaries from 20).
+    const int exe = pinned >= 0 ? fcntl(pinned, F_DUPFD_CLOEXEC, 64) : -1;
     PlaceFds(fds, {0, 1, 2, detail::kSandboxFd, detail::kManifestFd, detail::kInventoryFd});
     // Nothing else of the parent's reaches the worker (Landlock does not confine a descriptor
-    // already open): the unused output slots and everything above them are closed.
+    // already open): the unused output slots and everything above them are closed. The
+    // executable's descriptor (slot 6, close-on-exec) goes with the exec.
     for (int slot = 4; slot <= 5; ++slot)
       if (fds[slot] < 0) close(slot);
-    if (close_range(6, ~0U, 0) != 0)
-      for (int fd = 6; fd < 4096; ++fd) close(fd);
+    int first_closed = 6;
+    if (pinned >= 0) {
+      if (exe < 0 || dup3(exe, 6, O_CLOEXEC) != 6) _exit(127);
+      first_closed = 7;
+    }
+    if (close_range(static_cast<unsigned>(first_closed), ~0U, 0) != 0)
+      for (int fd = first_closed; fd < 4096; ++fd) close(fd);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed mid-restore takes its worker along
     if (getppid() != parent) _exit(127);
     char arg0[] = "restoreproof";
     char arg1[] = "worker";
     char* argv[] = {arg0, arg1, nullptr};
-    execv(binary.c_str(), argv);
+    if (pinned >= 0) fexecve(6, argv, environ);
+    else execv(binary.c_str(), argv);
     _exit(127);
   }
   if (pid < 0) *error = std::string("fork: ") + std::strerror(errno);
@@ -493,7 +550,7 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
                                 pages.bytes, pages.what);
   job.pids_cgroup = cgroups.pids();
   job.memory_cgroup = cgroups.memory();
-  const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
+  const std::string& binary = options.worker_binary;  // empty: the pinned one
 
   UniqueFd job_r, job_w, lines_r, lines_w, err_r, err_w;  // the worker's stdin, stdout and stderr
   pid_t pid = -1;
@@ -556,7 +613,7 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
       }
     }
     // What only the parent knows is the parent's to record, whatever the worker said.
-    report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, "a separate restoreproof worker process");
+    report.isolation.Set(IsolationLayer::kWorkerProcess, LayerState::kEnforced, WorkerProcessDetail(binary));
     report.isolation.Set(IsolationLayer::kPidsCgroup, cgroups.pids().state, cgroups.pids().detail);
     report.isolation.Set(IsolationLayer::kMemoryCgroup, cgroups.memory().state, cgroups.memory().detail);
   }
@@ -569,5 +626,12 @@ VerifyReport RunVerifyIsolatedAsGiven(const VerifyOptions& options) {
 }
 
 }  // namespace
+
+std::string PinWorkerBinary() {
+  const PinnedWorker& p = Pinned();
+  if (p.fd < 0) return "no worker executable could be opened (" + p.path + ")";
+  return p.lean ? p.path + " (restoreproof-worker: the restore libraries only)"
+                : p.path + " (this executable, as `restoreproof worker`: no restoreproof-worker beside it)";
+}
 
 }  // namespace rp

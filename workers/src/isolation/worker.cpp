@@ -3,6 +3,7 @@
 // RunVerify, runs the content checks, and reports on stdout as JSON lines: progress twice a
 // second, each finding as it is found, and one final result (docs/worker-protocol.md).
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -107,6 +108,8 @@ detail::LockdownPlan PlanFor(const detail::WorkerJob& job) {
 }  // namespace
 
 int WorkerMain(int in_fd, int out_fd) {
+  // Started through a descriptor (fexecve), the process would be named after it ("6").
+  prctl(PR_SET_NAME, "rp-worker");
   signal(SIGXFSZ, SIG_IGN);  // the file-size rlimit shows as EFBIG, a limit finding
   signal(SIGPIPE, SIG_IGN);
   std::set_new_handler(&OutOfMemory);
