@@ -1,7 +1,7 @@
 // Sampled restore tests of real restic and borg repositories (docs/sampling.md, "restic and
 // borg"): each slice restores only its files, the slices cover the point, the figures are the
 // whole point's, and the manifest is compared for the slice only. borg leaves the files outside
-// the slice out of its stream; restic streams the whole snapshot.
+// the slice out of its stream; restic restores only the slice's files (`restore --include`).
 #include <sys/stat.h>
 
 #include <numeric>
@@ -17,12 +17,15 @@ namespace {
 constexpr int kFiles = 40;
 constexpr uint64_t kFileBytes = 20000;
 
-void MakeTree(const std::string& root) {
+// `glob_name`: one file's name holds restic's glob characters, which its pattern must escape
+// (borg's listing is not used for a name with '?': it streams the whole archive then).
+void MakeTree(const std::string& root, bool glob_name = false) {
   std::filesystem::create_directories(root + "/sub");
   for (int i = 0; i < kFiles; ++i) {
     std::string content(kFileBytes, '\0');
     GenerateContent(static_cast<uint64_t>(i) + 1, false, 0, content.data(), content.size());
-    WriteFile(root + (i % 2 ? "/sub/f" : "/f") + std::to_string(i) + ".bin", content);
+    const std::string name = glob_name && i == 7 ? "f[7]*?.bin" : "f" + std::to_string(i) + ".bin";
+    WriteFile(root + (i % 2 ? "/sub/" : "/") + name, content);
   }
   std::filesystem::create_symlink("sub", root + "/link");
 }
@@ -135,13 +138,13 @@ TEST(SampledRepos, BorgLeavesTheFilesOutsideTheSliceOutOfItsStream) {
   EXPECT_LT(sampled * 2, whole) << sampled << " of " << whole << " bytes streamed";
 }
 
-TEST(SampledRepos, ResticRestoresOnlyTheSliceOfItsWholeStream) {
+TEST(SampledRepos, ResticRestoresOnlyTheSliceWithIncludePatterns) {
   TempDir dir;
   WriteFile(dir / "pw", "correct horse battery staple\n");
   const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
   std::string out;
   ASSERT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
-  MakeTree(dir / "data");
+  MakeTree(dir / "data", /*glob_name=*/true);
   ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
   CopyConfig copy;
   copy.location = "offsite";
@@ -151,7 +154,8 @@ TEST(SampledRepos, ResticRestoresOnlyTheSliceOfItsWholeStream) {
   const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_EQ(cat.points.size(), 1u) << cat.error;
   const auto [sampled, whole] = CheckSlices(dir, copy, cat.points.back());
-  EXPECT_EQ(sampled, whole) << "restic streams the whole snapshot";
+  // A quarter of the files' content, read from the directory restic restored.
+  EXPECT_LT(sampled * 2, whole) << sampled << " of " << whole << " bytes read";
 }
 
 }  // namespace

@@ -119,6 +119,138 @@ bool PlanBorgSample(const CopyConfig& copy, const RecoveryPoint& point, const Sa
   return true;
 }
 
+// A sampled restic run (docs/sampling.md): the snapshot's listing (`restic ls --json ID`) gives
+// the whole point's figures per slice and the slice's regular files, which `restic restore
+// --include` (exact paths: restic's glob characters escaped) then restores into a directory of
+// this run's: only the packs that hold the slice's content are read and decrypted. The worker
+// verifies that directory as the point, with the same sample. False with *why, and the whole
+// snapshot is streamed instead (the engine restores only the slice either way), when the
+// listing fails or has a name restic had to alter (U+FFFD for bytes that are not UTF-8), or
+// the slice holds more than kMaxResticIncludes files and symlinks (every slice restores the
+// point's symlinks, as from a stream) or more bytes than the run may restore:
+// restic 0.14 takes its patterns on the command line and matches every path against each.
+constexpr size_t kMaxResticIncludes = 4096;
+
+struct ResticSample {
+  std::vector<std::string> includes;
+  SampleFigures figures;
+};
+
+// A path as a restic pattern that matches it alone: `*`, `?`, `[` and `\` escaped.
+std::string ResticExactPattern(const std::string& path) {
+  std::string out;
+  out.reserve(path.size() + 8);
+  for (const char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const VerifyOptions& options,
+                      ResticSample* out, std::string* why) {
+  const SampleSpec& spec = *options.sample;
+  RepoAccess access;
+  if (!PrepareRepoAccess(copy, &access, why)) return false;
+  const auto listing = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "ls", "--json", point.id},
+                                  access.env, 3600, why);
+  if (!listing) {
+    *why = "restic ls: " + *why;
+    return false;
+  }
+  SampleFigures f;
+  f.spec = spec;
+  f.slice_files.assign(spec.slices, 0);
+  f.slice_bytes.assign(spec.slices, 0);
+  size_t pos = 0;
+  while (pos < listing->size()) {
+    size_t end = listing->find('\n', pos);
+    if (end == std::string::npos) end = listing->size();
+    const std::string_view line(listing->data() + pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      *why = "restic ls: a line that is not JSON";
+      return false;
+    }
+    const std::string type = j.value("type", "");
+    if (j.value("struct_type", "") != "node" || (type != "file" && type != "symlink")) continue;
+    if (!j.contains("path") || !j["path"].is_string()) {
+      *why = "restic ls: a node without a path";
+      return false;
+    }
+    const std::string path = j["path"].get<std::string>();
+    if (type == "symlink") {  // restored by every slice, as the stream's engine would
+      out->includes.push_back("--include=" + ResticExactPattern(path));
+      continue;
+    }
+    if (path.find("\xEF\xBF\xBD") != std::string::npos) {
+      *why = "restic ls: a name with U+FFFD (perhaps bytes that are not UTF-8, which the listing replaces)";
+      return false;
+    }
+    // The listing's paths are absolute ("/data/f"); the stream's and the restored directory's
+    // are relative to the snapshot's root ("data/f").
+    const size_t first = path.find_first_not_of('/');
+    const std::string_view relative = first == std::string::npos ? std::string_view() : std::string_view(path).substr(first);
+    std::string nwhy;
+    const auto norm = NormaliseMemberPath(relative, &nwhy);
+    if (!norm || norm->empty()) continue;  // the engine would refuse it whole
+    const uint64_t size = j.contains("size") && j["size"].is_number_unsigned() ? j["size"].get<uint64_t>() : 0;
+    const uint32_t slice = SliceOf(spec.seed, spec.slices, *norm);
+    f.point_files++;
+    f.point_bytes += size;
+    f.slice_files[slice]++;
+    f.slice_bytes[slice] += size;
+    if (slice != spec.slice) continue;
+    f.sample_files++;
+    f.sample_bytes += size;
+    out->includes.push_back("--include=" + ResticExactPattern(path));
+  }
+  if (f.sample_files == 0) {  // (and without an --include restic would restore everything)
+    *why = "no file in the slice";
+    return false;
+  }
+  if (out->includes.size() > kMaxResticIncludes) {
+    *why = std::to_string(out->includes.size()) + " files and links in the slice, more than " +
+           std::to_string(kMaxResticIncludes) + " include patterns";
+    return false;
+  }
+  if (f.sample_bytes > options.limits.max_total_bytes) {
+    *why = "the slice's " + std::to_string(f.sample_bytes) + " bytes are more than the run may restore";
+    return false;
+  }
+  out->figures = std::move(f);
+  return true;
+}
+
+// Restores the slice with `restic restore --include` into `dir`/slice and verifies that
+// directory in the worker; the report's figures are the listing's, its source the point's.
+VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& point, const ResticSample& plan,
+                               const std::string& dir, const RepoAccess& access, VerifyOptions options) {
+  const std::string staging = dir + "/slice";
+  std::vector<std::string> argv = {"restic", "--no-cache", "--no-lock", "-q", "-r", copy.path, "restore", point.id,
+                                   "--target", staging};
+  argv.insert(argv.end(), plan.includes.begin(), plan.includes.end());
+  std::string why;
+  const double timeout = options.limits.max_seconds > 0 ? options.limits.max_seconds : 3600;
+  bool restored = RunCapture(argv, access.env, timeout, &why).has_value();
+  if (mkdir(staging.c_str(), 0700) != 0 && errno != EEXIST) {  // restic made it, or the verdict says why
+    if (restored) why = "cannot make " + staging + ": " + std::strerror(errno);
+    restored = false;
+  }
+  options.source = staging;
+  VerifyReport report = RunVerifyIsolated(options);
+  if (!restored) {
+    report.Add(Finding{FindingKind::kIoError, "",
+                       "restic could not restore the slice of recovery point " + point.id + ": " + why, -1});
+    if (report.status == RunStatus::kPassed) report.status = RunStatus::kFailed;
+  }
+  report.source = copy.path + "::" + point.id;
+  if (report.sample) report.sample = plan.figures;
+  return report;
+}
+
 }  // namespace
 
 VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& point, VerifyOptions options) {
@@ -144,9 +276,18 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
     RemoveTree(tmpl);
     return failed;
   }
-  // A sampled run restores only its slice of the stream (the engine's filter). restic 0.14
-  // dumps the whole snapshot (`dump` takes one path; `restore --include` writes no stream);
-  // borg leaves the files outside the slice out of its stream (PlanBorgSample).
+  // A sampled run restores only its slice (the engine's filter): restic restores the slice's
+  // files into a directory (PlanResticSample), borg leaves the others out of its stream
+  // (PlanBorgSample); failing that, the whole point is streamed.
+  if (copy.kind == CopyKind::kRestic && options.sample && options.sample->slices > 1) {
+    ResticSample plan;
+    std::string why;
+    if (PlanResticSample(copy, point, options, &plan, &why)) {
+      VerifyReport report = VerifyResticSlice(copy, point, plan, tmpl, dump.access, options);
+      RemoveTree(tmpl);
+      return report;
+    }
+  }
   std::optional<BorgSample> borg_sample;
   if (copy.kind == CopyKind::kRestic) {
     dump.argv = {"restic", "--no-cache", "--no-lock", "-r", copy.path, "dump", "--archive", "tar", point.id, "/"};
