@@ -199,12 +199,17 @@ struct ReaderContext {
 
 // A sampled run: marks a regular file's header with its slice (by the path the writer will
 // restore it under). A name the writer refuses is left unmarked: it is refused whole.
-inline void MarkSample(const ReaderContext& ctx, EntryHeader* h) {
+// `normalised`: h->path is known to be what NormaliseMemberPath makes of it (a directory
+// walk's paths: names from the listing, without '.' and '..', joined by '/').
+inline void MarkSample(const ReaderContext& ctx, EntryHeader* h, bool normalised = false) {
   if (!ctx.sample || h->type != EntryType::kFile || h->name_unreadable) return;
-  std::string why;
-  const auto norm = NormaliseMemberPath(h->path, &why);
-  if (!norm || norm->empty()) return;
-  const uint32_t slice = SliceOf(ctx.sample->seed, ctx.sample->slices, *norm);
+  std::optional<std::string> norm;
+  if (!normalised) {
+    std::string why;
+    norm = NormaliseMemberPath(h->path, &why);
+    if (!norm || norm->empty()) return;
+  }
+  const uint32_t slice = SliceOf(ctx.sample->seed, ctx.sample->slices, norm ? *norm : h->path);
   h->sample_slice = slice;
   h->out_of_sample = slice != ctx.sample->slice;
 }

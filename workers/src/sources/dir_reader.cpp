@@ -79,7 +79,14 @@ class DirReader {
       if (stopped_) break;
       const std::string path = prefix.empty() ? name : prefix + "/" + name;
       struct stat st {};
-      if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      // A directory (as the listing says) is opened first and its status read from the
+      // descriptor: one lookup of its name instead of two.
+      UniqueFd sub;
+      if (entry.type == DT_DIR) {
+        sub.Reset(openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub && (fstat(sub.get(), &st) != 0 || !S_ISDIR(st.st_mode))) sub.Reset();
+      }
+      if (!sub && fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         Report(FindingKind::kIoError, path, std::string("cannot stat: ") + std::strerror(errno));
         continue;
       }
@@ -96,12 +103,12 @@ class DirReader {
         m.header = std::move(h);
         m.end_of_entry = true;
         Push(std::move(m));
-        const int sub = openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
+        if (!sub) sub.Reset(openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) {
           Report(FindingKind::kIoError, path, std::string("cannot open directory: ") + std::strerror(errno));
           continue;
         }
-        Walk(sub, path, depth + 1);
+        Walk(sub.Release(), path, depth + 1);
       } else if (S_ISLNK(st.st_mode)) {
         h.type = EntryType::kSymlink;
         std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
@@ -138,7 +145,7 @@ class DirReader {
         }
         h.type = EntryType::kFile;
         h.size = static_cast<uint64_t>(st.st_size);
-        if (ctx_->sample) MarkSample(*ctx_, &h);
+        if (ctx_->sample) MarkSample(*ctx_, &h, /*normalised=*/true);
         if (h.out_of_sample) {  // a sampled run: outside the slice, never opened
           PassOver(ctx_, h);
           continue;
