@@ -4,7 +4,7 @@
 # clang, -DRP_FUZZ=ON and -DRP_FUZZ_ONLY=ON, built on every build, and CTest runs each fuzzer
 # briefly: fuzz_manifest_smoke, fuzz_verify_smoke, fuzz_config_smoke, fuzz_rar5_smoke, fuzz_schedule_smoke,
 # fuzz_sevenzip_names_smoke, fuzz_index_smoke, fuzz_smtp_smoke, fuzz_evidence_smoke,
-# fuzz_web_parse_smoke, fuzz_store_url_smoke and fuzz_sample_smoke. Without clang or libFuzzer the tests are skipped with a message saying why.
+# fuzz_web_parse_smoke, fuzz_store_url_smoke, fuzz_sample_smoke and fuzz_listing_smoke. Without clang or libFuzzer the tests are skipped with a message saying why.
 option(RP_FUZZ_SMOKE "Build the libFuzzer targets with clang and run them briefly under CTest" ON)
 set(RP_FUZZ_MANIFEST_SECONDS 20 CACHE STRING "How long fuzz_manifest_smoke fuzzes, in seconds")
 set(RP_FUZZ_VERIFY_SECONDS 40 CACHE STRING "How long fuzz_verify_smoke fuzzes, in seconds")
@@ -18,10 +18,20 @@ set(RP_FUZZ_EVIDENCE_SECONDS 10 CACHE STRING "How long fuzz_evidence_smoke fuzze
 set(RP_FUZZ_WEB_PARSE_SECONDS 5 CACHE STRING "How long fuzz_web_parse_smoke fuzzes, in seconds")
 set(RP_FUZZ_STORE_URL_SECONDS 5 CACHE STRING "How long fuzz_store_url_smoke fuzzes, in seconds")
 set(RP_FUZZ_SAMPLE_SECONDS 5 CACHE STRING "How long fuzz_sample_smoke fuzzes, in seconds")
+set(RP_FUZZ_LISTING_SECONDS 5 CACHE STRING "How long fuzz_listing_smoke fuzzes, in seconds")
 
 # Adds the smoke tests for fuzzers at the given paths.
 function(rp_add_fuzz_smoke_tests manifest_exe verify_exe config_exe rar5_exe schedule_exe sevenzip_names_exe
-         index_exe smtp_exe evidence_exe web_parse_exe store_url_exe sample_exe)
+         index_exe smtp_exe evidence_exe web_parse_exe store_url_exe sample_exe listing_exe)
+  add_test(NAME fuzz_listing_smoke
+    COMMAND "${CMAKE_COMMAND}"
+      "-DFUZZER=${listing_exe}"
+      "-DWORK_DIR=${work}/listing"
+      "-DSEED_DIRS=${PROJECT_SOURCE_DIR}/fuzz/seeds/listing"
+      "-DMAX_TIME=${RP_FUZZ_LISTING_SECONDS}"
+      -P "${PROJECT_SOURCE_DIR}/fuzz/RunSmoke.cmake")
+  math(EXPR listing_limit "${RP_FUZZ_LISTING_SECONDS} + 120")
+  set_tests_properties(fuzz_listing_smoke PROPERTIES TIMEOUT ${listing_limit} LABELS fuzz)
   set(work "${CMAKE_BINARY_DIR}/fuzz-work")
   add_test(NAME fuzz_sample_smoke
     COMMAND "${CMAKE_COMMAND}"
@@ -146,7 +156,8 @@ if(RP_FUZZ)
   rp_add_fuzz_smoke_tests("$<TARGET_FILE:fuzz_manifest>" "$<TARGET_FILE:fuzz_verify>" "$<TARGET_FILE:fuzz_config>"
                           "$<TARGET_FILE:fuzz_rar5>" "$<TARGET_FILE:fuzz_schedule>" "$<TARGET_FILE:fuzz_sevenzip_names>"
                           "$<TARGET_FILE:fuzz_index>" "$<TARGET_FILE:fuzz_smtp>" "$<TARGET_FILE:fuzz_evidence>"
-                          "$<TARGET_FILE:fuzz_web_parse>" "$<TARGET_FILE:fuzz_store_url>" "$<TARGET_FILE:fuzz_sample>")
+                          "$<TARGET_FILE:fuzz_web_parse>" "$<TARGET_FILE:fuzz_store_url>" "$<TARGET_FILE:fuzz_sample>"
+                          "$<TARGET_FILE:fuzz_listing>")
   return()
 endif()
 
@@ -205,17 +216,19 @@ ExternalProject_Add(rp_fuzz_clang
   CMAKE_ARGS ${sub_args}
   BUILD_COMMAND "${CMAKE_COMMAND}" --build "${sub_dir}" --target fuzz_manifest fuzz_verify fuzz_config fuzz_rar5
                 fuzz_schedule fuzz_sevenzip_names fuzz_index fuzz_smtp fuzz_evidence fuzz_web_parse fuzz_store_url
-                fuzz_sample
+                fuzz_sample fuzz_listing
   BUILD_ALWAYS ON
   BUILD_BYPRODUCTS "${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
                    "${sub_dir}/fuzz/fuzz_rar5" "${sub_dir}/fuzz/fuzz_schedule" "${sub_dir}/fuzz/fuzz_sevenzip_names"
                    "${sub_dir}/fuzz/fuzz_index" "${sub_dir}/fuzz/fuzz_smtp" "${sub_dir}/fuzz/fuzz_evidence"
                    "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url" "${sub_dir}/fuzz/fuzz_sample"
+                   "${sub_dir}/fuzz/fuzz_listing"
   INSTALL_COMMAND ""
   TEST_COMMAND "")
 
 rp_add_fuzz_smoke_tests("${sub_dir}/fuzz/fuzz_manifest" "${sub_dir}/fuzz/fuzz_verify" "${sub_dir}/fuzz/fuzz_config"
                         "${sub_dir}/fuzz/fuzz_rar5" "${sub_dir}/fuzz/fuzz_schedule" "${sub_dir}/fuzz/fuzz_sevenzip_names"
                         "${sub_dir}/fuzz/fuzz_index" "${sub_dir}/fuzz/fuzz_smtp" "${sub_dir}/fuzz/fuzz_evidence"
-                        "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url" "${sub_dir}/fuzz/fuzz_sample")
+                        "${sub_dir}/fuzz/fuzz_web_parse" "${sub_dir}/fuzz/fuzz_store_url" "${sub_dir}/fuzz/fuzz_sample"
+                        "${sub_dir}/fuzz/fuzz_listing")
 message(STATUS "Fuzz smoke tests: on, fuzzers built with ${RP_FUZZ_CLANGXX} in ${sub_dir}")

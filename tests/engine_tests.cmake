@@ -44,4 +44,4 @@ rp_add_internal_gtest(sample_test sample_test.cpp)
 target_link_libraries(sample_test PRIVATE nlohmann_json::nlohmann_json)
 # Sampled restore tests of real restic and borg repositories.
 rp_add_gtest(sample_repos_test sample_repos_test.cpp)
-target_link_libraries(sample_repos_test PRIVATE rp::controller)
+target_link_libraries(sample_repos_test PRIVATE rp::controller nlohmann_json::nlohmann_json)

@@ -6,10 +6,14 @@
 
 #include <numeric>
 #include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "engine_support.h"
 #include "rp/catalog.h"
 #include "rp/restore_point.h"
+#include "rp/sample_listing.h"
 
 namespace rp::test {
 namespace {
@@ -115,6 +119,61 @@ std::pair<uint64_t, uint64_t> CheckSlices(const TempDir& dir, const CopyConfig& 
   EXPECT_EQ(whole.status, RunStatus::kPassed) << Describe(whole);
   EXPECT_FALSE(whole.sample);
   return {sampled_source, whole.source_bytes};
+}
+
+// The listings' readers alone (rp/sample_listing.h), on texts as restic and borg write them.
+TEST(SampledListings, ResticAndBorgListingsGiveTheFiguresAndWhatTheSliceAsks) {
+  const SampleSpec spec{2026, 4, 1};
+  std::string restic = R"({"time":"2026-12-06T01:12:40Z","paths":["/srv"],"struct_type":"snapshot"})" "\n";
+  std::string borg;
+  uint64_t in_slice = 0, in_bytes = 0;
+  std::set<std::string> expected_includes = {"--include=/data/link"}, expected_excludes;
+  for (int i = 0; i < 40; ++i) {
+    const std::string path = "data/f" + std::to_string(i) + (i == 7 ? "[*\\].bin" : ".bin");  // (borg refuses a '?')
+    const uint64_t size = 100u + static_cast<uint64_t>(i);
+    nlohmann::json node = {{"name", "x"}, {"type", "file"}, {"path", "/" + path}, {"size", size}, {"struct_type", "node"}};
+    restic += node.dump() + "\n";
+    borg += nlohmann::json{{"type", "-"}, {"path", path}, {"size", size}}.dump() + "\n";
+    if (SliceOf(spec.seed, spec.slices, path) == spec.slice) {
+      ++in_slice;
+      in_bytes += size;
+      std::string pattern;
+      for (const char c : "/" + path) pattern += std::string(std::string_view("*?[\\").find(c) != std::string_view::npos ? "\\" : "") + c;
+      expected_includes.insert("--include=" + pattern);
+    } else {
+      expected_excludes.insert("pf:" + path);
+    }
+  }
+  restic += R"({"name":"link","type":"symlink","path":"/data/link","struct_type":"node"})" "\n";
+  restic += R"({"name":"data","type":"dir","path":"/data","struct_type":"node"})" "\n";
+  borg += R"({"type": "d", "path": "data", "size": 0})" "\n" R"({"type": "l", "path": "data/link", "size": 0})" "\n";
+  ASSERT_GT(in_slice, 0u);
+
+  std::string why;
+  ResticListing r;
+  ASSERT_TRUE(ReadResticListing(restic, spec, &r, &why)) << why;
+  EXPECT_EQ(r.figures.point_files, 40u);
+  EXPECT_EQ(r.figures.sample_files, in_slice);
+  EXPECT_EQ(r.figures.sample_bytes, in_bytes);
+  EXPECT_EQ(std::set<std::string>(r.includes.begin(), r.includes.end()), expected_includes);
+  BorgListing b;
+  ASSERT_TRUE(ReadBorgListing(borg, spec, &b, &why)) << why;
+  EXPECT_EQ(b.figures, r.figures) << "the same point, the same figures";
+  std::set<std::string> excludes;
+  std::istringstream lines(b.exclude_lines);
+  for (std::string line; std::getline(lines, line);) excludes.insert(line);
+  EXPECT_EQ(excludes, expected_excludes);
+  EXPECT_EQ(b.excluded, expected_excludes.size());
+
+  // Refused, with the reason: a line that is not JSON, a name the tool had to alter.
+  EXPECT_FALSE(ReadResticListing(restic + "not json\n", spec, &r, &why));
+  EXPECT_NE(why.find("not a JSON object"), std::string::npos) << why;
+  EXPECT_FALSE(ReadResticListing(R"({"type":"file","path":"/a\ufffd","struct_type":"node"})", spec, &r, &why));
+  EXPECT_NE(why.find("U+FFFD"), std::string::npos) << why;
+  EXPECT_FALSE(ReadBorgListing(borg + R"({"type": "-", "path": "data/a?b"})", spec, &b, &why));
+  EXPECT_NE(why.find("'?'"), std::string::npos) << why;
+  EXPECT_FALSE(ReadBorgListing("[1, 2]", spec, &b, &why));
+  EXPECT_NE(why.find("not an item"), std::string::npos) << why;
 }
 
 TEST(SampledRepos, BorgLeavesTheFilesOutsideTheSliceOutOfItsStream) {

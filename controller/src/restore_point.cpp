@@ -10,11 +10,10 @@
 #include <cstring>
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 #include "rp/path_text.h"
 #include "rp/posix_io.h"
 #include "rp/progress_line.h"
+#include "rp/sample_listing.h"
 #include "rp/sandbox.h"
 #include "rp/subprocess.h"
 
@@ -40,14 +39,11 @@ pid_t StartDump(const Dump& d, const std::string& fifo, const std::string& err_p
   return StartChild(spec, error);
 }
 
-// A sampled borg run (docs/sampling.md): the archive's listing (`borg list --json-lines`)
-// gives the whole point's figures per slice and the regular files outside the slice, which
-// `borg export-tar --exclude-from` then leaves out of the stream (`pf:` patterns: exact paths).
-// A path a pattern line cannot carry exactly (a newline, white space or a non-ASCII byte at
-// either end, a leading '#') stays in the stream: the engine restores only the slice either
-// way. False with *why: the listing failed or holds a name borg had to alter ('?' for bytes
-// that are not UTF-8), so the listing's figures would not be the stream's; the whole stream is
-// then read.
+// A sampled borg run (docs/sampling.md): the archive's listing (`borg list --json-lines`,
+// ReadBorgListing) gives the whole point's figures per slice and the regular files outside the
+// slice, which `borg export-tar --exclude-from` then leaves out of the stream. False with
+// *why (the listing failed, or ReadBorgListing refused it): the whole stream is then read; the
+// engine restores only the slice either way.
 struct BorgSample {
   std::string exclude_file;
   SampleFigures figures;
@@ -64,92 +60,33 @@ bool PlanBorgSample(const CopyConfig& copy, const RecoveryPoint& point, const Sa
     *why = "borg list: " + *why;
     return false;
   }
-  SampleFigures f;
-  f.spec = spec;
-  f.slice_files.assign(spec.slices, 0);
-  f.slice_bytes.assign(spec.slices, 0);
-  std::string patterns;
-  size_t pos = 0;
-  while (pos < listing->size()) {
-    size_t end = listing->find('\n', pos);
-    if (end == std::string::npos) end = listing->size();
-    const std::string_view line(listing->data() + pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) continue;
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j.contains("path") || !j["path"].is_string()) {
-      *why = "borg list: a line that is not an item";
-      return false;
-    }
-    if (j["type"] != "-") continue;
-    const std::string path = j["path"].get<std::string>();
-    if (path.find('?') != std::string::npos) {
-      *why = "borg list: a name with '?' (perhaps bytes that are not UTF-8, which the listing replaces)";
-      return false;
-    }
-    std::string nwhy;
-    const auto norm = NormaliseMemberPath(path, &nwhy);
-    if (!norm || norm->empty()) continue;  // the engine refuses it whole
-    const uint64_t size = j.contains("size") && j["size"].is_number_unsigned() ? j["size"].get<uint64_t>() : 0;
-    const uint32_t slice = SliceOf(spec.seed, spec.slices, *norm);
-    f.point_files++;
-    f.point_bytes += size;
-    f.slice_files[slice]++;
-    f.slice_bytes[slice] += size;
-    if (slice == spec.slice) {
-      f.sample_files++;
-      f.sample_bytes += size;
-      continue;
-    }
-    const auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
-    if (path.find('\n') != std::string::npos || path.find('\r') != std::string::npos || path[0] == '#' ||
-        !plain(static_cast<unsigned char>(path.front())) || !plain(static_cast<unsigned char>(path.back())))
-      continue;
-    patterns += "pf:" + path + "\n";
-    out->excluded++;
-  }
+  BorgListing read;
+  if (!ReadBorgListing(*listing, spec, &read, why)) return false;
   out->exclude_file = dir + "/exclude";
   int err = 0;
   const UniqueFd fd(open(out->exclude_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd || !WriteAll(fd.get(), patterns, &err)) {
+  if (!fd || !WriteAll(fd.get(), read.exclude_lines, &err)) {
     *why = "cannot write " + out->exclude_file + ": " + std::strerror(fd ? err : errno);
     return false;
   }
-  out->figures = std::move(f);
+  out->excluded = read.excluded;
+  out->figures = std::move(read.figures);
   return true;
 }
 
-// A sampled restic run (docs/sampling.md): the snapshot's listing (`restic ls --json ID`) gives
-// the whole point's figures per slice and the slice's regular files, which `restic restore
-// --include` (exact paths: restic's glob characters escaped) then restores into a directory of
+// A sampled restic run (docs/sampling.md): the snapshot's listing (`restic ls --json ID`,
+// ReadResticListing) gives the whole point's figures per slice, and the slice's regular files
+// and the point's symlinks, which `restic restore --include` then restores into a directory of
 // this run's: only the packs that hold the slice's content are read and decrypted. The worker
 // verifies that directory as the point, with the same sample. False with *why, and the whole
 // snapshot is streamed instead (the engine restores only the slice either way), when the
-// listing fails or has a name restic had to alter (U+FFFD for bytes that are not UTF-8), or
-// the slice holds more than kMaxResticIncludes files and symlinks (every slice restores the
-// point's symlinks, as from a stream) or more bytes than the run may restore:
-// restic 0.14 takes its patterns on the command line and matches every path against each.
+// listing fails or is refused, or the slice holds no file, more than kMaxResticIncludes files
+// and symlinks or more bytes than the run may restore: restic 0.14 takes its patterns on the
+// command line and matches every path against each.
 constexpr size_t kMaxResticIncludes = 4096;
 
-struct ResticSample {
-  std::vector<std::string> includes;
-  SampleFigures figures;
-};
-
-// A path as a restic pattern that matches it alone: `*`, `?`, `[` and `\` escaped.
-std::string ResticExactPattern(const std::string& path) {
-  std::string out;
-  out.reserve(path.size() + 8);
-  for (const char c : path) {
-    if (c == '*' || c == '?' || c == '[' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const VerifyOptions& options,
-                      ResticSample* out, std::string* why) {
-  const SampleSpec& spec = *options.sample;
+                      ResticListing* out, std::string* why) {
   RepoAccess access;
   if (!PrepareRepoAccess(copy, &access, why)) return false;
   const auto listing = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "ls", "--json", point.id},
@@ -158,56 +95,8 @@ bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const 
     *why = "restic ls: " + *why;
     return false;
   }
-  SampleFigures f;
-  f.spec = spec;
-  f.slice_files.assign(spec.slices, 0);
-  f.slice_bytes.assign(spec.slices, 0);
-  size_t pos = 0;
-  while (pos < listing->size()) {
-    size_t end = listing->find('\n', pos);
-    if (end == std::string::npos) end = listing->size();
-    const std::string_view line(listing->data() + pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) continue;
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      *why = "restic ls: a line that is not JSON";
-      return false;
-    }
-    const std::string type = j.value("type", "");
-    if (j.value("struct_type", "") != "node" || (type != "file" && type != "symlink")) continue;
-    if (!j.contains("path") || !j["path"].is_string()) {
-      *why = "restic ls: a node without a path";
-      return false;
-    }
-    const std::string path = j["path"].get<std::string>();
-    if (type == "symlink") {  // restored by every slice, as the stream's engine would
-      out->includes.push_back("--include=" + ResticExactPattern(path));
-      continue;
-    }
-    if (path.find("\xEF\xBF\xBD") != std::string::npos) {
-      *why = "restic ls: a name with U+FFFD (perhaps bytes that are not UTF-8, which the listing replaces)";
-      return false;
-    }
-    // The listing's paths are absolute ("/data/f"); the stream's and the restored directory's
-    // are relative to the snapshot's root ("data/f").
-    const size_t first = path.find_first_not_of('/');
-    const std::string_view relative = first == std::string::npos ? std::string_view() : std::string_view(path).substr(first);
-    std::string nwhy;
-    const auto norm = NormaliseMemberPath(relative, &nwhy);
-    if (!norm || norm->empty()) continue;  // the engine would refuse it whole
-    const uint64_t size = j.contains("size") && j["size"].is_number_unsigned() ? j["size"].get<uint64_t>() : 0;
-    const uint32_t slice = SliceOf(spec.seed, spec.slices, *norm);
-    f.point_files++;
-    f.point_bytes += size;
-    f.slice_files[slice]++;
-    f.slice_bytes[slice] += size;
-    if (slice != spec.slice) continue;
-    f.sample_files++;
-    f.sample_bytes += size;
-    out->includes.push_back("--include=" + ResticExactPattern(path));
-  }
-  if (f.sample_files == 0) {  // (and without an --include restic would restore everything)
+  if (!ReadResticListing(*listing, *options.sample, out, why)) return false;
+  if (out->figures.sample_files == 0) {  // (and without an --include restic would restore everything)
     *why = "no file in the slice";
     return false;
   }
@@ -216,17 +105,16 @@ bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const 
            std::to_string(kMaxResticIncludes) + " include patterns";
     return false;
   }
-  if (f.sample_bytes > options.limits.max_total_bytes) {
-    *why = "the slice's " + std::to_string(f.sample_bytes) + " bytes are more than the run may restore";
+  if (out->figures.sample_bytes > options.limits.max_total_bytes) {
+    *why = "the slice's " + std::to_string(out->figures.sample_bytes) + " bytes are more than the run may restore";
     return false;
   }
-  out->figures = std::move(f);
   return true;
 }
 
 // Restores the slice with `restic restore --include` into `dir`/slice and verifies that
 // directory in the worker; the report's figures are the listing's, its source the point's.
-VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& point, const ResticSample& plan,
+VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& point, const ResticListing& plan,
                                const std::string& dir, const RepoAccess& access, VerifyOptions options) {
   const std::string staging = dir + "/slice";
   std::vector<std::string> argv = {"restic", "--no-cache", "--no-lock", "-q", "-r", copy.path, "restore", point.id,
@@ -280,7 +168,7 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
   // files into a directory (PlanResticSample), borg leaves the others out of its stream
   // (PlanBorgSample); failing that, the whole point is streamed.
   if (copy.kind == CopyKind::kRestic && options.sample && options.sample->slices > 1) {
-    ResticSample plan;
+    ResticListing plan;
     std::string why;
     if (PlanResticSample(copy, point, options, &plan, &why)) {
       VerifyReport report = VerifyResticSlice(copy, point, plan, tmpl, dump.access, options);
