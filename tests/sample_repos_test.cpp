@@ -4,6 +4,7 @@
 // the slice out of its stream; restic restores only the slice's files (`restore --include`).
 #include <sys/stat.h>
 
+#include <fstream>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -215,6 +216,47 @@ TEST(SampledRepos, ResticRestoresOnlyTheSliceWithIncludePatterns) {
   const auto [sampled, whole] = CheckSlices(dir, copy, cat.points.back());
   // A quarter of the files' content, read from the directory restic restored.
   EXPECT_LT(sampled * 2, whole) << sampled << " of " << whole << " bytes read";
+}
+
+TEST(SampledRepos, ARepositoryThatCannotGiveTheSliceFailsTheTest) {
+  TempDir dir;
+  WriteFile(dir / "pw", "correct horse battery staple\n");
+  const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
+  std::string out;
+  ASSERT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
+  MakeTree(dir / "data");
+  ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
+  // The largest pack holds the files' content (restic packs trees apart): its blobs are
+  // overwritten, its header at the end kept, so the listing still reads and the restore fails.
+  std::string pack;
+  uintmax_t largest = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(repo + "/data"))
+    if (e.is_regular_file() && e.file_size() > largest) largest = e.file_size(), pack = e.path();
+  ASSERT_GT(largest, 8192u);
+  std::filesystem::permissions(pack, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    const std::string junk(static_cast<size_t>(largest) - 4096, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  CopyConfig copy;
+  copy.location = "offsite";
+  copy.kind = CopyKind::kRestic;
+  copy.path = repo;
+  copy.password_file = dir / "pw";
+  const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
+  ASSERT_EQ(cat.points.size(), 1u) << cat.error;
+  auto o = Options(dir, "");
+  o.manifest = ManifestOf(dir);
+  o.sample = SampleSpec{2026, 4, 0};
+  const VerifyReport r = VerifyRecoveryPoint(copy, cat.points.back(), o);
+  EXPECT_EQ(r.status, RunStatus::kFailed) << Describe(r);
+  bool said = false;
+  for (const auto& f : r.findings)
+    said |= f.kind == FindingKind::kIoError && f.message.find("restic could not restore the slice") != std::string::npos;
+  EXPECT_TRUE(said) << Describe(r);
+  ASSERT_TRUE(r.sample);
+  EXPECT_EQ(r.sample->point_files, static_cast<uint64_t>(kFiles)) << "the listing's figures: the slice's path was taken";
 }
 
 }  // namespace

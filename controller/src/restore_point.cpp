@@ -128,12 +128,22 @@ VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& poin
     restored = false;
   }
   options.source = staging;
+  // restic's failure decides before anything of the run is published, as a stream's does.
+  auto caller_hook = options.before_publish;
+  bool noted = false;
+  auto note = [&](VerifyReport* report) {
+    if (restored || noted) return;
+    noted = true;
+    report->Add(Finding{FindingKind::kIoError, "",
+                        "restic could not restore the slice of recovery point " + point.id + ": " + why, -1});
+    if (report->status == RunStatus::kPassed) report->status = RunStatus::kFailed;
+  };
+  options.before_publish = [&](VerifyReport* report) {
+    note(report);
+    if (caller_hook) caller_hook(report);
+  };
   VerifyReport report = RunVerifyIsolated(options);
-  if (!restored) {
-    report.Add(Finding{FindingKind::kIoError, "",
-                       "restic could not restore the slice of recovery point " + point.id + ": " + why, -1});
-    if (report.status == RunStatus::kPassed) report.status = RunStatus::kFailed;
-  }
+  note(&report);  // when the run ended before the hook
   report.source = copy.path + "::" + point.id;
   if (report.sample) report.sample = plan.figures;
   return report;
