@@ -269,6 +269,41 @@ VerifyReport VerifyWhileTheManifestWaits(const TempDir& dir, const std::string& 
   return run.get();
 }
 
+// A tar from a pipe is read to the pipe's end, not only to the archive's end marker: a tar
+// writer pads its last record after the marker (restic's and borg's dumps do, through the
+// controller's FIFO), and a reader gone by then fails that write: borg then exits with an
+// error, which the controller takes for a stream cut short. Here 1 MiB of zeros follows the
+// marker, more than a pipe holds, so the writer finishes only if the worker reads them.
+TEST(Engine, AnArchiveFromAPipeIsReadToThePipesEnd) {
+  TempDir dir;
+  std::vector<TreeEntry> entries;
+  for (int i = 0; i < 5; ++i) {
+    TreeEntry e;
+    e.path = "d/f" + std::to_string(i);
+    e.size = 1000;
+    e.seed = static_cast<uint64_t>(i) + 7;
+    entries.push_back(e);
+  }
+  ASSERT_TRUE(WriteArchive(dir / "a.tar", {"pax", {}}, entries).ok());
+  WriteFile(dir / "padded.tar", ReadFile(dir / "a.tar") + std::string(1 << 20, '\0'));
+  const std::string fifo = dir / "stream.tar";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // The writer's exit status says whether all of it found a reader.
+  const std::string status = dir / "writer.status";
+  auto writer = std::async(std::launch::async, [&] {
+    return RunShell("cat " + ShellQuote(dir / "padded.tar") + " > " + ShellQuote(fifo) + "; echo $? > " +
+                    ShellQuote(status));
+  });
+  auto o = Options(dir, fifo);
+  o.manifest = dir / "m.xxh128";
+  WriteFile(*o.manifest, ManifestFor(entries, HashAlgo::kXxh128));
+  const VerifyReport r = RunVerifyIsolated(o);
+  writer.get();
+  EXPECT_EQ(r.status, RunStatus::kPassed) << Describe(r);
+  EXPECT_EQ(r.files, 5u);
+  EXPECT_EQ(ReadFile(status), "0\n") << "the writer's padding found no reader";
+}
+
 TEST(Engine, TheRestoreDoesNotWaitForTheWholeManifest) {
   TempDir dir;
   bool restored_first = false;

@@ -554,6 +554,7 @@ class ArchiveReader {
           Fail(FindingKind::kTruncated, last_path_,
                "the RAR5 archive ends without its end-of-archive header: it was probably cut short after this entry");
         DrainDecoded();
+        DrainStream();
         break;
       }
       if (r == ARCHIVE_RETRY) {
@@ -622,6 +623,25 @@ class ArchiveReader {
       last_path_ = h.path;
       last_rar5_encrypted_ = h.encrypted && rar5_.has_value();
       if (!Entry(std::move(h))) break;
+    }
+  }
+
+  // A plain archive from a pipe (restic's and borg's dumps through a FIFO) is read to its end
+  // too: the tar writer pads its last record after the end marker, and a reader that stopped
+  // there and went away would fail that write (EPIPE: borg then exits with an error, and the
+  // stream looks cut short). Under the byte and time limits; nothing of it is restored.
+  void DrainStream() {
+    if (src_.seekable || src_.decoded || src_.mapped || src_.at_eof) return;
+    for (;;) {
+      const ssize_t n = ReadSome(src_.fd, src_.buf.data(), src_.buf.size());
+      if (n <= 0) return;  // the end, or a read error after the archive's end: nothing to restore
+      src_.position += static_cast<uint64_t>(n);
+      src_.Worked(src_.worked + static_cast<uint64_t>(n));
+      after_end_bytes_ += static_cast<uint64_t>(n);
+      if (!CheckLimits("")) {
+        stopped_ = true;
+        return;
+      }
     }
   }
 
@@ -821,7 +841,7 @@ class ArchiveReader {
   uint64_t entries_ = 0;
   uint64_t total_bytes_ = 0;
   uint64_t entry_bytes_ = 0;
-  uint64_t after_end_bytes_ = 0;  // decoded by DrainDecoded, not restored
+  uint64_t after_end_bytes_ = 0;  // decoded by DrainDecoded or read by DrainStream, not restored
   std::string last_path_;
   uint64_t last_entry_end_ = 0;  // uncompressed offset after the last entry's content
   bool stopped_ = false;
