@@ -177,6 +177,22 @@ TEST(SampledListings, ResticAndBorgListingsGiveTheFiguresAndWhatTheSliceAsks) {
   EXPECT_NE(why.find("not an item"), std::string::npos) << why;
 }
 
+// A restic repository under dir/repo holding one snapshot of MakeTree(dir/data), and its copy.
+CopyConfig ResticRepository(const TempDir& dir, bool glob_name) {
+  WriteFile(dir / "pw", "correct horse battery staple\n");
+  const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
+  std::string out;
+  EXPECT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
+  MakeTree(dir / "data", glob_name);
+  EXPECT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
+  CopyConfig copy;
+  copy.location = "offsite";
+  copy.kind = CopyKind::kRestic;
+  copy.path = repo;
+  copy.password_file = dir / "pw";
+  return copy;
+}
+
 TEST(SampledRepos, BorgLeavesTheFilesOutsideTheSliceOutOfItsStream) {
   TempDir dir;
   WriteFile(dir / "pp", "borg passphrase for tests");
@@ -200,17 +216,7 @@ TEST(SampledRepos, BorgLeavesTheFilesOutsideTheSliceOutOfItsStream) {
 
 TEST(SampledRepos, ResticRestoresOnlyTheSliceWithIncludePatterns) {
   TempDir dir;
-  WriteFile(dir / "pw", "correct horse battery staple\n");
-  const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
-  std::string out;
-  ASSERT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
-  MakeTree(dir / "data", /*glob_name=*/true);
-  ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
-  CopyConfig copy;
-  copy.location = "offsite";
-  copy.kind = CopyKind::kRestic;
-  copy.path = repo;
-  copy.password_file = dir / "pw";
+  const CopyConfig copy = ResticRepository(dir, /*glob_name=*/true);
   const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_EQ(cat.points.size(), 1u) << cat.error;
   const auto [sampled, whole] = CheckSlices(dir, copy, cat.points.back());
@@ -220,17 +226,13 @@ TEST(SampledRepos, ResticRestoresOnlyTheSliceWithIncludePatterns) {
 
 TEST(SampledRepos, ARepositoryThatCannotGiveTheSliceFailsTheTest) {
   TempDir dir;
-  WriteFile(dir / "pw", "correct horse battery staple\n");
-  const std::string repo = dir / "repo", env = "RESTIC_PASSWORD_FILE=" + dir / "pw" + " RESTIC_CACHE_DIR=" + dir / "cache";
-  std::string out;
-  ASSERT_EQ(RunShell(env + " restic init -q -r " + repo, &out), 0) << out;
-  MakeTree(dir / "data");
-  ASSERT_EQ(RunShell("cd " + dir.path() + " && " + env + " restic backup -q -r " + repo + " data", &out), 0) << out;
+  const CopyConfig copy = ResticRepository(dir, /*glob_name=*/false);
+  ASSERT_FALSE(HasFailure());
   // The largest pack holds the files' content (restic packs trees apart): its blobs are
   // overwritten, its header at the end kept, so the listing still reads and the restore fails.
   std::string pack;
   uintmax_t largest = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(repo + "/data"))
+  for (const auto& e : std::filesystem::recursive_directory_iterator(copy.path + "/data"))
     if (e.is_regular_file() && e.file_size() > largest) largest = e.file_size(), pack = e.path();
   ASSERT_GT(largest, 8192u);
   std::filesystem::permissions(pack, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
@@ -239,11 +241,6 @@ TEST(SampledRepos, ARepositoryThatCannotGiveTheSliceFailsTheTest) {
     const std::string junk(static_cast<size_t>(largest) - 4096, '\x5a');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  CopyConfig copy;
-  copy.location = "offsite";
-  copy.kind = CopyKind::kRestic;
-  copy.path = repo;
-  copy.password_file = dir / "pw";
   const CopyCatalog cat = DiscoverCopy(copy, TimeZone::Utc());
   ASSERT_EQ(cat.points.size(), 1u) << cat.error;
   auto o = Options(dir, "");
