@@ -37,8 +37,8 @@ struct EntryHeader {
   bool name_unreadable = false;  // the source gave no usable name
   int64_t offset = -1;  // where in the (uncompressed) source the header starts
   // A sampled run (ReaderContext::sample), regular files only: the slice the normalised path
-  // falls in, and whether it is outside the sample (then the reader counts it, PassOver, and
-  // neither reads its content nor hands it to the writer). -1: not sampled.
+  // falls in, and whether it is outside the sample (then the reader counts it, MarkSample,
+  // and neither reads its content nor hands it to the writer). -1: not sampled.
   int64_t sample_slice = -1;
   bool out_of_sample = false;
 };
@@ -189,46 +189,40 @@ struct ReaderContext {
   int source_fd = -1;
   SourceStamp source_stamp{};
   std::shared_ptr<const std::atomic<bool>> source_shrank = nullptr;
-  // A sampled run: regular files outside the slice are never handed to the writer. The reader
-  // counts them here (entries, and the point's files and bytes per slice), and the consumer
-  // adds the counts to the report after the reader has finished.
+  // A sampled run: the reader counts every regular file in the point's figures (MarkSample),
+  // and never hands those outside the slice to the writer (passed_over of them). Read by the
+  // consumer after the reader has finished.
   const SampleSpec* sample = nullptr;
-  uint64_t passed_over_entries = 0;
-  SampleFigures passed_over{};
+  SampleFigures figures{};  // spec and per-slice vectors set up by the run
+  uint64_t passed_over = 0;
 };
 
 // A sampled run: marks a regular file's header with its slice (by the path the writer will
-// restore it under). A name the writer refuses is left unmarked: it is refused whole.
-// `normalised`: h->path is known to be what NormaliseMemberPath makes of it (a directory
-// walk's paths: names from the listing, without '.' and '..', joined by '/').
-inline void MarkSample(const ReaderContext& ctx, EntryHeader* h, bool normalised = false) {
-  if (!ctx.sample || h->type != EntryType::kFile || h->name_unreadable) return;
+// restore it under) and counts it in the point's figures, by its declared size. A name the
+// writer refuses is left unmarked and uncounted: it is refused whole. `normalised`: h->path is
+// known to be what NormaliseMemberPath makes of it (a directory walk's paths: names from the
+// listing, without '.' and '..', joined by '/'). Reader thread only.
+inline void MarkSample(ReaderContext* ctx, EntryHeader* h, bool normalised = false) {
+  if (!ctx->sample || h->type != EntryType::kFile || h->name_unreadable) return;
   std::optional<std::string> norm;
   if (!normalised) {
     std::string why;
     norm = NormaliseMemberPath(h->path, &why);
     if (!norm || norm->empty()) return;
   }
-  const uint32_t slice = SliceOf(ctx.sample->seed, ctx.sample->slices, norm ? *norm : h->path);
+  const uint32_t slice = SliceOf(ctx->sample->seed, ctx->sample->slices, norm ? *norm : h->path);
   h->sample_slice = slice;
-  h->out_of_sample = slice != ctx.sample->slice;
-}
-
-// A sampled run: counts a regular file MarkSample put outside the slice, which the reader then
-// keeps from the writer. Reader thread only.
-inline void PassOver(ReaderContext* ctx, const EntryHeader& h) {
-  SampleFigures& f = ctx->passed_over;
-  if (f.slice_files.size() != ctx->sample->slices) {
-    f.slice_files.assign(ctx->sample->slices, 0);
-    f.slice_bytes.assign(ctx->sample->slices, 0);
-  }
-  const uint64_t size = h.size.value_or(0);
-  const auto slice = static_cast<size_t>(h.sample_slice);
-  ctx->passed_over_entries++;
+  h->out_of_sample = slice != ctx->sample->slice;
+  SampleFigures& f = ctx->figures;
+  if (slice >= f.slice_files.size()) return;  // (figures not set up: nothing to count in)
+  const uint64_t size = h->size.value_or(0);
   f.point_files++;
   f.point_bytes += size;
   f.slice_files[slice]++;
   f.slice_bytes[slice] += size;
+  if (h->out_of_sample) return;
+  f.sample_files++;
+  f.sample_bytes += size;
 }
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

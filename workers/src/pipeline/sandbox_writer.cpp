@@ -66,11 +66,6 @@ SandboxWriter::~SandboxWriter() {
 
 void SandboxWriter::set_sample(const SampleSpec* spec) {
   sample_ = spec;
-  figures_ = SampleFigures{};
-  if (!spec) return;
-  figures_.spec = *spec;
-  figures_.slice_files.assign(spec->slices, 0);
-  figures_.slice_bytes.assign(spec->slices, 0);
 }
 
 // Hands the open file of the current entry to the content writer (once), or ends it.
@@ -127,7 +122,6 @@ void SandboxWriter::Consume(MessageQueue* queue) {
   for (auto& f : content_->findings) report_->Add(std::move(f));
   content_->findings.clear();
   report_->bytes += content_->bytes;
-  if (sample_) report_->sample = figures_;
   if (content_->limit_hit) limit_hit_ = true;
   if (content_->abort) {
     report_->status = RunStatus::kAborted;
@@ -252,17 +246,6 @@ void SandboxWriter::OnHeader(const EntryHeader& h) {
   if (rel.empty()) {  // the archive's own root ("./")
     cur_->skip = true;
     return;
-  }
-  if (sample_ && h.type == EntryType::kFile && h.sample_slice >= 0 &&
-      static_cast<uint64_t>(h.sample_slice) < figures_.slice_files.size()) {
-    const uint64_t size = h.size.value_or(0);
-    figures_.point_files++;
-    figures_.point_bytes += size;
-    figures_.slice_files[static_cast<size_t>(h.sample_slice)]++;
-    figures_.slice_bytes[static_cast<size_t>(h.sample_slice)] += size;
-    // (the files outside the slice never reach the writer: the reader counts them, PassOver)
-    figures_.sample_files++;
-    figures_.sample_bytes += size;
   }
   if (Depth(rel) > limits_.max_depth) {
     report_->Add(Finding{FindingKind::kLimitExceeded, rel,

@@ -40,8 +40,9 @@ class SandboxWriter {
   void NoteSymlinkCheck();
 
   bool limit_hit() const { return limit_hit_; }
-  // A sampled run: files outside the slice are counted, not restored; Consume puts the
-  // figures into the report's `sample`.
+  // A sampled run (the reader counts the figures and keeps the files outside the slice from
+  // the writer): directories are made only as the slice's entries need them, and a hard link
+  // to a file outside the slice is not restored.
   void set_sample(const SampleSpec* spec);
   // A sampled run: paths in the slice that were not restored because their content lives
   // outside it (a hard link to a file of another slice); the final pass does not miss them.
@@ -79,7 +80,6 @@ class SandboxWriter {
   bool limit_hit_ = false;
   bool stop_ = false;
   const SampleSpec* sample_ = nullptr;
-  SampleFigures figures_;
   std::unordered_set<std::string> sample_excluded_;
 };
 

@@ -298,21 +298,6 @@ Status CheckSampleOptions(const VerifyOptions& opt) {
 
 namespace {
 
-// A sampled run: the files the reader kept from the writer (outside the slice) count for the
-// point's entries and figures.
-void AddPassedOver(const ReaderContext& ctx, VerifyReport* report) {
-  report->entries += ctx.passed_over_entries;
-  const SampleFigures& from = ctx.passed_over;
-  if (!report->sample || from.slice_files.size() != report->sample->slice_files.size()) return;
-  SampleFigures& to = *report->sample;
-  to.point_files += from.point_files;
-  to.point_bytes += from.point_bytes;
-  for (size_t i = 0; i < from.slice_files.size(); ++i) {
-    to.slice_files[i] += from.slice_files[i];
-    to.slice_bytes[i] += from.slice_bytes[i];
-  }
-}
-
 void Abort(VerifyReport* report, Status s) {
   report->status = RunStatus::kAborted;
   report->abort_status = std::move(s);
@@ -352,6 +337,11 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
 
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
   ctx.sample = opt.sample ? &*opt.sample : nullptr;
+  if (ctx.sample) {
+    ctx.figures.spec = *ctx.sample;
+    ctx.figures.slice_files.assign(ctx.sample->slices, 0);
+    ctx.figures.slice_bytes.assign(ctx.sample->slices, 0);
+  }
   if (job.progress) {
     ctx.live_source_bytes = &job.progress->source_bytes;
     job.progress->phase.store(static_cast<int>(RunPhase::kRestore));
@@ -370,7 +360,10 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
   reader.join();
 
   report->format = ctx.format;
-  AddPassedOver(ctx, report);
+  // A sampled run: the figures are the reader's, and the files it kept from the writer
+  // (outside the slice) are entries of the point too.
+  report->entries += ctx.passed_over;
+  if (ctx.sample) report->sample = ctx.figures;
   // Whatever was found, a source that changed under the run proves nothing about the backup.
   const std::string change = DescribeSourceChange(ctx.source_fd, ctx.source_stamp,
                                                   ctx.source_shrank && ctx.source_shrank->load());

@@ -715,12 +715,12 @@ class ArchiveReader {
       stopped_ = true;
       return false;
     }
-    if (ctx_->sample) MarkSample(*ctx_, &h);
+    if (ctx_->sample) MarkSample(ctx_, &h);
     // Outside a sampled run's slice: counted, never handed to the writer; libarchive skips the
     // content when the next header is read (seeks past it in a zip or 7z where it can, reads
     // through a stream).
     if (h.out_of_sample) {
-      PassOver(ctx_, h);
+      ctx_->passed_over++;
       return !stopped_;
     }
     const bool has_data = (h.type == EntryType::kFile || h.type == EntryType::kHardlink) && !h.encrypted;

@@ -145,9 +145,9 @@ class DirReader {
         }
         h.type = EntryType::kFile;
         h.size = static_cast<uint64_t>(st.st_size);
-        if (ctx_->sample) MarkSample(*ctx_, &h, /*normalised=*/true);
+        if (ctx_->sample) MarkSample(ctx_, &h, /*normalised=*/true);
         if (h.out_of_sample) {  // a sampled run: outside the slice, never opened
-          PassOver(ctx_, h);
+          ctx_->passed_over++;
           continue;
         }
         File(dfd, name, std::move(h));
