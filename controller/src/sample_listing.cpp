@@ -21,14 +21,6 @@ bool EachLine(std::string_view text, F line) {
   return true;
 }
 
-SampleFigures EmptyFigures(const SampleSpec& spec) {
-  SampleFigures f;
-  f.spec = spec;
-  f.slice_files.assign(spec.slices, 0);
-  f.slice_bytes.assign(spec.slices, 0);
-  return f;
-}
-
 uint64_t SizeOf(const nlohmann::json& j) {
   const auto it = j.find("size");
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
@@ -44,14 +36,8 @@ bool Count(const std::string& path, uint64_t size, SampleFigures* f, bool* refus
   *refused = !norm || norm->empty();  // the engine refuses it whole
   if (*refused) return false;
   const uint32_t slice = SliceOf(f->spec.seed, f->spec.slices, *norm);
-  f->point_files++;
-  f->point_bytes += size;
-  f->slice_files[slice]++;
-  f->slice_bytes[slice] += size;
-  if (slice != f->spec.slice) return false;
-  f->sample_files++;
-  f->sample_bytes += size;
-  return true;
+  CountFile(f, slice, size);
+  return slice == f->spec.slice;
 }
 
 }  // namespace
@@ -68,7 +54,7 @@ std::string ResticExactPattern(std::string_view path) {
 
 bool ReadResticListing(std::string_view text, const SampleSpec& spec, ResticListing* out, std::string* why) {
   ResticListing r;
-  r.figures = EmptyFigures(spec);
+  r.figures = NoFigures(spec);
   const bool ok = EachLine(text, [&](std::string_view line) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {
@@ -100,7 +86,7 @@ bool ReadResticListing(std::string_view text, const SampleSpec& spec, ResticList
 
 bool ReadBorgListing(std::string_view text, const SampleSpec& spec, BorgListing* out, std::string* why) {
   BorgListing r;
-  r.figures = EmptyFigures(spec);
+  r.figures = NoFigures(spec);
   const auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
   const bool ok = EachLine(text, [&](std::string_view line) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);

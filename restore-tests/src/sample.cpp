@@ -25,6 +25,25 @@ bool InSample(const SampleSpec& spec, std::string_view path) {
   return spec.slices <= 1 || SliceOf(spec.seed, spec.slices, path) == spec.slice;
 }
 
+SampleFigures NoFigures(const SampleSpec& spec) {
+  SampleFigures f;
+  f.spec = spec;
+  f.slice_files.assign(spec.slices, 0);
+  f.slice_bytes.assign(spec.slices, 0);
+  return f;
+}
+
+void CountFile(SampleFigures* f, uint32_t slice, uint64_t size) {
+  if (slice >= f->slice_files.size()) return;
+  f->point_files++;
+  f->point_bytes += size;
+  f->slice_files[slice]++;
+  f->slice_bytes[slice] += size;
+  if (slice != f->spec.slice) return;
+  f->sample_files++;
+  f->sample_bytes += size;
+}
+
 uint32_t SlicesFor(const SampleSize& size, uint64_t point_bytes) {
   double n = 1;
   if (size.fraction > 0 && size.fraction <= 1) n = std::ceil(1.0 / size.fraction - 1e-9);

@@ -41,6 +41,12 @@ struct SampleFigures {
   bool operator==(const SampleFigures&) const = default;
 };
 
+// Figures for `spec` with nothing counted yet (a slot per slice).
+SampleFigures NoFigures(const SampleSpec& spec);
+// Counts one regular file of the point, of `size` bytes, in `slice` (below spec.slices; the
+// slice's own files also in sample_files/sample_bytes).
+void CountFile(SampleFigures* f, uint32_t slice, uint64_t size);
+
 void to_json(nlohmann::json& j, const SampleSpec& v);
 void from_json(const nlohmann::json& j, SampleSpec& v);
 void to_json(nlohmann::json& j, const SampleFigures& v);

@@ -193,7 +193,7 @@ struct ReaderContext {
   // and never hands those outside the slice to the writer (passed_over of them). Read by the
   // consumer after the reader has finished.
   const SampleSpec* sample = nullptr;
-  SampleFigures figures{};  // spec and per-slice vectors set up by the run
+  SampleFigures figures{};  // NoFigures(*sample), set up by the run
   uint64_t passed_over = 0;
 };
 
@@ -213,16 +213,7 @@ inline void MarkSample(ReaderContext* ctx, EntryHeader* h, bool normalised = fal
   const uint32_t slice = SliceOf(ctx->sample->seed, ctx->sample->slices, norm ? *norm : h->path);
   h->sample_slice = slice;
   h->out_of_sample = slice != ctx->sample->slice;
-  SampleFigures& f = ctx->figures;
-  if (slice >= f.slice_files.size()) return;  // (figures not set up: nothing to count in)
-  const uint64_t size = h->size.value_or(0);
-  f.point_files++;
-  f.point_bytes += size;
-  f.slice_files[slice]++;
-  f.slice_bytes[slice] += size;
-  if (h->out_of_sample) return;
-  f.sample_files++;
-  f.sample_bytes += size;
+  CountFile(&ctx->figures, slice, h->size.value_or(0));
 }
 
 // Capacity for the next buffer of an entry with `remaining` bytes still to come (unknown: a

@@ -337,11 +337,7 @@ void RestoreInto(const RestoreJob& job, VerifyReport* report) {
 
   ReaderContext ctx{&queue, &opt.limits, start + opt.limits.max_seconds, {}, 0, std::nullopt};
   ctx.sample = opt.sample ? &*opt.sample : nullptr;
-  if (ctx.sample) {
-    ctx.figures.spec = *ctx.sample;
-    ctx.figures.slice_files.assign(ctx.sample->slices, 0);
-    ctx.figures.slice_bytes.assign(ctx.sample->slices, 0);
-  }
+  if (ctx.sample) ctx.figures = NoFigures(*ctx.sample);
   if (job.progress) {
     ctx.live_source_bytes = &job.progress->source_bytes;
     job.progress->phase.store(static_cast<int>(RunPhase::kRestore));
