@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -86,9 +88,7 @@ bool PlanBorgSample(const CopyConfig& copy, const RecoveryPoint& point, const Sa
 constexpr size_t kMaxResticIncludes = 4096;
 
 bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const VerifyOptions& options,
-                      ResticListing* out, std::string* why) {
-  RepoAccess access;
-  if (!PrepareRepoAccess(copy, &access, why)) return false;
+                      const RepoAccess& access, ResticListing* out, std::string* why) {
   const auto listing = RunCapture({"restic", "--no-cache", "--no-lock", "-r", copy.path, "ls", "--json", point.id},
                                   access.env, 3600, why);
   if (!listing) {
@@ -114,6 +114,7 @@ bool PlanResticSample(const CopyConfig& copy, const RecoveryPoint& point, const 
 
 // Restores the slice with `restic restore --include` into `dir`/slice and verifies that
 // directory in the worker; the report's figures are the listing's, its source the point's.
+// restic's time counts against the run's wall-time limit: the worker gets what is left.
 VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& point, const ResticListing& plan,
                                const std::string& dir, const RepoAccess& access, VerifyOptions options) {
   const std::string staging = dir + "/slice";
@@ -121,8 +122,10 @@ VerifyReport VerifyResticSlice(const CopyConfig& copy, const RecoveryPoint& poin
                                    "--target", staging};
   argv.insert(argv.end(), plan.includes.begin(), plan.includes.end());
   std::string why;
-  const double timeout = options.limits.max_seconds > 0 ? options.limits.max_seconds : 3600;
-  bool restored = RunCapture(argv, access.env, timeout, &why).has_value();
+  const auto start = std::chrono::steady_clock::now();
+  bool restored = RunCapture(argv, access.env, options.limits.max_seconds, &why).has_value();
+  const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  options.limits.max_seconds = std::max(1.0, options.limits.max_seconds - spent);
   if (mkdir(staging.c_str(), 0700) != 0 && errno != EEXIST) {  // restic made it, or the verdict says why
     if (restored) why = "cannot make " + staging + ": " + std::strerror(errno);
     restored = false;
@@ -180,7 +183,7 @@ VerifyReport VerifyRecoveryPoint(const CopyConfig& copy, const RecoveryPoint& po
   if (copy.kind == CopyKind::kRestic && options.sample && options.sample->slices > 1) {
     ResticListing plan;
     std::string why;
-    if (PlanResticSample(copy, point, options, &plan, &why)) {
+    if (PlanResticSample(copy, point, options, dump.access, &plan, &why)) {
       VerifyReport report = VerifyResticSlice(copy, point, plan, tmpl, dump.access, options);
       RemoveTree(tmpl);
       return report;
